@@ -1,0 +1,108 @@
+/**
+ * Check characters of the identifiers the platform keys data by (DOMAIN.md "Identifiers and their checks").
+ * Each check returns a result that says what is wrong, so a registration or quality report can tell a
+ * person which character to fix.
+ */
+
+export type IdentifierCheck = { ok: true } | { ok: false; position?: number; reason: string };
+
+const USCC_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/** The check character (position 18) that GB 32100-2015 gives for the first 17 characters. */
+export function usccCheckCharacter(first17: string): string {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += USCC_ALPHABET.indexOf(first17[i]!) * USCC_WEIGHTS[i]!;
+  return USCC_ALPHABET[(31 - (sum % 31)) % 31]!;
+}
+
+/** Unified social credit code, GB 32100-2015: 18 characters, check character last. */
+export function checkUscc(code: string): IdentifierCheck {
+  if (code.length !== 18) return { ok: false, reason: `must be 18 characters long, not ${code.length}` };
+  for (let i = 0; i < 18; i++) {
+    if (!USCC_ALPHABET.includes(code[i]!)) {
+      return {
+        ok: false,
+        position: i + 1,
+        reason: `character ${i + 1} ("${code[i]}") is not allowed; use digits and capital letters except I, O, Z, S, V`,
+      };
+    }
+  }
+  if (!/^[0-9]{6}$/.test(code.slice(2, 8))) {
+    return { ok: false, position: 3, reason: 'characters 3-8 must be the digits of an administrative division code' };
+  }
+  const expected = usccCheckCharacter(code.slice(0, 17));
+  if (code[17] !== expected) {
+    return {
+      ok: false,
+      position: 18,
+      reason: `check character 18 is "${code[17]}" but the first 17 characters give "${expected}"`,
+    };
+  }
+  return { ok: true };
+}
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+export function idNumberCheckCharacter(first17: string): string {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * ID_WEIGHTS[i]!;
+  return ID_CHECK[sum % 11]!;
+}
+
+/**
+ * Resident ID number, GB 11643-1999. The division code is checked by structure only: numbers issued
+ * under retired division codes stay valid. `today` bounds the birth date (no one is born tomorrow).
+ */
+export function checkIdNumber(id: string, today: Date = new Date()): IdentifierCheck {
+  if (!/^[0-9]{17}[0-9X]$/.test(id)) {
+    return { ok: false, reason: 'must be 17 digits followed by a digit or X' };
+  }
+  const division = checkDivisionCode(id.slice(0, 6));
+  if (!division.ok) return { ok: false, position: 1, reason: `division code: ${division.reason}` };
+  const year = Number(id.slice(6, 10));
+  const month = Number(id.slice(10, 12));
+  const day = Number(id.slice(12, 14));
+  const birth = new Date(Date.UTC(year, month - 1, day));
+  if (
+    year < 1850 ||
+    birth.getUTCFullYear() !== year ||
+    birth.getUTCMonth() !== month - 1 ||
+    birth.getUTCDate() !== day ||
+    birth.getTime() > today.getTime()
+  ) {
+    return { ok: false, position: 7, reason: `characters 7-14 ("${id.slice(6, 14)}") are not a real birth date` };
+  }
+  const expected = idNumberCheckCharacter(id.slice(0, 17));
+  if (id[17] !== expected) {
+    return { ok: false, position: 18, reason: `check character 18 is "${id[17]}" but the first 17 digits give "${expected}"` };
+  }
+  return { ok: true };
+}
+
+// Province-level codes of GB/T 2260 (stable since 1997; 71 Taiwan, 81 Hong Kong, 82 Macao).
+const PROVINCE_CODES = new Set([
+  11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+  64, 65, 71, 81, 82,
+]);
+
+/** Administrative division code, GB/T 2260, by structure: a province-level code, then two pairs. */
+export function checkDivisionCode(code: string): IdentifierCheck {
+  if (!/^[0-9]{6}$/.test(code)) return { ok: false, reason: 'must be 6 digits' };
+  const province = Number(code.slice(0, 2));
+  if (!PROVINCE_CODES.has(province)) {
+    return { ok: false, position: 1, reason: `"${code.slice(0, 2)}" is not a province-level code` };
+  }
+  if (code.slice(2, 4) === '00' && code.slice(4, 6) !== '00') {
+    return { ok: false, position: 5, reason: 'a county code needs a prefecture code' };
+  }
+  return { ok: true };
+}
+
+/** Mainland mobile numbers (11 digits, 1[3-9]…) and fixed lines with an area code. */
+export function checkPhone(phone: string): IdentifierCheck {
+  if (/^1[3-9][0-9]{9}$/.test(phone)) return { ok: true };
+  if (/^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$/.test(phone)) return { ok: true };
+  return { ok: false, reason: 'not a mainland mobile number (11 digits starting 13-19) or a fixed line with area code' };
+}

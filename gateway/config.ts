@@ -1,0 +1,155 @@
+/**
+ * The configuration schema is the source of truth: every GOVSHARE_* variable is declared here once, with
+ * its type, default and description (the README's configuration table is generated from this object by
+ * `govshare config --markdown` and checked by a test). Start-up stops on the first bad value with a
+ * message that names the variable and what is expected.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { parseRedisUrl } from './redis.js';
+
+export const ConfigSchema = Type.Object(
+  {
+    GOVSHARE_REDIS_URL: Type.String({
+      default: 'redis://127.0.0.1:6379',
+      description:
+        'Redis to use: redis://, rediss://, redis+sentinel://h:p,h:p/master or redis+cluster://h:p,h:p',
+    }),
+    GOVSHARE_REDIS_PREFIX: Type.String({
+      default: 'gs:',
+      pattern: '^[A-Za-z0-9:_{}.-]{1,64}$',
+      description: 'Prefix of every Redis key govshare writes (several platforms can share one Redis)',
+    }),
+    GOVSHARE_HOST: Type.String({
+      default: '127.0.0.1',
+      minLength: 1,
+      description: 'Address the gateway listens on',
+    }),
+    GOVSHARE_PORT: Type.Integer({
+      default: 8080,
+      minimum: 0,
+      maximum: 65535,
+      description: 'Port the gateway listens on',
+    }),
+    GOVSHARE_DATA_DIR: Type.String({
+      default: './data',
+      minLength: 1,
+      description: 'Directory of the platform CA, platform keys and token key (private keys are mode 0600)',
+    }),
+    GOVSHARE_LOG_LEVEL: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level' },
+    ),
+    GOVSHARE_INSTANCE_ID: Type.String({
+      default: '',
+      pattern: '^[A-Za-z0-9_.-]{0,64}$',
+      description: 'Name of this gateway instance in audit records; hostname-pid when empty',
+    }),
+    GOVSHARE_JWT_ISSUER: Type.String({
+      default: 'govshare',
+      minLength: 1,
+      description: 'Expected `iss` of people tokens',
+    }),
+    GOVSHARE_JWT_AUDIENCE: Type.String({
+      default: 'govshare',
+      minLength: 1,
+      description: 'Expected `aud` of people tokens',
+    }),
+    GOVSHARE_JWT_JWKS_URL: Type.String({
+      default: '',
+      description:
+        'JWKS URL of an external identity provider; when empty, tokens are verified with the platform token key',
+    }),
+    GOVSHARE_BODY_LIMIT: Type.Integer({
+      default: 1_048_576,
+      minimum: 1024,
+      maximum: 104_857_600,
+      description: 'Largest request body accepted, in bytes',
+    }),
+    GOVSHARE_CRL_DAYS: Type.Integer({
+      default: 7,
+      minimum: 1,
+      maximum: 365,
+      description: 'Days until the nextUpdate of each CRL the platform issues',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type GovshareConfig = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
+const validate = ajv.compile<GovshareConfig>(ConfigSchema);
+
+function expectation(variable: string): string {
+  const schema = (ConfigSchema.properties as Record<string, Record<string, unknown>>)[variable];
+  if (!schema) return 'nothing: it is not a govshare setting';
+  if (schema.anyOf) return `one of ${(schema.anyOf as { const: string }[]).map((s) => s.const).join(', ')}`;
+  const parts: string[] = [schema.type === 'integer' ? 'an integer' : 'a string'];
+  if (schema.minimum !== undefined && schema.maximum !== undefined)
+    parts.push(`from ${schema.minimum} to ${schema.maximum}`);
+  if (schema.pattern) parts.push(`matching ${schema.pattern}`);
+  if (schema.minLength) parts.push('that is not empty');
+  return parts.join(' ');
+}
+
+/**
+ * Reads GOVSHARE_* variables from `env`, then applies `overrides` (CLI flags win over the environment).
+ * Unknown GOVSHARE_* variables are refused: a misspelt setting should not be silently ignored.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof GovshareConfig, string | number>> = {},
+): GovshareConfig {
+  const known = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('GOVSHARE_') || value === undefined) continue;
+    if (!known.includes(name)) {
+      throw new ConfigError(name, `${name} is not a govshare setting. Known settings: ${known.join(', ')}`);
+    }
+    raw[name] = value;
+  }
+  for (const [name, value] of Object.entries(overrides)) if (value !== undefined) raw[name] = value;
+  if (!validate(raw)) {
+    const error = validate.errors?.[0];
+    const variable = error?.instancePath.replace(/^\//, '') ?? 'configuration';
+    const given = JSON.stringify(raw[variable]);
+    throw new ConfigError(variable, `${variable} must be ${expectation(variable)} (got ${given})`);
+  }
+  const config = raw as GovshareConfig;
+  try {
+    parseRedisUrl(config.GOVSHARE_REDIS_URL);
+  } catch (err) {
+    throw new ConfigError('GOVSHARE_REDIS_URL', `GOVSHARE_REDIS_URL is invalid: ${(err as Error).message}`);
+  }
+  if (config.GOVSHARE_JWT_JWKS_URL && !/^https?:\/\/\S+$/.test(config.GOVSHARE_JWT_JWKS_URL)) {
+    throw new ConfigError('GOVSHARE_JWT_JWKS_URL', 'GOVSHARE_JWT_JWKS_URL must be an http(s) URL or empty');
+  }
+  config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
+  if (!config.GOVSHARE_INSTANCE_ID) config.GOVSHARE_INSTANCE_ID = `${hostname()}-${process.pid}`;
+  return config;
+}
+
+/** The configuration table for the README, generated from the schema so the two cannot drift. */
+export function configMarkdownTable(): string {
+  const rows = Object.entries(
+    ConfigSchema.properties as Record<string, { default?: unknown; description?: string }>,
+  ).map(
+    ([name, schema]) =>
+      `| \`${name}\` | \`${JSON.stringify(schema.default)}\` | ${schema.description ?? ''} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * One place that turns GOVSHARE_REDIS_URL into an ioredis client.
+ *
+ * - `redis://[user:pass@]host:port[/db]` and `rediss://…` — a standalone server (TLS with rediss).
+ * - `redis+sentinel://[user:pass@]host1:port1,host2:port2/masterName[?db=N]` — through Sentinel.
+ * - `redis+cluster://[user:pass@]host1:port1,host2:port2` — a Redis Cluster (seed nodes).
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisEndpoint {
+  kind: 'standalone' | 'sentinel' | 'cluster';
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+  db?: number;
+  tls: boolean;
+  sentinelMaster?: string;
+}
+
+export function parseRedisUrl(url: string): RedisEndpoint {
+  const match =
+    /^(redis|rediss|redis\+sentinel|redis\+cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)(\/[^?#]*)?(\?[^#]*)?$/.exec(
+      url,
+    );
+  if (!match) {
+    throw new Error(
+      `not a Redis URL: expected redis://host:port, rediss://host:port, redis+sentinel://h1:p1,h2:p2/master or redis+cluster://h1:p1,h2:p2`,
+    );
+  }
+  const [, scheme, user, pass, hostList, path, query] = match;
+  const nodes = hostList!.split(',').map((hp) => {
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(hp);
+    if (!m) throw new Error(`bad host "${hp}" in Redis URL`);
+    const port = Number(m[2] ?? (scheme === 'redis+sentinel' ? 26379 : 6379));
+    if (port < 1 || port > 65535) throw new Error(`bad port in "${hp}"`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+  const params = new URLSearchParams(query?.slice(1) ?? '');
+  const endpoint: RedisEndpoint = {
+    kind: scheme === 'redis+sentinel' ? 'sentinel' : scheme === 'redis+cluster' ? 'cluster' : 'standalone',
+    nodes,
+    tls: scheme === 'rediss' || params.get('tls') === 'true',
+  };
+  if (user) endpoint.username = decodeURIComponent(user);
+  if (pass) endpoint.password = decodeURIComponent(pass);
+  const pathPart = (path ?? '').replace(/^\//, '');
+  if (endpoint.kind === 'sentinel') {
+    if (!pathPart) throw new Error('a redis+sentinel URL needs the master name as its path');
+    endpoint.sentinelMaster = decodeURIComponent(pathPart);
+    if (params.has('db')) endpoint.db = Number(params.get('db'));
+  } else if (endpoint.kind === 'standalone') {
+    if (nodes.length !== 1)
+      throw new Error('a redis:// URL names exactly one host; use redis+cluster:// for several');
+    if (pathPart) endpoint.db = Number(pathPart);
+  }
+  if (endpoint.db !== undefined && !(Number.isInteger(endpoint.db) && endpoint.db >= 0)) {
+    throw new Error('the Redis database must be a non-negative integer');
+  }
+  return endpoint;
+}
+
+export interface RedisClientOptions {
+  /** Needed by BullMQ workers (blocking commands must not time out). */
+  maxRetriesPerRequest?: number | null;
+  /** Fail commands at once while disconnected instead of queueing them (the gateway fails closed). */
+  enableOfflineQueue?: boolean;
+  connectionName?: string;
+}
+
+export function createRedisClient(url: string, options: RedisClientOptions = {}): RedisClient {
+  const endpoint = parseRedisUrl(url);
+  const common: RedisOptions = {
+    username: endpoint.username,
+    password: endpoint.password,
+    maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 2 : options.maxRetriesPerRequest,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    connectionName: options.connectionName,
+    ...(endpoint.tls ? { tls: {} } : {}),
+  };
+  if (endpoint.kind === 'cluster') {
+    return new Cluster(endpoint.nodes, {
+      redisOptions: common,
+      enableOfflineQueue: common.enableOfflineQueue,
+    });
+  }
+  if (endpoint.kind === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: endpoint.nodes,
+      name: endpoint.sentinelMaster,
+      db: endpoint.db,
+    });
+  }
+  const node = endpoint.nodes[0]!;
+  return new Redis({ ...common, host: node.host, port: node.port, db: endpoint.db ?? 0 });
+}
+
+/** A connection for subscribing: pub/sub needs a connection of its own. */
+export function duplicateForSubscribe(client: RedisClient): RedisClient {
+  return client.duplicate();
+}

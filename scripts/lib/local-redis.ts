@@ -1,0 +1,125 @@
+/**
+ * Starts a private redis-server for tests, the demo and benchmarks: its own temporary directory, a free
+ * loopback port, AOF on. Nothing here is used in production, where GOVSHARE_REDIS_URL points at an
+ * operator-run Redis.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort, requireBinary } from './local-tools.js';
+
+export interface LocalRedisOptions {
+  /** Directory for the AOF and the log; a fresh temporary directory (removed on stop) when omitted. */
+  dir?: string;
+  /** @defaultValue 'everysec' */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** @defaultValue a free loopback port */
+  port?: number;
+  /** Extra `--name value` arguments, e.g. `['--cluster-enabled', 'yes']`. */
+  extraArgs?: string[];
+}
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
+  const binary = requireBinary('redis-server', 'redis-server');
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'govshare-redis-'));
+  const port = options.port ?? (await findFreePort());
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'yes',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    '--save',
+    '',
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(binary, args, { stdio: 'ignore' });
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  try {
+    await waitForPort(port, 10_000, () => exited);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(
+      `redis-server did not start on port ${port} (log: ${join(dir, 'redis.log')}): ${String(err)}`,
+    );
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    process: child,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gaveUp()) throw new Error('process exited');
+    if (await pingRedis(port)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('timed out');
+}
+
+function pingRedis(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.setTimeout(500);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n')) {
+        socket.destroy();
+        // A loading dataset answers -LOADING; only +PONG means ready.
+        resolve(answer.startsWith('+PONG'));
+      }
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** Runs redis-cli against a local server; used by the cluster harness. */
+export function redisCli(args: string[]): string {
+  const cli = requireBinary('redis-cli', 'redis-tools');
+  return execFileSync(cli, args, { encoding: 'utf8' });
+}

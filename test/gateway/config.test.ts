@@ -1,0 +1,48 @@
+import t from 'tap';
+import { ConfigError, configMarkdownTable, loadConfig } from '../../gateway/config.js';
+
+t.test('defaults apply when nothing is set', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.GOVSHARE_REDIS_URL, 'redis://127.0.0.1:6379');
+  t.equal(config.GOVSHARE_HOST, '127.0.0.1');
+  t.equal(config.GOVSHARE_PORT, 8080);
+  t.equal(config.GOVSHARE_LOG_LEVEL, 'info');
+  t.ok(config.GOVSHARE_DATA_DIR.endsWith('/data'), 'data dir is made absolute');
+});
+
+t.test('numbers are coerced from strings and flags override the environment', async (t) => {
+  const config = loadConfig({ GOVSHARE_PORT: '9000' }, { GOVSHARE_PORT: 9100 });
+  t.equal(config.GOVSHARE_PORT, 9100);
+});
+
+const bad: [Record<string, string>, string, RegExp][] = [
+  [{ GOVSHARE_PORT: 'abc' }, 'GOVSHARE_PORT', /must be an integer from 0 to 65535 \(got "abc"\)/],
+  [{ GOVSHARE_PORT: '70000' }, 'GOVSHARE_PORT', /from 0 to 65535/],
+  [
+    { GOVSHARE_LOG_LEVEL: 'loud' },
+    'GOVSHARE_LOG_LEVEL',
+    /one of fatal, error, warn, info, debug, trace, silent/,
+  ],
+  [{ GOVSHARE_REDIS_URL: 'http://x' }, 'GOVSHARE_REDIS_URL', /not a Redis URL/],
+  [{ GOVSHARE_REDIS_URL: 'redis+sentinel://a:1,b:2' }, 'GOVSHARE_REDIS_URL', /master name/],
+  [{ GOVSHARE_PROT: '1' }, 'GOVSHARE_PROT', /is not a govshare setting/],
+  [{ GOVSHARE_HOST: '' }, 'GOVSHARE_HOST', /not empty/],
+  [{ GOVSHARE_JWT_JWKS_URL: 'ftp://x' }, 'GOVSHARE_JWT_JWKS_URL', /http\(s\) URL/],
+];
+for (const [env, variable, message] of bad) {
+  t.test(`refuses ${JSON.stringify(env)}`, async (t) => {
+    const err = t.throws(() => loadConfig(env)) as unknown as ConfigError;
+    t.type(err, ConfigError);
+    t.equal(err.variable, variable);
+    t.match(err.message, message);
+  });
+}
+
+t.test('the README configuration table lists every variable', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  for (const line of configMarkdownTable().split('\n').slice(2)) {
+    const name = /`(GOVSHARE_[A-Z_]+)`/.exec(line)?.[1];
+    t.ok(name && readme.includes(`\`${name}\``), `${name} is documented in README.md`);
+  }
+});
