@@ -28,8 +28,13 @@ export function checkUscc(code: string): IdentifierCheck {
       };
     }
   }
-  if (!/^[0-9]{6}$/.test(code.slice(2, 8))) {
-    return { ok: false, position: 3, reason: 'characters 3-8 must be the digits of an administrative division code' };
+  const nonDigit = code.slice(2, 8).search(/[^0-9]/);
+  if (nonDigit >= 0) {
+    return {
+      ok: false,
+      position: nonDigit + 3,
+      reason: `character ${nonDigit + 3} ("${code[nonDigit + 2]}") must be a digit: characters 3-8 are an administrative division code`,
+    };
   }
   const expected = usccCheckCharacter(code.slice(0, 17));
   if (code[17] !== expected) {
@@ -56,8 +61,16 @@ export function idNumberCheckCharacter(first17: string): string {
  * under retired division codes stay valid. `today` bounds the birth date (no one is born tomorrow).
  */
 export function checkIdNumber(id: string, today: Date = new Date()): IdentifierCheck {
-  if (!/^[0-9]{17}[0-9X]$/.test(id)) {
-    return { ok: false, reason: 'must be 17 digits followed by a digit or X' };
+  if (id.length !== 18) return { ok: false, reason: `must be 18 characters long, not ${id.length}` };
+  const bad = /^[0-9]{17}[0-9X]$/.test(id)
+    ? -1
+    : id.split('').findIndex((c, i) => !/[0-9]/.test(c) && !(i === 17 && c === 'X'));
+  if (bad >= 0) {
+    return {
+      ok: false,
+      position: bad + 1,
+      reason: `character ${bad + 1} ("${id[bad]}") is not allowed: 17 digits, then a digit or a capital X`,
+    };
   }
   const division = checkDivisionCode(id.slice(0, 6));
   if (!division.ok) return { ok: false, position: 1, reason: `division code: ${division.reason}` };
@@ -72,19 +85,27 @@ export function checkIdNumber(id: string, today: Date = new Date()): IdentifierC
     birth.getUTCDate() !== day ||
     birth.getTime() > today.getTime()
   ) {
-    return { ok: false, position: 7, reason: `characters 7-14 ("${id.slice(6, 14)}") are not a real birth date` };
+    return {
+      ok: false,
+      position: 7,
+      reason: `characters 7-14 ("${id.slice(6, 14)}") are not a real birth date`,
+    };
   }
   const expected = idNumberCheckCharacter(id.slice(0, 17));
   if (id[17] !== expected) {
-    return { ok: false, position: 18, reason: `check character 18 is "${id[17]}" but the first 17 digits give "${expected}"` };
+    return {
+      ok: false,
+      position: 18,
+      reason: `check character 18 is "${id[17]}" but the first 17 digits give "${expected}"`,
+    };
   }
   return { ok: true };
 }
 
 // Province-level codes of GB/T 2260 (stable since 1997; 71 Taiwan, 81 Hong Kong, 82 Macao).
 const PROVINCE_CODES = new Set([
-  11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
-  64, 65, 71, 81, 82,
+  11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61,
+  62, 63, 64, 65, 71, 81, 82,
 ]);
 
 /** Administrative division code, GB/T 2260, by structure: a province-level code, then two pairs. */
@@ -104,5 +125,8 @@ export function checkDivisionCode(code: string): IdentifierCheck {
 export function checkPhone(phone: string): IdentifierCheck {
   if (/^1[3-9][0-9]{9}$/.test(phone)) return { ok: true };
   if (/^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$/.test(phone)) return { ok: true };
-  return { ok: false, reason: 'not a mainland mobile number (11 digits starting 13-19) or a fixed line with area code' };
+  return {
+    ok: false,
+    reason: 'not a mainland mobile number (11 digits starting 13-19) or a fixed line with area code',
+  };
 }

@@ -1,0 +1,34 @@
+/**
+ * Every Redis key of the catalog. The module part is a hash tag (`{catalog}`) so that all catalog keys
+ * live in one Cluster slot and a write can touch the resource, its versions and the search index in one
+ * Lua script.
+ */
+export interface CatalogKeys {
+  /** JSON CatalogResource. */
+  resource(code: string): string;
+  /** JSON CatalogVersion. */
+  version(code: string, version: number): string;
+  /** JSON of the entry in force with its status declarations: the data path reads only this. */
+  published(code: string): string;
+  /** Hash: code → compact search document (see search-document.ts). */
+  searchDocs: string;
+  /** Counter bumped by every write; search caches compare it. */
+  generation: string;
+  /** Sorted set: code scored by the generation of its last write, so a cache reloads only what changed. */
+  changes: string;
+  /** Pub/sub channel (not a key): the code of every changed resource. */
+  channel: string;
+}
+
+export function catalogKeys(prefix: string): CatalogKeys {
+  const base = `${prefix}{catalog}:`;
+  return {
+    resource: (code) => `${base}res:${code}`,
+    version: (code, version) => `${base}ver:${code}:${version}`,
+    published: (code) => `${base}pub:${code}`,
+    searchDocs: `${base}search`,
+    generation: `${base}gen`,
+    changes: `${base}changes`,
+    channel: `${base}changed`,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Rules every catalog entry obeys whenever it is saved, beyond what the schema alone can say.
+ * Each refusal has its own error code and a message naming the offending field or item.
+ */
+import {
+  CatalogBaseItemRestricted,
+  CatalogCodeMismatch,
+  CatalogControlParamUnknown,
+  CatalogEntryInvalid,
+  CatalogItemDuplicate,
+  CatalogKeyRequired,
+  CatalogLegalBasisRequired,
+  CatalogServiceRequired,
+  CatalogWatermarkUnknown,
+} from './errors.js';
+import { ResourceEntry } from './schema.js';
+import { describeFirstError, firstErrorAjv } from './validation.js';
+
+const validateEntry = firstErrorAjv.compile<ResourceEntry>(ResourceEntry);
+
+const CATEGORY_DIGIT = { base: '1', theme: '2', department: '3' } as const;
+
+export interface CheckOptions {
+  /** Submitting for (or importing as) a published version: a mounted data service is required. */
+  forPublication: boolean;
+}
+
+/** Throws the first rule the entry breaks; returns nothing when the entry may be saved. */
+export function checkEntry(entry: ResourceEntry, { forPublication }: CheckOptions): void {
+  if (!validateEntry(entry)) {
+    throw new CatalogEntryInvalid(`entry ${describeFirstError(validateEntry.errors)}`);
+  }
+  checkCodes(entry);
+  checkItems(entry);
+  checkLegalBasis(entry);
+  checkBaseItems(entry);
+  checkReferences(entry);
+  if (forPublication && !entry.service) {
+    throw new CatalogServiceRequired(
+      `service: mount a data service (connector and endpoint) before publishing ${entry.code} ([HB-S] 11)`,
+    );
+  }
+}
+
+function checkCodes(entry: ResourceEntry): void {
+  const { category, code } = entry.classification;
+  const digit = CATEGORY_DIGIT[category];
+  if (code[0] !== digit) {
+    throw new CatalogCodeMismatch(
+      `classification.code "${code}" must start with ${digit} for category "${category}"`,
+    );
+  }
+  const prefix = entry.code.split('/')[0];
+  if (prefix !== code) {
+    throw new CatalogCodeMismatch(
+      `code "${entry.code}": the part before "/" must equal classification.code "${code}"`,
+    );
+  }
+}
+
+function checkItems(entry: ResourceEntry): void {
+  const seen = new Set<string>();
+  entry.items.forEach((item, index) => {
+    if (seen.has(item.name)) {
+      throw new CatalogItemDuplicate(`items/${index}: the name "${item.name}" is used by an earlier item`);
+    }
+    seen.add(item.name);
+  });
+  if (!entry.items.some((item) => item.key)) {
+    throw new CatalogKeyRequired(
+      'items: mark at least one item with key: true (resident ID number for persons, USCC for organisations)',
+    );
+  }
+}
+
+const isRestricted = (type: string | undefined) => type === 'conditional' || type === 'none';
+
+function checkLegalBasis(entry: ResourceEntry): void {
+  if ((entry.share.legalBasis ?? '').trim() !== '') return;
+  if (isRestricted(entry.share.type)) {
+    throw new CatalogLegalBasisRequired(
+      `share.legalBasis: a ${entry.share.type} entry must cite the law, regulation or policy it rests on; without one it is unconditional`,
+    );
+  }
+  const item = entry.items.find((i) => isRestricted(i.shareType));
+  if (item) {
+    throw new CatalogLegalBasisRequired(
+      `share.legalBasis: item "${item.name}" is ${item.shareType}, so the entry must cite its legal basis`,
+    );
+  }
+}
+
+function checkBaseItems(entry: ResourceEntry): void {
+  if (entry.classification.category !== 'base') return;
+  for (const item of entry.items) {
+    if (!item.key) continue;
+    if (isRestricted(item.shareType)) {
+      throw new CatalogBaseItemRestricted(
+        `items: key item "${item.name}" of a base resource is always shared unconditionally, not ${item.shareType}`,
+      );
+    }
+    if (isRestricted(entry.share.type) && item.shareType !== 'unconditional') {
+      throw new CatalogBaseItemRestricted(
+        `items: the entry is ${entry.share.type}, so key item "${item.name}" of this base resource must say shareType: "unconditional"`,
+      );
+    }
+  }
+}
+
+function checkReferences(entry: ResourceEntry): void {
+  const names = new Set(entry.items.map((i) => i.name));
+  for (const param of entry.share.controlParams ?? []) {
+    if (!names.has(param)) {
+      throw new CatalogControlParamUnknown(`share.controlParams: "${param}" is not an item of the entry`);
+    }
+  }
+  const watermark = entry.service?.watermark;
+  if (watermark !== undefined && !names.has(watermark)) {
+    throw new CatalogWatermarkUnknown(`service.watermark: "${watermark}" is not an item of the entry`);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Certificates for department systems. A certificate names one system of one department: the subject
+ * `C=CN, O=<department name>, OU=<department code>, CN=<system id>` for people, and the SAN URI
+ * `urn:govshare:<USCC>:<systemId>` for machines (the gateway reads identity only from the URI).
+ */
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import {
+  BundleExists,
+  CertIdentityInvalid,
+  CertValidityInvalid,
+  DepartmentNameInvalid,
+  SystemIdInvalid,
+  UsccInvalid,
+} from './errors.js';
+import type { Platform } from './platform.js';
+import { SYSTEM_ID_PATTERN, SYSTEM_ID_REGEXP } from './schema.js';
+import {
+  addDays,
+  issuerAttributesOf,
+  notAfterWithin,
+  randomSerialHex,
+  signCertificate,
+  subjectKeyIdentifierBytes,
+  utf8Name,
+  wholeSeconds,
+} from './x509.js';
+
+export { SYSTEM_ID_PATTERN };
+
+export const DEFAULT_CERT_DAYS = 365;
+/** The CA/Browser Forum's old ceiling for leaf certificates; long enough for a government system's cycle. */
+export const MAX_CERT_DAYS = 825;
+
+/** 18 characters of the GB 32100 alphabet. The check character is the registry's business (it may be overridden). */
+const USCC_SHAPE = /^[0-9A-HJ-NPQRTUWXY]{18}$/;
+const IDENTITY_URI = /^URI:urn:govshare:([0-9A-HJ-NPQRTUWXY]{18}):([a-z0-9][a-z0-9-]{1,62})$/;
+
+export interface SystemCertificateRequest {
+  deptCode: string;
+  deptName: string;
+  systemId: string;
+  /** @defaultValue 365 (at most 825; never beyond the CA's own notAfter) */
+  days?: number;
+  now?: Date;
+}
+
+export interface SystemCertificate {
+  certPem: string;
+  caPem: string;
+  /** Lowercase hex, 32 characters: `openssl x509 -serial` lowercased; the keyid of signed calls. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** SHA-256 of the DER as node:crypto prints it ("AB:CD:…"). */
+  fingerprint256: string;
+}
+
+export interface SystemCertificateBundle extends SystemCertificate {
+  /** PKCS#8 PEM. Bulk files are wrapped to this key with RSA-OAEP, so it also deciphers. */
+  keyPem: string;
+}
+
+export interface SystemIdentity {
+  deptCode: string;
+  systemId: string;
+}
+
+/** Generates a key pair and certifies it. Key generation blocks for ~50-200 ms; see `certifySystemKey`. */
+export function issueSystemCertificate(
+  platform: Platform,
+  request: SystemCertificateRequest,
+): SystemCertificateBundle {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { keyPem: privateKey, ...certifySystemKey(platform, publicKey, request) };
+}
+
+/** Certifies a public key (SPKI PEM) generated elsewhere: asynchronously, or by the department itself. */
+export function certifySystemKey(
+  platform: Platform,
+  publicKeyPem: string,
+  request: SystemCertificateRequest,
+): SystemCertificate {
+  const { deptCode, deptName, systemId } = request;
+  if (!USCC_SHAPE.test(deptCode)) {
+    throw new UsccInvalid(
+      `department code "${deptCode}" is not 18 characters of the unified social credit code alphabet`,
+    );
+  }
+  if (deptName.length < 1 || deptName.length > 200) {
+    throw new DepartmentNameInvalid('the department name must be 1-200 characters');
+  }
+  assertSystemId(systemId);
+  const days = validityDays(request.days);
+  const ca = platform.caCert;
+  const now = wholeSeconds(request.now ?? new Date());
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = now;
+  cert.validity.notAfter = notAfterWithin(ca, addDays(now, days));
+  cert.setSubject(
+    utf8Name([
+      ['C', 'CN'],
+      ['O', deptName],
+      ['OU', deptCode],
+      ['CN', systemId],
+    ]),
+  );
+  cert.setIssuer(issuerAttributesOf(ca));
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: false },
+    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', clientAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 6, value: identityUri({ deptCode, systemId }) }] },
+    { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(ca) },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signCertificate(cert, platform.caKeyObject);
+  const certPem = forge.pki.certificateToPem(cert);
+  return {
+    certPem,
+    caPem: platform.caCertPem,
+    serial: cert.serialNumber,
+    notBefore: cert.validity.notBefore,
+    notAfter: cert.validity.notAfter,
+    fingerprint256: new X509Certificate(certPem).fingerprint256,
+  };
+}
+
+export function identityUri(identity: SystemIdentity): string {
+  return `urn:govshare:${identity.deptCode}:${identity.systemId}`;
+}
+
+/**
+ * The (department, system) a certificate names, from its one `urn:govshare:` SAN URI. Pass the cached
+ * X509Certificate on the hot path: node:crypto parses nothing again.
+ */
+export function parseSystemIdentity(cert: string | X509Certificate): SystemIdentity {
+  const x509 = typeof cert === 'string' ? new X509Certificate(cert) : cert;
+  // node quotes SAN values holding separators, so a crafted DNS name cannot pose as a URI entry.
+  const matches = (x509.subjectAltName ?? '')
+    .split(', ')
+    .map((entry) => IDENTITY_URI.exec(entry))
+    .filter((m) => m !== null);
+  if (matches.length !== 1) {
+    throw new CertIdentityInvalid(
+      `certificate ${x509.serialNumber.toLowerCase()} must carry exactly one SAN URI urn:govshare:<deptCode>:<systemId>`,
+    );
+  }
+  const [, deptCode, systemId] = matches[0]!;
+  return { deptCode: deptCode!, systemId: systemId! };
+}
+
+/** The validity asked for, checked: whole days from 1 to 825, 365 when not given. */
+export function validityDays(days: number | undefined): number {
+  const value = days ?? DEFAULT_CERT_DAYS;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_CERT_DAYS) {
+    throw new CertValidityInvalid(
+      `validity must be a whole number of days from 1 to ${MAX_CERT_DAYS}, not ${value}`,
+    );
+  }
+  return value;
+}
+
+export function assertSystemId(systemId: string): void {
+  if (!SYSTEM_ID_REGEXP.test(systemId)) {
+    throw new SystemIdInvalid(
+      `system id "${systemId}" must be 2-63 characters of lowercase letters, digits and "-", starting with a letter or digit`,
+    );
+  }
+}
+
+export interface WrittenBundle {
+  keyPath: string;
+  certPath: string;
+  caPath: string;
+}
+
+/** Writes key.pem (0600), cert.pem and ca.pem into dir (created 0700 when missing). */
+export async function writeCertificateBundle(
+  dir: string,
+  bundle: SystemCertificateBundle,
+  options: { force?: boolean } = {},
+): Promise<WrittenBundle> {
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  const caPath = join(dir, 'ca.pem');
+  if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (existsSync(keyPath) && !options.force) {
+    throw new BundleExists(`${keyPath} already exists: pass force to replace it (the old key is lost)`);
+  }
+  // Tighten an existing file before the new key goes into it.
+  if (existsSync(keyPath)) await chmod(keyPath, 0o600);
+  await writeFile(keyPath, bundle.keyPem, { mode: 0o600 });
+  await writeFile(certPath, bundle.certPem, { mode: 0o644 });
+  await writeFile(caPath, bundle.caPem, { mode: 0o644 });
+  return { keyPath, certPath, caPath };
+}

@@ -1,0 +1,301 @@
+/**
+ * The platform's own key material under the data directory: the root CA, the signing key (responses,
+ * audit checkpoints, webhooks), the token key (people's JWTs, kept apart from the signing key) and the
+ * secret under which audit records hash subjects. `initPlatform` creates what is missing and never
+ * replaces what exists; `loadPlatform` reads it all and checks that it belongs together.
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { PlatformIncomplete, PlatformInconsistent, PlatformNotInitialised } from './errors.js';
+import {
+  addYears,
+  generateRsaKeyPair,
+  issuerAttributesOf,
+  nameValue,
+  notAfterWithin,
+  randomSerialHex,
+  signCertificate,
+  subjectKeyIdentifierBytes,
+  utf8Name,
+  wholeSeconds,
+} from './x509.js';
+
+export interface Platform {
+  dataDir: string;
+  caCertPem: string;
+  caCert: forge.pki.Certificate;
+  caKey: forge.pki.rsa.PrivateKey;
+  caKeyObject: KeyObject;
+  caCertX509: X509Certificate;
+  signingKey: KeyObject;
+  signingCertPem: string;
+  signingCertX509: X509Certificate;
+  tokenPrivateKeyPem: string;
+  tokenPublicKeyPem: string;
+  subjectHmacKey: Buffer;
+}
+
+export interface InitPlatformOptions {
+  now?: Date;
+  /** The CA's subject O and CN, used only when the CA is created. @defaultValue govshare platform / govshare Platform Root CA */
+  caName?: { organization?: string; commonName?: string };
+}
+
+export interface InitPlatformResult {
+  /** Paths (relative to the data dir) written by this run. */
+  created: string[];
+  /** Paths that already existed and were left alone. */
+  kept: string[];
+  /** The CA certificate's serial, lowercase hex. */
+  caSerial: string;
+  /** SHA-256 fingerprint of the CA certificate, "AB:CD:…" (compare it out of band when distributing ca.pem). */
+  caFingerprint256: string;
+}
+
+/** File names under the data directory. */
+export const platformFiles = {
+  caKey: 'ca/ca-key.pem',
+  caCert: 'ca/ca-cert.pem',
+  signingKey: 'platform/signing-key.pem',
+  signingCert: 'platform/signing-cert.pem',
+  tokenKey: 'platform/token-key.pem',
+  tokenPublic: 'platform/token-public.pem',
+  subjectHmacKey: 'platform/subject-hmac.key',
+} as const;
+
+export const PLATFORM_SIGNING_URI = 'urn:govshare:platform';
+const CA_YEARS = 10;
+const SIGNING_YEARS = 2;
+
+export async function initPlatform(
+  dataDir: string,
+  opts: InitPlatformOptions = {},
+): Promise<InitPlatformResult> {
+  const now = wholeSeconds(opts.now ?? new Date());
+  const path = (file: string) => join(dataDir, file);
+  const has = (file: string) => existsSync(path(file));
+  const created: string[] = [];
+  const kept: string[] = [];
+  const note = (file: string, made: boolean) => (made ? created : kept).push(file);
+
+  await mkdir(dataDir, { recursive: true });
+  for (const dir of ['ca', 'platform']) {
+    await mkdir(path(dir), { recursive: true, mode: 0o700 });
+    await chmod(path(dir), 0o700);
+  }
+  requirePairComplete(dataDir, platformFiles.caKey, platformFiles.caCert, has);
+  requireNotOrphan(dataDir, platformFiles.signingCert, platformFiles.signingKey, has);
+  requireNotOrphan(dataDir, platformFiles.tokenPublic, platformFiles.tokenKey, has);
+
+  // Missing keys are generated together: they run on the thread pool, side by side.
+  const [caPair, signingPair, tokenPair] = await Promise.all([
+    has(platformFiles.caKey) ? undefined : generateRsaKeyPair(3072),
+    has(platformFiles.signingKey) ? undefined : generateRsaKeyPair(2048),
+    has(platformFiles.tokenKey) ? undefined : generateRsaKeyPair(2048),
+  ]);
+
+  if (caPair) {
+    const caCertPem = selfSignedCa(caPair, now, opts.caName ?? {});
+    await writePrivate(path(platformFiles.caKey), caPair.privateKeyPem);
+    await writePublic(path(platformFiles.caCert), caCertPem);
+  }
+  note(platformFiles.caKey, caPair !== undefined);
+  note(platformFiles.caCert, caPair !== undefined);
+
+  const caCertPem = await readFile(path(platformFiles.caCert), 'utf8');
+  const caCert = forge.pki.certificateFromPem(caCertPem);
+  const caKey = createPrivateKey(await readFile(path(platformFiles.caKey), 'utf8'));
+
+  if (signingPair) await writePrivate(path(platformFiles.signingKey), signingPair.privateKeyPem);
+  note(platformFiles.signingKey, signingPair !== undefined);
+  const makeSigningCert = !has(platformFiles.signingCert);
+  if (makeSigningCert) {
+    const signingKeyPem = await readFile(path(platformFiles.signingKey), 'utf8');
+    const publicKeyPem = createPublicKey(signingKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    await writePublic(path(platformFiles.signingCert), signingCertificate(caCert, caKey, publicKeyPem, now));
+  }
+  note(platformFiles.signingCert, makeSigningCert);
+
+  if (tokenPair) await writePrivate(path(platformFiles.tokenKey), tokenPair.privateKeyPem);
+  note(platformFiles.tokenKey, tokenPair !== undefined);
+  const makeTokenPublic = !has(platformFiles.tokenPublic);
+  if (makeTokenPublic) {
+    const tokenKeyPem = await readFile(path(platformFiles.tokenKey), 'utf8');
+    await writePublic(
+      path(platformFiles.tokenPublic),
+      createPublicKey(tokenKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
+    );
+  }
+  note(platformFiles.tokenPublic, makeTokenPublic);
+
+  const makeHmac = !has(platformFiles.subjectHmacKey);
+  if (makeHmac)
+    await writePrivate(path(platformFiles.subjectHmacKey), `${randomBytes(32).toString('hex')}\n`);
+  note(platformFiles.subjectHmacKey, makeHmac);
+
+  // Read everything back the way the gateway will, so a bad combination fails here and not at start-up.
+  const platform = loadPlatform(dataDir);
+  return {
+    created,
+    kept,
+    caSerial: platform.caCertX509.serialNumber.toLowerCase(),
+    caFingerprint256: platform.caCertX509.fingerprint256,
+  };
+}
+
+/** Reads the platform's key material (synchronously: this runs once at start-up or per CLI command). */
+export function loadPlatform(dataDir: string): Platform {
+  const path = (file: string) => join(dataDir, file);
+  const missing = Object.values(platformFiles).filter((file) => !existsSync(path(file)));
+  if (!existsSync(path(platformFiles.caKey)) && !existsSync(path(platformFiles.caCert))) {
+    throw new PlatformNotInitialised(
+      `the data directory ${dataDir} holds no platform CA: run \`govshare init --data-dir ${dataDir}\``,
+    );
+  }
+  if (missing.length > 0) {
+    throw new PlatformIncomplete(
+      `the data directory ${dataDir} lacks ${missing.join(', ')}: run \`govshare init --data-dir ${dataDir}\` ` +
+        'to create missing keys (an existing CA is kept), or restore them from backup',
+    );
+  }
+  const read = (file: string) => readFileSync(path(file), 'utf8');
+  const caCertPem = read(platformFiles.caCert);
+  const caKeyPem = read(platformFiles.caKey);
+  const signingCertPem = read(platformFiles.signingCert);
+  const tokenPrivateKeyPem = read(platformFiles.tokenKey);
+  const tokenPublicKeyPem = read(platformFiles.tokenPublic);
+  const caCertX509 = new X509Certificate(caCertPem);
+  const caKeyObject = createPrivateKey(caKeyPem);
+  const signingKey = createPrivateKey(read(platformFiles.signingKey));
+  const signingCertX509 = new X509Certificate(signingCertPem);
+  const inconsistent = (what: string) =>
+    new PlatformInconsistent(
+      `${what} in ${dataDir}: the platform files do not belong together; restore them from backup`,
+    );
+  if (!caCertX509.checkPrivateKey(caKeyObject))
+    throw inconsistent(`${platformFiles.caKey} does not match ${platformFiles.caCert}`);
+  if (!signingCertX509.verify(caCertX509.publicKey)) {
+    throw inconsistent(`${platformFiles.signingCert} was not issued by the CA in ${platformFiles.caCert}`);
+  }
+  if (!signingCertX509.checkPrivateKey(signingKey)) {
+    throw inconsistent(`${platformFiles.signingKey} does not match ${platformFiles.signingCert}`);
+  }
+  const derivedTokenPublic = createPublicKey(tokenPrivateKeyPem).export({ type: 'spki', format: 'der' });
+  if (
+    !derivedTokenPublic.equals(createPublicKey(tokenPublicKeyPem).export({ type: 'spki', format: 'der' }))
+  ) {
+    throw inconsistent(`${platformFiles.tokenPublic} is not the public half of ${platformFiles.tokenKey}`);
+  }
+  const hmacHex = read(platformFiles.subjectHmacKey).trim();
+  if (!/^[0-9a-f]{64}$/.test(hmacHex))
+    throw inconsistent(`${platformFiles.subjectHmacKey} is not 32 bytes of hex`);
+  return {
+    dataDir,
+    caCertPem,
+    caCert: forge.pki.certificateFromPem(caCertPem),
+    caKey: forge.pki.privateKeyFromPem(caKeyPem),
+    caKeyObject,
+    caCertX509,
+    signingKey,
+    signingCertPem,
+    signingCertX509,
+    tokenPrivateKeyPem,
+    tokenPublicKeyPem,
+    subjectHmacKey: Buffer.from(hmacHex, 'hex'),
+  };
+}
+
+function selfSignedCa(
+  pair: { privateKeyPem: string; publicKeyPem: string },
+  now: Date,
+  name: InitPlatformOptions['caName'] & {},
+): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(pair.publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = now;
+  cert.validity.notAfter = addYears(now, CA_YEARS);
+  const subject = utf8Name([
+    ['C', 'CN'],
+    ['O', name.organization ?? 'govshare platform'],
+    ['CN', name.commonName ?? 'govshare Platform Root CA'],
+  ]);
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: true },
+    { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signCertificate(cert, createPrivateKey(pair.privateKeyPem));
+  return forge.pki.certificateToPem(cert);
+}
+
+function signingCertificate(
+  caCert: forge.pki.Certificate,
+  caKey: KeyObject,
+  publicKeyPem: string,
+  now: Date,
+): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = now;
+  cert.validity.notAfter = notAfterWithin(caCert, addYears(now, SIGNING_YEARS));
+  cert.setSubject(
+    utf8Name([
+      ['C', 'CN'],
+      ['O', nameValue(caCert, 'O') ?? 'govshare platform'],
+      ['CN', 'govshare platform signing'],
+    ]),
+  );
+  cert.setIssuer(issuerAttributesOf(caCert));
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: false },
+    { name: 'keyUsage', critical: true, digitalSignature: true },
+    { name: 'subjectAltName', altNames: [{ type: 6, value: PLATFORM_SIGNING_URI }] },
+    { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(caCert) },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signCertificate(cert, caKey);
+  return forge.pki.certificateToPem(cert);
+}
+
+/** A CA key without its certificate (or the reverse) is restored from backup, never silently replaced. */
+function requirePairComplete(dataDir: string, a: string, b: string, has: (file: string) => boolean): void {
+  if (has(a) !== has(b)) {
+    const [present, absent] = has(a) ? [a, b] : [b, a];
+    throw new PlatformIncomplete(
+      `${join(dataDir, present)} exists but ${absent} does not: restore ${absent} from backup ` +
+        '(a new CA would invalidate every certificate issued so far)',
+    );
+  }
+}
+
+/** A certificate or public key whose private key is gone cannot be repaired, only restored. */
+function requireNotOrphan(
+  dataDir: string,
+  derived: string,
+  key: string,
+  has: (file: string) => boolean,
+): void {
+  if (has(derived) && !has(key)) {
+    throw new PlatformIncomplete(
+      `${join(dataDir, derived)} exists but ${key} does not: restore ${key} from backup, ` +
+        `or remove ${derived} to create a new key`,
+    );
+  }
+}
+
+async function writePrivate(file: string, content: string): Promise<void> {
+  // 'wx': never overwrite a key another process has just written.
+  await writeFile(file, content, { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+}
+
+async function writePublic(file: string, content: string): Promise<void> {
+  await writeFile(file, content, { mode: 0o644, flag: 'wx' });
+}

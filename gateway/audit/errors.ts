@@ -1,0 +1,37 @@
+/**
+ * Errors of the audit trail. Writing failures map to 503: the gateway answers "try again" and releases
+ * no data, because a request that cannot be recorded must not be served.
+ */
+import { createError } from '@fastify/error';
+
+export const AuditWriteFailed = createError('AUDIT_WRITE_FAILED', '%s', 503);
+export const AuditChainConflict = createError('AUDIT_CHAIN_CONFLICT', '%s', 503);
+export const AuditChainBroken = createError('AUDIT_CHAIN_BROKEN', '%s', 503);
+export const AuditWriterClosed = createError('AUDIT_WRITER_CLOSED', '%s', 503);
+export const AuditRecordInvalid = createError('AUDIT_RECORD_INVALID', '%s', 500);
+export const AuditSetupInvalid = createError('AUDIT_SETUP_INVALID', '%s', 500);
+export const AuditQueryInvalid = createError('AUDIT_QUERY_INVALID', '%s', 400);
+
+export const auditErrors = {
+  AUDIT_WRITE_FAILED: AuditWriteFailed,
+  AUDIT_CHAIN_CONFLICT: AuditChainConflict,
+  AUDIT_CHAIN_BROKEN: AuditChainBroken,
+  AUDIT_WRITER_CLOSED: AuditWriterClosed,
+  AUDIT_RECORD_INVALID: AuditRecordInvalid,
+  AUDIT_SETUP_INVALID: AuditSetupInvalid,
+  AUDIT_QUERY_INVALID: AuditQueryInvalid,
+} as const;
+
+export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
+  AUDIT_WRITE_FAILED:
+    'The audit record could not be written to Redis (unreachable, timed out or backlog full); no data was released. Retry later.',
+  AUDIT_CHAIN_CONFLICT:
+    "The instance's chain head in Redis was not what this writer expected (another process uses the same instance id, or a write was lost); the writer resynchronized, retry the request.",
+  AUDIT_CHAIN_BROKEN:
+    "The instance's audit stream holds entries beyond its chain head; writing stops until an auditor runs the verifier and an operator repairs the chain.",
+  AUDIT_WRITER_CLOSED: 'The audit writer was closed (the process is shutting down); no data was released.',
+  AUDIT_RECORD_INVALID: 'The gateway built an audit record that does not match the record schema (a bug).',
+  AUDIT_SETUP_INVALID:
+    'The audit trail was configured with a bad instance id, signing key, certificate or subject secret.',
+  AUDIT_QUERY_INVALID: 'The audit search or export query is malformed; the message names the field.',
+};

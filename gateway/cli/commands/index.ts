@@ -1,0 +1,24 @@
+import type { Command } from '../command.js';
+import {
+  certIssueCommand,
+  certListCommand,
+  certRevokeCommand,
+  deptAddCommand,
+  deptListCommand,
+  systemAddCommand,
+} from './identities.js';
+import { configCommand, initCommand, serveCommand, tokenCommand } from './platform.js';
+
+/** Every command, in the order `govshare --help` lists them. */
+export const commands: Command[] = [
+  initCommand,
+  serveCommand,
+  configCommand,
+  tokenCommand,
+  deptAddCommand,
+  deptListCommand,
+  systemAddCommand,
+  certIssueCommand,
+  certRevokeCommand,
+  certListCommand,
+];

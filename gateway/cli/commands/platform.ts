@@ -1,0 +1,111 @@
+import { initPlatform, loadPlatform } from '../../../certs/platform.js';
+import { parseTtl, ROLES, type Role } from '../../auth/people.js';
+import { issueToken } from '../../auth/tokens.js';
+import { configMarkdownTable } from '../../config.js';
+import { startServer } from '../../server.js';
+import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
+
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'Create the platform root CA, signing key and token key (idempotent)',
+  usage: 'init [--data-dir DIR]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, CONFIG_FLAGS);
+    const config = configFrom(values, io);
+    const result = await initPlatform(config.GOVSHARE_DATA_DIR);
+    if (result.created.length === 0) {
+      io.out(
+        `Platform already initialised in ${config.GOVSHARE_DATA_DIR}; kept the existing CA (nothing changed).`,
+      );
+    } else {
+      for (const file of result.created) io.out(`created ${file}`);
+      for (const file of result.kept) io.out(`kept    ${file}`);
+    }
+    io.out(`CA serial ${result.caSerial}`);
+    io.out(`CA SHA-256 fingerprint ${result.caFingerprint256}`);
+    return 0;
+  },
+};
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Start the gateway (HTTP API on GOVSHARE_HOST:GOVSHARE_PORT)',
+  usage: 'serve [--host H] [--port P] [--data-dir DIR] [--redis-url URL]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      host: { type: 'string' },
+      port: { type: 'string' },
+    });
+    const config = configFrom(values, io, {
+      ...(values.host ? { GOVSHARE_HOST: values.host } : {}),
+      ...(values.port ? { GOVSHARE_PORT: values.port } : {}),
+    });
+    const server = await startServer(config);
+    io.out(`govshare listening on ${server.url} (docs: ${server.url}/docs)`);
+    return -1;
+  },
+};
+
+export const configCommand: Command = {
+  name: 'config',
+  summary: 'Check the GOVSHARE_* configuration, or print its table (--markdown)',
+  usage: 'config [--markdown]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CONFIG_FLAGS, markdown: { type: 'boolean' } });
+    if (values.markdown) {
+      io.out(configMarkdownTable());
+      return 0;
+    }
+    const config = configFrom(values, io);
+    for (const [name, value] of Object.entries(config)) {
+      io.out(
+        `${name}=${name === 'GOVSHARE_REDIS_URL' ? String(value).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : value}`,
+      );
+    }
+    return 0;
+  },
+};
+
+export const tokenCommand: Command = {
+  name: 'token',
+  summary: "Print a person's JWT signed with the platform token key (bootstrap users)",
+  usage: 'token --sub NAME --role bureau|dept-admin|auditor|security-admin [--dept USCC] [--ttl 8h]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      sub: { type: 'string' },
+      role: { type: 'string' },
+      dept: { type: 'string' },
+      ttl: { type: 'string', default: '8h' },
+    });
+    const role = required(values, 'role');
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+    const config = configFrom(values, io);
+    const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    const person = {
+      sub: required(values, 'sub'),
+      role: role as Role,
+      ...(values.dept ? { dept: values.dept } : {}),
+    };
+    let ttl: number;
+    try {
+      ttl = parseTtl(values.ttl ?? '8h');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    io.out(
+      issueToken(
+        {
+          issuer: config.GOVSHARE_JWT_ISSUER,
+          audience: config.GOVSHARE_JWT_AUDIENCE,
+          privateKeyPem: platform.tokenPrivateKeyPem,
+        },
+        person,
+        ttl,
+      ),
+    );
+    return 0;
+  },
+};

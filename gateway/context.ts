@@ -1,0 +1,94 @@
+/**
+ * Everything a gateway or worker process shares between requests: configuration, the Redis client, the
+ * platform keys and the domain services. Built once per process; tests build one per test with their own
+ * Redis and key prefix.
+ */
+import { CatalogService } from '../catalog/service.js';
+import { loadPlatform, type Platform } from '../certs/platform.js';
+import { CertsStore } from '../certs/store.js';
+import { AuditWriter } from './audit/writer.js';
+import type { GovshareConfig } from './config.js';
+import { createRedisClient, type RedisClient } from './redis.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+  warnings: string[];
+}
+
+export interface GatewayContext {
+  config: GovshareConfig;
+  redis: RedisClient;
+  prefix: string;
+  platform: Platform;
+  certs: CertsStore;
+  catalog: CatalogService;
+  /** This instance's hash-chained audit stream. */
+  audit: AuditWriter;
+  now: () => Date;
+  readiness(): Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Use this client instead of connecting to GOVSHARE_REDIS_URL (the caller keeps ownership). */
+  redis?: RedisClient;
+  now?: () => Date;
+}
+
+export async function createContext(
+  config: GovshareConfig,
+  options: ContextOptions = {},
+): Promise<GatewayContext> {
+  const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+  const ownsRedis = options.redis === undefined;
+  const redis =
+    options.redis ??
+    createRedisClient(config.GOVSHARE_REDIS_URL, {
+      connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}`,
+    });
+  const prefix = config.GOVSHARE_REDIS_PREFIX;
+  const now = options.now ?? (() => new Date());
+  const certs = new CertsStore(redis, prefix);
+  const catalog = new CatalogService(redis, prefix, {
+    now,
+    isKnownDepartment: async (code) => (await certs.getDepartment(code)) !== null,
+  });
+
+  const audit = new AuditWriter(redis, prefix, config.GOVSHARE_INSTANCE_ID, {
+    signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+  });
+
+  return {
+    config,
+    redis,
+    prefix,
+    platform,
+    certs,
+    catalog,
+    audit,
+    now,
+    async readiness() {
+      const checks: Record<string, string> = { ca: 'loaded' };
+      let ready = true;
+      try {
+        const pong = await Promise.race([
+          redis.ping(),
+          new Promise<string>((_, reject) =>
+            setTimeout(() => reject(new Error('timed out after 1 s')), 1000).unref(),
+          ),
+        ]);
+        checks.redis = pong === 'PONG' ? 'ok' : `unexpected answer ${pong}`;
+        if (pong !== 'PONG') ready = false;
+      } catch (err) {
+        checks.redis = `unreachable: ${(err as Error).message}`;
+        ready = false;
+      }
+      return { ready, checks, warnings: [] };
+    },
+    async close() {
+      await audit.close().catch(() => undefined);
+      if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

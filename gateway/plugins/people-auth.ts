@@ -1,0 +1,107 @@
+/**
+ * Authenticates people (JWT bearer tokens) and enforces each route's declared access. Every route under
+ * /v1 must declare `config.access`; a route without one is refused at start-up, so forgetting it cannot
+ * silently make a route public.
+ */
+import fastifyJwt from '@fastify/jwt';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import buildGetJwks from 'get-jwks';
+import { type Access, type Person, PersonClaims, type Role } from '../auth/people.js';
+import { gatewayErrors } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    person?: Person;
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: Person;
+    user: Person;
+  }
+}
+
+export interface PeopleAuthOptions {
+  issuer: string;
+  audience: string;
+  /** PEM of the platform token key's public half; used unless `jwksUrl` is set. */
+  publicKeyPem: string;
+  jwksUrl?: string;
+}
+
+async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
+  if (options.jwksUrl) {
+    const url = new URL(options.jwksUrl);
+    const getJwks = buildGetJwks({
+      jwksPath: url.pathname,
+      issuersWhitelist: [url.origin],
+      providerDiscovery: false,
+    });
+    await app.register(fastifyJwt, {
+      decode: { complete: true },
+      secret: (_request: FastifyRequest, token: unknown) => {
+        const { header } = token as { header: { kid: string; alg: string } };
+        return getJwks.getPublicKey({ kid: header.kid, alg: header.alg, domain: url.origin });
+      },
+      verify: {
+        allowedIss: options.issuer,
+        allowedAud: options.audience,
+        algorithms: ['RS256', 'ES256', 'PS256'],
+      },
+    });
+  } else {
+    await app.register(fastifyJwt, {
+      secret: { public: options.publicKeyPem },
+      verify: { allowedIss: options.issuer, allowedAud: options.audience, algorithms: ['RS256'] },
+    });
+  }
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && route.config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+  });
+
+  app.addHook('onRequest', async function authorizePerson(request) {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public' || access === 'system') return;
+    const claims = await request.jwtVerify<Person>();
+    if (!Value.Check(PersonClaims, claims) || (claims.role === 'dept-admin' && !claims.dept)) {
+      throw new gatewayErrors.AUTH_TOKEN_INVALID(
+        'The token must carry `sub`, a `role` of bureau, dept-admin, auditor or security-admin, and `dept` for dept-admin.',
+      );
+    }
+    const person: Person = claims.dept
+      ? { sub: claims.sub, role: claims.role, dept: claims.dept }
+      : { sub: claims.sub, role: claims.role };
+    if (!(access as readonly Role[]).includes(person.role)) {
+      throw new gatewayErrors.ROLE_FORBIDDEN(
+        `The role ${person.role} may not call ${request.method} ${request.routeOptions.url}; allowed: ${access.join(', ')}.`,
+      );
+    }
+    request.person = person;
+  });
+}
+
+/** The authenticated person of a route that declared people's roles. */
+export function personOf(request: FastifyRequest): Person {
+  if (!request.person) throw new gatewayErrors.AUTH_TOKEN_MISSING('This route needs a bearer token.');
+  return request.person;
+}
+
+/** A dept-admin may act only for its own department; platform roles are not limited by department. */
+export function requireOwnDepartment(person: Person, deptCode: string): void {
+  if (person.role === 'dept-admin' && person.dept !== deptCode) {
+    throw new gatewayErrors.DEPARTMENT_FORBIDDEN(
+      `Your token is for department ${person.dept}; you may not act for department ${deptCode}.`,
+    );
+  }
+}
+
+export default fp(peopleAuth, { name: 'govshare-people-auth', fastify: '5.x' });

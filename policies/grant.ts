@@ -1,0 +1,296 @@
+/**
+ * A grant (授权): the decision that lets one system of one consumer department use some items of one
+ * resource, for stated purposes, in stated modes, for a time ([HB-S] 24; [HC-R] 27, 32).
+ * The TypeBox objects here are the single source of the shape: API validation, OpenAPI and types.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { checkUscc } from '../catalog/identifiers.js';
+import {
+  ITEM_NAME_PATTERN,
+  RESOURCE_CODE_PATTERN,
+  type ResourceEntry,
+  USCC_PATTERN,
+} from '../catalog/schema.js';
+import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
+
+/** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
+export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
+/** System ids appear in `urn:govshare:<deptCode>:<systemId>`, so no colon. */
+export const SYSTEM_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+/** An ISO 8601 instant with an explicit offset; `Date.parse` then checks that the date is real. */
+export const INSTANT_PATTERN =
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$';
+
+const Instant = (description: string) => Type.String({ pattern: INSTANT_PATTERN, description });
+
+export const Role = Type.Union(
+  [
+    Type.Literal('bureau'),
+    Type.Literal('dept-admin'),
+    Type.Literal('auditor'),
+    Type.Literal('security-admin'),
+  ],
+  { description: 'Role of a person (JWT); dept-admin is bound to one department' },
+);
+export type Role = Static<typeof Role>;
+
+/** A person acting on grants. */
+export const Actor = Type.Object(
+  {
+    role: Role,
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    dept: Type.Optional(Type.String({ pattern: USCC_PATTERN, description: 'Department of a dept-admin' })),
+  },
+  { additionalProperties: false },
+);
+export type Actor = Static<typeof Actor>;
+
+export const GrantMode = Type.Union([Type.Literal('api'), Type.Literal('bulk')], {
+  description: 'api: keyed queries through the gateway; bulk: library-table or bulk exchange jobs',
+});
+export type GrantMode = Static<typeof GrantMode>;
+
+export const CustomMask = Type.Object(
+  {
+    keepStart: Type.Integer({ minimum: 0, maximum: 64, description: 'Characters kept at the start' }),
+    keepEnd: Type.Integer({ minimum: 0, maximum: 64, description: 'Characters kept at the end' }),
+    char: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1, description: 'Mask character; default *' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CustomMask = Static<typeof CustomMask>;
+
+export const MaskSetting = Type.Union([Type.Literal('default'), Type.Literal('none'), CustomMask], {
+  description:
+    "'default': the item's sensitive kind decides (unmasked if not sensitive); 'none': lift masking; or a custom rule",
+});
+export type MaskSetting = Static<typeof MaskSetting>;
+
+export const Quota = Type.Object(
+  {
+    perMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    perDay: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'Calendar day in CST' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Quota = Static<typeof Quota>;
+
+export const RowFilter = Type.Object(
+  {
+    item: Type.String({ pattern: ITEM_NAME_PATTERN }),
+    equals: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Rows pass when String(value) equals this',
+    }),
+  },
+  { additionalProperties: false, description: 'Only rows whose item equals the value, e.g. a division code' },
+);
+export type RowFilter = Static<typeof RowFilter>;
+
+export const GrantStatus = Type.Union([
+  Type.Literal('active'),
+  Type.Literal('suspended'),
+  Type.Literal('revoked'),
+  Type.Literal('expired'),
+]);
+export type GrantStatus = Static<typeof GrantStatus>;
+
+export const GrantSource = Type.Union([
+  Type.Object({ kind: Type.Literal('direct') }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('application'), applicationId: Type.String({ minLength: 1, maxLength: 100 }) },
+    { additionalProperties: false },
+  ),
+]);
+export type GrantSource = Static<typeof GrantSource>;
+
+export const StatusChange = Type.Object(
+  {
+    status: GrantStatus,
+    at: Instant('When'),
+    by: Actor,
+    reason: Type.String({ minLength: 1, maxLength: 2000 }),
+  },
+  { additionalProperties: false },
+);
+export type StatusChange = Static<typeof StatusChange>;
+
+const scope = {
+  deptCode: Type.String({ pattern: USCC_PATTERN, description: 'USCC of the consumer department' }),
+  systemId: Type.String({
+    pattern: SYSTEM_ID_PATTERN,
+    description: 'The consumer system the data may be used by',
+  }),
+  resourceCode: Type.String({ pattern: RESOURCE_CODE_PATTERN }),
+  items: Type.Array(Type.String({ pattern: ITEM_NAME_PATTERN }), {
+    minItems: 1,
+    maxItems: 500,
+    uniqueItems: true,
+  }),
+  purposes: Type.Array(Type.String({ pattern: PURPOSE_PATTERN }), {
+    minItems: 1,
+    maxItems: 50,
+    uniqueItems: true,
+  }),
+  modes: Type.Array(GrantMode, { minItems: 1, uniqueItems: true }),
+};
+
+/** What an API caller posts to create a grant. */
+export const GrantRequest = Type.Object(
+  {
+    ...scope,
+    validFrom: Type.Optional(Instant('Start of validity; now when omitted')),
+    validTo: Instant('End of validity (exclusive)'),
+    quota: Type.Optional(Quota),
+    masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
+    rowFilter: Type.Optional(RowFilter),
+    signResponses: Type.Optional(Type.Boolean({ description: 'Every data response must be signed' })),
+  },
+  { additionalProperties: false },
+);
+export type GrantRequest = Static<typeof GrantRequest>;
+
+export const Grant = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    ...scope,
+    providerCode: Type.String({ pattern: USCC_PATTERN, description: 'USCC of the provider department' }),
+    validFrom: Instant('Start of validity'),
+    validTo: Instant('End of validity (exclusive)'),
+    quota: Quota,
+    masking: Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting),
+    rowFilter: Type.Optional(RowFilter),
+    signResponses: Type.Boolean(),
+    status: GrantStatus,
+    grantedBy: Actor,
+    grantedAt: Instant('When the grant was made'),
+    source: GrantSource,
+    statusHistory: Type.Array(StatusChange),
+  },
+  { additionalProperties: false },
+);
+export type Grant = Static<typeof Grant>;
+
+/** The share type that applies to one item: its own, else the resource's ([HB-S] 7). */
+export function itemShareType(resource: ResourceEntry, itemName: string) {
+  const item = resource.items.find((i) => i.name === itemName);
+  return item ? (item.shareType ?? resource.share.type) : undefined;
+}
+
+/**
+ * Who may grant what ([HB-S] 11, 12, 20, 21): the bureau grants unconditional resources without control
+ * parameters, and only their unconditional items; the provider's dept-admin grants any of its own
+ * shareable resources. Everything else about the request must be consistent with the catalog entry.
+ * Throws the first problem found; returns nothing when the grant may be made.
+ */
+export function validateGrantCreation(
+  actor: Actor,
+  resource: ResourceEntry,
+  input: GrantRequest,
+  now: number = Date.now(),
+): void {
+  const shapeError = Value.Errors(GrantRequest, input).First();
+  if (shapeError) {
+    throw new GRANT_INVALID(`grant request${shapeError.path || ''}: ${shapeError.message}`);
+  }
+  if (input.resourceCode !== resource.code) {
+    throw new GRANT_INVALID(
+      `resourceCode "${input.resourceCode}" does not match the resource "${resource.code}"`,
+    );
+  }
+  if (resource.share.type === 'none') {
+    throw new RESOURCE_NOT_GRANTABLE(
+      `resource ${resource.code} is classified not shared (不予共享) and can never be granted`,
+    );
+  }
+  checkGrantor(actor, resource);
+
+  for (const name of input.items) {
+    const type = itemShareType(resource, name);
+    if (type === undefined) {
+      throw new ITEM_NOT_SHAREABLE(
+        `item "${name}" is not in resource ${resource.code}; its items are ${resource.items.map((i) => i.name).join(', ')}`,
+      );
+    }
+    if (type === 'none') throw new ITEM_NOT_SHAREABLE(`item "${name}" is classified not shared (不予共享)`);
+  }
+  if (actor.role === 'bureau') {
+    const conditional = input.items.filter((name) => itemShareType(resource, name) !== 'unconditional');
+    if (conditional.length > 0) {
+      throw new GRANT_FORBIDDEN(
+        `items ${conditional.join(', ')} are shared on conditions: the provider ${resource.provider.code} authorizes them`,
+      );
+    }
+  }
+
+  for (const mode of input.modes) {
+    if (!resource.share.modes.includes(mode)) {
+      throw new GRANT_INVALID(
+        `resource ${resource.code} is not offered in mode "${mode}"; it offers ${resource.share.modes.join(', ')}`,
+      );
+    }
+  }
+  const itemNames = new Set(resource.items.map((i) => i.name));
+  if (input.rowFilter && !itemNames.has(input.rowFilter.item)) {
+    throw new GRANT_INVALID(`rowFilter item "${input.rowFilter.item}" is not in resource ${resource.code}`);
+  }
+  for (const name of Object.keys(input.masking ?? {})) {
+    if (!input.items.includes(name)) {
+      throw new GRANT_INVALID(`masking names "${name}", which is not among the granted items`);
+    }
+  }
+
+  const validTo = parseInstant(input.validTo);
+  const validFrom = input.validFrom === undefined ? now : parseInstant(input.validFrom);
+  if (Number.isNaN(validFrom) || Number.isNaN(validTo)) {
+    throw new GRANT_INVALID(
+      'validFrom and validTo must be real ISO 8601 instants, e.g. 2026-01-01T00:00:00+08:00',
+    );
+  }
+  if (validTo <= validFrom) throw new GRANT_INVALID('validTo must be after validFrom');
+  if (validTo <= now) throw new GRANT_INVALID('validTo is in the past: the grant would never be usable');
+
+  for (const [name, limit] of Object.entries(input.quota ?? {})) {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new GRANT_INVALID(`quota.${name} must be a positive integer`);
+    }
+  }
+  const dept = checkUscc(input.deptCode);
+  if (!dept.ok) throw new GRANT_INVALID(`deptCode is not a valid unified social credit code: ${dept.reason}`);
+}
+
+/** Epoch ms of an instant matching INSTANT_PATTERN, or NaN when the date does not exist (Feb 30). */
+function parseInstant(instant: string): number {
+  const [year, month, day] = instant.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth ? Date.parse(instant) : Number.NaN;
+}
+
+function checkGrantor(actor: Actor, resource: ResourceEntry): void {
+  if (actor.role === 'bureau') {
+    if (resource.share.type !== 'unconditional') {
+      throw new GRANT_FORBIDDEN(
+        `resource ${resource.code} is shared on conditions: an application must be authorized by the provider ${resource.provider.code}`,
+      );
+    }
+    if ((resource.share.controlParams ?? []).length > 0) {
+      throw new GRANT_FORBIDDEN(
+        `resource ${resource.code} has control parameters: the provider ${resource.provider.code} authorizes its use`,
+      );
+    }
+    return;
+  }
+  if (actor.role === 'dept-admin' && actor.dept !== undefined && actor.dept === resource.provider.code)
+    return;
+  throw new GRANT_FORBIDDEN(
+    actor.role === 'dept-admin'
+      ? `only the provider department ${resource.provider.code} or the platform may grant resource ${resource.code}`
+      : `role ${actor.role} may not grant resources`,
+  );
+}

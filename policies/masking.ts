@@ -1,0 +1,134 @@
+/**
+ * Masking (脱敏) of sensitive items ([HC-R] 32; [XY] 25). A rule is plain data so that it can be logged
+ * with the decision; `compileMask` turns it into the function the response path runs.
+ *
+ * Everything counts characters by Unicode code point, so Chinese names (and the rare characters outside
+ * the BMP, e.g. 𠮷) lose whole characters, never half a surrogate pair. A value that has no more
+ * characters than a rule keeps is masked completely: a rule never reveals a whole value.
+ */
+import type { SensitiveKind } from '../catalog/schema.js';
+import type { MaskSetting } from './grant.js';
+
+export type MaskRule =
+  /** Keep `keepStart` characters at the start and `keepEnd` at the end, one `char` per hidden character. */
+  | { kind: 'keep'; keepStart: number; keepEnd: number; char: string }
+  /** Keep the address down to the district/county, then a fixed `char` x 4 (hides the length too). */
+  | { kind: 'address'; char: string }
+  /** Replace the whole value by a fixed text. */
+  | { kind: 'redact'; text: string };
+
+/**
+ * Defaults per sensitive kind. uscc keeps the first 8 characters (registration authority, organisation
+ * type and division code: they say where and what kind, not who) and the last 2, so that people can still
+ * tell records apart as they do with the last digits of a phone number.
+ */
+export const DEFAULT_MASKS: Readonly<Record<SensitiveKind, MaskRule>> = Object.freeze({
+  idNumber: { kind: 'keep', keepStart: 6, keepEnd: 4, char: '*' },
+  phone: { kind: 'keep', keepStart: 3, keepEnd: 4, char: '*' },
+  name: { kind: 'keep', keepStart: 1, keepEnd: 0, char: '*' },
+  uscc: { kind: 'keep', keepStart: 8, keepEnd: 2, char: '*' },
+  address: { kind: 'address', char: '*' },
+  other: { kind: 'redact', text: '***' },
+});
+
+/**
+ * The rule a grant's setting gives for one item: 'none' lifts masking, a custom rule replaces the
+ * default, and 'default' (or no setting) masks only sensitive items, by their kind.
+ */
+export function maskRuleFor(
+  setting: MaskSetting | undefined,
+  sensitive: SensitiveKind | undefined,
+): MaskRule | undefined {
+  if (setting === 'none') return undefined;
+  if (setting === undefined || setting === 'default') return sensitive ? DEFAULT_MASKS[sensitive] : undefined;
+  return { kind: 'keep', keepStart: setting.keepStart, keepEnd: setting.keepEnd, char: setting.char ?? '*' };
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function maskKeep(value: string, keepStart: number, keepEnd: number, char: string): string {
+  if (!SURROGATE.test(value)) {
+    const n = value.length;
+    if (n <= keepStart + keepEnd) return char.repeat(n);
+    return value.slice(0, keepStart) + char.repeat(n - keepStart - keepEnd) + value.slice(n - keepEnd);
+  }
+  const chars = Array.from(value);
+  const n = chars.length;
+  if (n <= keepStart + keepEnd) return char.repeat(n);
+  return (
+    chars.slice(0, keepStart).join('') +
+    char.repeat(n - keepStart - keepEnd) +
+    chars.slice(n - keepEnd).join('')
+  );
+}
+
+// Province level (省, 自治区, 特别行政区), then prefecture level (市 incl. the four municipalities, 自治州,
+// 地区, 盟), then the district/county (区, 县, 旗, or a county-level 市). Windows are bounded so that a 区
+// deep in the street part ("幸福小区") is not taken for a district.
+const PROVINCE = /^.{2,7}?(?:省|自治区|特别行政区)/;
+const PREFECTURE = /^.{1,9}?(?:自治州|地区|盟|市)/;
+const COUNTY = /^.{1,15}?(?:区|县|旗|市)/;
+// A "county" that contains these is a street, town or estate, so the cut would reveal too much.
+const NOT_A_COUNTY = /[路街道巷弄号镇乡村]|(?:小区|社区|校区)$/;
+const ADDRESS_TAIL = 4;
+const ADDRESS_FALLBACK_KEEP = 6;
+
+/** The leading part of an address that names only the province, city and district/county. */
+export function addressRegionPrefix(address: string): string {
+  let kept = '';
+  let rest = address;
+  const province = PROVINCE.exec(rest);
+  if (province) {
+    kept += province[0];
+    rest = rest.slice(province[0].length);
+  }
+  const prefecture = PREFECTURE.exec(rest);
+  if (prefecture) {
+    kept += prefecture[0];
+    rest = rest.slice(prefecture[0].length);
+  }
+  const county = COUNTY.exec(rest);
+  if (county && !NOT_A_COUNTY.test(county[0])) kept += county[0];
+  return kept;
+}
+
+function maskAddress(value: string, char: string): string {
+  const tail = char.repeat(ADDRESS_TAIL);
+  const region = addressRegionPrefix(value);
+  if (region) return region + tail;
+  // No recognisable region: keep the first characters, unless that would be the whole value.
+  const chars = Array.from(value);
+  if (chars.length <= ADDRESS_FALLBACK_KEEP) return tail;
+  return chars.slice(0, ADDRESS_FALLBACK_KEEP).join('') + tail;
+}
+
+export function maskValue(value: string, rule: MaskRule): string {
+  switch (rule.kind) {
+    case 'keep':
+      return maskKeep(value, rule.keepStart, rule.keepEnd, rule.char);
+    case 'address':
+      return maskAddress(value, rule.char);
+    case 'redact':
+      return rule.text;
+  }
+}
+
+const compiled = new WeakMap<MaskRule, (value: string) => string>();
+
+/** The rule as a function; compiled once per rule object (the defaults are shared objects). */
+export function compileMask(rule: MaskRule): (value: string) => string {
+  let fn = compiled.get(rule);
+  if (fn) return fn;
+  if (rule.kind === 'keep') {
+    const { keepStart, keepEnd, char } = rule;
+    fn = (value) => maskKeep(value, keepStart, keepEnd, char);
+  } else if (rule.kind === 'address') {
+    const { char } = rule;
+    fn = (value) => maskAddress(value, char);
+  } else {
+    const { text } = rule;
+    fn = () => text;
+  }
+  compiled.set(rule, fn);
+  return fn;
+}

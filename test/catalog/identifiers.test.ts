@@ -1,0 +1,101 @@
+import t from 'tap';
+import {
+  checkDivisionCode,
+  checkIdNumber,
+  checkPhone,
+  checkUscc,
+  idNumberCheckCharacter,
+  usccCheckCharacter,
+} from '../../catalog/identifiers.js';
+
+t.test('unified social credit codes', async (t) => {
+  // The standard's example and three codes of real companies (published on their licences).
+  for (const code of [
+    '91350100M000100Y43',
+    '91110108551385082Q',
+    '914403001922038216',
+    '9144030071526726XG',
+  ]) {
+    t.same(checkUscc(code), { ok: true }, code);
+  }
+  const refused: [code: string, position: number | undefined, reason: RegExp][] = [
+    ['91350100M000100Y44', 18, /check character 18 is "4" but the first 17 characters give "3"/],
+    ['91350100M000100Y4Z', 18, /character 18 \("Z"\) is not allowed/],
+    ['91350100I000100Y43', 9, /character 9 \("I"\) is not allowed/],
+    ['91350100M0O0100Y43', 11, /character 11 \("O"\) is not allowed/],
+    ['9135010ZM000100Y43', 8, /character 8 \("Z"\) is not allowed/],
+    ['S1350100M000100Y43', 1, /character 1 \("S"\) is not allowed/],
+    ['91350100M000100V43', 16, /character 16 \("V"\) is not allowed/],
+    ['91350100m000100Y43', 9, /character 9 \("m"\) is not allowed/],
+    ['913501A0M000100Y43', 7, /character 7 \("A"\) must be a digit/],
+    ['91350100M000100Y4', undefined, /must be 18 characters long, not 17/],
+    ['91350100M000100Y433', undefined, /must be 18 characters long, not 19/],
+    ['', undefined, /not 0/],
+  ];
+  for (const [code, position, reason] of refused) {
+    const result = checkUscc(code);
+    t.equal(result.ok, false, `${code} refused`);
+    if (!result.ok) {
+      t.equal(result.position, position, `${code} position`);
+      t.match(result.reason, reason, `${code} reason`);
+    }
+  }
+  t.equal(usccCheckCharacter('91350100M000100Y4'), '3');
+  t.equal(
+    usccCheckCharacter('91350100M000100Y3'),
+    '0',
+    'a sum that is a multiple of 31 gives "0", not index 31',
+  );
+});
+
+t.test('resident ID numbers', async (t) => {
+  t.same(checkIdNumber('11010519491231002X'), { ok: true });
+  t.same(checkIdNumber('440524188001010014'), { ok: true });
+  t.equal(idNumberCheckCharacter('11010519491231002'), 'X');
+  const today = new Date('2026-06-01T00:00:00Z');
+  const refused: [id: string, position: number | undefined, reason: RegExp][] = [
+    ['110105194912310021', 18, /check character 18 is "1" but the first 17 digits give "X"/],
+    ['11010519491231002x', 18, /character 18 \("x"\) is not allowed: 17 digits, then a digit or a capital X/],
+    ['1101051949123X0021', 14, /character 14/],
+    ['110105199902300019', 7, /"19990230"\) are not a real birth date/],
+    ['110105202701010011', 7, /not a real birth date/],
+    ['110105184912310011', 7, /not a real birth date/],
+    ['990105194912310021', 1, /division code: "99" is not a province-level code/],
+    ['11010519491231002', undefined, /must be 18 characters long, not 17/],
+  ];
+  for (const [id, position, reason] of refused) {
+    const result = checkIdNumber(id, today);
+    t.equal(result.ok, false, `${id} refused`);
+    if (!result.ok) {
+      t.equal(result.position, position, `${id} position`);
+      t.match(result.reason, reason, `${id} reason`);
+    }
+  }
+});
+
+t.test('division codes', async (t) => {
+  for (const code of ['110000', '110100', '110105', '440524', '710000', '820000']) {
+    t.same(checkDivisionCode(code), { ok: true }, code);
+  }
+  const refused: [code: string, position: number | undefined][] = [
+    ['990000', 1],
+    ['000000', 1],
+    ['110005', 5],
+    ['11010', undefined],
+    ['11010a', undefined],
+  ];
+  for (const [code, position] of refused) {
+    const result = checkDivisionCode(code);
+    t.equal(result.ok, false, `${code} refused`);
+    if (!result.ok) t.equal(result.position, position, `${code} position`);
+  }
+});
+
+t.test('phone numbers', async (t) => {
+  for (const phone of ['13800138000', '19912345678', '010-12345678', '0755-1234567', '02012345678']) {
+    t.same(checkPhone(phone), { ok: true }, phone);
+  }
+  for (const phone of ['12800138000', '1380013800', '+8613800138000', '010-0234567']) {
+    t.equal(checkPhone(phone).ok, false, phone);
+  }
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
+import { initPlatform } from '../../certs/platform.js';
+import { type BuildAppOptions, buildApp } from '../../gateway/app.js';
+import type { Person } from '../../gateway/auth/people.js';
+import { issueToken } from '../../gateway/auth/tokens.js';
+import { type GovshareConfig, loadConfig } from '../../gateway/config.js';
+import { createContext, type GatewayContext } from '../../gateway/context.js';
+import { useRedis } from './redis.js';
+
+let platformDir: Promise<string> | undefined;
+
+/** One initialised platform data dir per test file (RSA key generation is the slow part). */
+export function usePlatformDir(): Promise<string> {
+  if (!platformDir) {
+    platformDir = (async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'govshare-platform-'));
+      await initPlatform(dir);
+      const root = await import('tap');
+      root.default.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    })();
+  }
+  return platformDir;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  context: GatewayContext;
+  config: GovshareConfig;
+  redisUrl: string;
+  token(person: Person): string;
+  auth(person: Person): { authorization: string };
+}
+
+/** A ready gateway on a real Redis with its own key prefix, torn down with the test. */
+export async function buildTestApp(
+  t: Test,
+  options: {
+    env?: Record<string, string>;
+    now?: () => Date;
+    logger?: boolean | Record<string, unknown>;
+    extraRoutes?: BuildAppOptions['extraRoutes'];
+  } = {},
+): Promise<TestApp> {
+  const dataDir = await usePlatformDir();
+  const { server, redis, prefix } = await useRedis(t);
+  const config = loadConfig({
+    GOVSHARE_REDIS_URL: server.url,
+    GOVSHARE_REDIS_PREFIX: prefix,
+    GOVSHARE_DATA_DIR: dataDir,
+    GOVSHARE_LOG_LEVEL: 'silent',
+    GOVSHARE_INSTANCE_ID: `test-${prefix.slice(3, 11)}`,
+    ...options.env,
+  });
+  const context = await createContext(config, { redis, ...(options.now ? { now: options.now } : {}) });
+  const app = await buildApp({
+    context,
+    logger: options.logger ?? false,
+    extraRoutes: options.extraRoutes ?? [],
+  });
+  await app.ready();
+  t.teardown(async () => {
+    await app.close();
+    await context.close();
+  });
+  const token = (person: Person) =>
+    issueToken(
+      {
+        issuer: config.GOVSHARE_JWT_ISSUER,
+        audience: config.GOVSHARE_JWT_AUDIENCE,
+        privateKeyPem: context.platform.tokenPrivateKeyPem,
+      },
+      person,
+      3600,
+    );
+  return {
+    app,
+    context,
+    config,
+    redisUrl: server.url,
+    token,
+    auth: (p) => ({ authorization: `Bearer ${token(p)}` }),
+  };
+}
