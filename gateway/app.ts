@@ -6,10 +6,16 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
+import { dataPathDeps } from './data-path/deps.js';
 import adminAudit from './plugins/admin-audit.js';
 import openapi from './plugins/openapi.js';
 import peopleAuth from './plugins/people-auth.js';
 import problemDetails from './plugins/problem-details.js';
+import signedCalls from './plugins/signed-calls.js';
+import { auditRoutes } from './routes/audit.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { dataRoutes } from './routes/data.js';
+import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
 import { Problem } from './schemas.js';
@@ -76,6 +82,22 @@ export async function buildApp({
   // routes
   await app.register(healthRoutes, { context });
   await app.register(identityRoutes, { context });
+  await app.register(catalogRoutes, { context });
+  await app.register(grantRoutes, { context });
+  await app.register(auditRoutes, { context });
+  await app.register(signedCalls, {
+    keys: context.callerKeys,
+    redis: context.redis,
+    prefix: context.prefix,
+    audit: context.audit,
+    now: context.now,
+    maxSkewSeconds: context.config.GOVSHARE_SIG_WINDOW_SECONDS,
+    ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
+  });
+  await app.register(dataRoutes, {
+    deps: dataPathDeps(context),
+    batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
+  });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

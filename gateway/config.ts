@@ -68,6 +68,38 @@ export const ConfigSchema = Type.Object(
       maximum: 104_857_600,
       description: 'Largest request body accepted, in bytes',
     }),
+    GOVSHARE_SIG_WINDOW_SECONDS: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 3600,
+      description:
+        'Signed calls: `created` must be within ± this many seconds of the gateway clock; nonces are kept twice as long',
+    }),
+    GOVSHARE_BATCH_MAX_KEYS: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 1000,
+      description: 'Most keys in one POST /v1/data/{code}/query',
+    }),
+    GOVSHARE_PUBLIC_ORIGIN: Type.String({
+      default: '',
+      pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$',
+      description:
+        'Origin clients sign in @target-uri when a proxy terminates TLS (e.g. https://gw.example.gov.cn); else http://<Host>',
+    }),
+    GOVSHARE_CONNECTOR_TIMEOUT_MS: Type.Integer({
+      default: 5000,
+      minimum: 50,
+      maximum: 120_000,
+      description:
+        'Default timeout of a call to a provider front-end processor (a catalog entry can set its own)',
+    }),
+    GOVSHARE_CONNECTOR_CONNECTIONS: Type.Integer({
+      default: 32,
+      minimum: 1,
+      maximum: 1024,
+      description: 'Keep-alive connections per provider front-end processor',
+    }),
     GOVSHARE_CRL_DAYS: Type.Integer({
       default: 7,
       minimum: 1,

@@ -1,13 +1,21 @@
 /**
  * Everything a gateway or worker process shares between requests: configuration, the Redis client, the
- * platform keys and the domain services. Built once per process; tests build one per test with their own
- * Redis and key prefix.
+ * platform keys, the domain services and the per-process caches of the data path. Built once per process;
+ * tests build one per test with their own Redis and key prefix.
  */
+import { catalogKeys } from '../catalog/keys.js';
 import { CatalogService } from '../catalog/service.js';
 import { loadPlatform, type Platform } from '../certs/platform.js';
 import { CertsStore } from '../certs/store.js';
+import { HttpConnectorFactory } from '../connectors/http-connector.js';
+import { ConnectorRegistry } from '../connectors/registry.js';
+import { GrantStore } from '../policies/grant-store.js';
+import { QuotaCounter } from '../policies/quota.js';
 import { AuditWriter } from './audit/writer.js';
 import type { GovshareConfig } from './config.js';
+import { GrantCache, ResourceCache } from './data-path/caches.js';
+import { CallerKeys } from './identity/caller-keys.js';
+import { InvalidationBus } from './invalidation.js';
 import { createRedisClient, type RedisClient } from './redis.js';
 
 export interface Readiness {
@@ -23,8 +31,14 @@ export interface GatewayContext {
   platform: Platform;
   certs: CertsStore;
   catalog: CatalogService;
+  grants: GrantStore;
+  quota: QuotaCounter;
+  connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
   audit: AuditWriter;
+  callerKeys: CallerKeys;
+  resources: ResourceCache;
+  grantCache: GrantCache;
   now: () => Date;
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
@@ -54,10 +68,24 @@ export async function createContext(
     now,
     isKnownDepartment: async (code) => (await certs.getDepartment(code)) !== null,
   });
-
+  const grants = new GrantStore(redis, prefix, { now });
+  const connectors = new ConnectorRegistry({
+    http: new HttpConnectorFactory({
+      connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
+      defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
+    }),
+  });
   const audit = new AuditWriter(redis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
   });
+
+  const bus = new InvalidationBus(redis.duplicate());
+  const callerKeys = new CallerKeys(certs, platform, { now });
+  const resources = new ResourceCache(catalog, catalogKeys(prefix).channel);
+  const grantCache = new GrantCache(grants);
+  await callerKeys.start(bus);
+  await resources.start(bus);
+  await grantCache.start(bus);
 
   return {
     config,
@@ -66,7 +94,13 @@ export async function createContext(
     platform,
     certs,
     catalog,
+    grants,
+    quota: new QuotaCounter(redis, prefix),
+    connectors,
     audit,
+    callerKeys,
+    resources,
+    grantCache,
     now,
     async readiness() {
       const checks: Record<string, string> = { ca: 'loaded' };
@@ -87,7 +121,10 @@ export async function createContext(
       return { ready, checks, warnings: [] };
     },
     async close() {
+      callerKeys.stop();
       await audit.close().catch(() => undefined);
+      await connectors.close().catch(() => undefined);
+      await bus.close();
       if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
     },
   };

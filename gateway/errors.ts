@@ -17,6 +17,7 @@ export const gatewayErrors = {
   AUTH_TOKEN_EXPIRED: createError('AUTH_TOKEN_EXPIRED', '%s', 401),
   ROLE_FORBIDDEN: createError('ROLE_FORBIDDEN', '%s', 403),
   DEPARTMENT_FORBIDDEN: createError('DEPARTMENT_FORBIDDEN', '%s', 403),
+  RESOURCE_NOT_FOUND: createError('RESOURCE_NOT_FOUND', '%s', 404),
   SERVICE_UNAVAILABLE: createError('SERVICE_UNAVAILABLE', '%s', 503),
   INTERNAL: createError('INTERNAL', '%s', 500),
 } satisfies Record<string, FastifyErrorConstructor>;
@@ -35,6 +36,7 @@ export const gatewayErrorDocs: Record<keyof typeof gatewayErrors, string> = {
   AUTH_TOKEN_EXPIRED: 'The bearer token has expired: get a new one.',
   ROLE_FORBIDDEN: "The token's role may not call this route.",
   DEPARTMENT_FORBIDDEN: 'A department administrator may act only on its own department.',
+  RESOURCE_NOT_FOUND: 'No published catalog entry has this code (or it has no mounted data service).',
   SERVICE_UNAVAILABLE:
     'A dependency (Redis) is unavailable; retry after the Retry-After seconds. Never an identity failure.',
   INTERNAL: 'An unexpected gateway error; it is logged with the request id. Please report it.',
@@ -63,3 +65,21 @@ export interface ProblemDetail {
   errors?: { field: string; message: string }[];
   retryAfterSeconds?: number;
 }
+
+/** Identity failures of signed calls: always 401, each with its own code so the caller knows what to fix. */
+export const identityErrors = {
+  CERT_UNKNOWN: createError('CERT_UNKNOWN', '%s', 401),
+  CERT_REVOKED: createError('CERT_REVOKED', '%s', 401),
+  CERT_EXPIRED: createError('CERT_EXPIRED', '%s', 401),
+  CERT_NOT_YET_VALID: createError('CERT_NOT_YET_VALID', '%s', 401),
+  CERT_UNTRUSTED: createError('CERT_UNTRUSTED', '%s', 401),
+} satisfies Record<string, FastifyErrorConstructor>;
+
+export const identityErrorDocs: Record<keyof typeof identityErrors, string> = {
+  CERT_UNKNOWN:
+    'The signature `keyid` is not the serial of any certificate the platform issued (lowercase hex).',
+  CERT_REVOKED: 'The certificate was revoked; ask the security administrator for a new one.',
+  CERT_EXPIRED: 'The certificate has expired; ask the security administrator for a new one.',
+  CERT_NOT_YET_VALID: "The certificate's validity has not started yet (check the clocks).",
+  CERT_UNTRUSTED: 'The certificate on record was not issued by the platform CA.',
+};

@@ -11,7 +11,7 @@ import { connectorErrorDocs, connectorErrors } from '../connectors/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../policies/calendar/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../policies/errors.js';
 import { auditErrorDocs, auditErrors } from './audit/errors.js';
-import { gatewayErrorDocs, gatewayErrors } from './errors.js';
+import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
 
 export interface RegisteredProblem {
   code: string;
@@ -22,6 +22,7 @@ export interface RegisteredProblem {
 
 const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, string>][] = [
   ['gateway', gatewayErrors, gatewayErrorDocs],
+  ['identity', identityErrors, identityErrorDocs],
   ['signatures', httpsigErrors, httpsigErrorDocs],
   ['certificates', certsErrors, certsErrorDocs],
   ['catalog', catalogErrors, catalogErrorDocs],

@@ -1,0 +1,19 @@
+import type { GatewayContext } from '../context.js';
+import type { DataPathDeps } from './serve.js';
+
+export function dataPathDeps(context: GatewayContext, countCall?: DataPathDeps['countCall']): DataPathDeps {
+  return {
+    resources: context.resources,
+    grants: context.grantCache,
+    quota: context.quota,
+    connectors: context.connectors,
+    audit: context.audit,
+    subjectSecret: context.platform.subjectHmacKey,
+    signing: {
+      key: context.platform.signingKey,
+      keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
+    },
+    now: context.now,
+    ...(countCall ? { countCall } : {}),
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * The data path as named steps: resolve the entry and the grant → decide → count the quota → fetch through
+ * the connector → validate rows → apply obligations → audit → respond (signed when asked). Every outcome,
+ * allowed or refused, leaves one audit record before the answer does; if that record cannot be written,
+ * the answer is 503 and no data leaves.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { rowValidator } from '../../catalog/item-schema.js';
+import type { PublishedEntry } from '../../catalog/records.js';
+import { parseAcceptSignature, signResponse } from '../../certs/httpsig/index.js';
+import type { ConnectorRegistry } from '../../connectors/registry.js';
+import type { Row } from '../../connectors/types.js';
+import { decide } from '../../policies/decide.js';
+import { denyError, denyErrors } from '../../policies/errors.js';
+import type { Grant } from '../../policies/grant.js';
+import { applyObligations, type Obligations } from '../../policies/obligations.js';
+import type { QuotaCounter } from '../../policies/quota.js';
+import type { AuditRecord } from '../audit/record.js';
+import { subjectHash } from '../audit/subject.js';
+import type { AuditWriter } from '../audit/writer.js';
+import { gatewayErrors } from '../errors.js';
+import type { Caller } from '../plugins/signed-calls.js';
+import type { GrantCache, ResourceCache } from './caches.js';
+
+export interface DataPathDeps {
+  resources: ResourceCache;
+  grants: GrantCache;
+  quota: QuotaCounter;
+  connectors: ConnectorRegistry;
+  audit: AuditWriter;
+  subjectSecret: Buffer;
+  /** The platform signing key and its certificate serial (lowercase hex), for response signatures. */
+  signing: { key: KeyObject; keyId: string };
+  now: () => Date;
+  /** Counts calls for the bureau's statistics; optional so the data path does not depend on it. */
+  countCall?: (call: {
+    consumerDept: string;
+    providerDept: string;
+    resource: string;
+    decision: 'allow' | 'deny' | 'error';
+    reasonCode?: string;
+  }) => void;
+}
+
+export interface DataQuery {
+  code: string;
+  /** The item the keys are values of; the resource's key item when omitted. */
+  keyItem?: string;
+  keys: string[];
+  items?: string[];
+  /** Extra equality conditions (e.g. control parameters besides the key). */
+  conditions: Record<string, string>;
+  action: 'data.lookup' | 'data.query';
+}
+
+interface Outcome {
+  entry?: PublishedEntry;
+  grant?: Grant;
+  obligations?: Obligations;
+  rowCount?: number;
+}
+
+export async function serveData(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  query: DataQuery,
+  deps: DataPathDeps,
+) {
+  const caller = request.caller!;
+  const outcome: Outcome = {};
+  let body: string;
+  try {
+    const entry = await resolveResource(deps, query.code);
+    outcome.entry = entry;
+    const keyItem = query.keyItem ?? entry.entry.items.find((i) => i.key)?.name ?? '';
+    const grant = await deps.grants.find(caller.deptCode, caller.systemId, query.code);
+    if (grant) outcome.grant = grant;
+    const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
+    outcome.obligations = obligations;
+    await consumeQuota(deps, obligations, grant!);
+    const rows = await fetchRows(deps, entry, keyItem, query, String(request.id));
+    const violations = validateRows(request, entry, rows);
+    const served = applyObligations(filterConditions(rows, query.conditions), obligations);
+    outcome.rowCount = served.length;
+    body = JSON.stringify({
+      data: served,
+      meta: {
+        requestId: String(request.id),
+        resource: query.code,
+        grantId: obligations.grantId,
+        count: served.length,
+        ...(violations.length > 0 ? { schemaViolations: violations } : {}),
+      },
+    });
+  } catch (err) {
+    await auditOutcome(request, deps, query, outcome, err as Error & { code?: string; statusCode?: number });
+    throw err;
+  }
+  const signed = responseSignature(request, deps, outcome.obligations!, body);
+  await auditOutcome(request, deps, query, outcome, undefined, body);
+  reply.header('content-type', 'application/json; charset=utf-8');
+  for (const [name, value] of Object.entries(signed)) reply.header(name, value);
+  return reply.send(body);
+}
+
+async function resolveResource(deps: DataPathDeps, code: string): Promise<PublishedEntry> {
+  const entry = await deps.resources.get(code);
+  if (!entry)
+    throw new gatewayErrors.RESOURCE_NOT_FOUND(
+      `no published catalog entry ${code}; search the catalog at GET /v1/catalog`,
+    );
+  return entry;
+}
+
+function decideAccess(
+  caller: Caller,
+  entry: PublishedEntry,
+  grant: Grant | undefined,
+  query: DataQuery,
+  keyItem: string,
+  now: Date,
+): Obligations {
+  const decision = decide(
+    { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial },
+    { entry: entry.entry, status: entry.status },
+    grant,
+    {
+      purpose: caller.purpose,
+      ...(query.items ? { items: query.items } : {}),
+      mode: 'api',
+      queryItems: [keyItem, ...Object.keys(query.conditions)],
+      now: now.getTime(),
+    },
+  );
+  if (!decision.allow) throw denyError(decision);
+  return decision.obligations;
+}
+
+async function consumeQuota(deps: DataPathDeps, obligations: Obligations, grant: Grant): Promise<void> {
+  const { perMinute, perDay } = obligations.quota;
+  if (!perMinute && !perDay) return;
+  const result = await deps.quota.consume(grant.id, obligations.quota, deps.now().getTime());
+  if (!result.allowed) {
+    const error = new denyErrors.QUOTA_EXCEEDED(
+      `the quota of grant ${grant.id} is used up (${result.usage.minute}/${perMinute ?? '∞'} this minute, ${result.usage.day}/${perDay ?? '∞'} today); retry after ${result.retryAfterSeconds} s`,
+    ) as Error & { retryAfterSeconds?: number };
+    error.retryAfterSeconds = result.retryAfterSeconds ?? 60;
+    throw error;
+  }
+}
+
+async function fetchRows(
+  deps: DataPathDeps,
+  entry: PublishedEntry,
+  keyItem: string,
+  query: DataQuery,
+  requestId: string,
+): Promise<Row[]> {
+  const service = entry.entry.service;
+  if (!service)
+    throw new gatewayErrors.RESOURCE_NOT_FOUND(`resource ${query.code} has no mounted data service`);
+  return deps.connectors.get(service).lookup(keyItem, query.keys, { requestId });
+}
+
+/** Rows that break the catalog's schema are served flagged, never as if valid, and logged for quality. */
+function validateRows(request: FastifyRequest, entry: PublishedEntry, rows: Row[]) {
+  const validate = rowValidator(entry.entry, entry.version);
+  const violations: { row: number; item: string; message: string }[] = [];
+  rows.forEach((row, index) => {
+    const result = validate(row);
+    for (const error of result.errors)
+      violations.push({ row: index, item: error.item, message: error.message });
+  });
+  if (violations.length > 0) {
+    request.log.warn(
+      { resource: entry.code, violations: violations.length },
+      'provider rows violate the catalog schema',
+    );
+  }
+  return violations;
+}
+
+function filterConditions(rows: Row[], conditions: Record<string, string>): Row[] {
+  const names = Object.keys(conditions);
+  if (names.length === 0) return rows;
+  return rows.filter((row) => names.every((name) => String(row[name] ?? '') === conditions[name]));
+}
+
+/** RFC 9421 §5: sign when the caller asks with Accept-Signature or its grant requires it. */
+function responseSignature(
+  request: FastifyRequest,
+  deps: DataPathDeps,
+  obligations: Obligations,
+  body: string,
+): Record<string, string> {
+  const asked = request.headers['accept-signature'];
+  if (!asked && !obligations.signResponse) return {};
+  const requested = asked ? parseAcceptSignature(asked)[0] : undefined;
+  const caller = request.caller!;
+  const headers = { 'content-type': 'application/json; charset=utf-8' };
+  return signResponse({
+    status: 200,
+    headers,
+    body,
+    request: { method: request.method, url: caller.targetUri, headers: request.headers },
+    requestLabel: caller.signature.label,
+    keyId: deps.signing.keyId,
+    privateKey: deps.signing.key,
+    alg: 'rsa-pss-sha512',
+    label: requested?.label ?? 'sig1',
+    ...(typeof requested?.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
+  });
+}
+
+async function auditOutcome(
+  request: FastifyRequest,
+  deps: DataPathDeps,
+  query: DataQuery,
+  outcome: Outcome,
+  error: (Error & { code?: string; statusCode?: number }) | undefined,
+  body?: string,
+): Promise<void> {
+  const caller = request.caller!;
+  const status = error ? (error.statusCode ?? 500) : 200;
+  const decision: AuditRecord['decision'] = !error ? 'allow' : status >= 500 ? 'error' : 'deny';
+  const reasonCode =
+    error?.code && /^[A-Z][A-Z0-9_]{1,63}$/.test(error.code) ? error.code : error ? 'INTERNAL' : undefined;
+  const record: AuditRecord = {
+    time: new Date(request.receivedAt || Date.now()).toISOString(),
+    requestId: String(request.id),
+    instance: deps.audit.instance,
+    kind: 'data',
+    actor: {
+      deptCode: caller.deptCode,
+      systemId: caller.systemId,
+      certSerial: caller.serial,
+      ...(caller.userId ? { userId: caller.userId } : {}),
+      ...(caller.caseId ? { caseId: caller.caseId } : {}),
+    },
+    action: query.action,
+    resource: query.code,
+    ...(outcome.grant ? { grantId: outcome.grant.id } : {}),
+    ...(caller.purpose ? { purpose: caller.purpose.slice(0, 256) } : {}),
+    ...(body && outcome.obligations
+      ? { items: [...outcome.obligations.items], rowCount: outcome.rowCount ?? 0 }
+      : {}),
+    subjects: query.keys.slice(0, 100).map((key) => subjectHash(deps.subjectSecret, key)),
+    decision,
+    ...(reasonCode ? { reasonCode } : {}),
+    status,
+    latencyMs: Date.now() - (request.receivedAt || Date.now()),
+    requestSignatureHash: caller.signatureHash,
+    ...(body ? { responseDigest: createHash('sha256').update(body).digest('hex') } : {}),
+  };
+  deps.countCall?.({
+    consumerDept: caller.deptCode,
+    providerDept: outcome.entry?.entry.provider.code ?? '',
+    resource: query.code,
+    decision,
+    ...(reasonCode ? { reasonCode } : {}),
+  });
+  try {
+    await deps.audit.append(record);
+  } catch (auditError) {
+    request.log.error(
+      { err: auditError, requestId: request.id },
+      'audit write failed: answering 503, no data released',
+    );
+    throw new gatewayErrors.SERVICE_UNAVAILABLE(
+      'The audit record of this request could not be written, so no data was released; retry shortly.',
+    );
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Department systems call /v1/data and /v1/exchange with RFC 9421 signatures. For every route declaring
+ * `config.access: 'system'`, this plugin identifies the caller (certificate by keyid), verifies the
+ * signature, Content-Digest, time window and nonce, and puts the verified caller on `request.caller`.
+ * A refusal is audited before it is answered; if the audit cannot be written the answer is 503.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { type VerifiedSignature, verifyRequestSignature } from '../../certs/httpsig/index.js';
+import type { AuditRecord } from '../audit/record.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { CallerKeys } from '../identity/caller-keys.js';
+import type { RedisClient } from '../redis.js';
+
+export interface Caller {
+  deptCode: string;
+  systemId: string;
+  serial: string;
+  purpose: string;
+  userId?: string;
+  caseId?: string;
+  signature: VerifiedSignature;
+  /** The @target-uri the signature was verified against (response signatures bind to the same request). */
+  targetUri: string;
+  /** SHA-256 hex of the Signature header, for the audit record. */
+  signatureHash: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+    rawBody?: Buffer;
+  }
+}
+
+export interface SignedCallsOptions {
+  keys: CallerKeys;
+  redis: RedisClient;
+  prefix: string;
+  audit: AuditWriter;
+  now: () => Date;
+  maxSkewSeconds: number;
+  /** e.g. https://gateway.example.gov.cn when behind a TLS-terminating proxy; else http://<Host>. */
+  publicOrigin?: string;
+}
+
+const HEADER_TEXT = /^[\x20-\x7e]{1,256}$/;
+
+export function targetUri(request: FastifyRequest, publicOrigin?: string): string {
+  return `${publicOrigin ?? `${request.protocol}://${request.host}`}${request.url}`;
+}
+
+function headerText(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' && HEADER_TEXT.test(value) ? value : undefined;
+}
+
+async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
+  const { keys, redis, prefix, audit } = options;
+  const nonceTtl = options.maxSkewSeconds * 2;
+
+  // The digest is checked against the bytes as received, so JSON bodies are kept raw beside the parse.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body as Buffer;
+    parseJson(request, (body as Buffer).toString('utf8'), done);
+  });
+
+  async function checkNonce(keyid: string, nonce: string): Promise<boolean> {
+    const stored = await redis.set(`${prefix}nonce:${keyid}:${nonce}`, '1', 'EX', nonceTtl, 'NX');
+    return stored === 'OK';
+  }
+
+  app.addHook('preValidation', async function verifyCaller(request) {
+    if (request.routeOptions.config.access !== 'system') return;
+    try {
+      const url = targetUri(request, options.publicOrigin);
+      const signature = await verifyRequestSignature(
+        {
+          method: request.method,
+          url,
+          headers: request.headers,
+          ...(request.rawBody ? { body: request.rawBody } : {}),
+        },
+        {
+          resolveKey: (keyid) => keys.resolve(keyid),
+          checkNonce: (keyid, nonce) => checkNonce(keyid, nonce),
+          now: () => options.now().getTime(),
+          maxSkewSeconds: options.maxSkewSeconds,
+        },
+      );
+      const key = await keys.resolve(signature.keyid);
+      const purpose = headerText(request, 'x-purpose') ?? '';
+      const userId = headerText(request, 'x-user-id');
+      const caseId = headerText(request, 'x-case-id');
+      request.caller = {
+        deptCode: key.deptCode,
+        systemId: key.systemId,
+        serial: key.serial,
+        purpose,
+        ...(userId ? { userId } : {}),
+        ...(caseId ? { caseId } : {}),
+        signature,
+        targetUri: url,
+        signatureHash: createHash('sha256')
+          .update(String(request.headers.signature ?? ''))
+          .digest('hex'),
+      };
+    } catch (err) {
+      const error = err as Error & { code?: string; statusCode?: number };
+      if (error.statusCode && error.statusCode < 500) await auditRefusal(request, error);
+      throw err;
+    }
+  });
+
+  async function auditRefusal(
+    request: FastifyRequest,
+    error: Error & { code?: string; statusCode?: number },
+  ) {
+    const keyid = /keyid="([0-9a-f]{1,64})"/.exec(String(request.headers['signature-input'] ?? ''))?.[1];
+    const record: AuditRecord = {
+      time: new Date(request.receivedAt || Date.now()).toISOString(),
+      requestId: String(request.id),
+      instance: audit.instance,
+      kind: request.url.startsWith('/v1/exchange') ? 'exchange' : 'data',
+      actor: keyid ? { certSerial: keyid } : {},
+      action: 'signature.refused',
+      decision: 'deny',
+      reasonCode: error.code && /^[A-Z][A-Z0-9_]{1,63}$/.test(error.code) ? error.code : 'SIG_INVALID',
+      status: error.statusCode ?? 401,
+      latencyMs: Date.now() - (request.receivedAt || Date.now()),
+      detail: { route: request.routeOptions.url ?? '' },
+    };
+    await audit.append(record);
+  }
+}
+
+export default fp(signedCalls, {
+  name: 'govshare-signed-calls',
+  fastify: '5.x',
+  dependencies: ['govshare-admin-audit'],
+});

@@ -1,0 +1,164 @@
+/**
+ * Grants created directly (the bureau for unconditional resources, a provider's dept-admin for its own
+ * resources) and their status changes. The application workflow creates grants through the same store.
+ * A department sees only grants where it is the consumer or the provider.
+ */
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
+import { GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
+import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
+import { canView } from '../../policies/grant-store.js';
+import { actorOf } from '../auth/people.js';
+import type { GatewayContext } from '../context.js';
+import { gatewayErrors } from '../errors.js';
+import { personOf } from '../plugins/people-auth.js';
+import { problemResponses } from '../schemas.js';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+
+export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }> = async (
+  app,
+  { context },
+) => {
+  const { grants, catalog } = context;
+
+  app.post(
+    '/v1/grants',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          'Grant a consumer system access to a resource: the bureau for unconditional resources, the provider dept-admin for its own. `none` resources can never be granted.',
+        body: GrantRequest,
+        response: { 201: Grant, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const person = personOf(request);
+      const published = await catalog.publishedEntry(request.body.resourceCode);
+      if (!published)
+        throw new gatewayErrors.RESOURCE_NOT_FOUND(`no published catalog entry ${request.body.resourceCode}`);
+      const system = await context.certs.getSystem(request.body.deptCode, request.body.systemId);
+      if (!system) {
+        throw new gatewayErrors.VALIDATION_FAILED(
+          `department ${request.body.deptCode} has no registered system "${request.body.systemId}"`,
+        );
+      }
+      const grant = await grants.create(actorOf(person), published.entry, request.body);
+      await request.auditAdmin(
+        'grant.create',
+        { grantId: grant.id, consumer: `${grant.deptCode}/${grant.systemId}`, resource: grant.resourceCode },
+        {
+          grantId: grant.id,
+          resource: grant.resourceCode,
+        },
+      );
+      return reply.code(201).send(grant);
+    },
+  );
+
+  app.get(
+    '/v1/grants',
+    {
+      config: { access: ['bureau', 'auditor', 'dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          'List grants, newest first. A dept-admin lists those of its department as consumer (default) or as provider (`side=provider`).',
+        querystring: Type.Object(
+          {
+            side: Type.Optional(Type.Union([Type.Literal('consumer'), Type.Literal('provider')])),
+            consumerDept: Type.Optional(Type.String({ pattern: USCC_PATTERN })),
+            providerDept: Type.Optional(Type.String({ pattern: USCC_PATTERN })),
+            resourceCode: Type.Optional(Type.String({ pattern: RESOURCE_CODE_PATTERN })),
+            status: Type.Optional(GrantStatus),
+            page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+            pageSize: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            grants: Type.Array(Grant),
+            total: Type.Integer(),
+            page: Type.Integer(),
+            pageSize: Type.Integer(),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const person = personOf(request);
+      const { side, ...query } = request.query;
+      if (person.role === 'dept-admin') {
+        const own = person.dept!;
+        if (
+          (query.consumerDept && query.consumerDept !== own && side !== 'provider') ||
+          (query.providerDept && query.providerDept !== own && side === 'provider')
+        ) {
+          throw new gatewayErrors.DEPARTMENT_FORBIDDEN(
+            'A dept-admin lists only grants of its own department.',
+          );
+        }
+        if (side === 'provider') return grants.list({ ...query, providerDept: own });
+        return grants.list({ ...query, consumerDept: own });
+      }
+      return grants.list(query);
+    },
+  );
+
+  app.get(
+    '/v1/grants/:id',
+    {
+      config: { access: ['bureau', 'auditor', 'dept-admin'] },
+      schema: { tags: ['grants'], params: IdParams, response: { 200: Grant, ...problemResponses } },
+    },
+    async (request) => {
+      const grant = await grants.get(request.params.id);
+      // Another department's grant is answered like a missing one: its existence is not revealed.
+      if (!grant || !canView(actorOf(personOf(request)), grant))
+        throw new GrantNotFound(`no grant has id "${request.params.id}"`);
+      return grant;
+    },
+  );
+
+  for (const [action, status] of [
+    ['suspend', 'suspended'],
+    ['resume', 'active'],
+    ['revoke', 'revoked'],
+  ] as const) {
+    app.post(
+      `/v1/grants/:id/${action}`,
+      {
+        config: { access: ['bureau', 'dept-admin'] },
+        schema: {
+          tags: ['grants'],
+          description: `${action[0]!.toUpperCase()}${action.slice(1)} a grant with a reason. Takes effect on every gateway instance at once.`,
+          params: IdParams,
+          body: Type.Object(
+            { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Grant, ...problemResponses },
+        },
+      },
+      async (request) => {
+        const actor = actorOf(personOf(request));
+        const existing = await grants.get(request.params.id);
+        if (!existing || !canView(actor, existing))
+          throw new GrantNotFound(`no grant has id "${request.params.id}"`);
+        const grant = await grants.setStatus(actor, request.params.id, status, request.body.reason);
+        await request.auditAdmin(
+          `grant.${action}`,
+          { grantId: grant.id, reason: request.body.reason },
+          { grantId: grant.id, resource: grant.resourceCode },
+        );
+        return grant;
+      },
+    );
+  }
+};

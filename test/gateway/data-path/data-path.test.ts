@@ -1,0 +1,232 @@
+import t from 'tap';
+import { sampleKeys } from '../../../connectors/simulator/datasets.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { buildWorld, enc, signedInject } from '../../helpers/world.js';
+
+const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
+const auditor = { sub: 'auditor-1', role: 'auditor' } as const;
+
+t.test('the signed data path: allow with masking, refusals with their codes, audit', async (t) => {
+  const { app, context, auth } = await buildTestApp(t);
+  const world = await buildWorld(t, context);
+  const { psb, amr, hrss } = world.systems;
+  const population = enc(world.codes.population);
+  const [idNumber, second] = sampleKeys('residents', 2);
+
+  const grantRes = await app.inject({
+    method: 'POST',
+    url: '/v1/grants',
+    headers: auth(bureau),
+    payload: {
+      deptCode: amr.deptCode,
+      systemId: amr.systemId,
+      resourceCode: world.codes.population,
+      items: ['idNumber', 'name', 'gender', 'birthDate', 'phone', 'address'],
+      purposes: ['market-supervision'],
+      modes: ['api'],
+      validTo: new Date(Date.now() + 30 * 86400_000).toISOString(),
+      quota: { perMinute: 6 },
+    },
+  });
+  t.equal(grantRes.statusCode, 201, 'the bureau grants an unconditional resource');
+  const grant = grantRes.json();
+
+  const allowed = await signedInject(app, amr, {
+    method: 'GET',
+    path: `/v1/data/${population}?idNumber=${idNumber}`,
+  });
+  t.equal(allowed.statusCode, 200);
+  const body = allowed.json();
+  t.equal(body.meta.count, 1);
+  t.equal(body.meta.grantId, grant.id);
+  const row = body.data[0];
+  t.same(
+    Object.keys(row),
+    ['idNumber', 'name', 'gender', 'birthDate', 'phone', 'address'],
+    'projected to the granted items in catalog order',
+  );
+  t.equal(
+    row.idNumber,
+    `${idNumber!.slice(0, 6)}********${idNumber!.slice(14)}`,
+    'ID number keeps the first 6 and last 4',
+  );
+  t.match(row.phone, /^1\d{2}\*{4}\d{4}$/, 'phone keeps the first 3 and last 4');
+  t.match(row.name, /^.\*+$/u, 'name keeps the first character');
+  t.notOk('divisionCode' in row, 'items outside the grant are not returned');
+
+  const narrowed = await signedInject(app, amr, {
+    method: 'GET',
+    path: `/v1/data/${population}?idNumber=${idNumber}&items=name,gender`,
+  });
+  t.same(Object.keys(narrowed.json().data[0]), ['name', 'gender']);
+
+  const batch = await signedInject(app, amr, {
+    method: 'POST',
+    path: `/v1/data/${population}/query`,
+    body: { keys: [idNumber, second, '110105194912310021'], items: ['gender'] },
+  });
+  t.equal(batch.statusCode, 200);
+  t.equal(batch.json().meta.count, 2, 'unknown keys return no rows');
+
+  const cases: [string, Parameters<typeof signedInject>[2], number, string, typeof amr?][] = [
+    [
+      'purpose not granted',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}`, purpose: 'tax-collection' },
+      403,
+      'PURPOSE_MISMATCH',
+    ],
+    [
+      'item not granted',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}&items=divisionCode` },
+      403,
+      'ITEM_NOT_GRANTED',
+    ],
+    [
+      'another system has no grant',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}` },
+      403,
+      'GRANT_MISSING',
+      hrss,
+    ],
+    [
+      'not-shared resource',
+      { method: 'GET', path: `/v1/data/${enc(world.codes.criminalCases)}?caseNumber=1` },
+      403,
+      'RESOURCE_NOT_SHARED',
+    ],
+    [
+      'unknown resource',
+      { method: 'GET', path: `/v1/data/${enc('101001/999999')}?idNumber=${idNumber}` },
+      404,
+      'RESOURCE_NOT_FOUND',
+    ],
+    ['unkeyed scan', { method: 'GET', path: `/v1/data/${population}?name=x` }, 400, 'CONTROL_PARAM_MISSING'],
+    [
+      'no purpose signed',
+      {
+        method: 'GET',
+        path: `/v1/data/${population}?idNumber=${idNumber}`,
+        purpose: '',
+        sign: { components: ['@method', '@target-uri'] },
+      },
+      401,
+      'SIG_COMPONENT_MISSING',
+    ],
+    [
+      'old signature',
+      {
+        method: 'GET',
+        path: `/v1/data/${population}?idNumber=${idNumber}`,
+        sign: { created: Math.floor(Date.now() / 1000) - 3600 },
+      },
+      401,
+      'SIG_EXPIRED',
+    ],
+    [
+      'unknown key id',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}`, sign: { keyId: 'abcdef0123' } },
+      401,
+      'CERT_UNKNOWN',
+    ],
+    [
+      'key of another system',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}`, sign: { keyId: psb.serial } },
+      401,
+      'SIG_INVALID',
+    ],
+  ];
+  for (const [name, call, status, code, system] of cases) {
+    const res = await signedInject(app, system ?? amr, call);
+    t.equal(res.statusCode, status, `${name}: ${status}`);
+    t.equal(res.json().code, code, `${name}: ${code}`);
+    t.notOk(res.json().data, 'no data');
+  }
+
+  const missing = await app.inject({
+    method: 'GET',
+    url: `/v1/data/${population}?idNumber=${idNumber}`,
+    headers: { 'x-purpose': 'market-supervision' },
+  });
+  t.equal(missing.statusCode, 401);
+  t.equal(missing.json().code, 'SIG_MISSING');
+
+  const headers = (await import('../../helpers/world.js')).signedHeaders(amr, {
+    method: 'POST',
+    path: `/v1/data/${population}/query`,
+    body: { keys: [idNumber] },
+  });
+  const tampered = await app.inject({
+    method: 'POST',
+    url: `/v1/data/${population}/query`,
+    headers,
+    payload: JSON.stringify({ keys: [second] }),
+  });
+  t.equal(tampered.statusCode, 401);
+  t.equal(tampered.json().code, 'DIGEST_MISMATCH', 'a body changed after signing is caught by its digest');
+  const replay = await app.inject({
+    method: 'POST',
+    url: `/v1/data/${population}/query`,
+    headers,
+    payload: JSON.stringify({ keys: [idNumber] }),
+  });
+  t.equal(replay.statusCode, 200, 'the original request goes through once');
+  const replayed = await app.inject({
+    method: 'POST',
+    url: `/v1/data/${population}/query`,
+    headers,
+    payload: JSON.stringify({ keys: [idNumber] }),
+  });
+  t.equal(replayed.statusCode, 401);
+  t.equal(replayed.json().code, 'SIG_REPLAY');
+
+  // Quota: 6 per minute; 5 allowed calls were counted above (lookup, narrowed, batch, replay original, ...).
+  let quotaHit: Awaited<ReturnType<typeof signedInject>> | undefined;
+  for (let i = 0; i < 6 && !quotaHit; i++) {
+    const res = await signedInject(app, amr, {
+      method: 'GET',
+      path: `/v1/data/${population}?idNumber=${idNumber}`,
+    });
+    if (res.statusCode === 429) quotaHit = res;
+  }
+  t.ok(quotaHit, 'the per-minute quota is enforced');
+  t.equal(quotaHit?.json().code, 'QUOTA_EXCEEDED');
+  t.ok(Number(quotaHit?.headers['retry-after']) > 0, 'with Retry-After');
+
+  const suspended = await app.inject({
+    method: 'POST',
+    url: `/v1/grants/${grant.id}/suspend`,
+    headers: auth(bureau),
+    payload: { reason: '核查使用情况' },
+  });
+  t.equal(suspended.statusCode, 200);
+  const afterSuspend = await signedInject(app, amr, {
+    method: 'GET',
+    path: `/v1/data/${population}?idNumber=${idNumber}`,
+  });
+  t.equal(
+    afterSuspend.json().code,
+    'GRANT_SUSPENDED',
+    'a suspended grant is refused at once (cache invalidated)',
+  );
+
+  const search = await app.inject({
+    method: 'GET',
+    url: `/v1/audit?subject=${idNumber}&limit=100`,
+    headers: auth(auditor),
+  });
+  t.equal(search.statusCode, 200);
+  const records = search.json().records as {
+    decision: string;
+    actor: { systemId?: string };
+    reasonCode?: string;
+    subjects?: string[];
+  }[];
+  t.ok(records.length >= 8, 'every call about this person is found by subject');
+  t.ok(records.some((r) => r.decision === 'allow'));
+  t.ok(records.some((r) => r.reasonCode === 'PURPOSE_MISMATCH'));
+  t.notOk(JSON.stringify(records).includes(idNumber!), 'the ID number is not stored in clear');
+  const verify = await app.inject({ method: 'GET', url: '/v1/audit/verify', headers: auth(auditor) });
+  t.equal(verify.json().ok, true, 'the audit chain verifies');
+  const forbidden = await app.inject({ method: 'GET', url: '/v1/audit', headers: auth(bureau) });
+  t.equal(forbidden.statusCode, 403, 'only auditors read the audit trail');
+});

@@ -1,0 +1,115 @@
+/**
+ * A small platform for data-path tests: the demo's three departments with a system and a certificate
+ * each, the demo catalog mounted on a real front-end processor simulator, and a helper that makes signed
+ * calls through `app.inject`.
+ */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
+import { signRequest } from '../../certs/httpsig/index.js';
+import * as registry from '../../certs/registry.js';
+import { startSimulator } from '../../connectors/simulator/server.js';
+import type { GatewayContext } from '../../gateway/context.js';
+import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
+
+export interface SystemIdentity {
+  deptCode: string;
+  systemId: string;
+  serial: string;
+  keyPem: string;
+  certPem: string;
+}
+
+export interface World {
+  simulatorUrl: string;
+  systems: { psb: SystemIdentity; amr: SystemIdentity; hrss: SystemIdentity };
+  codes: typeof DEMO_CODES;
+}
+
+const platformActor = { role: 'system', name: 'test setup' } as const;
+
+export async function buildWorld(t: Test, context: GatewayContext): Promise<World> {
+  const simulator = await startSimulator({
+    datasets: { residents: 2000, enterprises: 500, socialInsurance: 2000 },
+  });
+  t.teardown(() => simulator.close());
+  const now = new Date();
+  const issued: Record<string, SystemIdentity> = {};
+  for (const [name, dept] of Object.entries(DEMO_DEPARTMENTS)) {
+    await registry.addDepartment(context.certs, { code: dept.code, name: dept.name }, now);
+    await registry.addSystem(
+      context.certs,
+      { deptCode: dept.code, systemId: dept.system, name: dept.systemName },
+      now,
+    );
+    const bundle = await registry.issueCertificate(
+      context.platform,
+      context.certs,
+      { deptCode: dept.code, systemId: dept.system },
+      now,
+    );
+    issued[name] = {
+      deptCode: dept.code,
+      systemId: dept.system,
+      serial: bundle.serial,
+      keyPem: bundle.keyPem!,
+      certPem: bundle.certPem,
+    };
+  }
+  for (const entry of demoCatalog(simulator.url)) await context.catalog.importEntry(platformActor, entry);
+  return {
+    simulatorUrl: simulator.url,
+    systems: { psb: issued.publicSecurity!, amr: issued.marketRegulation!, hrss: issued.humanResources! },
+    codes: DEMO_CODES,
+  };
+}
+
+export interface SignedCall {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+  purpose?: string;
+  headers?: Record<string, string>;
+  /** Override signing inputs (created, nonce, components, alg, keyId) to build broken requests. */
+  sign?: Partial<Parameters<typeof signRequest>[0]>;
+}
+
+/** The URL a client signs when it talks to `app.inject` (which sends Host: localhost:80). */
+export const INJECT_ORIGIN = 'http://localhost:80';
+
+export function signedHeaders(system: SystemIdentity, call: SignedCall): Record<string, string> {
+  const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const headers: Record<string, string> = {
+    ...(call.purpose === undefined
+      ? { 'x-purpose': 'market-supervision' }
+      : call.purpose
+        ? { 'x-purpose': call.purpose }
+        : {}),
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...call.headers,
+  };
+  const signature = signRequest({
+    method: call.method,
+    url: `${INJECT_ORIGIN}${call.path}`,
+    headers,
+    ...(body ? { body } : {}),
+    keyId: system.serial,
+    privateKey: system.keyPem,
+    ...call.sign,
+  });
+  return { ...headers, ...signature };
+}
+
+export function signedInject(
+  app: FastifyInstance,
+  system: SystemIdentity,
+  call: SignedCall,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: call.method,
+    url: call.path,
+    headers: signedHeaders(system, call),
+    ...(call.body === undefined ? {} : { payload: JSON.stringify(call.body) }),
+  });
+}
+
+export const enc = (code: string) => encodeURIComponent(code);
