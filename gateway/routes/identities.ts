@@ -48,6 +48,19 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext
   );
 
   app.get(
+    '/v1/ca/platform-cert',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['ca'],
+        description: "The platform signing certificate (PEM, issued by the CA): verifies response signatures, audit checkpoints and webhooks.",
+        produces: ['application/x-pem-file'],
+      },
+    },
+    async (_request, reply) => reply.type('application/x-pem-file').send(platform.signingCertPem),
+  );
+
+  app.get(
     '/v1/ca/crl',
     {
       config: { access: 'public' },

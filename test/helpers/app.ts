@@ -44,19 +44,30 @@ export async function buildTestApp(
     now?: () => Date;
     logger?: boolean | Record<string, unknown>;
     extraRoutes?: BuildAppOptions['extraRoutes'];
+    /** A second gateway instance on the same Redis and key prefix as this one. */
+    sameRedisAs?: TestApp;
+    /** Connect with this URL (e.g. another user) instead of the test's shared client. */
+    redisUrl?: string;
   } = {},
 ): Promise<TestApp> {
   const dataDir = await usePlatformDir();
-  const { server, redis, prefix } = await useRedis(t);
+  const shared = await useRedis(t);
+  const server = shared.server;
+  const prefix = options.sameRedisAs?.config.GOVSHARE_REDIS_PREFIX ?? shared.prefix;
+  const redis = options.redisUrl ? undefined : shared.redis;
+  const instance = `test-${prefix.slice(3, 11)}${options.sameRedisAs ? '-b' : ''}`;
   const config = loadConfig({
-    GOVSHARE_REDIS_URL: server.url,
+    GOVSHARE_REDIS_URL: options.redisUrl ?? server.url,
     GOVSHARE_REDIS_PREFIX: prefix,
     GOVSHARE_DATA_DIR: dataDir,
     GOVSHARE_LOG_LEVEL: 'silent',
-    GOVSHARE_INSTANCE_ID: `test-${prefix.slice(3, 11)}`,
+    GOVSHARE_INSTANCE_ID: instance,
     ...options.env,
   });
-  const context = await createContext(config, { redis, ...(options.now ? { now: options.now } : {}) });
+  const context = await createContext(config, {
+    ...(redis ? { redis } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const app = await buildApp({
     context,
     logger: options.logger ?? false,

@@ -1,4 +1,7 @@
 import type { Command } from '../command.js';
+import { auditSearchCommand, auditVerifyCommand } from './audit.js';
+import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
+import { apiCommand, callCommand, simulatorCommand } from './data.js';
 import {
   certIssueCommand,
   certListCommand,
@@ -21,4 +24,12 @@ export const commands: Command[] = [
   certIssueCommand,
   certRevokeCommand,
   certListCommand,
+  catalogImportCommand,
+  catalogExportCommand,
+  simulatorCommand,
+  callCommand,
+  apiCommand,
+  auditVerifyCommand,
+  auditSearchCommand,
+  errorsCommand,
 ];

@@ -1,0 +1,165 @@
+/**
+ * The client helper for department developers: signs a request with the system's key (RFC 9421, keyid =
+ * certificate serial), sends it, and verifies the platform's response signature against the platform CA,
+ * so the caller can prove what it received. `govshare call` is a thin wrapper around it.
+ */
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { request as httpRequest } from 'undici';
+import { type SignatureAlgorithm, signRequest, verifyResponseSignature } from './httpsig/index.js';
+
+export interface SystemCredentials {
+  /** PEM of the system's private key (key.pem). */
+  keyPem: string;
+  /** PEM of the system's certificate (cert.pem): its serial is the keyid. */
+  certPem: string;
+  /** PEM of the platform root CA (ca.pem): the platform's response certificate must chain to it. */
+  caPem: string;
+}
+
+export interface SignedCallInput {
+  method: string;
+  url: string;
+  purpose: string;
+  body?: unknown;
+  userId?: string;
+  caseId?: string;
+  alg?: SignatureAlgorithm;
+  /** Ask the platform to sign its response (RFC 9421 §5). @defaultValue true */
+  askSignedResponse?: boolean;
+  timeoutMs?: number;
+}
+
+export interface PreparedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+export interface SignedCallResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  json?: unknown;
+  /** Whether the response signature verified, and with which platform certificate. */
+  responseSignature: { verified: true; keyId: string } | { verified: false; reason: string };
+}
+
+export class SignedClient {
+  private readonly key: KeyObject;
+  private readonly serial: string;
+  private readonly ca: X509Certificate;
+  private platformCert: X509Certificate | undefined;
+
+  constructor(credentials: SystemCredentials) {
+    this.key = createPrivateKey(credentials.keyPem);
+    this.serial = new X509Certificate(credentials.certPem).serialNumber.toLowerCase();
+    this.ca = new X509Certificate(credentials.caPem);
+  }
+
+  get keyId(): string {
+    return this.serial;
+  }
+
+  async call(input: SignedCallInput): Promise<SignedCallResult> {
+    return this.send(this.prepare(input));
+  }
+
+  /** Signs a request without sending it; `send` may send the same bytes more than once (replays are refused). */
+  prepare(input: SignedCallInput): PreparedRequest {
+    const body = input.body === undefined ? undefined : JSON.stringify(input.body);
+    const headers: Record<string, string> = {
+      'x-purpose': input.purpose,
+      ...(input.userId ? { 'x-user-id': input.userId } : {}),
+      ...(input.caseId ? { 'x-case-id': input.caseId } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(input.askSignedResponse === false
+        ? {}
+        : {
+            'accept-signature':
+              'sig1=("@status" "content-digest" "signature";req;key="sig1");alg="rsa-pss-sha512"',
+          }),
+    };
+    const signature = signRequest({
+      method: input.method,
+      url: input.url,
+      headers,
+      ...(body ? { body } : {}),
+      keyId: this.serial,
+      privateKey: this.key,
+      alg: input.alg ?? 'rsa-pss-sha512',
+    });
+    return {
+      method: input.method,
+      url: input.url,
+      headers: { ...headers, ...signature },
+      ...(body ? { body } : {}),
+      timeoutMs: input.timeoutMs ?? 30_000,
+    };
+  }
+
+  async send(prepared: PreparedRequest): Promise<SignedCallResult> {
+    const { method, url, headers: sent, body } = prepared;
+    const response = await httpRequest(url, {
+      method: method as 'GET',
+      headers: sent,
+      ...(body ? { body } : {}),
+      headersTimeout: prepared.timeoutMs,
+      bodyTimeout: prepared.timeoutMs,
+    });
+    const responseBody = Buffer.from(await response.body.arrayBuffer());
+    const responseHeaders = Object.fromEntries(
+      Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+    );
+    let json: unknown;
+    if (/json/.test(responseHeaders['content-type'] ?? '')) {
+      try {
+        json = JSON.parse(responseBody.toString('utf8'));
+      } catch {}
+    }
+    const result: SignedCallResult = {
+      status: response.statusCode,
+      headers: responseHeaders,
+      body: responseBody,
+      ...(json === undefined ? {} : { json }),
+      responseSignature: { verified: false, reason: 'the response is not signed' },
+    };
+    if (responseHeaders.signature) {
+      try {
+        const platform = await this.platformCertificate(new URL(url).origin);
+        await verifyResponseSignature(
+          {
+            status: response.statusCode,
+            headers: responseHeaders,
+            body: responseBody,
+            request: { method, url, headers: sent },
+          },
+          { key: platform.publicKey, keyId: platform.serialNumber.toLowerCase() },
+        );
+        result.responseSignature = { verified: true, keyId: platform.serialNumber.toLowerCase() };
+      } catch (err) {
+        result.responseSignature = { verified: false, reason: (err as Error).message };
+      }
+    }
+    return result;
+  }
+
+  /** The platform's response-signing certificate, fetched once and accepted only if the CA issued it. */
+  private async platformCertificate(origin: string): Promise<X509Certificate> {
+    if (this.platformCert) return this.platformCert;
+    const response = await httpRequest(`${origin}/v1/ca/platform-cert`, {
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const pem = await response.body.text();
+    if (response.statusCode !== 200)
+      throw new Error(`GET /v1/ca/platform-cert answered ${response.statusCode}`);
+    const cert = new X509Certificate(pem);
+    if (!cert.checkIssued(this.ca) || !cert.verify(this.ca.publicKey)) {
+      throw new Error('the platform certificate was not issued by the platform CA in ca.pem');
+    }
+    this.platformCert = cert;
+    return cert;
+  }
+}

@@ -1,0 +1,68 @@
+import { loadPlatform } from '../../../certs/platform.js';
+import { searchAudit } from '../../audit/search.js';
+import { verifyAudit } from '../../audit/verify.js';
+import { CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
+import { withRedis } from './identities.js';
+
+export const auditVerifyCommand: Command = {
+  name: 'audit verify',
+  summary: "Walk every instance's audit hash chain and signed checkpoints; report the first broken link",
+  usage: 'audit verify [--instance ID]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CONFIG_FLAGS, instance: { type: 'string' } });
+    const config = configFrom(values, io);
+    const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    return withRedis(config, async (redis) => {
+      const result = await verifyAudit(redis, config.GOVSHARE_REDIS_PREFIX, {
+        publicKey: platform.signingCertX509.publicKey,
+        ...(values.instance ? { instance: values.instance } : {}),
+      });
+      for (const instance of result.instances) {
+        const broken = instance.firstBroken;
+        io.out(
+          `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints — ${
+            broken
+              ? `BROKEN at seq ${broken.seq} (${broken.id}): ${broken.reason}${broken.detail ? ` — ${broken.detail}` : ''}`
+              : 'intact'
+          }`,
+        );
+      }
+      io.out(`${result.ok ? 'OK' : 'FAILED'}: verified at ${Math.round(result.recordsPerSecond)} records/s`);
+      return result.ok ? 0 : 3;
+    });
+  },
+};
+
+export const auditSearchCommand: Command = {
+  name: 'audit search',
+  summary: 'Search the audit trail (as an auditor on the platform host); prints JSON lines',
+  usage:
+    'audit search [--subject ID_NUMBER] [--dept USCC] [--system ID] [--resource CODE] [--request-id ID] [--decision allow|deny|error] [--limit N]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      subject: { type: 'string' },
+      dept: { type: 'string' },
+      system: { type: 'string' },
+      resource: { type: 'string' },
+      'request-id': { type: 'string' },
+      decision: { type: 'string' },
+      limit: { type: 'string' },
+    });
+    const config = configFrom(values, io);
+    const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    return withRedis(config, async (redis) => {
+      const page = await searchAudit(redis, config.GOVSHARE_REDIS_PREFIX, platform.subjectHmacKey, {
+        ...(values.subject ? { subject: values.subject } : {}),
+        ...(values.dept ? { deptCode: values.dept } : {}),
+        ...(values.system ? { systemId: values.system } : {}),
+        ...(values.resource ? { resource: values.resource } : {}),
+        ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
+        ...(values.decision ? { decision: values.decision as 'allow' } : {}),
+        limit: values.limit ? Number(values.limit) : 20,
+      });
+      for (const record of page.records) io.out(JSON.stringify(record));
+      return 0;
+    });
+  },
+};

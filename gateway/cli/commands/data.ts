@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { request } from 'undici';
+import { SignedClient } from '../../../certs/client.js';
+import { runSimulatorCli } from '../../../connectors/simulator/cli.js';
+import { type Command, parseFlags, required, UsageError } from '../command.js';
+
+export const callCommand: Command = {
+  name: 'call',
+  summary: 'Make a signed call as a department system and verify the signed response',
+  usage:
+    'call METHOD URL --key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--data JSON] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256] [--repeat N] [--quiet]',
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, {
+      key: { type: 'string' },
+      cert: { type: 'string' },
+      ca: { type: 'string' },
+      purpose: { type: 'string' },
+      data: { type: 'string' },
+      'user-id': { type: 'string' },
+      'case-id': { type: 'string' },
+      alg: { type: 'string' },
+      quiet: { type: 'boolean' },
+      repeat: { type: 'string' },
+    });
+    const [method, url] = positionals;
+    if (!method || !url)
+      throw new UsageError(
+        'METHOD and URL are required, e.g. govshare call GET http://127.0.0.1:8080/v1/data/...',
+      );
+    if (!/^(GET|POST)$/i.test(method)) throw new UsageError('METHOD must be GET or POST');
+    let body: unknown;
+    if (values.data !== undefined) {
+      try {
+        body = JSON.parse(values.data);
+      } catch {
+        throw new UsageError('--data must be JSON');
+      }
+    }
+    const alg = values.alg ?? 'rsa-pss-sha512';
+    if (alg !== 'rsa-pss-sha512' && alg !== 'rsa-v1_5-sha256')
+      throw new UsageError('--alg must be rsa-pss-sha512 or rsa-v1_5-sha256');
+    const certPath = required(values, 'cert');
+    const client = new SignedClient({
+      keyPem: readFileSync(required(values, 'key'), 'utf8'),
+      certPem: readFileSync(certPath, 'utf8'),
+      caPem: readFileSync(values.ca ?? join(dirname(certPath), 'ca.pem'), 'utf8'),
+    });
+    const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10)
+      throw new UsageError('--repeat must be 1 to 10');
+    const prepared = client.prepare({
+      method: method.toUpperCase(),
+      url,
+      purpose: required(values, 'purpose'),
+      ...(body === undefined ? {} : { body }),
+      ...(values['user-id'] ? { userId: values['user-id'] } : {}),
+      ...(values['case-id'] ? { caseId: values['case-id'] } : {}),
+      alg,
+    });
+    let status = 0;
+    for (let i = 0; i < repeat; i++) {
+      if (repeat > 1) io.err(`--- sending the same signed request (#${i + 1})`);
+      const result = await client.send(prepared);
+      status = result.status;
+      if (!values.quiet) {
+        io.err(`HTTP ${result.status}  x-request-id: ${result.headers['x-request-id'] ?? '-'}`);
+        io.err(
+          result.responseSignature.verified
+            ? `response signature: verified (platform certificate ${result.responseSignature.keyId})`
+            : `response signature: not verified (${result.responseSignature.reason})`,
+        );
+      }
+      io.out(result.json === undefined ? result.body.toString('utf8') : JSON.stringify(result.json, null, 2));
+    }
+    return status >= 200 && status < 300 ? 0 : 1;
+  },
+};
+
+export const simulatorCommand: Command = {
+  name: 'simulator',
+  summary:
+    'Run the front-end processor simulator (deterministic synthetic residents, enterprises, social insurance)',
+  usage:
+    'simulator [--host H] [--port P] [--residents N] [--enterprises N] [--social-insurance N] [--latency MS]',
+  async run(argv, io) {
+    const simulator = await runSimulatorCli(argv, { print: (line) => io.out(line) });
+    return simulator ? -1 : 0;
+  },
+};
+
+export const apiCommand: Command = {
+  name: 'api',
+  summary: 'Call the HTTP API as a person (bearer token), e.g. to create a grant; prints the JSON answer',
+  usage: 'api METHOD URL --token JWT [--data JSON]',
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { token: { type: 'string' }, data: { type: 'string' } });
+    const [method, url] = positionals;
+    if (!method || !url) throw new UsageError('METHOD and URL are required');
+    if (values.data !== undefined) {
+      try {
+        JSON.parse(values.data);
+      } catch {
+        throw new UsageError('--data must be JSON');
+      }
+    }
+    const response = await request(url, {
+      method: method.toUpperCase() as 'GET',
+      headers: {
+        authorization: `Bearer ${required(values, 'token')}`,
+        ...(values.data !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(values.data !== undefined ? { body: values.data } : {}),
+    });
+    const text = await response.body.text();
+    try {
+      io.out(JSON.stringify(JSON.parse(text), null, 2));
+    } catch {
+      io.out(text);
+    }
+    if (response.statusCode >= 400) io.err(`HTTP ${response.statusCode}`);
+    return response.statusCode < 400 ? 0 : 1;
+  },
+};

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The README's demo: installs what is missing, starts a private Redis, the front-end processor simulator
+# and the gateway, registers departments, systems and certificates, loads a sample catalog, grants
+# access, and makes real signed calls. Everything it starts stops on Ctrl-C (or at once with --no-wait).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+NO_WAIT=0
+for arg in "$@"; do [ "$arg" = "--no-wait" ] && NO_WAIT=1; done
+
+./scripts/ensure-deps.sh
+echo "==> building (tsc)"
+npx tsc -p tsconfig.json
+
+DEMO=${GOVSHARE_DEMO_DIR:-$ROOT/data/demo}
+rm -rf "$DEMO"
+mkdir -p "$DEMO/systems"
+chmod 700 "$DEMO"
+LOGS="$DEMO/logs"
+mkdir -p "$LOGS"
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+gs() { node "$ROOT/dist/gateway/cli/bin.js" "$@"; }
+free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+wait_line() { # wait_line FILE PATTERN: wait until a background process printed its address
+  for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "timed out waiting for $2 in $1" >&2; cat "$1" >&2; exit 1
+}
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+show() { printf '\033[2m$ %s\033[0m\n' "$*"; }
+
+step "starting a private redis-server (AOF on) under $DEMO/redis"
+node dist/scripts/lib/redis-cli-main.js "$DEMO/redis" > "$LOGS/redis.out" 2>&1 &
+PIDS+=($!)
+wait_line "$LOGS/redis.out" REDIS_URL=
+export GOVSHARE_REDIS_URL=$(sed -n 's/^REDIS_URL=//p' "$LOGS/redis.out")
+export GOVSHARE_DATA_DIR="$DEMO/platform"
+export GOVSHARE_REDIS_PREFIX="demo:"
+export GOVSHARE_LOG_LEVEL=warn
+echo "Redis at $GOVSHARE_REDIS_URL"
+
+step "govshare init: platform root CA, signing key, token key"
+show "govshare init"
+gs init
+
+step "registering departments and their systems (unified social credit codes are checked)"
+declare -A DEPT=( [psb]=11420100010000303G [amr]=11420100010001138Y [hrss]=1142010001000067X9 )
+declare -A NAME=( [psb]=武汉市公安局 [amr]=武汉市市场监督管理局 [hrss]=武汉市人力资源和社会保障局 )
+declare -A SYS=( [psb]=hukou-service [amr]=registration [hrss]=insurance-service )
+declare -A SYSNAME=( [psb]=户籍业务系统 [amr]=企业登记注册系统 [hrss]=社会保险经办系统 )
+show "govshare dept add --code 11420100010000303H --name 武汉市公安局   # one wrong character"
+gs dept add --code 11420100010000303H --name 武汉市公安局 || true
+for d in psb amr hrss; do
+  gs dept add --code "${DEPT[$d]}" --name "${NAME[$d]}"
+  gs system add --dept "${DEPT[$d]}" --id "${SYS[$d]}" --name "${SYSNAME[$d]}"
+done
+
+step "issuing a certificate for each system (key.pem is written with mode 0600)"
+for d in psb amr hrss; do
+  show "govshare cert issue --dept ${DEPT[$d]} --system ${SYS[$d]} --out $DEMO/systems/$d"
+  gs cert issue --dept "${DEPT[$d]}" --system "${SYS[$d]}" --out "$DEMO/systems/$d"
+done
+openssl verify -CAfile "$DEMO/systems/amr/ca.pem" "$DEMO/systems/amr/cert.pem" 2>/dev/null || true
+
+step "starting the front-end processor simulator (synthetic residents, enterprises, social insurance)"
+SIM_PORT=$(free_port)
+gs simulator --port "$SIM_PORT" --residents 100000 --enterprises 20000 --social-insurance 80000 > "$LOGS/simulator.out" 2>&1 &
+PIDS+=($!)
+wait_line "$LOGS/simulator.out" "http://127.0.0.1:$SIM_PORT"
+SIM_URL="http://127.0.0.1:$SIM_PORT"
+
+step "loading the sample catalog (two base resources, one conditional, one not shared), mounted on the simulator"
+node --input-type=module -e "
+import { demoCatalog } from '$ROOT/dist/scripts/lib/demo-catalog.js';
+process.stdout.write(JSON.stringify(demoCatalog('$SIM_URL'), null, 2));
+" > "$DEMO/catalog.json"
+gs catalog import "$DEMO/catalog.json"
+
+PORT=${GOVSHARE_PORT:-$(free_port)}
+export GOVSHARE_PORT=$PORT
+GW="http://127.0.0.1:$PORT"
+step "starting the gateway on $GW"
+gs serve > "$LOGS/gateway.out" 2>&1 &
+PIDS+=($!)
+wait_line "$LOGS/gateway.out" "listening"
+
+BUREAU=$(gs token --sub 张审核 --role bureau --ttl 8h)
+AUDITOR=$(gs token --sub 李审计 --role auditor --ttl 8h)
+POP=101001%2F000001
+ID=$(node --input-type=module -e "import { sampleKeys } from '$ROOT/dist/connectors/simulator/datasets.js'; console.log(sampleKeys('residents', 1)[0])")
+VALID_TO=$(node -e "console.log(new Date(Date.now()+180*86400e3).toISOString())")
+
+step "the bureau grants the market regulation bureau's system access to 人口基础信息 (unconditional)"
+show "govshare api POST $GW/v1/grants --token \$BUREAU --data '{...}'"
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"phone\",\"address\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s);console.log('grant',g.id,'items',g.items.join(','),'purposes',g.purposes.join(','))})"
+
+AMR="--key $DEMO/systems/amr/key.pem --cert $DEMO/systems/amr/cert.pem"
+step "1. an allowed signed call: masked and projected to the granted items; the response signature is verified"
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" $AMR --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815 || true
+
+step "2. the same system asks for a purpose its grant does not allow"
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose tax-collection"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" $AMR --purpose tax-collection || true
+
+step "3. a captured request replayed: the same signed bytes sent twice"
+show "govshare call POST '$GW/v1/data/$POP/query' $AMR --purpose market-supervision --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
+gs call POST "$GW/v1/data/$POP/query" $AMR --purpose market-supervision --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
+
+step "4. a not-shared resource can never be called"
+gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" $AMR --purpose market-supervision --quiet || true
+
+step "the audit trail: who looked up this citizen (the ID number is hashed, never stored in clear)"
+show "govshare api GET '$GW/v1/audit?subject=$ID' --token \$AUDITOR"
+gs api GET "$GW/v1/audit?subject=$ID&limit=10" --token "$AUDITOR" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records)console.log([r.time,r.actor.systemId??'-',r.action,r.decision,r.reasonCode??'',r.status,'purpose='+(r.purpose??'-'),'user='+(r.actor.userId??'-')].join('  '))})"
+show "govshare audit verify"
+gs audit verify
+
+cat <<EOM
+
+govshare is running:
+  gateway        $GW          (OpenAPI: $GW/docs)
+  simulator      $SIM_URL
+  redis          $GOVSHARE_REDIS_URL
+  platform data  $GOVSHARE_DATA_DIR
+  certificates   $DEMO/systems/{psb,amr,hrss}/
+  logs           $LOGS/
+
+Try, in another shell (same directory):
+  export GOVSHARE_REDIS_URL=$GOVSHARE_REDIS_URL GOVSHARE_DATA_DIR=$GOVSHARE_DATA_DIR GOVSHARE_REDIS_PREFIX=$GOVSHARE_REDIS_PREFIX
+  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose market-supervision
+  node dist/gateway/cli/bin.js audit verify
+EOM
+
+if [ "$NO_WAIT" = 1 ]; then exit 0; fi
+echo "Press Ctrl-C to stop everything the demo started."
+while true; do sleep 3600; done
