@@ -4,10 +4,10 @@
  * same service (kind, endpoint, table, watermark, timeout) share one connector; factories share pools and
  * breakers further, per origin or endpoint.
  */
-import type { DataService } from '../catalog/schema.js';
+import type { DataService, ResourceEntry } from '../catalog/schema.js';
 import type { CircuitSnapshot } from './circuit-breaker.js';
 import { connectorErrors } from './errors.js';
-import type { Connector, ConnectorFactory, ConnectorKind } from './types.js';
+import type { Connector, ConnectorFactory, ConnectorKind, ServiceShape } from './types.js';
 
 export interface ConnectorStatus {
   kind: ConnectorKind;
@@ -24,9 +24,10 @@ export class ConnectorRegistry {
     this.#factories = factories;
   }
 
-  get(service: DataService): Connector {
+  /** `shape` (see `serviceShape`) is required by the SQL connector: its columns and key come from the entry. */
+  get(service: DataService, shape?: ServiceShape): Connector {
     if (this.#closed) throw new connectorErrors.CONNECTOR_CONFIG_INVALID('the connector registry is closed');
-    const key = serviceKey(service);
+    const key = serviceKey(service, shape);
     const existing = this.#connectors.get(key);
     if (existing) return existing;
     const factory = this.#factories[service.connector];
@@ -35,7 +36,7 @@ export class ConnectorRegistry {
         `connector kind "${service.connector}" is not configured on this gateway`,
       );
     }
-    const connector = factory.create(service);
+    const connector = factory.create(service, shape);
     this.#connectors.set(key, connector);
     return connector;
   }
@@ -59,6 +60,21 @@ export class ConnectorRegistry {
   }
 }
 
-function serviceKey(s: DataService): string {
-  return JSON.stringify([s.connector, s.endpoint, s.table ?? null, s.watermark ?? null, s.timeoutMs ?? null]);
+function serviceKey(s: DataService, shape: ServiceShape | undefined): string {
+  return JSON.stringify([
+    s.connector,
+    s.endpoint,
+    s.table ?? null,
+    s.watermark ?? null,
+    s.timeoutMs ?? null,
+    shape ? [shape.items, shape.key] : null,
+  ]);
+}
+
+/** The item names and key items of a catalog entry, as connectors need them. */
+export function serviceShape(entry: Pick<ResourceEntry, 'items'>): ServiceShape {
+  return {
+    items: entry.items.map((item) => item.name),
+    key: entry.items.filter((item) => item.key === true).map((item) => item.name),
+  };
 }

@@ -56,8 +56,18 @@ export interface Connector {
   close(): Promise<void>;
 }
 
+/**
+ * What a connector may need from the catalog entry besides its data service: the item names and the key
+ * items, in entry order. The SQL connector reads them as the table's columns and key columns; the HTTP
+ * connector does not need them.
+ */
+export interface ServiceShape {
+  items: readonly string[];
+  key: readonly string[];
+}
+
 /** Makes connectors of one kind and owns what they share (pools); closed after all its connectors. */
 export interface ConnectorFactory {
-  create(service: DataService): Connector;
+  create(service: DataService, shape?: ServiceShape): Connector;
   close(): Promise<void>;
 }

@@ -53,7 +53,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext
       config: { access: 'public' },
       schema: {
         tags: ['ca'],
-        description: "The platform signing certificate (PEM, issued by the CA): verifies response signatures, audit checkpoints and webhooks.",
+        description:
+          'The platform signing certificate (PEM, issued by the CA): verifies response signatures, audit checkpoints and webhooks.',
         produces: ['application/x-pem-file'],
       },
     },
