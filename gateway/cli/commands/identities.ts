@@ -125,7 +125,11 @@ export const certIssueCommand: Command = {
         },
         new Date(),
       );
-      writeCertificateBundle(out, { ...issued, keyPem: issued.keyPem! }, { force: values.force === true });
+      await writeCertificateBundle(
+        out,
+        { ...issued, keyPem: issued.keyPem! },
+        { force: values.force === true },
+      );
       await cliAudit(config, redis, 'certificate.issue', {
         serial: issued.serial,
         dept: values.dept,
