@@ -4,13 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { dataPathDeps } from './data-path/deps.js';
 import adminAudit from './plugins/admin-audit.js';
 import openapi from './plugins/openapi.js';
 import peopleAuth from './plugins/people-auth.js';
-import problemDetails from './plugins/problem-details.js';
+import problemDetails, { sendProblem, toProblem } from './plugins/problem-details.js';
 import signedCalls from './plugins/signed-calls.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -56,6 +56,8 @@ export async function buildApp({
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Errors the router raises before any hook (bad percent-encoding, overlong parameters) get problem details too.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error as FastifyError, request)),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },

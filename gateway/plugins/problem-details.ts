@@ -14,7 +14,12 @@ const FRAMEWORK_CODES: Record<string, { code: string; status: number; detail?: s
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BODY_INVALID_JSON', status: 400 },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BODY_INVALID_JSON', status: 400 },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BODY_INVALID_JSON', status: 400 },
-  FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', status: 400, detail: 'The URL is malformed.' },
+  FST_ERR_BAD_URL: {
+    code: 'VALIDATION_FAILED',
+    status: 400,
+    detail: 'The URL is malformed (bad percent-encoding).',
+  },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', status: 414, detail: 'A path parameter is too long.' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'VALIDATION_FAILED', status: 400 },
   FST_JWT_NO_AUTHORIZATION_IN_HEADER: {
     code: 'AUTH_TOKEN_MISSING',
