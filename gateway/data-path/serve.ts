@@ -68,6 +68,7 @@ export async function serveData(
   deps: DataPathDeps,
 ) {
   const caller = request.caller!;
+  request.log = request.log.child({ resource: query.code });
   const outcome: Outcome = {};
   let body: string;
   try {
@@ -99,6 +100,10 @@ export async function serveData(
   }
   const signed = responseSignature(request, deps, outcome.obligations!, body);
   await auditOutcome(request, deps, query, outcome, undefined, body);
+  request.log.info(
+    { grantId: outcome.obligations?.grantId, rows: outcome.rowCount, signed: Object.keys(signed).length > 0 },
+    'data served',
+  );
   reply.header('content-type', 'application/json; charset=utf-8');
   for (const [name, value] of Object.entries(signed)) reply.header(name, value);
   return reply.send(body);

@@ -94,6 +94,8 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
       const purpose = headerText(request, 'x-purpose') ?? '';
       const userId = headerText(request, 'x-user-id');
       const caseId = headerText(request, 'x-case-id');
+      // One grep of the request id then follows the caller through the data path, connector and audit.
+      request.log = request.log.child({ dept: key.deptCode, system: key.systemId, certSerial: key.serial });
       request.caller = {
         deptCode: key.deptCode,
         systemId: key.systemId,
