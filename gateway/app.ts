@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { dataPathDeps } from './data-path/deps.js';
 import adminAudit from './plugins/admin-audit.js';
+import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import peopleAuth from './plugins/people-auth.js';
 import problemDetails, { sendProblem, toProblem } from './plugins/problem-details.js';
@@ -87,6 +88,10 @@ export async function buildApp({
     ...(context.config.GOVSHARE_JWT_JWKS_URL ? { jwksUrl: context.config.GOVSHARE_JWT_JWKS_URL } : {}),
   });
   await app.register(adminAudit, { writer: context.audit });
+  await app.register(metricsPlugin, {
+    metrics: context.metrics,
+    token: context.config.GOVSHARE_METRICS_TOKEN,
+  });
   // routes
   await app.register(healthRoutes, { context });
   await app.register(identityRoutes, { context });
@@ -100,6 +105,7 @@ export async function buildApp({
     audit: context.audit,
     now: context.now,
     maxSkewSeconds: context.config.GOVSHARE_SIG_WINDOW_SECONDS,
+    observe: (seconds) => context.metrics.steps.observe({ step: 'signature' }, seconds),
     ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
   });
   await app.register(dataRoutes, {

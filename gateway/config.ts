@@ -100,6 +100,10 @@ export const ConfigSchema = Type.Object(
       maximum: 1024,
       description: 'Keep-alive connections per provider front-end processor',
     }),
+    GOVSHARE_METRICS_TOKEN: Type.String({
+      default: '',
+      description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',
+    }),
     GOVSHARE_CRL_DAYS: Type.Integer({
       default: 7,
       minimum: 1,

@@ -16,6 +16,7 @@ import type { GovshareConfig } from './config.js';
 import { GrantCache, ResourceCache } from './data-path/caches.js';
 import { CallerKeys } from './identity/caller-keys.js';
 import { InvalidationBus } from './invalidation.js';
+import { GatewayMetrics } from './metrics.js';
 import { createRedisClient, type RedisClient } from './redis.js';
 
 export interface Readiness {
@@ -39,6 +40,7 @@ export interface GatewayContext {
   callerKeys: CallerKeys;
   resources: ResourceCache;
   grantCache: GrantCache;
+  metrics: GatewayMetrics;
   now: () => Date;
   readiness(): Promise<Readiness>;
   close(): Promise<void>;
@@ -101,6 +103,7 @@ export async function createContext(
     callerKeys,
     resources,
     grantCache,
+    metrics: new GatewayMetrics({ connectors, audit, now: () => now().getTime() }),
     now,
     async readiness() {
       const checks: Record<string, string> = { ca: 'loaded' };

@@ -94,6 +94,7 @@ export class AuditWriter {
   private starting: Promise<void> | undefined;
   private closed = false;
   private lastCheckpoint = 0;
+  private lastCheckpointTime: number | undefined;
   private checkpointing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -132,6 +133,11 @@ export class AuditWriter {
       throw err;
     });
     return this.starting;
+  }
+
+  /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
+  lastCheckpointAt(): number | undefined {
+    return this.lastCheckpointTime;
   }
 
   /** The chain head as this writer knows it (undefined before start or after a failed write). */
@@ -354,6 +360,7 @@ export class AuditWriter {
     this.checkpointing = writeCheckpoint(this.redis, this.keys, this.options.signer, payload)
       .then(() => {
         this.lastCheckpoint = Math.max(this.lastCheckpoint, payload.seq);
+        this.lastCheckpointTime = this.options.now();
       })
       .catch((err: unknown) => this.options.onBackgroundError(err as Error, 'checkpoint'))
       .finally(() => {

@@ -14,6 +14,7 @@ export function dataPathDeps(context: GatewayContext, countCall?: DataPathDeps['
       keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
     },
     now: context.now,
+    observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
     ...(countCall ? { countCall } : {}),
   };
 }

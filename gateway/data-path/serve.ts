@@ -33,6 +33,8 @@ export interface DataPathDeps {
   /** The platform signing key and its certificate serial (lowercase hex), for response signatures. */
   signing: { key: KeyObject; keyId: string };
   now: () => Date;
+  /** Step timings for metrics (seconds). */
+  observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
   /** Counts calls for the bureau's statistics; optional so the data path does not depend on it. */
   countCall?: (call: {
     consumerDept: string;
@@ -77,10 +79,14 @@ export async function serveData(
     const keyItem = query.keyItem ?? entry.entry.items.find((i) => i.key)?.name ?? '';
     const grant = await deps.grants.find(caller.deptCode, caller.systemId, query.code);
     if (grant) outcome.grant = grant;
+    const policyStart = performance.now();
     const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
     outcome.obligations = obligations;
     await consumeQuota(deps, obligations, grant!);
+    const fetchStart = performance.now();
+    deps.observe?.('policy', (fetchStart - policyStart) / 1000);
     const rows = await fetchRows(deps, entry, keyItem, query, String(request.id));
+    deps.observe?.('connector', (performance.now() - fetchStart) / 1000);
     const violations = validateRows(request, entry, rows);
     const served = applyObligations(filterConditions(rows, query.conditions), obligations);
     outcome.rowCount = served.length;
@@ -265,8 +271,10 @@ async function auditOutcome(
     decision,
     ...(reasonCode ? { reasonCode } : {}),
   });
+  const auditStart = performance.now();
   try {
     await deps.audit.append(record);
+    deps.observe?.('audit', (performance.now() - auditStart) / 1000);
   } catch (auditError) {
     request.log.error(
       { err: auditError, requestId: request.id },

@@ -107,7 +107,15 @@ export function toProblem(
   return problem;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The problem code answered, for metrics and logs. */
+    problemCode?: string;
+  }
+}
+
 export function sendProblem(reply: FastifyReply, problem: ProblemDetail): FastifyReply {
+  reply.request.problemCode = problem.code;
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds));
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }

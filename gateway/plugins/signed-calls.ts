@@ -41,6 +41,8 @@ export interface SignedCallsOptions {
   audit: AuditWriter;
   now: () => Date;
   maxSkewSeconds: number;
+  /** Signature verification time, for metrics (seconds). */
+  observe?: (seconds: number) => void;
   /** e.g. https://gateway.example.gov.cn when behind a TLS-terminating proxy; else http://<Host>. */
   publicOrigin?: string;
 }
@@ -74,6 +76,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
 
   app.addHook('preValidation', async function verifyCaller(request) {
     if (request.routeOptions.config.access !== 'system') return;
+    const started = performance.now();
     try {
       const url = targetUri(request, options.publicOrigin);
       const signature = await verifyRequestSignature(
@@ -94,6 +97,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
       const purpose = headerText(request, 'x-purpose') ?? '';
       const userId = headerText(request, 'x-user-id');
       const caseId = headerText(request, 'x-case-id');
+      options.observe?.((performance.now() - started) / 1000);
       // One grep of the request id then follows the caller through the data path, connector and audit.
       request.log = request.log.child({ dept: key.deptCode, system: key.systemId, certSerial: key.serial });
       request.caller = {
