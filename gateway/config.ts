@@ -100,6 +100,10 @@ export const ConfigSchema = Type.Object(
       maximum: 1024,
       description: 'Keep-alive connections per provider front-end processor',
     }),
+    GOVSHARE_SQL_SOURCES_FILE: Type.String({
+      default: '',
+      description: "JSON file naming the providers' front-end databases (host, user, passwordFile/passwordEnv); empty: SQL connector off",
+    }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
       description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',

@@ -9,6 +9,8 @@ import { loadPlatform, type Platform } from '../certs/platform.js';
 import { CertsStore } from '../certs/store.js';
 import { HttpConnectorFactory } from '../connectors/http-connector.js';
 import { ConnectorRegistry } from '../connectors/registry.js';
+import { SqlConnectorFactory } from '../connectors/sql/connector.js';
+import { loadSqlSources } from '../connectors/sql/sources.js';
 import { GrantStore } from '../policies/grant-store.js';
 import { QuotaCounter } from '../policies/quota.js';
 import { AuditWriter } from './audit/writer.js';
@@ -76,6 +78,9 @@ export async function createContext(
       connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
       defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
     }),
+    ...(config.GOVSHARE_SQL_SOURCES_FILE
+      ? { sql: new SqlConnectorFactory(loadSqlSources(config.GOVSHARE_SQL_SOURCES_FILE)) }
+      : {}),
   });
   const audit = new AuditWriter(redis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },

@@ -8,6 +8,7 @@ import { catalogErrorDocs, catalogErrors } from '../catalog/errors.js';
 import { certsErrorDocs, certsErrors } from '../certs/errors.js';
 import { httpsigErrorDocs, httpsigErrors } from '../certs/httpsig/errors.js';
 import { connectorErrorDocs, connectorErrors } from '../connectors/errors.js';
+import { sqlConnectorErrorDocs, sqlConnectorErrors } from '../connectors/sql/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../policies/calendar/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../policies/errors.js';
 import { auditErrorDocs, auditErrors } from './audit/errors.js';
@@ -29,6 +30,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['policies', policiesErrors, policiesErrorDocs],
   ['calendar', calendarErrors, calendarErrorDocs],
   ['connectors', connectorErrors, connectorErrorDocs],
+  ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
 ];
 

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rowValidator } from '../../catalog/item-schema.js';
 import type { PublishedEntry } from '../../catalog/records.js';
 import { parseAcceptSignature, signResponse } from '../../certs/httpsig/index.js';
-import type { ConnectorRegistry } from '../../connectors/registry.js';
+import { type ConnectorRegistry, serviceShape } from '../../connectors/registry.js';
 import type { Row } from '../../connectors/types.js';
 import { decide } from '../../policies/decide.js';
 import { denyError, denyErrors } from '../../policies/errors.js';
@@ -171,7 +171,7 @@ async function fetchRows(
   const service = entry.entry.service;
   if (!service)
     throw new gatewayErrors.RESOURCE_NOT_FOUND(`resource ${query.code} has no mounted data service`);
-  return deps.connectors.get(service).lookup(keyItem, query.keys, { requestId });
+  return deps.connectors.get(service, serviceShape(entry.entry)).lookup(keyItem, query.keys, { requestId });
 }
 
 /** Rows that break the catalog's schema are served flagged, never as if valid, and logged for quality. */

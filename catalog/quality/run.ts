@@ -1,0 +1,340 @@
+/**
+ * Runs a check plan over a stream of rows and writes the report. Memory stays flat whatever the number of
+ * rows: counters, at most five examples per rule, the key hash set (bounded, see key-set.ts) and one
+ * batch of keys per consistency rule.
+ *
+ * Sampling is deterministic: a row is checked when the hash of (seed, key) falls under the ratio, so the
+ * same seed picks the same rows on every run and every copy of a duplicated key is picked together.
+ * Freshness looks at every row read, sampled or not.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RowError } from '../item-schema.js';
+import { hash64, KeyHashSet } from './key-set.js';
+import type { ConsistencyRule, QualityPlan } from './plan.js';
+import { safeReason } from './reasons.js';
+import type {
+  Freshness,
+  QualityExample,
+  QualityReport,
+  QualityRuleKind,
+  QualityRuleResult,
+} from './report.js';
+
+export type Row = Record<string, unknown>;
+
+export interface RunQualityOptions {
+  /** Check only a deterministic part of the rows. `ratio` in (0, 1]. */
+  sample?: { ratio: number; seed: string };
+  /** Clock in milliseconds: start, end and the reference of freshness and birth dates. @defaultValue Date.now */
+  now?: () => number;
+  /** @defaultValue a random UUID */
+  id?: string;
+  trigger?: 'schedule' | 'manual';
+  /** Bound of the uniqueness rule. @defaultValue 4,194,304 keys (≤ 64 MiB) */
+  maxUniqueKeys?: number;
+  /** Keys per consistency fetch. @defaultValue 500 */
+  consistencyBatch?: number;
+  signal?: AbortSignal;
+}
+
+const MAX_EXAMPLES = 5;
+/** Watermarks up to this far ahead of the clock are taken as clock skew, not as future rows. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const STALE_PENALTY = 20;
+
+class Tally {
+  violations = 0;
+  readonly examples: QualityExample[] = [];
+  constructor(
+    readonly rule: string,
+    readonly kind: QualityRuleKind,
+    readonly item?: string,
+  ) {}
+
+  add(example: () => QualityExample): void {
+    this.violations++;
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push(example());
+  }
+
+  result(extra: Partial<QualityRuleResult> = {}): QualityRuleResult {
+    const result: QualityRuleResult = {
+      rule: this.rule,
+      kind: this.kind,
+      violations: this.violations,
+      examples: this.examples,
+    };
+    if (this.item !== undefined) result.item = this.item;
+    return { ...result, ...extra };
+  }
+}
+
+interface RowState {
+  counted: boolean;
+}
+
+interface Pending {
+  key: string;
+  shownKey: string;
+  value: unknown;
+  state: RowState;
+}
+
+/**
+ * `rows` yields rows, or pages of rows (arrays), which saves an asynchronous step per row: a connector's
+ * pages can be passed as they come.
+ */
+export async function runQualityCheck(
+  plan: QualityPlan,
+  rows: AsyncIterable<Row | readonly Row[]> | Iterable<Row | readonly Row[]>,
+  options: RunQualityOptions = {},
+): Promise<QualityReport> {
+  const now = options.now ?? Date.now;
+  const startedMs = now();
+  const today = new Date(startedMs);
+  const sample = options.sample;
+  if (sample && !(sample.ratio > 0 && sample.ratio <= 1))
+    throw new RangeError('sample ratio must be in (0, 1]');
+  const threshold = sample ? sample.ratio * 2 ** 32 : 0;
+  const batchSize = options.consistencyBatch ?? 500;
+
+  const schema = new Map<string, Tally>();
+  for (const name of plan.items.keys()) schema.set(name, new Tally(`schema:${name}`, 'schema', name));
+  const schemaRow = new Tally('schema:row', 'schema');
+  const identifiers = plan.identifiers.map((r) => ({ ...r, tally: new Tally(r.rule, 'identifier', r.item) }));
+  const dates = new Map(plan.dates.map((d) => [d.item, new Tally(d.rule, 'date', d.item)]));
+  const unique = new Tally('unique:key', 'unique');
+  const keys = new KeyHashSet(options.maxUniqueKeys);
+  const consistency = plan.consistency.map((c) => ({
+    rule: c,
+    tally: new Tally(c.rule, 'consistency', c.item),
+    pending: [] as Pending[],
+    unmatched: 0,
+  }));
+
+  let rowsRead = 0;
+  let rowsChecked = 0;
+  let rowsWithViolations = 0;
+  let newestMs = Number.NEGATIVE_INFINITY;
+  let newest: string | undefined;
+  let futureRows = 0;
+  const latestAcceptable = startedMs + CLOCK_SKEW_MS;
+
+  const show = (item: string, row: Row) => plan.showValue(item, row[item]);
+  const shownKeyOf = (row: Row) => plan.key.map((k) => show(k, row) ?? '∅').join(' | ');
+
+  for await (const item of rows) {
+    const page: readonly Row[] = Array.isArray(item) ? item : [item as Row];
+    for (const row of page) {
+      rowsRead++;
+      if ((rowsRead & 1023) === 0) options.signal?.throwIfAborted();
+      if (plan.watermark !== undefined) {
+        const value = row[plan.watermark];
+        const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+        if (ms > latestAcceptable) futureRows++;
+        else if (ms > newestMs) {
+          newestMs = ms;
+          newest = value as string;
+        }
+      }
+      const key = keyOf(plan, row);
+      if (sample && hash64(`${sample.seed}\u0000${key ?? JSON.stringify(row)}`)[0] >= threshold) continue;
+      rowsChecked++;
+      let bad = false;
+
+      const validation = plan.validateRow(row);
+      if (!validation.valid) {
+        const seen = new Set<Tally>();
+        for (const error of validation.errors) {
+          const tally = schemaTally(error, row, schema, dates, schemaRow);
+          if (seen.has(tally)) continue;
+          seen.add(tally);
+          tally.add(() =>
+            example(
+              shownKeyOf(row),
+              error.item,
+              plan.items.has(error.item) ? show(error.item, row) : undefined,
+              error.message,
+            ),
+          );
+        }
+        bad = true;
+      }
+      for (const id of identifiers) {
+        const value = row[id.item];
+        if (typeof value !== 'string' || value === '') continue;
+        const result = id.check(value, today);
+        if (result.ok) continue;
+        id.tally.add(() =>
+          example(shownKeyOf(row), id.item, show(id.item, row), safeReason(id.kind, result)),
+        );
+        bad = true;
+      }
+      if (key !== undefined) {
+        const [hi, lo] = hash64(key);
+        if (!keys.add(hi, lo)) {
+          unique.add(() => ({ key: shownKeyOf(row), reason: 'the key appears more than once' }));
+          bad = true;
+        }
+      }
+      if (bad) rowsWithViolations++;
+      if (consistency.length > 0 && key !== undefined) {
+        const state: RowState = { counted: bad };
+        for (const c of consistency) {
+          const value = row[c.rule.item];
+          if (value === null || value === undefined) continue;
+          c.pending.push({ key, shownKey: shownKeyOf(row), value, state });
+          if (c.pending.length >= batchSize) rowsWithViolations += await settle(c, plan);
+        }
+      }
+    }
+  }
+  for (const c of consistency) rowsWithViolations += await settle(c, plan);
+
+  const finishedMs = now();
+  const freshness = freshnessOf(plan, newest, newestMs, futureRows, finishedMs);
+  const rowPart = rowsChecked === 0 ? 100 : (100 * (rowsChecked - rowsWithViolations)) / rowsChecked;
+  const score = Math.max(0, Math.floor((rowPart - (freshness.stale ? STALE_PENALTY : 0)) * 100) / 100);
+
+  const rules: QualityRuleResult[] = [
+    ...[...schema.values()].map((t) => t.result()),
+    schemaRow.result(),
+    ...identifiers.map((i) => i.tally.result()),
+    ...[...dates.values()].map((t) => t.result()),
+  ];
+  if (plan.key.length > 0) {
+    rules.push(
+      unique.result(
+        keys.partial
+          ? { partial: true, note: `only the first ${keys.maxKeys} distinct keys were remembered` }
+          : {},
+      ),
+    );
+  }
+  for (const c of consistency) {
+    rules.push(
+      c.tally.result(
+        c.unmatched > 0 ? { note: `${c.unmatched} keys not found in ${c.rule.otherResource}` } : {},
+      ),
+    );
+  }
+  if (freshness.checked) {
+    const result: QualityRuleResult = {
+      rule: 'freshness',
+      kind: 'freshness',
+      violations: freshness.stale ? 1 : 0,
+      examples: [],
+    };
+    if (plan.watermark) result.item = plan.watermark;
+    if (freshness.reason) result.note = freshness.reason;
+    rules.push(result);
+  }
+
+  const report: QualityReport = {
+    id: options.id ?? randomUUID(),
+    resource: plan.resource,
+    version: plan.version,
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: new Date(finishedMs).toISOString(),
+    rowsRead,
+    rowsChecked,
+    rowsWithViolations,
+    score,
+    rules,
+    freshness,
+  };
+  if (options.trigger) report.trigger = options.trigger;
+  if (sample) report.sample = { ratio: sample.ratio, seed: sample.seed };
+  return report;
+}
+
+/** The key as one string (JSON of the values for a composite key); undefined when a key item has no value. */
+function keyOf(plan: QualityPlan, row: Row): string | undefined {
+  if (plan.key.length === 1) {
+    const value = row[plan.key[0]!];
+    return value === null || value === undefined ? undefined : String(value);
+  }
+  const values = plan.key.map((k) => row[k]);
+  return values.some((v) => v === null || v === undefined) ? undefined : JSON.stringify(values);
+}
+
+function schemaTally(
+  error: RowError,
+  row: Row,
+  schema: Map<string, Tally>,
+  dates: Map<string, Tally>,
+  schemaRow: Tally,
+): Tally {
+  // A D or T item holding a string fails only on its format: that is the date rule.
+  const date = dates.get(error.item);
+  if (date && typeof row[error.item] === 'string') return date;
+  return schema.get(error.item) ?? schemaRow;
+}
+
+function example(key: string, item: string, value: string | undefined, reason: string): QualityExample {
+  const result: QualityExample = { key, item, reason };
+  if (value !== undefined) result.value = value;
+  return result;
+}
+
+const normalise = (value: unknown) => (typeof value === 'string' ? value.trim() : JSON.stringify(value));
+
+/** Fetches the other resource's values for the pending keys and counts disagreements; returns rows newly in violation. */
+async function settle(
+  c: { rule: ConsistencyRule; tally: Tally; pending: Pending[]; unmatched: number },
+  plan: QualityPlan,
+): Promise<number> {
+  if (c.pending.length === 0) return 0;
+  const batch = c.pending.splice(0);
+  const others = await c.rule.fetch([...new Set(batch.map((p) => p.key))]);
+  let newlyBad = 0;
+  for (const p of batch) {
+    if (!others.has(p.key)) {
+      c.unmatched++;
+      continue;
+    }
+    const other = others.get(p.key);
+    if (other === null || other === undefined || normalise(other) === normalise(p.value)) continue;
+    c.tally.add(() =>
+      example(
+        p.shownKey,
+        c.rule.item,
+        plan.showValue(c.rule.item, p.value),
+        `differs from ${c.rule.otherItem} in ${c.rule.otherResource}`,
+      ),
+    );
+    if (!p.state.counted) {
+      p.state.counted = true;
+      newlyBad++;
+    }
+  }
+  return newlyBad;
+}
+
+function freshnessOf(
+  plan: QualityPlan,
+  newest: string | undefined,
+  newestMs: number,
+  futureRows: number,
+  nowMs: number,
+): Freshness {
+  if (plan.watermark === undefined)
+    return { checked: false, stale: false, reason: 'the resource has no watermark item' };
+  const base: Freshness = { checked: plan.maxAgeMs !== undefined, stale: false, watermark: plan.watermark };
+  if (newest !== undefined) {
+    base.newest = newest;
+    base.ageSeconds = Math.max(0, Math.floor((nowMs - newestMs) / 1000));
+  }
+  if (futureRows > 0) base.futureRows = futureRows;
+  if (plan.maxAgeMs === undefined)
+    return { ...base, reason: `update cycle "${plan.updateCycle}" sets no limit` };
+  base.maxAgeSeconds = plan.maxAgeMs / 1000;
+  if (newest === undefined) return { ...base, stale: true, reason: 'no row has a watermark value' };
+  if (nowMs - newestMs > plan.maxAgeMs) {
+    return {
+      ...base,
+      stale: true,
+      reason: `newest row is older than the "${plan.updateCycle}" update cycle allows`,
+    };
+  }
+  return base;
+}

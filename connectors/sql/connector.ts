@@ -1,0 +1,302 @@
+/**
+ * Connector to a provider's front-end database (前置库) over SQL. A data service names a configured source
+ * (`endpoint`) and a table or view (`table`, optionally `schema.table`); the entry's items are its columns
+ * (same names) and its key items the key columns. Reads:
+ * - lookup: rows whose key column equals one of the values (one array parameter);
+ * - full read: keyset pages ordered by the key columns; the cursor is the last row's key;
+ * - incremental read (`since`): rows whose watermark column is later than the value, ordered by
+ *   (watermark, key) with the key as tie-breaker, so rows sharing a timestamp are neither skipped nor
+ *   repeated across pages; the cursor carries the last row's watermark and key.
+ * Key columns must hold a value in every row (rows with a NULL key are not read by pages; the quality
+ * check reports them). Repeated keys are read exactly once all the same: a page never ends inside a group
+ * of rows sharing one position. Product specifics live in the dialect and the driver (dialect.ts).
+ */
+import type { DataService } from '../../catalog/schema.js';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitSnapshot } from '../circuit-breaker.js';
+import { connectorErrors, isProviderError, providerError } from '../errors.js';
+import type {
+  Connector,
+  ConnectorFactory,
+  HealthReport,
+  LookupOptions,
+  Page,
+  PageOptions,
+  Row,
+  ServiceShape,
+} from '../types.js';
+import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../wire.js';
+import { type CursorValue, decodeCursor, encodeCursor } from './cursor.js';
+import type { PageQuery, ReadShape, SqlDriver, SqlStatement } from './dialect.js';
+import { sqlConnectorErrors } from './errors.js';
+import { checkIdentifier, isSqlIdentifier, parseTableRef } from './identifiers.js';
+import { PostgresDriver } from './postgres-driver.js';
+import { type ResolvedSqlSource, SQL_SOURCE_NAME_PATTERN } from './sources.js';
+
+/** Most rows sharing one keyset position that a page may hold (see `#wholeGroups`). */
+const MAX_GROUP_ROWS = 100_000;
+
+export interface SqlConnectorOptions {
+  /** Breaker settings, one breaker per source. */
+  breaker?: CircuitBreakerOptions;
+  /** Makes the driver of a source (by its dialect); injectable so that another product can be added. */
+  createDriver?: (source: ResolvedSqlSource) => SqlDriver;
+  /** Told about failures of idle pooled connections (SQLSTATE or system code only). */
+  onIdleError?: (source: string, message: string) => void;
+}
+
+/** Makes SQL connectors; owns one driver (connection pool) and one circuit breaker per source. */
+export class SqlConnectorFactory implements ConnectorFactory {
+  readonly #sources: Map<string, ResolvedSqlSource>;
+  readonly #options: SqlConnectorOptions;
+  readonly #drivers = new Map<string, SqlDriver>();
+  readonly #breakers = new Map<string, CircuitBreaker>();
+
+  constructor(sources: Map<string, ResolvedSqlSource>, options: SqlConnectorOptions = {}) {
+    this.#sources = sources;
+    this.#options = options;
+  }
+
+  create(service: DataService, shape?: ServiceShape): Connector {
+    const invalid = (message: string) => new connectorErrors.CONNECTOR_CONFIG_INVALID(message);
+    if (service.connector !== 'sql')
+      throw invalid(`the SQL connector cannot serve a "${service.connector}" data service`);
+    const source = this.#sources.get(service.endpoint);
+    if (!source) {
+      // The endpoint might be a connection string pasted by mistake: only a plain name is repeated.
+      const named = new RegExp(SQL_SOURCE_NAME_PATTERN).test(service.endpoint)
+        ? ` "${service.endpoint}"`
+        : '';
+      throw invalid(`the sql data service endpoint${named} is not the name of a configured database`);
+    }
+    if (!shape)
+      throw invalid('a sql data service needs the items of its catalog entry (its columns and key)');
+    const columns = shape.items.map((item) => checkIdentifier(item, 'an item name'));
+    const key = shape.key.map((item) => checkIdentifier(item, 'a key item name'));
+    if (key.length === 0 || !key.every((k) => columns.includes(k))) {
+      throw invalid('a sql data service needs at least one key item among its items');
+    }
+    if (
+      service.watermark !== undefined &&
+      !columns.includes(checkIdentifier(service.watermark, 'the watermark'))
+    ) {
+      throw invalid('the watermark of a sql data service must be one of its items');
+    }
+    const read: ReadShape = { table: parseTableRef(service.table), columns, key };
+    let driver = this.#drivers.get(source.name);
+    if (!driver) {
+      driver = this.#options.createDriver
+        ? this.#options.createDriver(source)
+        : new PostgresDriver(source, { onIdleError: (m) => this.#options.onIdleError?.(source.name, m) });
+      this.#drivers.set(source.name, driver);
+    }
+    let breaker = this.#breakers.get(source.name);
+    if (!breaker) {
+      breaker = new CircuitBreaker(this.#options.breaker);
+      this.#breakers.set(source.name, breaker);
+    }
+    return new SqlConnector(source, read, driver, breaker, service.timeoutMs ?? source.statementTimeoutMs);
+  }
+
+  async close(): Promise<void> {
+    const drivers = [...this.#drivers.values()];
+    this.#drivers.clear();
+    await Promise.allSettled(drivers.map((d) => d.close()));
+  }
+}
+
+class SqlConnector implements Connector {
+  readonly kind = 'sql' as const;
+  readonly endpoint: string;
+  readonly #source: ResolvedSqlSource;
+  readonly #read: ReadShape;
+  readonly #driver: SqlDriver;
+  readonly #breaker: CircuitBreaker;
+  readonly #timeoutMs: number;
+
+  constructor(
+    source: ResolvedSqlSource,
+    read: ReadShape,
+    driver: SqlDriver,
+    breaker: CircuitBreaker,
+    timeoutMs: number,
+  ) {
+    this.endpoint = source.name;
+    this.#source = source;
+    this.#read = read;
+    this.#driver = driver;
+    this.#breaker = breaker;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async lookup(keyItem: string, values: string[], opts: LookupOptions = {}): Promise<Row[]> {
+    if (values.length === 0) return [];
+    const column = this.#column(keyItem, 'lookup item');
+    if (values.length > MAX_LOOKUP_VALUES) {
+      throw new sqlConnectorErrors.SQL_PARAMETER_INVALID(
+        `at most ${MAX_LOOKUP_VALUES} key values per lookup`,
+      );
+    }
+    if (!values.every((v) => typeof v === 'string')) {
+      throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('key values must be strings');
+    }
+    const statement = this.#driver.dialect.lookup(this.#read, column, values);
+    return this.#call(statement, opts, `a key value does not fit the type of column "${column}"`);
+  }
+
+  async page(opts: PageOptions): Promise<Page> {
+    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE_LIMIT) {
+      throw new RangeError(`page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    }
+    let incremental: PageQuery['incremental'];
+    if (opts.since) {
+      if (typeof opts.since.value !== 'string') {
+        throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('the watermark value must be a string');
+      }
+      incremental = {
+        watermark: this.#column(opts.since.watermark, 'watermark item'),
+        since: opts.since.value,
+      };
+    }
+    const cursor =
+      opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
+    const misfit = incremental
+      ? `the watermark value or the cursor does not fit the type of column "${incremental.watermark}" or of the key`
+      : 'the cursor does not fit the type of the key columns';
+    let total = cursor?.total;
+    if (!cursor && this.#source.countTotal) {
+      const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
+      total = Number(counted?.n);
+    }
+    const query: PageQuery = { limit: opts.limit + 1 };
+    if (incremental) query.incremental = incremental;
+    if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
+    let rows = await this.#call(this.#driver.dialect.page(this.#read, query), opts, misfit);
+    const page: Page = { rows };
+    if (rows.length > opts.limit) {
+      const order = incremental ? [incremental.watermark, ...this.#read.key] : this.#read.key;
+      rows = await this.#wholeGroups(rows, opts.limit, order, opts);
+      const last = rows[rows.length - 1]!;
+      page.rows = rows;
+      page.next = encodeCursor({
+        key: this.#read.key.map((k) => this.#positionValue(last, k)),
+        ...(incremental ? { watermark: this.#positionValue(last, incremental.watermark) } : {}),
+        ...(total !== undefined ? { total } : {}),
+      });
+    }
+    if (total !== undefined) page.total = total;
+    return page;
+  }
+
+  /**
+   * The page's rows (`fetched` holds one row more than `limit`) ending on a whole group of rows that share
+   * an order position. Keys should be unique, but a front-end table may repeat one (the quality check
+   * reports it): a cursor taken in the middle of such a group would skip the rest of it. The page then
+   * ends before the group, or, when the group fills the page, is the whole group.
+   */
+  async #wholeGroups(
+    fetched: Row[],
+    limit: number,
+    order: readonly string[],
+    opts: LookupOptions,
+  ): Promise<Row[]> {
+    const same = (a: Row, b: Row) => order.every((c) => a[c] === b[c]);
+    const boundary = fetched[limit]!;
+    if (!same(fetched[limit - 1]!, boundary)) return fetched.slice(0, limit);
+    let start = limit - 1;
+    while (start > 0 && same(fetched[start - 1]!, boundary)) start--;
+    if (start > 0) return fetched.slice(0, start);
+    const values = order.map((c) => this.#positionValue(boundary, c));
+    const group = await this.#call(
+      this.#driver.dialect.rowsAt(this.#read, order, values, MAX_GROUP_ROWS + 1),
+      opts,
+      'unexpected parameter',
+    );
+    if (group.length > MAX_GROUP_ROWS) {
+      throw providerError(
+        'UPSTREAM_BAD_RESPONSE',
+        this.#driver.host,
+        `more than ${MAX_GROUP_ROWS} rows share one key; the key columns do not identify rows`,
+      );
+    }
+    return group;
+  }
+
+  async health(): Promise<HealthReport> {
+    const started = performance.now();
+    try {
+      // Selecting every column with LIMIT 0 checks that the table, its columns and the grant still exist.
+      await this.#call(this.#driver.dialect.page(this.#read, { limit: 0 }), {}, 'unexpected parameter');
+      const circuit = this.#breaker.state;
+      const report: HealthReport = { ok: true, latencyMs: performance.now() - started };
+      if (circuit !== 'closed') report.detail = `circuit ${circuit}`;
+      return report;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : 'failed';
+      return { ok: false, latencyMs: performance.now() - started, detail };
+    }
+  }
+
+  circuit(): CircuitSnapshot {
+    return this.#breaker.snapshot();
+  }
+
+  /** Pools and breakers belong to the factory and outlive any one connector. */
+  async close(): Promise<void> {}
+
+  #column(item: string, what: string): string {
+    if (isSqlIdentifier(item) && this.#read.columns.includes(item)) return item;
+    const named = isSqlIdentifier(item) ? ` "${item}"` : '';
+    throw new sqlConnectorErrors.SQL_PARAMETER_INVALID(`${what}${named} is not an item of this data service`);
+  }
+
+  #positionValue(row: Row, column: string): CursorValue {
+    const value = row[column];
+    if (
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+    ) {
+      return value;
+    }
+    throw providerError(
+      'UPSTREAM_BAD_RESPONSE',
+      this.#driver.host,
+      `a row has ${value === null || value === undefined ? 'no value' : 'a non-scalar value'} in column "${column}", which orders the pages`,
+    );
+  }
+
+  /** Breaker → query → outcome. Failures of the provider count against the breaker; the caller's do not. */
+  async #call(statement: SqlStatement, opts: LookupOptions, misfit: string): Promise<Row[]> {
+    opts.signal?.throwIfAborted();
+    const permit = this.#breaker.tryAcquire();
+    if (!permit.allowed) {
+      throw providerError(
+        'UPSTREAM_CIRCUIT_OPEN',
+        this.#driver.host,
+        'circuit open after repeated failures',
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(permit.retryAfterMs / 1000)),
+        },
+      );
+    }
+    try {
+      const rows = await this.#driver.query(statement, { timeoutMs: this.#timeoutMs, signal: opts.signal });
+      this.#breaker.onSuccess(permit.probe);
+      return rows;
+    } catch (error) {
+      if (opts.signal?.aborted && error === opts.signal.reason) {
+        this.#breaker.onNeutral(permit.probe);
+        throw error;
+      }
+      if (error instanceof sqlConnectorErrors.SQL_PARAMETER_INVALID) {
+        this.#breaker.onSuccess(permit.probe);
+        throw Object.assign(new sqlConnectorErrors.SQL_PARAMETER_INVALID(misfit), {
+          sqlState: (error as { sqlState?: string }).sqlState,
+        });
+      }
+      if (isProviderError(error) && error.code === 'UPSTREAM_REJECTED') this.#breaker.onSuccess(permit.probe);
+      else this.#breaker.onFailure(permit.probe);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What differs between database products, so that the connector itself is product-agnostic:
+ * - a dialect writes the SQL text (identifier quoting, placeholders, keyset and watermark conditions,
+ *   the statement timeout setting), always with the values as parameters, never in the text;
+ * - a driver runs statements on a pool of connections to one source and turns the product's failures
+ *   into the connectors' errors.
+ * PostgreSQL is implemented (postgres-dialect.ts, postgres-driver.ts). MySQL follows the same interfaces:
+ * backtick quoting, `?` placeholders, `IN (?, …)` instead of `= ANY($1)`, row comparison for keysets
+ * (supported since 5.7), and `SET SESSION max_execution_time` for the timeout.
+ */
+import type { Row } from '../types.js';
+import type { TableRef } from './identifiers.js';
+
+export type SqlDialectName = 'postgres';
+
+/** A table or view as the connector reads it; every name already checked by identifiers.ts. */
+export interface ReadShape {
+  table: TableRef;
+  /** Columns selected, in catalog item order. */
+  columns: readonly string[];
+  /** Columns of the key, in catalog order: the order of a full read and the tie-breaker of an incremental one. */
+  key: readonly string[];
+}
+
+export interface SqlStatement {
+  text: string;
+  values: unknown[];
+}
+
+export interface PageQuery {
+  /** Most rows to fetch. */
+  limit: number;
+  /** Incremental read: only rows whose `watermark` column is later than `since`; ordered by (watermark, key). */
+  incremental?: { watermark: string; since: unknown };
+  /** Keyset position of the last row already returned: the key values, and its watermark when incremental. */
+  after?: { key: readonly unknown[]; watermark?: unknown };
+}
+
+export interface SqlDialect {
+  readonly name: SqlDialectName;
+  quoteIdentifier(name: string): string;
+  /** Rows whose `keyColumn` equals one of `values`. */
+  lookup(shape: ReadShape, keyColumn: string, values: readonly string[]): SqlStatement;
+  /** One keyset page (full read ordered by the key, or incremental ordered by watermark then key). */
+  page(shape: ReadShape, query: PageQuery): SqlStatement;
+  /** Rows whose `columns` equal `values` (a group of rows sharing one keyset position), at most `limit`. */
+  rowsAt(
+    shape: ReadShape,
+    columns: readonly string[],
+    values: readonly unknown[],
+    limit: number,
+  ): SqlStatement;
+  /** Number of rows a read would return in all (the same conditions as `page` without the keyset part). */
+  count(shape: ReadShape, incremental?: { watermark: string; since: unknown }): SqlStatement;
+  /** Sets the session's statement timeout; the driver runs it when a connection's setting differs. */
+  statementTimeout(ms: number): SqlStatement;
+}
+
+export interface QueryOptions {
+  /** Statement timeout for this query, enforced by the server (and by the driver as a guard). */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A pool of connections to one source. `query` throws the connectors' provider errors
+ * (UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, UPSTREAM_REJECTED, UPSTREAM_BAD_RESPONSE) or
+ * SQL_PARAMETER_INVALID, with messages that carry neither the password nor any value.
+ */
+export interface SqlDriver {
+  readonly dialect: SqlDialect;
+  /** host:port of the source, named in errors. */
+  readonly host: string;
+  query(statement: SqlStatement, options: QueryOptions): Promise<Row[]>;
+  close(): Promise<void>;
+}

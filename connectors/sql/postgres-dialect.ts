@@ -1,0 +1,74 @@
+/**
+ * PostgreSQL SQL text. Keysets use row comparison, `(a, b) > ($1, $2)`, which PostgreSQL evaluates as
+ * one lexicographic comparison and can answer from a b-tree index on (a, b); the ORDER BY lists the same
+ * columns in the same order, so the page order and the cursor condition always agree (same collation).
+ */
+import type { PageQuery, ReadShape, SqlDialect, SqlStatement } from './dialect.js';
+import { checkIdentifier } from './identifiers.js';
+
+function quote(name: string): string {
+  // Names are plain identifiers (checked again here), so quoting never needs escaping.
+  return `"${checkIdentifier(name, 'a column or table name')}"`;
+}
+
+function from(shape: ReadShape): string {
+  return shape.table.schema
+    ? `${quote(shape.table.schema)}.${quote(shape.table.name)}`
+    : quote(shape.table.name);
+}
+
+function select(shape: ReadShape): string {
+  return `SELECT ${shape.columns.map(quote).join(', ')} FROM ${from(shape)}`;
+}
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  quoteIdentifier: quote,
+
+  lookup(shape, keyColumn, values) {
+    // One array parameter whatever the number of values: one statement text, one plan.
+    return { text: `${select(shape)} WHERE ${quote(keyColumn)} = ANY($1)`, values: [values] };
+  },
+
+  page(shape: ReadShape, query: PageQuery): SqlStatement {
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
+    const where: string[] = [];
+    if (query.incremental)
+      where.push(`${quote(query.incremental.watermark)} > ${param(query.incremental.since)}`);
+    if (query.after) {
+      const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
+      where.push(`(${order.map(quote).join(', ')}) > (${position.map(param).join(', ')})`);
+    }
+    const text =
+      `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
+      ` ORDER BY ${order.map(quote).join(', ')} LIMIT ${param(query.limit)}`;
+    return { text, values };
+  },
+
+  rowsAt(shape, columns, values, limit) {
+    const params = values.map((_, i) => `$${i + 1}`);
+    return {
+      text:
+        `${select(shape)} WHERE (${columns.map(quote).join(', ')}) = (${params.join(', ')})` +
+        ` ORDER BY ${columns.map(quote).join(', ')} LIMIT $${values.length + 1}`,
+      values: [...values, limit],
+    };
+  },
+
+  count(shape, incremental) {
+    if (!incremental) return { text: `SELECT count(*) AS n FROM ${from(shape)}`, values: [] };
+    return {
+      text: `SELECT count(*) AS n FROM ${from(shape)} WHERE ${quote(incremental.watermark)} > $1`,
+      values: [incremental.since],
+    };
+  },
+
+  statementTimeout(ms) {
+    return { text: "SELECT set_config('statement_timeout', $1, false)", values: [`${Math.floor(ms)}ms`] };
+  },
+};

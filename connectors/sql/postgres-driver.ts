@@ -1,0 +1,220 @@
+/**
+ * A pool of connections (`pg.Pool`) to one PostgreSQL source, and the translation of its failures.
+ *
+ * - Values come back as JSON-ready values in the catalog's shapes: `date` as YYYY-MM-DD, `timestamptz` as
+ *   ISO 8601 with offset (sessions run in UTC), `timestamp` (local time) with the source's offset, bigint
+ *   and numeric as numbers (bigint beyond 2^53 stays a string). Timestamps keep their microseconds, so a
+ *   watermark taken from a row compares exactly when it is passed back.
+ * - Each connection starts with the source's statement_timeout; a query with another timeout sets it on
+ *   its connection first (one extra round trip only when it differs). A client-side guard destroys a
+ *   connection whose server stops answering altogether.
+ * - Errors never carry the server's message (it may quote a value, e.g. "invalid input syntax for type
+ *   integer: <ID number>"), only the SQLSTATE code, and never the password.
+ */
+import pg from 'pg';
+import { connectorErrors, type ProviderError, providerError } from '../errors.js';
+import type { Row } from '../types.js';
+import type { QueryOptions, SqlDriver, SqlStatement } from './dialect.js';
+import { sqlConnectorErrors } from './errors.js';
+import { postgresDialect } from './postgres-dialect.js';
+import type { ResolvedSqlSource } from './sources.js';
+
+/** Extra time the client waits beyond the statement timeout before it gives up on the connection. */
+const GUARD_MS = 2_000;
+
+const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+const TIMESTAMP = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?:([+-]\d\d)(?::(\d\d))?(?::\d\d)?)?$/;
+
+function isoTimestamp(text: string, offsetWhenLocal?: string): string {
+  const m = TIMESTAMP.exec(text);
+  if (!m) return text; // infinity, BC dates: left as the database wrote them
+  const offset = m[3] ? `${m[3]}:${m[4] ?? '00'}` : (offsetWhenLocal ?? '');
+  return `${m[1]}T${m[2]}${offset}`;
+}
+
+function typeParsers(localOffset: string): pg.CustomTypesConfig {
+  const parsers = new Map<number, (text: string) => unknown>([
+    [OID.date, (text) => text],
+    [OID.timestamptz, (text) => isoTimestamp(text)],
+    [OID.timestamp, (text) => isoTimestamp(text, localOffset)],
+    [
+      OID.int8,
+      (text) => {
+        const n = Number(text);
+        return Number.isSafeInteger(n) ? n : text;
+      },
+    ],
+    [
+      OID.numeric,
+      (text) => {
+        const n = Number(text);
+        return Number.isFinite(n) ? n : text;
+      },
+    ],
+  ]);
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      parsers.get(oid) ?? pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+
+export interface PostgresDriverOptions {
+  /** Told about errors of idle connections (e.g. the server restarted); they are otherwise dropped. */
+  onIdleError?: (message: string) => void;
+}
+
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = postgresDialect;
+  readonly host: string;
+  readonly #source: ResolvedSqlSource;
+  readonly #pool: pg.Pool;
+  /** The statement_timeout each open connection has now. */
+  readonly #timeouts = new WeakMap<pg.PoolClient, number>();
+
+  constructor(source: ResolvedSqlSource, options: PostgresDriverOptions = {}) {
+    this.#source = source;
+    this.host = `${source.host}:${source.port}`;
+    this.#pool = new pg.Pool({
+      host: source.host,
+      port: source.port,
+      database: source.database,
+      user: source.user,
+      password: async () => source.password(),
+      max: source.poolSize,
+      connectionTimeoutMillis: source.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'govshare',
+      options: `-c TimeZone=UTC -c statement_timeout=${source.statementTimeoutMs}`,
+      types: typeParsers(source.localTimeOffset),
+    });
+    this.#pool.on('connect', (client) => this.#timeouts.set(client, source.statementTimeoutMs));
+    // Without a listener an idle connection's error would crash the process.
+    this.#pool.on('error', (error) => options.onIdleError?.(describe(error)));
+  }
+
+  async query(statement: SqlStatement, options: QueryOptions): Promise<Row[]> {
+    options.signal?.throwIfAborted();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#classify(error, options.timeoutMs);
+    }
+    let destroy = false;
+    try {
+      if (this.#timeouts.get(client) !== options.timeoutMs) {
+        const set = this.dialect.statementTimeout(options.timeoutMs);
+        await this.#run(client, set, options);
+        this.#timeouts.set(client, options.timeoutMs);
+      }
+      return (await this.#run(client, statement, options)).rows as Row[];
+    } catch (error) {
+      destroy = !(error instanceof pg.DatabaseError);
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw this.#classify(error, options.timeoutMs);
+    } finally {
+      client.release(destroy);
+    }
+  }
+
+  /** One query on `client`; a caller's abort leaves at once (the connection is then destroyed). */
+  #run(client: pg.PoolClient, statement: SqlStatement, options: QueryOptions): Promise<pg.QueryResult> {
+    const running = client.query({
+      text: statement.text,
+      values: statement.values,
+      query_timeout: options.timeoutMs + GUARD_MS,
+    } as pg.QueryConfig);
+    const signal = options.signal;
+    if (!signal) return running;
+    running.catch(() => undefined);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      running.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  #classify(error: unknown, timeoutMs: number): Error {
+    const host = this.host;
+    const fail = (
+      code: Parameters<typeof providerError>[0],
+      message: string,
+      sqlState?: string,
+    ): ProviderError => {
+      const e = providerError(code, host, message);
+      if (sqlState) (e as ProviderError & { sqlState?: string }).sqlState = sqlState;
+      return e;
+    };
+    if (error instanceof pg.DatabaseError) {
+      const state = error.code ?? '';
+      const cls = state.slice(0, 2);
+      if (state === '57014' || state === '55P03') {
+        return fail('UPSTREAM_TIMEOUT', `no answer within ${timeoutMs} ms (statement timeout)`, state);
+      }
+      if (cls === '22' && /portal parameter \$\d+/.test(error.where ?? '')) {
+        const e = new sqlConnectorErrors.SQL_PARAMETER_INVALID(
+          `a value passed to the database does not fit its column's type (SQLSTATE ${state})`,
+        );
+        return Object.assign(e, { sqlState: state });
+      }
+      if (cls === '22')
+        return fail(
+          'UPSTREAM_BAD_RESPONSE',
+          `the database failed to compute a row (SQLSTATE ${state})`,
+          state,
+        );
+      if (cls === '42' || cls === '3F') {
+        return fail(
+          'UPSTREAM_REJECTED',
+          `the table or a column of the data service does not exist or may not be read (SQLSTATE ${state}); the catalog entry may be out of date`,
+          state,
+        );
+      }
+      if (cls === '28')
+        return fail('UPSTREAM_UNAVAILABLE', `authentication failed (SQLSTATE ${state})`, state);
+      if (state === '3D000') {
+        return fail(
+          'UPSTREAM_UNAVAILABLE',
+          `database "${this.#source.database}" does not exist (SQLSTATE ${state})`,
+          state,
+        );
+      }
+      return fail('UPSTREAM_UNAVAILABLE', `query failed (SQLSTATE ${state})`, state);
+    }
+    const code = (error as { code?: string }).code ?? '';
+    const message = error instanceof Error ? error.message : '';
+    if (message === 'Query read timeout') {
+      return fail('UPSTREAM_TIMEOUT', `no answer within ${timeoutMs} ms (the server stopped answering)`);
+    }
+    if (/timeout exceeded when trying to connect|connection timeout/i.test(message)) {
+      return fail('UPSTREAM_TIMEOUT', `no connection within ${this.#source.connectTimeoutMs} ms`);
+    }
+    switch (code) {
+      case 'ECONNREFUSED':
+        return fail('UPSTREAM_UNAVAILABLE', 'connection refused');
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return fail('UPSTREAM_UNAVAILABLE', 'host name not found');
+      case 'ETIMEDOUT':
+        return fail('UPSTREAM_TIMEOUT', 'connection timed out');
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection terminated/i.test(message)) {
+      return fail('UPSTREAM_UNAVAILABLE', 'connection closed before an answer');
+    }
+    if (message === 'Cannot use a pool after calling end on the pool') {
+      return new connectorErrors.CONNECTOR_CONFIG_INVALID('the SQL connector factory is closed');
+    }
+    return fail('UPSTREAM_UNAVAILABLE', `request failed${code ? ` (${code})` : ''}`);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/** A log line for an idle connection's error: the SQLSTATE or the system code, never the server's text. */
+function describe(error: Error): string {
+  const code = (error as { code?: string }).code;
+  return code ? `idle connection failed (${code})` : 'idle connection failed';
+}
