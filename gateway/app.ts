@@ -5,8 +5,24 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { GatewayContext } from './context.js';
 import { dataPathDeps } from './data-path/deps.js';
+import type { DataPathDeps } from './data-path/serve.js';
+import { createQuality } from './quality.js';
+import { applicationRoutes } from './routes/applications.js';
+import { qualityRoutes } from './routes/quality.js';
+import { statsRoutes } from './routes/stats.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings } from './workflow.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The application workflow, its queues and notifications (see workflow.ts). */
+    workflow: Workflow;
+  }
+}
+
 import adminAudit from './plugins/admin-audit.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
@@ -26,6 +42,8 @@ export interface BuildAppOptions {
   context: GatewayContext;
   /** pino options or false; tests pass false or a stream. */
   logger?: boolean | Record<string, unknown>;
+  /** Overrides of the workflow's calendar, limits, webhook retry timings (tests). */
+  workflow?: WorkflowOptions;
   /** Extra route plugins registered after the built-in ones (tests of route plugins under construction). */
   extraRoutes?: ((app: FastifyInstance, context: GatewayContext) => Promise<void>)[];
 }
@@ -45,6 +63,7 @@ export function requestLogView(req: { method?: string; url?: string; ip?: string
 export async function buildApp({
   context,
   logger,
+  workflow: workflowOptions = {},
   extraRoutes = [],
 }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -93,9 +112,22 @@ export async function buildApp({
     token: context.config.GOVSHARE_METRICS_TOKEN,
   });
   // routes
-  await app.register(healthRoutes, { context });
   await app.register(identityRoutes, { context });
-  await app.register(catalogRoutes, { context });
+  const workflow = createWorkflow(context, {
+    log: app.log as unknown as Logger,
+    ...(await workflowSettings(context.config)),
+    ...workflowOptions,
+  });
+  app.decorate('workflow', workflow);
+  app.addHook('onClose', async () => workflow.close());
+  await app.register(healthRoutes, { context, warnings: () => [workflow.calendarWarning()] });
+  await app.register(catalogRoutes, { context, hooks: workflow.catalogHooks });
+  await app.register(applicationRoutes, { context, workflow });
+  await app.register(webhookRoutes, { context, workflow });
+  await app.register(statsRoutes, { context, workflow });
+  const quality = createQuality(context, workflow);
+  app.addHook('onClose', async () => quality.close());
+  await app.register(qualityRoutes, { context, quality });
   await app.register(grantRoutes, { context });
   await app.register(auditRoutes, { context });
   await app.register(signedCalls, {
@@ -108,8 +140,15 @@ export async function buildApp({
     observe: (seconds) => context.metrics.steps.observe({ step: 'signature' }, seconds),
     ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
   });
+  const countCall: DataPathDeps['countCall'] = (call) => {
+    // Statistics must never fail or slow a data request: fire and forget, errors only logged.
+    if (call.decision === 'error') return;
+    workflow.stats.calls.record({ ...call, decision: call.decision }, context.now()).catch((err: unknown) => {
+      app.log.warn({ err }, 'call statistics not recorded');
+    });
+  };
   await app.register(dataRoutes, {
-    deps: dataPathDeps(context),
+    deps: dataPathDeps(context, countCall),
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));

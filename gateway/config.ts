@@ -100,9 +100,32 @@ export const ConfigSchema = Type.Object(
       maximum: 1024,
       description: 'Keep-alive connections per provider front-end processor',
     }),
+    GOVSHARE_REGION: Type.Union([Type.Literal('hubei'), Type.Literal('shanxi'), Type.Literal('hechi')], {
+      default: 'hubei',
+      description:
+        'Region profile of the statutory working-day limits (check / authorize / notify / direct grant)',
+    }),
+    GOVSHARE_CALENDAR_FILE: Type.String({
+      default: '',
+      description:
+        "Operator's working-day override file (a new year's holiday notice, a regional holiday); empty: built-in table",
+    }),
     GOVSHARE_SQL_SOURCES_FILE: Type.String({
       default: '',
-      description: "JSON file naming the providers' front-end databases (host, user, passwordFile/passwordEnv); empty: SQL connector off",
+      description:
+        "JSON file naming the providers' front-end databases (host, user, passwordFile/passwordEnv); empty: SQL connector off",
+    }),
+    GOVSHARE_QUALITY_THRESHOLD: Type.Number({
+      default: 90,
+      minimum: 0,
+      maximum: 100,
+      description: 'A quality run scoring below this opens a correction task and notifies the provider',
+    }),
+    GOVSHARE_WORKER_CONCURRENCY: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 64,
+      description: '`govshare worker`: jobs run at once per queue in one worker process',
     }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',

@@ -9,10 +9,13 @@ import { certsErrorDocs, certsErrors } from '../certs/errors.js';
 import { httpsigErrorDocs, httpsigErrors } from '../certs/httpsig/errors.js';
 import { connectorErrorDocs, connectorErrors } from '../connectors/errors.js';
 import { sqlConnectorErrorDocs, sqlConnectorErrors } from '../connectors/sql/errors.js';
+import { applicationsErrorDocs, applicationsErrors } from '../policies/applications/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../policies/calendar/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../policies/errors.js';
+import { statsErrorDocs, statsErrors } from '../policies/stats/errors.js';
 import { auditErrorDocs, auditErrors } from './audit/errors.js';
 import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
+import { notificationsErrorDocs, notificationsErrors } from './notifications/errors.js';
 
 export interface RegisteredProblem {
   code: string;
@@ -28,7 +31,10 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['certificates', certsErrors, certsErrorDocs],
   ['catalog', catalogErrors, catalogErrorDocs],
   ['policies', policiesErrors, policiesErrorDocs],
+  ['applications', applicationsErrors, applicationsErrorDocs],
   ['calendar', calendarErrors, calendarErrorDocs],
+  ['notifications', notificationsErrors, notificationsErrorDocs],
+  ['statistics', statsErrors, statsErrorDocs],
   ['connectors', connectorErrors, connectorErrorDocs],
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],

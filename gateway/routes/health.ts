@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { GatewayContext } from '../context.js';
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }> = async (
-  app,
-  { context },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  context: GatewayContext;
+  /** Extra readiness warnings, e.g. a working-day calendar missing next year. */
+  warnings?: () => (string | undefined)[];
+}> = async (app, { context, warnings = () => [] }) => {
   app.get(
     '/health',
     {
@@ -42,6 +43,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }
     },
     async (_request, reply) => {
       const report = await context.readiness();
+      for (const warning of warnings()) if (warning) report.warnings.push(warning);
       if (!report.ready) reply.code(503).header('retry-after', '2');
       return {
         status: report.ready ? ('ready' as const) : ('unavailable' as const),

@@ -44,6 +44,7 @@ export async function buildTestApp(
     now?: () => Date;
     logger?: boolean | Record<string, unknown>;
     extraRoutes?: BuildAppOptions['extraRoutes'];
+    workflow?: BuildAppOptions['workflow'];
     /** A second gateway instance on the same Redis and key prefix as this one. */
     sameRedisAs?: TestApp;
     /** Connect with this URL (e.g. another user) instead of the test's shared client. */
@@ -72,6 +73,7 @@ export async function buildTestApp(
     context,
     logger: options.logger ?? false,
     extraRoutes: options.extraRoutes ?? [],
+    ...(options.workflow ? { workflow: options.workflow } : {}),
   });
   await app.ready();
   t.teardown(async () => {

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { auditSearchCommand, auditVerifyCommand } from './audit.js';
+import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
 import {
@@ -11,11 +12,14 @@ import {
   systemAddCommand,
 } from './identities.js';
 import { configCommand, initCommand, serveCommand, tokenCommand } from './platform.js';
+import { statsCommand } from './stats.js';
+import { workerCommand } from './worker.js';
 
 /** Every command, in the order `govshare --help` lists them. */
 export const commands: Command[] = [
   initCommand,
   serveCommand,
+  workerCommand,
   configCommand,
   tokenCommand,
   deptAddCommand,
@@ -31,5 +35,8 @@ export const commands: Command[] = [
   apiCommand,
   auditVerifyCommand,
   auditSearchCommand,
+  calendarIsWorkdayCommand,
+  calendarAddWorkdaysCommand,
+  statsCommand,
   errorsCommand,
 ];

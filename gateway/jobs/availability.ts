@@ -1,0 +1,93 @@
+/**
+ * Provider availability ([HB-S] 26): a scheduled job probes the data service mounted to every active
+ * published resource (the connector's `health()`, which never throws) and counts the results per
+ * provider department and day for the statistics.
+ */
+import { type Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { CatalogService } from '../../catalog/service.js';
+import type { ConnectorRegistry } from '../../connectors/registry.js';
+import type { ProbeCounters, ProbeResult } from '../../policies/stats/counters.js';
+import type { RedisClient } from '../redis.js';
+import { QUEUE_NAMES } from './queues.js';
+
+export interface ProbeDeps {
+  catalog: CatalogService;
+  connectors: ConnectorRegistry;
+  probes: ProbeCounters;
+  now: () => Date;
+  /** Probes running at once. @defaultValue 8 */
+  parallel?: number;
+}
+
+export const AVAILABILITY_SCHEDULER_ID = 'availability-probes';
+
+/** Probes every mounted active resource once; returns the results recorded. */
+export async function runAvailabilityProbes(deps: ProbeDeps): Promise<ProbeResult[]> {
+  const codes = await deps.catalog.store.listCodes();
+  const targets = [];
+  for (const code of codes) {
+    const published = await deps.catalog.publishedEntry(code);
+    if (published?.status === 'active' && published.entry.service) targets.push(published.entry);
+  }
+  const results: ProbeResult[] = [];
+  const queue = [...targets];
+  const worker = async () => {
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      let result: ProbeResult;
+      try {
+        const health = await deps.connectors.get(entry.service!).health();
+        result = {
+          providerDept: entry.provider.code,
+          resource: entry.code,
+          ok: health.ok,
+          latencyMs: Math.round(health.latencyMs),
+        };
+        if (health.detail) result.detail = health.detail;
+      } catch (err) {
+        result = {
+          providerDept: entry.provider.code,
+          resource: entry.code,
+          ok: false,
+          latencyMs: 0,
+          detail: (err as Error).message,
+        };
+      }
+      await deps.probes.record(result, deps.now());
+      results.push(result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.parallel ?? 8, targets.length) }, worker));
+  return results;
+}
+
+/** Schedules the probes every `everyMs` (idempotent: the scheduler id is fixed). */
+export async function scheduleAvailabilityProbes(queue: Queue, everyMs: number): Promise<void> {
+  await queue.upsertJobScheduler(
+    AVAILABILITY_SCHEDULER_ID,
+    { every: everyMs },
+    {
+      name: 'probe',
+      data: {},
+      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    },
+  );
+}
+
+export function startAvailabilityWorker(
+  deps: ProbeDeps,
+  connection: RedisClient,
+  prefix: string,
+  log: Logger,
+) {
+  const worker = new Worker(
+    QUEUE_NAMES.availability,
+    async () => {
+      const results = await runAvailabilityProbes(deps);
+      return { probed: results.length, failed: results.filter((r) => !r.ok).length };
+    },
+    { connection, prefix, concurrency: 1 },
+  );
+  worker.on('error', (err) => log.error({ err }, 'availability worker error'));
+  return worker;
+}

@@ -1,0 +1,18 @@
+/**
+ * Every Redis key of the webhook notifications, from the platform prefix. All share the hash tag
+ * `{webhooks}` so that an endpoint and its owner's set, or a delivery and its owner's index, can be
+ * written in one pipeline on Redis Cluster.
+ */
+export function webhookKeys(prefix: string) {
+  const base = `${prefix}{webhooks}:`;
+  return {
+    /** Hash: endpoint id → WebhookEndpoint JSON. */
+    endpoints: `${base}endpoint`,
+    /** Set of the endpoint ids of an owner (a department code or `bureau`). */
+    ownerEndpoints: (owner: string) => `${base}owner:${owner}`,
+    /** String with a TTL: Delivery JSON. */
+    delivery: (id: string) => `${base}delivery:${id}`,
+    /** Sorted set of an owner's delivery ids, scored by creation time, trimmed to the newest. */
+    ownerDeliveries: (owner: string) => `${base}deliveries:${owner}`,
+  };
+}

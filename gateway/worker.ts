@@ -1,0 +1,62 @@
+/**
+ * `govshare worker`: runs the BullMQ workers — deadline clocks, webhook deliveries, availability probes,
+ * data-quality re-checks (and bulk exchange jobs) — in any number of processes on any machine that
+ * reaches Redis. Each process owns its connections; SIGINT/SIGTERM finishes the jobs in hand and exits.
+ */
+import type { Worker } from 'bullmq';
+import { pino } from 'pino';
+import type { GovshareConfig } from './config.js';
+import { createContext } from './context.js';
+import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
+import { createQuality } from './quality.js';
+import { createRedisClient } from './redis.js';
+import { createWorkflow, workflowSettings } from './workflow.js';
+
+export async function startWorker(config: GovshareConfig): Promise<{ close(): Promise<void> }> {
+  const log = pino({ level: config.GOVSHARE_LOG_LEVEL, name: 'govshare-worker' });
+  const context = await createContext(config);
+  const workflow = createWorkflow(context, { log, ...(await workflowSettings(config)) });
+  const quality = createQuality(context, workflow);
+  // Workers block on Redis: their connection must never give up on a command.
+  const connection = createRedisClient(config.GOVSHARE_REDIS_URL, {
+    maxRetriesPerRequest: null,
+    connectionName: 'govshare-worker',
+  });
+  const concurrency = config.GOVSHARE_WORKER_CONCURRENCY;
+
+  const workers: Worker[] = [...(await workflow.startWorkers())];
+  workers.push(
+    startQualityWorker(
+      {
+        catalog: context.catalog,
+        connectors: context.connectors,
+        store: quality.store,
+        now: () => context.now().getTime(),
+      },
+      { connection, redisPrefix: context.prefix, concurrency },
+    ),
+  );
+  const schedules = await syncQualitySchedules(quality.queue, await listQualityTargets(context.catalog));
+  log.info(
+    { workers: workers.length, qualitySchedules: schedules.scheduled.length, concurrency },
+    'worker started',
+  );
+  for (const worker of workers)
+    worker.on('failed', (job, err) =>
+      log.warn({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed'),
+    );
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled(workers.map((w) => w.close()));
+        await workflow.close();
+        await quality.close();
+        await connection.quit().catch(() => connection.disconnect());
+        await context.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * Applications for data (申请) and what the workflow records about them: the stages with their statutory
+ * deadlines, every transition with actor, time and reason, and the events and timers a transition
+ * leaves in the outbox. These TypeBox objects are the single source of the shapes (API and types).
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { ActorRef, literalUnion } from '../../catalog/records.js';
+import { ITEM_NAME_PATTERN, RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
+import {
+  GrantMode,
+  INSTANT_PATTERN,
+  MaskSetting,
+  PURPOSE_PATTERN,
+  Quota,
+  RowFilter,
+  SYSTEM_ID_PATTERN,
+} from '../grant.js';
+
+const Instant = (description: string) => Type.String({ pattern: INSTANT_PATTERN, description });
+const DateTime = (description: string) => Type.String({ format: 'date-time', description });
+const Reason = (description: string) => Type.String({ minLength: 1, maxLength: 2000, description });
+const ItemList = Type.Array(Type.String({ pattern: ITEM_NAME_PATTERN }), {
+  minItems: 1,
+  maxItems: 500,
+  uniqueItems: true,
+});
+const ModeList = Type.Array(GrantMode, { minItems: 1, uniqueItems: true });
+
+export const APPLICATION_ID_PATTERN = '^APP-[0-9]{8}-[0-9]{6,}$';
+
+/** What a consumer department's dept-admin posts ([HB-S] 13: purpose, reason, items, system). */
+export const ApplicationRequest = Type.Object(
+  {
+    deptCode: Type.Optional(
+      Type.String({
+        pattern: USCC_PATTERN,
+        description: "Consumer department; the token's department when omitted",
+      }),
+    ),
+    systemId: Type.String({
+      pattern: SYSTEM_ID_PATTERN,
+      description: 'The system (业务系统) that will use the data',
+    }),
+    resourceCode: Type.String({ pattern: RESOURCE_CODE_PATTERN }),
+    items: ItemList,
+    purposes: Type.Array(Type.String({ pattern: PURPOSE_PATTERN }), {
+      minItems: 1,
+      maxItems: 50,
+      uniqueItems: true,
+      description: '用途: purpose tokens the calls will carry in x-purpose',
+    }),
+    reason: Reason('理由: why the department needs the data'),
+    modes: ModeList,
+    validFrom: Type.Optional(Instant('Start of the validity wanted; the grant time when omitted')),
+    validTo: Instant('End of the validity wanted (exclusive)'),
+    renews: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'Id of the grant this application renews' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ApplicationRequest = Static<typeof ApplicationRequest>;
+
+/** The bureau's normative check (规范性检查): accept and forward to the provider, or reject with a reason. */
+export const CheckDecision = Type.Object(
+  {
+    outcome: literalUnion(['accept', 'reject']),
+    reason: Type.Optional(Reason('Required for a rejection')),
+  },
+  { additionalProperties: false },
+);
+export type CheckDecision = Static<typeof CheckDecision>;
+
+/** The provider's authorization: may narrow what was applied for, never widen it. */
+export const AuthorizationTerms = Type.Object(
+  {
+    items: Type.Optional(ItemList),
+    modes: Type.Optional(ModeList),
+    validFrom: Type.Optional(Instant('Not before the validity applied for')),
+    validTo: Type.Optional(Instant('Not after the validity applied for')),
+    quota: Type.Optional(Quota),
+    masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
+    rowFilter: Type.Optional(RowFilter),
+    signResponses: Type.Optional(Type.Boolean()),
+    reason: Type.Optional(Reason('Why the terms differ from the application, if they do')),
+  },
+  { additionalProperties: false },
+);
+export type AuthorizationTerms = Static<typeof AuthorizationTerms>;
+
+export const ReasonBody = Type.Object(
+  { reason: Reason('The stated reason') },
+  { additionalProperties: false },
+);
+export const OptionalReasonBody = Type.Object(
+  { reason: Type.Optional(Reason('The stated reason')) },
+  { additionalProperties: false },
+);
+
+export const APPLICATION_STATES = [
+  'checking',
+  'granting',
+  'authorizing',
+  'granted',
+  'rejected',
+  'refused',
+  'withdrawn',
+  'closed',
+] as const;
+export const ApplicationState = literalUnion(APPLICATION_STATES, {
+  description:
+    'checking: awaiting the bureau’s check; granting: awaiting the platform’s direct grant; authorizing: awaiting the provider; the rest are final',
+});
+export type ApplicationState = Static<typeof ApplicationState>;
+
+export const STAGE_NAMES = ['check', 'directGrant', 'authorize', 'notify'] as const;
+export const StageName = literalUnion(STAGE_NAMES);
+export type StageName = Static<typeof StageName>;
+
+export const Stage = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1 }),
+    name: StageName,
+    startedAt: DateTime('Platform record time when the stage began'),
+    limitWorkdays: Type.Integer({ minimum: 0 }),
+    dueDate: Type.String({ format: 'date', description: 'Last day of the limit (CST)' }),
+    dueAt: DateTime('24:00 CST of dueDate'),
+    provisional: Type.Boolean({
+      description: 'Counted Monday–Friday in a year the calendar does not know yet',
+    }),
+    unknownYears: Type.Array(Type.Integer()),
+    remindAt: DateTime('When one working day is left'),
+    escalateAt: DateTime('One working day after the deadline'),
+    completedAt: Type.Optional(DateTime('When the stage ended')),
+    completedBy: Type.Optional(Type.String({ description: 'The action that ended it' })),
+    remindedAt: Type.Optional(DateTime('When the reminder went out')),
+    overdueAt: Type.Optional(DateTime('When it was marked overdue')),
+    escalatedAt: Type.Optional(DateTime('When it was escalated to the bureau')),
+  },
+  { additionalProperties: false },
+);
+export type Stage = Static<typeof Stage>;
+
+export const Transition = Type.Object(
+  {
+    action: Type.String(),
+    from: Type.Union([ApplicationState, Type.Null()]),
+    to: ApplicationState,
+    at: DateTime('Platform record time'),
+    by: ActorRef,
+    reason: Type.Optional(Type.String()),
+    stage: Type.Optional(Type.Integer({ minimum: 1 })),
+    grantId: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, description: 'One entry per state change or clock event' },
+);
+export type Transition = Static<typeof Transition>;
+
+export const Application = Type.Object(
+  {
+    id: Type.String({ pattern: APPLICATION_ID_PATTERN }),
+    consumerDept: Type.String({ pattern: USCC_PATTERN }),
+    systemId: Type.String({ pattern: SYSTEM_ID_PATTERN }),
+    resourceCode: Type.String({ pattern: RESOURCE_CODE_PATTERN }),
+    resourceName: Type.String(),
+    resourceVersion: Type.Integer({ minimum: 1 }),
+    providerDept: Type.String({ pattern: USCC_PATTERN }),
+    items: ItemList,
+    purposes: Type.Array(Type.String({ pattern: PURPOSE_PATTERN })),
+    reason: Type.String(),
+    modes: ModeList,
+    validFrom: Type.Optional(Type.String({ format: 'date-time' })),
+    validTo: Type.String({ format: 'date-time' }),
+    renews: Type.Optional(Type.String()),
+    path: literalUnion(['direct', 'authorization'], {
+      description: 'direct: unconditional without control parameters, granted by the platform',
+    }),
+    state: ApplicationState,
+    submittedAt: DateTime('Platform record time of the submission'),
+    submittedBy: ActorRef,
+    decidedAt: Type.Optional(DateTime('When it reached granted, rejected or refused')),
+    grantId: Type.Optional(Type.String()),
+    stages: Type.Array(Stage),
+    history: Type.Array(Transition),
+  },
+  { additionalProperties: false },
+);
+export type Application = Static<typeof Application>;
+
+export const EVENT_TYPES = [
+  'application.received',
+  'application.checked',
+  'application.granted',
+  'application.authorized',
+  'application.refused',
+  'application.withdrawn',
+  'application.closed',
+  'application.reminder',
+  'application.overdue',
+  'application.escalated',
+  'grant.suspended',
+  'grant.resumed',
+  'grant.revoked',
+  'resource.withdrawn',
+  'quality.below-threshold',
+] as const;
+export const EventType = literalUnion(EVENT_TYPES);
+export type EventType = Static<typeof EventType>;
+
+/** `bureau` or a department's USCC: who an event is for. */
+export type Recipient = string;
+
+export const WorkflowEvent = Type.Object(
+  {
+    id: Type.String({ description: 'Unique; the idempotency key of every delivery of the event' }),
+    type: EventType,
+    at: DateTime('When it happened'),
+    recipients: Type.Array(Type.String(), { description: '"bureau" or department codes' }),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+export type WorkflowEvent = Static<typeof WorkflowEvent>;
+
+export const TIMER_KINDS = ['remind', 'overdue', 'escalate', 'resource-status'] as const;
+export type TimerKind = (typeof TIMER_KINDS)[number];
+
+/** A clock job: the gateway turns it into a delayed job whose id is `id` (so adding it twice is harmless). */
+export interface Timer {
+  id: string;
+  kind: TimerKind;
+  /** Epoch ms when it is due. */
+  runAt: number;
+  applicationId?: string;
+  stage?: number;
+  resourceCode?: string;
+  status?: 'active' | 'suspended' | 'withdrawn';
+  reason?: string;
+  actor?: ActorRef;
+}
+
+/** What a committed change leaves for the gateway: events to deliver, timers to set, timers to drop. */
+export interface OutboxEntry {
+  events?: WorkflowEvent[];
+  timers?: Timer[];
+  cancel?: string[];
+}

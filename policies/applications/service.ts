@@ -1,0 +1,408 @@
+/**
+ * The application workflow ([HB-S] 11–13, 19–22): a consumer department applies; unconditional resources
+ * without control parameters are granted by the platform at once and the provider is informed; the rest
+ * are checked by the bureau (accept and forward, or reject with a reason) and then authorized by the
+ * provider (possibly narrowed) or refused with a reason, and the consumer is told. The grant is made
+ * through the GrantStore with the application as its source.
+ */
+import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
+import type { WorkdayCalendar } from '../calendar/calendar.js';
+import type { StatutoryLimits } from '../calendar/limits.js';
+import { cstDate } from '../calendar/plain-date.js';
+import { type Grant, validateGrantCreation } from '../grant.js';
+import type { GrantStore } from '../grant-store.js';
+import {
+  ApplicationWriter,
+  actorRecord,
+  completeStage,
+  grantActor,
+  PLATFORM,
+  PLATFORM_GRANTOR,
+  type Plan,
+  record,
+} from './commit.js';
+import {
+  APPLICATION_FORBIDDEN,
+  APPLICATION_INVALID,
+  APPLICATION_NOT_FOUND,
+  APPLICATION_RESOURCE_UNAVAILABLE,
+  APPLICATION_RESOURCE_UNKNOWN,
+  APPLICATION_SYSTEM_UNKNOWN,
+} from './errors.js';
+import { applicationData, BUREAU_RECIPIENT, grantData, makeEvent, stageData } from './events.js';
+import { type ApplicationPage, type ApplicationQuery, canView, listApplications } from './listing.js';
+import type {
+  Application,
+  ApplicationRequest,
+  AuthorizationTerms,
+  CheckDecision,
+  OutboxEntry,
+} from './schema.js';
+import { currentStage, newStage, stageTimers } from './stages.js';
+import { nextState, requireReason, type TransitionAction } from './state-machine.js';
+import type { ApplicationStore } from './store.js';
+import {
+  authorizedGrant,
+  checkItems,
+  checkModesAndValidity,
+  checkResourceOpen,
+  consumerDeptOf,
+  isDirectPath,
+  requestedGrant,
+} from './validation.js';
+
+export interface ApplicationServiceDeps {
+  store: ApplicationStore;
+  grants: GrantStore;
+  catalog: { publishedEntry(code: string): Promise<PublishedEntry | null> };
+  systems: { getSystem(deptCode: string, systemId: string): Promise<unknown | null> };
+  calendar: WorkdayCalendar;
+  limits: StatutoryLimits;
+  now: () => Date;
+  /** Runs after every committed change (the gateway drains the outbox there). */
+  afterCommit?: () => Promise<void>;
+}
+
+export class ApplicationService {
+  readonly writer: ApplicationWriter;
+  readonly #deps: ApplicationServiceDeps;
+
+  constructor(deps: ApplicationServiceDeps) {
+    this.#deps = deps;
+    this.writer = new ApplicationWriter(deps.store, deps.now, deps.afterCommit ?? (async () => undefined));
+  }
+
+  get store(): ApplicationStore {
+    return this.#deps.store;
+  }
+
+  /** Validates and records an application; on the direct path the platform grants it at once. */
+  async submit(actor: ActorRef, request: ApplicationRequest): Promise<Application> {
+    const deps = this.#deps;
+    const deptCode = consumerDeptOf(actor, request);
+    if ((await deps.systems.getSystem(deptCode, request.systemId)) === null) {
+      throw new APPLICATION_SYSTEM_UNKNOWN(
+        `system ${request.systemId} is not registered under department ${deptCode}; ask the security administrator to register it first`,
+      );
+    }
+    const published = await this.#published(request.resourceCode);
+    checkResourceOpen(published);
+    const { entry } = published;
+    checkItems(entry, request.items);
+    const now = deps.now();
+    checkModesAndValidity(entry, request, now.getTime());
+    if (request.renews !== undefined) await this.#checkRenewal(deptCode, request);
+
+    const direct = isDirectPath(entry, request.items);
+    const action: TransitionAction = direct ? 'submitDirect' : 'submit';
+    const seq = await deps.store.nextSequence();
+    const app: Application = {
+      id: `APP-${cstDate(now).replaceAll('-', '')}-${String(seq).padStart(6, '0')}`,
+      consumerDept: deptCode,
+      systemId: request.systemId,
+      resourceCode: entry.code,
+      resourceName: entry.name,
+      resourceVersion: published.version,
+      providerDept: entry.provider.code,
+      items: entry.items.filter((i) => request.items.includes(i.name)).map((i) => i.name),
+      purposes: [...request.purposes],
+      reason: request.reason,
+      modes: [...request.modes],
+      ...(request.validFrom ? { validFrom: new Date(request.validFrom).toISOString() } : {}),
+      validTo: new Date(request.validTo).toISOString(),
+      ...(request.renews ? { renews: request.renews } : {}),
+      path: direct ? 'direct' : 'authorization',
+      state: 'checking',
+      submittedAt: now.toISOString(),
+      submittedBy: actorRecord(actor),
+      stages: [],
+      history: [],
+    };
+    if (direct) validateGrantCreation(PLATFORM_GRANTOR, entry, requestedGrant(app), now.getTime());
+    const stage = newStage(deps.calendar, deps.limits, direct ? 'directGrant' : 'check', 1, now);
+    app.stages.push(stage);
+    record(app, { action, from: null, to: nextState('new', action), stage: stage.seq }, actor, now);
+    const recipients = direct ? [app.consumerDept] : [app.consumerDept, app.providerDept, BUREAU_RECIPIENT];
+    const outbox: OutboxEntry = {
+      events: [
+        makeEvent(
+          'application.received',
+          now,
+          recipients,
+          applicationData(app, { path: app.path, ...stageData(stage) }),
+        ),
+      ],
+      timers: stageTimers(app, stage),
+    };
+    await this.writer.create(app, outbox);
+    return direct ? this.grantDirect(app.id) : app;
+  }
+
+  /** The platform's direct grant of an application in `granting`; a no-op in any other state. */
+  async grantDirect(id: string): Promise<Application> {
+    const read = await this.#deps.store.read(id);
+    if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
+    if (read.app.state !== 'granting') return read.app;
+    const published = await this.#published(read.app.resourceCode);
+    checkResourceOpen(published);
+    const grant = await this.#deps.grants.create(
+      PLATFORM_GRANTOR,
+      published.entry,
+      requestedGrant(read.app),
+      {
+        source: { kind: 'application', applicationId: id },
+      },
+    );
+    return this.#decide(id, 'grant', PLATFORM, grant, undefined, (app, at) => ({
+      events: [
+        makeEvent(
+          'application.granted',
+          at,
+          [app.consumerDept, app.providerDept],
+          applicationData(app, grantData(grant)),
+        ),
+      ],
+    }));
+  }
+
+  /** The platform's retry of a direct grant that did not happen at submission; the application if granted now. */
+  async retryDirectGrant(id: string): Promise<Application | undefined> {
+    const read = await this.#deps.store.read(id);
+    if (read?.app.state !== 'granting') return undefined;
+    const app = await this.grantDirect(id);
+    return app.state === 'granted' ? app : undefined;
+  }
+
+  /** The bureau's normative check: accept and forward to the provider, or reject with a reason. */
+  async check(actor: ActorRef, id: string, decision: CheckDecision): Promise<Application> {
+    if (actor.role !== 'bureau') {
+      throw new APPLICATION_FORBIDDEN(`role ${actor.role} cannot check applications; the bureau does`);
+    }
+    const action: TransitionAction = decision.outcome === 'accept' ? 'accept' : 'reject';
+    const reason = requireReason(action, decision.reason);
+    return this.writer.update(id, (app, at) => {
+      const stage = currentStage(app)!;
+      const to = nextState(app.state, action, `application ${id}`);
+      completeStage(stage, action, at);
+      const outbox: OutboxEntry = { cancel: stageTimers(app, stage).map((t) => t.id) };
+      if (action === 'accept') {
+        const authorize = newStage(this.#deps.calendar, this.#deps.limits, 'authorize', stage.seq + 1, at);
+        app.stages.push(authorize);
+        record(app, { action, to, stage: stage.seq, ...(reason ? { reason } : {}) }, actor, at);
+        outbox.timers = stageTimers(app, authorize);
+        outbox.events = [
+          makeEvent(
+            'application.checked',
+            at,
+            [app.consumerDept, app.providerDept],
+            applicationData(app, { outcome: 'accept', ...stageData(authorize) }),
+          ),
+        ];
+      } else {
+        app.decidedAt = at.toISOString();
+        record(app, { action, to, stage: stage.seq, reason }, actor, at);
+        outbox.events = [
+          makeEvent(
+            'application.checked',
+            at,
+            [app.consumerDept],
+            applicationData(app, { outcome: 'reject', reason }),
+          ),
+        ];
+      }
+      return { next: app, outbox };
+    });
+  }
+
+  /** The provider authorizes, possibly narrowing items, modes, validity, and adding masking or quotas. */
+  async authorize(
+    actor: ActorRef,
+    id: string,
+    terms: AuthorizationTerms,
+  ): Promise<{ application: Application; grant: Grant }> {
+    const app = await this.#readForProvider(actor, id, 'authorize');
+    const published = await this.#published(app.resourceCode);
+    if (published.status !== 'active') {
+      throw new APPLICATION_RESOURCE_UNAVAILABLE(
+        `resource ${app.resourceCode} is ${published.status}: refuse the application instead`,
+      );
+    }
+    const request = authorizedGrant(app, terms, this.#deps.now().getTime());
+    const grant = await this.#deps.grants.create(grantActor(actor), published.entry, request, {
+      source: { kind: 'application', applicationId: id },
+    });
+    const application = await this.#decide(id, 'authorize', actor, grant, terms.reason, (next, at) => ({
+      events: [
+        makeEvent(
+          'application.authorized',
+          at,
+          [next.consumerDept, BUREAU_RECIPIENT],
+          applicationData(next, grantData(grant)),
+        ),
+      ],
+    }));
+    return { application, grant };
+  }
+
+  /** The provider refuses with a stated reason ([HB-S] 20). */
+  async refuse(actor: ActorRef, id: string, reason: string | undefined): Promise<Application> {
+    const stated = requireReason('refuse', reason)!;
+    await this.#readForProvider(actor, id, 'refuse');
+    return this.#decide(id, 'refuse', actor, undefined, stated, (app, at) => ({
+      events: [
+        makeEvent(
+          'application.refused',
+          at,
+          [app.consumerDept, BUREAU_RECIPIENT],
+          applicationData(app, { reason: stated }),
+        ),
+      ],
+    }));
+  }
+
+  /** The consumer withdraws a pending application. */
+  async withdraw(actor: ActorRef, id: string, reason?: string): Promise<Application> {
+    return this.writer.update(id, (app, at) => {
+      if (actor.role !== 'dept-admin' || actor.dept !== app.consumerDept) {
+        throw new APPLICATION_FORBIDDEN(
+          `only an administrator of the consumer department ${app.consumerDept} may withdraw application ${id}`,
+        );
+      }
+      return this.#end(app, 'withdraw', actor, at, reason);
+    });
+  }
+
+  /** The platform ends an open application (its resource was withdrawn). */
+  async close(id: string, reason: string): Promise<Application> {
+    return this.writer.update(id, (app, at) => this.#end(app, 'close', PLATFORM, at, reason));
+  }
+
+  async get(actor: ActorRef, id: string): Promise<Application> {
+    const read = await this.#deps.store.read(id);
+    if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
+    if (!canView(actor, read.app)) {
+      throw new APPLICATION_FORBIDDEN(
+        `application ${id} concerns departments ${read.app.consumerDept} and ${read.app.providerDept}; you act for ${actor.dept ?? actor.role}`,
+      );
+    }
+    return read.app;
+  }
+
+  list(actor: ActorRef, query: ApplicationQuery): Promise<ApplicationPage> {
+    return listApplications(this.#deps.store, actor, query, this.#deps.now().getTime());
+  }
+
+  /** Withdraw or close: ends the current stage and tells whoever was waiting on it. */
+  #end(
+    app: Application,
+    action: 'withdraw' | 'close',
+    by: ActorRef,
+    at: Date,
+    reason: string | undefined,
+  ): Plan {
+    const to = nextState(app.state, action, `application ${app.id}`);
+    const stated = requireReason(action, reason);
+    const stage = currentStage(app)!;
+    const waiting = app.state === 'authorizing' ? app.providerDept : BUREAU_RECIPIENT;
+    completeStage(stage, action, at);
+    record(app, { action, to, stage: stage.seq, ...(stated ? { reason: stated } : {}) }, by, at);
+    const recipients = action === 'close' ? [app.consumerDept, waiting] : [waiting];
+    const type = action === 'close' ? 'application.closed' : 'application.withdrawn';
+    return {
+      next: app,
+      outbox: {
+        cancel: stageTimers(app, stage).map((t) => t.id),
+        events: [makeEvent(type, at, recipients, applicationData(app, stated ? { reason: stated } : {}))],
+      },
+    };
+  }
+
+  /**
+   * Records a decision (grant, authorize, refuse) and, for the provider's answers, the platform's notice
+   * to the consumer (1 working day, met at once: the event is committed with the decision). A grant
+   * made for an application that changed meanwhile (e.g. withdrawn) is revoked again.
+   */
+  async #decide(
+    id: string,
+    action: 'grant' | 'authorize' | 'refuse',
+    actor: ActorRef,
+    grant: Grant | undefined,
+    reason: string | undefined,
+    announce: (app: Application, at: Date) => OutboxEntry,
+  ): Promise<Application> {
+    try {
+      return await this.writer.update(id, (app, at) => {
+        const to = nextState(app.state, action, `application ${id}`);
+        const stage = currentStage(app)!;
+        completeStage(stage, action, at);
+        app.decidedAt = at.toISOString();
+        if (grant) app.grantId = grant.id;
+        record(
+          app,
+          {
+            action,
+            to,
+            stage: stage.seq,
+            ...(reason ? { reason } : {}),
+            ...(grant ? { grantId: grant.id } : {}),
+          },
+          actor,
+          at,
+        );
+        if (action !== 'grant') {
+          const notify = newStage(this.#deps.calendar, this.#deps.limits, 'notify', stage.seq + 1, at);
+          completeStage(notify, 'notify', at);
+          app.stages.push(notify);
+        }
+        return {
+          next: app,
+          outbox: { ...announce(app, at), cancel: stageTimers(app, stage).map((t) => t.id) },
+        };
+      });
+    } catch (err) {
+      if (grant) {
+        await this.#deps.grants.setStatus(
+          PLATFORM_GRANTOR,
+          grant.id,
+          'revoked',
+          `application ${id} changed before it was decided`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async #readForProvider(actor: ActorRef, id: string, action: 'authorize' | 'refuse'): Promise<Application> {
+    const read = await this.#deps.store.read(id);
+    if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
+    const { app } = read;
+    if (actor.role !== 'dept-admin' || actor.dept !== app.providerDept) {
+      throw new APPLICATION_FORBIDDEN(
+        `only an administrator of the provider department ${app.providerDept} may ${action} application ${id}`,
+      );
+    }
+    nextState(app.state, action, `application ${id}`);
+    return app;
+  }
+
+  async #published(code: string): Promise<PublishedEntry> {
+    const published = await this.#deps.catalog.publishedEntry(code);
+    if (!published) throw new APPLICATION_RESOURCE_UNKNOWN(`no published resource has code ${code}`);
+    return published;
+  }
+
+  async #checkRenewal(deptCode: string, request: ApplicationRequest): Promise<void> {
+    const grant = await this.#deps.grants.get(request.renews!);
+    if (!grant) throw new APPLICATION_INVALID(`renews: no grant has id "${request.renews}"`);
+    if (grant.deptCode !== deptCode) {
+      throw new APPLICATION_FORBIDDEN(
+        `renews: grant ${grant.id} belongs to department ${grant.deptCode}, not yours`,
+      );
+    }
+    if (grant.systemId !== request.systemId || grant.resourceCode !== request.resourceCode) {
+      throw new APPLICATION_INVALID(
+        `renews: grant ${grant.id} is for system ${grant.systemId} and resource ${grant.resourceCode}; a renewal keeps both`,
+      );
+    }
+  }
+}

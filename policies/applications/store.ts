@@ -1,0 +1,191 @@
+/**
+ * Applications in Redis, the system of record. A write is optimistic: read the JSON, decide in
+ * TypeScript, then one Lua script stores the new JSON only if the stored one is still what was read,
+ * and in the same step updates the indexes, the "one open application per system and resource" claim,
+ * and appends the change's outbox entry (events and timers), so nothing is announced that was not
+ * committed and nothing committed goes unannounced.
+ */
+import type { RedisClient } from '../../gateway/redis.js';
+import { type ApplicationKeys, applicationKeys } from './keys.js';
+import type { Application, OutboxEntry } from './schema.js';
+import { isOpen } from './state-machine.js';
+
+/*
+ * KEYS[1] data hash, KEYS[2] pending hash, KEYS[3] outbox stream, KEYS[4..] index sorted sets
+ * ARGV[1] id, ARGV[2] JSON as read ('' = a new application), ARGV[3] new JSON,
+ * ARGV[4] pending op ('claim' | 'release' | ''), ARGV[5] pending field (consumer key),
+ * ARGV[6] outbox entry JSON ('' = none),
+ * then 4 values per index op: 'add' | 'rem', position of its key in KEYS, score, member.
+ * Returns {1}; {0} when the stored JSON changed since it was read (or the new id is taken);
+ * {-2, otherId} when the consumer already has another open application for the resource.
+ */
+const WRITE_LUA = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if stored then return {0} end
+elseif stored ~= ARGV[2] then
+  return {0}
+end
+if ARGV[4] == 'claim' then
+  local other = redis.call('HGET', KEYS[2], ARGV[5])
+  if other and other ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], other) == 1 then return {-2, other} end
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+elseif ARGV[4] == 'release' then
+  if redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[5]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+for i = 7, #ARGV, 4 do
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  if ARGV[i] == 'add' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
+  else redis.call('ZREM', key, ARGV[i + 3]) end
+end
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
+return {1}
+`;
+
+interface ApplicationCommands {
+  govshareApplicationWrite(...args: (string | number)[]): Promise<[number, string?]>;
+}
+
+export type WriteResult =
+  | { ok: true }
+  | { ok: false; conflict: 'changed' }
+  | { ok: false; conflict: 'pending'; otherId: string };
+
+export interface WriteInput {
+  /** The JSON as read; undefined for a new application. */
+  readJson?: string;
+  previous?: Application;
+  next: Application;
+  outbox?: OutboxEntry;
+}
+
+export interface OutboxRecord {
+  /** Stream id, to acknowledge with `ackOutbox`. */
+  id: string;
+  entry: OutboxEntry;
+}
+
+/** The consumer key of the "one open application per system and resource" rule. */
+export const pendingKey = (app: Pick<Application, 'consumerDept' | 'systemId' | 'resourceCode'>) =>
+  `${app.consumerDept}:${app.systemId}:${app.resourceCode}`;
+
+export class ApplicationStore {
+  readonly keys: ApplicationKeys;
+  readonly #redis: RedisClient;
+  readonly #commands: ApplicationCommands;
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
+    this.keys = applicationKeys(prefix);
+    // The number of index keys varies, so it is passed first with every call.
+    redis.defineCommand('govshareApplicationWrite', { lua: WRITE_LUA });
+    this.#commands = redis as unknown as ApplicationCommands;
+  }
+
+  nextSequence(): Promise<number> {
+    return this.#redis.incr(this.keys.seq);
+  }
+
+  async read(id: string): Promise<{ app: Application; json: string } | undefined> {
+    const json = await this.#redis.hget(this.keys.data, id);
+    return json === null ? undefined : { app: JSON.parse(json) as Application, json };
+  }
+
+  async load(ids: string[]): Promise<Application[]> {
+    if (ids.length === 0) return [];
+    const jsons = await this.#redis.hmget(this.keys.data, ...ids);
+    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Application);
+  }
+
+  /** Ids in an index, newest (highest score) first. */
+  idsOf(index: string): Promise<string[]> {
+    return this.#redis.zrevrange(index, 0, -1);
+  }
+
+  /** Members of an index with scores in [min, max]. */
+  membersBetween(index: string, min: number, max: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(index, min, max);
+  }
+
+  async write(input: WriteInput): Promise<WriteResult> {
+    const { previous, next } = input;
+    const indexKeys: string[] = [];
+    const ops: (string | number)[] = [];
+    const position = (key: string) => {
+      let i = indexKeys.indexOf(key);
+      if (i < 0) i = indexKeys.push(key) - 1;
+      return i + 4;
+    };
+    const wanted = this.#memberships(next);
+    for (const m of previous ? this.#memberships(previous) : []) {
+      if (!wanted.some((w) => w.key === m.key && w.member === m.member)) {
+        ops.push('rem', position(m.key), 0, m.member);
+      }
+    }
+    for (const m of wanted) ops.push('add', position(m.key), m.score, m.member);
+
+    const wasOpen = previous !== undefined && isOpen(previous.state);
+    const nowOpen = isOpen(next.state);
+    const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
+    const outbox = input.outbox && hasContent(input.outbox) ? JSON.stringify(input.outbox) : '';
+    const [code, otherId] = await this.#commands.govshareApplicationWrite(
+      3 + indexKeys.length,
+      this.keys.data,
+      this.keys.pending,
+      this.keys.outbox,
+      ...indexKeys,
+      next.id,
+      input.readJson ?? '',
+      JSON.stringify(next),
+      pendingOp,
+      pendingKey(next),
+      outbox,
+      ...ops,
+    );
+    if (code === 1) return { ok: true };
+    if (code === -2) return { ok: false, conflict: 'pending', otherId: otherId ?? '' };
+    return { ok: false, conflict: 'changed' };
+  }
+
+  /** Appends an outbox entry outside an application write (resource status changes). */
+  async appendOutbox(entry: OutboxEntry): Promise<void> {
+    if (hasContent(entry)) await this.#redis.xadd(this.keys.outbox, '*', 'entry', JSON.stringify(entry));
+  }
+
+  /** The oldest outbox entries, at most `count`. */
+  async readOutbox(count: number): Promise<OutboxRecord[]> {
+    const rows = await this.#redis.xrange(this.keys.outbox, '-', '+', 'COUNT', count);
+    return rows.map(([id, fields]) => {
+      const at = fields.indexOf('entry');
+      return { id, entry: JSON.parse(fields[at + 1] ?? '{}') as OutboxEntry };
+    });
+  }
+
+  async ackOutbox(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#redis.xdel(this.keys.outbox, ...ids);
+  }
+
+  #memberships(app: Application): { key: string; score: number; member: string }[] {
+    const k = this.keys;
+    const submitted = Date.parse(app.submittedAt);
+    const list = [
+      k.all,
+      k.byConsumer(app.consumerDept),
+      k.byProvider(app.providerDept),
+      k.byResource(app.resourceCode),
+    ].map((key) => ({ key, score: submitted, member: app.id }));
+    const current = app.stages.at(-1);
+    if (isOpen(app.state) && current)
+      list.push({ key: k.open, score: Date.parse(current.dueAt), member: app.id });
+    if (app.decidedAt) list.push({ key: k.decided, score: Date.parse(app.decidedAt), member: app.id });
+    for (const stage of app.stages) {
+      list.push({ key: k.due, score: Date.parse(stage.dueAt), member: `${app.id}.${stage.seq}` });
+    }
+    return list;
+  }
+}
+
+function hasContent(entry: OutboxEntry): boolean {
+  return Boolean(entry.events?.length || entry.timers?.length || entry.cancel?.length);
+}
