@@ -9,8 +9,10 @@ import type { Logger } from 'pino';
 import type { GatewayContext } from './context.js';
 import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
+import { createExchange } from './exchange/wiring.js';
 import { createQuality } from './quality.js';
 import { applicationRoutes } from './routes/applications.js';
+import { exchangeRoutes } from './routes/exchange.js';
 import { qualityRoutes } from './routes/quality.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -129,6 +131,8 @@ export async function buildApp({
   app.addHook('onClose', async () => quality.close());
   await app.register(qualityRoutes, { context, quality });
   await app.register(grantRoutes, { context });
+  const exchange = createExchange(context);
+  app.addHook('onClose', async () => exchange.queue.close());
   await app.register(auditRoutes, { context });
   await app.register(signedCalls, {
     keys: context.callerKeys,
@@ -151,6 +155,7 @@ export async function buildApp({
     deps: dataPathDeps(context, countCall),
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });
+  await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

@@ -127,6 +127,29 @@ export const ConfigSchema = Type.Object(
       maximum: 64,
       description: '`govshare worker`: jobs run at once per queue in one worker process',
     }),
+    GOVSHARE_EXCHANGE_DIR: Type.String({
+      default: '',
+      description:
+        'Directory of bulk exchange files (encrypted for their consumer); <GOVSHARE_DATA_DIR>/exchange when empty',
+    }),
+    GOVSHARE_EXCHANGE_FILE_TTL_HOURS: Type.Integer({
+      default: 168,
+      minimum: 1,
+      maximum: 8760,
+      description: 'Hours a finished bulk exchange file stays downloadable before it is deleted',
+    }),
+    GOVSHARE_EXCHANGE_PAGE_SIZE: Type.Integer({
+      default: 1000,
+      minimum: 10,
+      maximum: 50_000,
+      description: 'Rows per connector page in bulk exchange jobs and quality scans',
+    }),
+    GOVSHARE_EXCHANGE_PROVIDER_CONCURRENCY: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 64,
+      description: "Bulk jobs running against one provider's front-end processor at once, across all workers",
+    }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
       description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',

@@ -5,6 +5,7 @@
  */
 import type { FastifyErrorConstructor } from '@fastify/error';
 import { catalogErrorDocs, catalogErrors } from '../catalog/errors.js';
+import { envelopeErrorDocs, envelopeErrors } from '../certs/envelope.js';
 import { certsErrorDocs, certsErrors } from '../certs/errors.js';
 import { httpsigErrorDocs, httpsigErrors } from '../certs/httpsig/errors.js';
 import { connectorErrorDocs, connectorErrors } from '../connectors/errors.js';
@@ -15,6 +16,7 @@ import { policiesErrorDocs, policiesErrors } from '../policies/errors.js';
 import { statsErrorDocs, statsErrors } from '../policies/stats/errors.js';
 import { auditErrorDocs, auditErrors } from './audit/errors.js';
 import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
+import { exchangeErrorDocs, exchangeErrors } from './exchange/errors.js';
 import { notificationsErrorDocs, notificationsErrors } from './notifications/errors.js';
 
 export interface RegisteredProblem {
@@ -36,6 +38,8 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['notifications', notificationsErrors, notificationsErrorDocs],
   ['statistics', statsErrors, statsErrorDocs],
   ['connectors', connectorErrors, connectorErrorDocs],
+  ['exchange', exchangeErrors, exchangeErrorDocs],
+  ['envelope', envelopeErrors, envelopeErrorDocs],
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
 ];

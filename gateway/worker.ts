@@ -7,6 +7,8 @@ import type { Worker } from 'bullmq';
 import { pino } from 'pino';
 import type { GovshareConfig } from './config.js';
 import { createContext } from './context.js';
+import { createExchange } from './exchange/wiring.js';
+import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
 import { createQuality } from './quality.js';
 import { createRedisClient } from './redis.js';
@@ -36,6 +38,14 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
       { connection, redisPrefix: context.prefix, concurrency },
     ),
   );
+  const exchange = createExchange(context);
+  const exchangeWorker = await startExchangeWorker(exchange.deps, {
+    connection,
+    queue: exchange.queue,
+    concurrency,
+    onError: (err) => log.warn({ err: err.message }, 'exchange worker error'),
+  });
+  workers.push(exchangeWorker.worker);
   const schedules = await syncQualitySchedules(quality.queue, await listQualityTargets(context.catalog));
   log.info(
     { workers: workers.length, qualitySchedules: schedules.scheduled.length, concurrency },
@@ -50,7 +60,9 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
   return {
     close() {
       closing ??= (async () => {
+        await exchangeWorker.close();
         await Promise.allSettled(workers.map((w) => w.close()));
+        await exchange.queue.close();
         await workflow.close();
         await quality.close();
         await connection.quit().catch(() => connection.disconnect());

@@ -3,6 +3,8 @@ import { auditSearchCommand, auditVerifyCommand } from './audit.js';
 import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
+import { exchangeDecryptCommand } from './exchange.js';
+import { exchangeRunCommand } from './exchange-run.js';
 import {
   certIssueCommand,
   certListCommand,
@@ -35,6 +37,8 @@ export const commands: Command[] = [
   apiCommand,
   auditVerifyCommand,
   auditSearchCommand,
+  exchangeRunCommand,
+  exchangeDecryptCommand,
   calendarIsWorkdayCommand,
   calendarAddWorkdaysCommand,
   statsCommand,

@@ -1,0 +1,153 @@
+/**
+ * `govshare exchange run`: what a department system does for a bulk export, end to end. It submits the
+ * signed job, shows its progress, downloads the encrypted file (resuming with Range when a download was
+ * cut), checks it against the signed manifest (platform certificate verified against ca.pem), and
+ * decrypts it with the system's key.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
+import { SignedClient } from '../../../certs/client.js';
+import { decryptFile } from '../../../certs/envelope.js';
+import { verifyManifest } from '../../exchange/manifest.js';
+import { type Command, parseFlags, required, UsageError } from '../command.js';
+
+interface JobView {
+  id: string;
+  state: string;
+  progress: { rows: number; percent?: number; total?: number };
+  error?: { code: string; message: string };
+  manifest?: { manifest: { rows: number; file: { bytes: number; sha256: string } }; signature: string };
+}
+
+function bar(percent: number | undefined, rows: number): string {
+  if (percent === undefined) return `${rows.toLocaleString('en')} rows`;
+  const filled = Math.round(percent / 5);
+  return `[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${percent.toFixed(0).padStart(3)}%  ${rows.toLocaleString('en')} rows`;
+}
+
+export const exchangeRunCommand: Command = {
+  name: 'exchange run',
+  summary:
+    'Run a bulk export as a department system: submit, follow progress, download (resumable), verify, decrypt',
+  usage:
+    'exchange run GATEWAY_URL --key key.pem --cert cert.pem --purpose P --resource CODE --out FILE [--items a,b] [--kind full|incremental] [--format jsonl|csv] [--ca ca.pem]',
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, {
+      key: { type: 'string' },
+      cert: { type: 'string' },
+      ca: { type: 'string' },
+      purpose: { type: 'string' },
+      resource: { type: 'string' },
+      items: { type: 'string' },
+      kind: { type: 'string', default: 'full' },
+      format: { type: 'string', default: 'jsonl' },
+      out: { type: 'string' },
+    });
+    const gateway = positionals[0]?.replace(/\/$/, '');
+    if (!gateway || !/^https?:\/\//.test(gateway))
+      throw new UsageError('GATEWAY_URL (e.g. http://127.0.0.1:8080) is required');
+    if (values.kind !== 'full' && values.kind !== 'incremental')
+      throw new UsageError('--kind must be full or incremental');
+    if (values.format !== 'jsonl' && values.format !== 'csv')
+      throw new UsageError('--format must be jsonl or csv');
+    const certPath = required(values, 'cert');
+    const keyPem = readFileSync(required(values, 'key'), 'utf8');
+    const caPem = readFileSync(values.ca ?? join(dirname(certPath), 'ca.pem'), 'utf8');
+    const client = new SignedClient({ keyPem, certPem: readFileSync(certPath, 'utf8'), caPem });
+    const purpose = required(values, 'purpose');
+    const out = required(values, 'out');
+
+    const submitted = await client.call({
+      method: 'POST',
+      url: `${gateway}/v1/exchange/jobs`,
+      purpose,
+      body: {
+        resource: required(values, 'resource'),
+        kind: values.kind,
+        format: values.format,
+        ...(values.items ? { items: values.items.split(',') } : {}),
+      },
+      askSignedResponse: false,
+    });
+    if (submitted.status !== 202) {
+      io.out(submitted.body.toString('utf8'));
+      return 1;
+    }
+    let job = submitted.json as JobView;
+    io.err(`job ${job.id} submitted`);
+    const tty = process.stderr.isTTY === true;
+    while (job.state === 'queued' || job.state === 'running') {
+      await new Promise((r) => setTimeout(r, 500));
+      const polled = await client.call({
+        method: 'GET',
+        url: `${gateway}/v1/exchange/jobs/${job.id}`,
+        purpose,
+        askSignedResponse: false,
+      });
+      job = polled.json as JobView;
+      const line = `${job.state.padEnd(9)} ${bar(job.progress.percent, job.progress.rows)}`;
+      if (tty) process.stderr.write(`\r${line}`);
+      else io.err(line);
+    }
+    if (tty) process.stderr.write('\n');
+    if (job.state !== 'completed' || !job.manifest) {
+      io.err(`job ${job.id} ${job.state}: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`);
+      return 1;
+    }
+
+    // Download, resuming a partial file with Range.
+    const encrypted = `${out}.enc`;
+    const expected = job.manifest.manifest.file;
+    let have = existsSync(encrypted) ? statSync(encrypted).size : 0;
+    if (have > expected.bytes) have = 0;
+    if (have < expected.bytes) {
+      const url = `${gateway}/v1/exchange/jobs/${job.id}/file`;
+      const prepared = client.prepare({ method: 'GET', url, purpose, askSignedResponse: false });
+      const headers = have > 0 ? { ...prepared.headers, range: `bytes=${have}-` } : prepared.headers;
+      const response = await request(url, {
+        method: 'GET',
+        headers,
+        headersTimeout: 60_000,
+        bodyTimeout: 600_000,
+      });
+      if (response.statusCode !== 200 && response.statusCode !== 206) {
+        io.err(`download answered ${response.statusCode}: ${await response.body.text()}`);
+        return 1;
+      }
+      const append = response.statusCode === 206;
+      await pipeline(response.body, createWriteStream(encrypted, { flags: append ? 'a' : 'w' }));
+      if (append) io.err(`resumed the download at byte ${have}`);
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(encrypted)) hash.update(chunk as Buffer);
+    if (hash.digest('hex') !== expected.sha256) {
+      io.err(`the downloaded file does not match the manifest's SHA-256; delete ${encrypted} and run again`);
+      return 1;
+    }
+    // The manifest is signed by the platform; its certificate must chain to the platform CA.
+    const platformPem = await (await request(`${gateway}/v1/ca/platform-cert`)).body.text();
+    const platformCert = new X509Certificate(platformPem);
+    const ca = new X509Certificate(caPem);
+    if (!platformCert.checkIssued(ca) || !platformCert.verify(ca.publicKey))
+      throw new Error('the platform certificate was not issued by the platform CA');
+    const check = verifyManifest(job.manifest, platformPem);
+    if (!check.ok) throw new Error(`the manifest signature does not verify: ${check.reason}`);
+    writeFileSync(`${out}.manifest.json`, `${JSON.stringify(job.manifest, null, 2)}\n`);
+    const result = await decryptFile({ privateKey: keyPem }, encrypted, out, { gunzip: true });
+    io.err(`manifest signature verified; ${expected.bytes} encrypted bytes, SHA-256 ${expected.sha256}`);
+    io.out(
+      `${job.manifest.manifest.rows} rows → ${out} (${result.bytes} bytes); manifest ${out}.manifest.json`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,262 @@
+/**
+ * The bulk exchange queue and its worker (BullMQ). Three job names on one queue:
+ * - `export` {jobId}: runs or resumes an exchange job (gateway/exchange/runner.ts);
+ * - `subscription` {subscriptionId}: fired by a subscription's job scheduler (cron pattern + time zone),
+ *   starts an incremental run;
+ * - `cleanup`: fired every `cleanupEveryMs`, deletes expired files.
+ *
+ * Queue keys use the prefix `{<GOVSHARE_REDIS_PREFIX>bull}`: one hash tag, so every key of the queue is in
+ * one Redis Cluster slot, as BullMQ requires on Cluster.
+ *
+ * Exports are idempotent (a completed job returns its result) and resumable: a worker killed mid-job stops
+ * renewing its BullMQ lock, the stalled-job check of any other worker moves the job back to waiting, and
+ * the next run continues from the stored checkpoint. Permanent failures (deny codes, an unusable
+ * certificate, a bad request) are UnrecoverableError; anything else (provider down, disk, Redis) retries
+ * with exponential backoff. Before running, a job takes a slot of its provider (provider-limit.ts); when
+ * the provider is full it is delayed, which frees the worker for other providers' jobs.
+ */
+import { randomUUID } from 'node:crypto';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { cleanupExpiredFiles } from '../exchange/cleanup.js';
+import type { ExchangeDeps, ExchangeQueuePort } from '../exchange/deps.js';
+import { settingsOf } from '../exchange/deps.js';
+import { errorSummary, isPermanentError } from '../exchange/errors.js';
+import { isJobId, isSubscriptionId } from '../exchange/paths.js';
+import { ProviderLimiter } from '../exchange/provider-limit.js';
+import { failExportJob, runExportJob } from '../exchange/runner.js';
+import type { ExchangeJob, Subscription } from '../exchange/schema.js';
+import { ExchangeStore } from '../exchange/store.js';
+import { listAllSubscriptions, startSubscriptionRun } from '../exchange/subscriptions.js';
+import type { RedisClient } from '../redis.js';
+import { bullPrefix } from './queues.js';
+
+export const EXCHANGE_QUEUE = 'exchange';
+const CLEANUP_SCHEDULER = 'exchange-cleanup';
+const subscriptionScheduler = (id: string) => `subscription-${id}`;
+
+export type ExchangeQueueData = { jobId: string } | { subscriptionId: string } | Record<string, never>;
+
+export interface ExchangeQueueOptions {
+  /** Tries of an export before it is failed for good (transient errors). @defaultValue 5 */
+  attempts?: number;
+  /** First retry delay; doubles on each retry. @defaultValue 5000 */
+  backoffMs?: number;
+}
+
+export interface ExchangeQueue {
+  queue: Queue<ExchangeQueueData>;
+  /** What ExchangeDeps.queue needs. */
+  port: ExchangeQueuePort;
+  close(): Promise<void>;
+}
+
+export function createExchangeQueue(
+  connection: RedisClient,
+  redisPrefix: string,
+  options: ExchangeQueueOptions = {},
+): ExchangeQueue {
+  const queue = new Queue<ExchangeQueueData>(EXCHANGE_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
+  const attempts = options.attempts ?? 5;
+  const backoffMs = options.backoffMs ?? 5000;
+  const port: ExchangeQueuePort = {
+    async enqueue(jobId) {
+      // The exchange job id is the BullMQ job id: enqueueing twice adds it once.
+      await queue.add(
+        'export',
+        { jobId },
+        {
+          jobId,
+          attempts,
+          backoff: { type: 'exponential', delay: backoffMs },
+          removeOnComplete: { age: 24 * 3600 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      );
+    },
+    async schedule(subscription: Subscription) {
+      await queue.upsertJobScheduler(
+        subscriptionScheduler(subscription.id),
+        { pattern: subscription.schedule.pattern, tz: subscription.schedule.tz },
+        {
+          name: 'subscription',
+          data: { subscriptionId: subscription.id },
+          opts: {
+            attempts: 3,
+            backoff: { type: 'exponential', delay: backoffMs },
+            removeOnComplete: 100,
+            removeOnFail: 100,
+          },
+        },
+      );
+    },
+    async unschedule(subscriptionId) {
+      await queue.removeJobScheduler(subscriptionScheduler(subscriptionId));
+    },
+  };
+  return { queue, port, close: () => queue.close() };
+}
+
+export interface ExchangeWorkerOptions {
+  /** A connection with `maxRetriesPerRequest: null` (BullMQ blocks on it). */
+  connection: RedisClient;
+  /** The queue (for the cleanup schedule and re-registering subscription schedules). */
+  queue: ExchangeQueue;
+  /** Jobs this worker runs at once. @defaultValue 2 */
+  concurrency?: number;
+  /** BullMQ lock of a running job; a dead worker's jobs are taken over after about this. @defaultValue 30 000 */
+  lockDuration?: number;
+  /** How often this worker looks for stalled jobs. @defaultValue 30 000 */
+  stalledInterval?: number;
+  /** Stalls (worker deaths) a job survives before it fails. @defaultValue 3 */
+  maxStalledCount?: number;
+  /** Delay before a job whose provider is full tries again. @defaultValue 5000 */
+  providerBusyDelayMs?: number;
+  /** Period of the expired-file cleanup. @defaultValue 600 000 (10 minutes) */
+  cleanupEveryMs?: number;
+  /** Worker errors off the job path (Redis connection, stalled checks). @defaultValue process.emitWarning */
+  onError?: (error: Error) => void;
+}
+
+export interface ExchangeWorker {
+  worker: Worker<ExchangeQueueData>;
+  /** Waits for running jobs to reach their next await, then stops (a stopped export resumes elsewhere). */
+  close(force?: boolean): Promise<void>;
+}
+
+export interface ExportResult {
+  jobId: string;
+  state: ExchangeJob['state'];
+  rows?: number;
+  sha256?: string;
+}
+
+export async function startExchangeWorker(
+  deps: ExchangeDeps,
+  options: ExchangeWorkerOptions,
+): Promise<ExchangeWorker> {
+  const settings = settingsOf(deps);
+  const limiter = new ProviderLimiter(deps.redis, deps.prefix, {
+    limit: settings.providerConcurrency,
+    leaseMs: settings.providerLeaseMs,
+  });
+  const busyDelay = options.providerBusyDelayMs ?? 5000;
+  const worker = new Worker<ExchangeQueueData>(
+    EXCHANGE_QUEUE,
+    async (job, token, signal) => {
+      switch (job.name) {
+        case 'export':
+          return processExport(deps, limiter, job, token, busyDelay, signal);
+        case 'subscription':
+          return processSubscription(deps, job);
+        case 'cleanup':
+          return cleanupExpiredFiles(deps);
+        default:
+          throw new UnrecoverableError(`unknown exchange job name "${job.name}"`);
+      }
+    },
+    {
+      connection: options.connection,
+      prefix: bullPrefix(deps.prefix),
+      concurrency: options.concurrency ?? 2,
+      lockDuration: options.lockDuration ?? 30_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 3,
+    },
+  );
+  const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
+  worker.on('error', onError);
+  // BullMQ fails a job on its own when it stalled too often (its workers kept dying): the exchange job
+  // must not stay "running" forever then.
+  worker.on('failed', (job, error) => {
+    // finishedOn is set only when the job failed for good (not when it will be retried).
+    if (!job?.finishedOn || job.name !== 'export' || !('jobId' in job.data) || !isJobId(job.data.jobId))
+      return;
+    const id = job.data.jobId;
+    const store = new ExchangeStore(deps.redis, deps.prefix);
+    void store
+      .ownerToken(id)
+      .then((owner) => failExportJob(deps, id, owner, error, true))
+      .catch(onError);
+  });
+  try {
+    // Schedules are idempotent upserts: every worker re-registers them, so none is lost with a Redis restore.
+    await options.queue.queue.upsertJobScheduler(
+      CLEANUP_SCHEDULER,
+      { every: options.cleanupEveryMs ?? 600_000 },
+      { name: 'cleanup', data: {}, opts: { removeOnComplete: 10, removeOnFail: 10 } },
+    );
+    for (const subscription of await listAllSubscriptions(deps))
+      await options.queue.port.schedule(subscription);
+    await worker.waitUntilReady();
+  } catch (error) {
+    await worker.close(true);
+    throw error;
+  }
+  return { worker, close: (force = false) => worker.close(force) };
+}
+
+async function processExport(
+  deps: ExchangeDeps,
+  limiter: ProviderLimiter,
+  job: Job<ExchangeQueueData>,
+  token: string | undefined,
+  busyDelayMs: number,
+  signal: AbortSignal | undefined,
+): Promise<ExportResult> {
+  const jobId = 'jobId' in job.data ? job.data.jobId : undefined;
+  if (!isJobId(jobId)) throw new UnrecoverableError('an export job needs the id of an exchange job');
+  const record = await new ExchangeStore(deps.redis, deps.prefix).get(jobId);
+  if (!record) throw new UnrecoverableError(`exchange job ${jobId} does not exist`);
+  if (record.state === 'completed' || record.state === 'failed' || record.state === 'expired')
+    return resultOf(record);
+
+  const runToken = randomUUID();
+  const lease = await limiter.hold(record.providerCode, runToken);
+  if (!lease) {
+    await job.moveToDelayed(Date.now() + busyDelayMs, token);
+    throw new DelayedError(`provider ${record.providerCode} is at its limit of concurrent exchange jobs`);
+  }
+  try {
+    // The signal fires on worker.cancelJob(id): the run stops at its next page and resumes later.
+    return resultOf(await runExportJob(deps, jobId, { token: runToken, ...(signal ? { signal } : {}) }));
+  } catch (error) {
+    const permanent = isPermanentError(error);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    await failExportJob(deps, jobId, runToken, error, permanent || lastAttempt);
+    if (permanent) {
+      const { code, message } = errorSummary(error);
+      throw new UnrecoverableError(`${code}: ${message}`);
+    }
+    throw error;
+  } finally {
+    await lease.release();
+  }
+}
+
+async function processSubscription(
+  deps: ExchangeDeps,
+  job: Job<ExchangeQueueData>,
+): Promise<{ jobId?: string }> {
+  const subscriptionId = 'subscriptionId' in job.data ? job.data.subscriptionId : undefined;
+  if (!isSubscriptionId(subscriptionId))
+    throw new UnrecoverableError('a subscription job needs a subscription id');
+  try {
+    const started = await startSubscriptionRun(deps, subscriptionId);
+    return started ? { jobId: started.id } : {};
+  } catch (error) {
+    if (isPermanentError(error)) {
+      const { code, message } = errorSummary(error);
+      throw new UnrecoverableError(`${code}: ${message}`);
+    }
+    throw error;
+  }
+}
+
+function resultOf(job: ExchangeJob): ExportResult {
+  return {
+    jobId: job.id,
+    state: job.state,
+    ...(job.state === 'completed' ? { rows: job.progress.rows } : {}),
+    ...(job.file ? { sha256: job.file.sha256 } : {}),
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * Bulk exchange for signed department systems: submit an export job, follow its progress, download the
+ * encrypted file (Range supported, for resuming), and manage incremental subscriptions. A system sees
+ * only its own jobs and subscriptions; anything else answers 404.
+ */
+import { createReadStream } from 'node:fs';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AuditWriter } from '../audit/writer.js';
+import type { ExchangeDeps } from '../exchange/deps.js';
+import {
+  ExchangeJobRequest,
+  ExchangeJobView,
+  JOB_ID_PATTERN,
+  SUBSCRIPTION_ID_PATTERN,
+  Subscription,
+  SubscriptionRequest,
+} from '../exchange/schema.js';
+import {
+  getJobForCaller,
+  jobView,
+  listJobsForCaller,
+  openJobFileForCaller,
+  submitExchangeJob,
+} from '../exchange/service.js';
+import {
+  createSubscription,
+  deleteSubscription,
+  getSubscriptionForCaller,
+  listSubscriptionsForCaller,
+} from '../exchange/subscriptions.js';
+import { problemResponses } from '../schemas.js';
+
+const JobParams = Type.Object({ id: Type.String({ pattern: JOB_ID_PATTERN }) });
+const SubscriptionParams = Type.Object({ id: Type.String({ pattern: SUBSCRIPTION_ID_PATTERN }) });
+
+/** `bytes=a-b`, `bytes=a-` or `bytes=-n` (one range); undefined when absent, null when unsatisfiable. */
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined | null {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return null;
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (!Number.isSafeInteger(start) || start >= size || end < start) return null;
+  return { start, end };
+}
+
+function callerOf(request: FastifyRequest) {
+  const caller = request.caller!;
+  return { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial };
+}
+
+export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; audit: AuditWriter }> = async (
+  app,
+  { deps, audit },
+) => {
+  app.post(
+    '/v1/exchange/jobs',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description:
+          'Submit a bulk export (full or incremental, jsonl or csv) under a grant whose modes include bulk. The file is encrypted for the calling system.',
+        body: ExchangeJobRequest,
+        response: { 202: ExchangeJobView, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const job = await submitExchangeJob(deps, callerOf(request), request.body, {
+        purpose: request.caller!.purpose,
+        requestId: String(request.id),
+      });
+      return reply.code(202).header('location', `/v1/exchange/jobs/${job.id}`).send(jobView(job));
+    },
+  );
+
+  app.get(
+    '/v1/exchange/jobs',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description: "The calling system's jobs, newest first.",
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ jobs: Type.Array(ExchangeJobView) }), ...problemResponses },
+      },
+    },
+    async (request) => ({
+      jobs: (await listJobsForCaller(deps, callerOf(request), request.query.limit)).map(jobView),
+    }),
+  );
+
+  app.get(
+    '/v1/exchange/jobs/:id',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description:
+          'A job with its progress (rows, percent when the total is known), manifest and file once completed.',
+        params: JobParams,
+        response: { 200: ExchangeJobView, ...problemResponses },
+      },
+    },
+    async (request) => jobView(await getJobForCaller(deps, callerOf(request), request.params.id)),
+  );
+
+  app.get(
+    '/v1/exchange/jobs/:id/file',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description:
+          'Download the encrypted file (AES-256-GCM chunks, key wrapped to your certificate with RSA-OAEP). Supports `Range: bytes=...` to resume.',
+        params: JobParams,
+        produces: ['application/octet-stream'],
+      },
+    },
+    async (request, reply) => {
+      const file = await openJobFileForCaller(deps, callerOf(request), request.params.id);
+      const range = parseRange(request.headers.range, file.bytes);
+      if (range === null) {
+        reply.header('content-range', `bytes */${file.bytes}`);
+        return reply
+          .code(416)
+          .type('application/problem+json')
+          .send({
+            type: 'https://govshare.dev/problems/range-not-satisfiable',
+            title: 'Range not satisfiable',
+            status: 416,
+            detail: `the file has ${file.bytes} bytes; ask for bytes=<start>-<end> within it`,
+            code: 'RANGE_NOT_SATISFIABLE',
+            requestId: String(request.id),
+          });
+      }
+      const caller = request.caller!;
+      await audit.append({
+        time: new Date(request.receivedAt || Date.now()).toISOString(),
+        requestId: String(request.id),
+        instance: audit.instance,
+        kind: 'exchange',
+        actor: {
+          deptCode: caller.deptCode,
+          systemId: caller.systemId,
+          certSerial: caller.serial,
+          ...(caller.userId ? { userId: caller.userId } : {}),
+        },
+        action: 'exchange.download',
+        resource: file.job.resource,
+        grantId: file.job.grantId,
+        purpose: caller.purpose.slice(0, 256),
+        decision: 'allow',
+        status: range ? 206 : 200,
+        latencyMs: Date.now() - (request.receivedAt || Date.now()),
+        requestSignatureHash: caller.signatureHash,
+        detail: {
+          jobId: file.job.id,
+          bytes: range ? range.end - range.start + 1 : file.bytes,
+          sha256: file.sha256,
+        },
+      });
+      reply
+        .header('accept-ranges', 'bytes')
+        .header('etag', `"${file.sha256}"`)
+        .header('x-content-sha256', file.sha256)
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .type('application/octet-stream');
+      if (range) {
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${file.bytes}`)
+          .header('content-length', range.end - range.start + 1);
+        return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
+      }
+      reply.header('content-length', file.bytes);
+      return reply.send(createReadStream(file.path));
+    },
+  );
+
+  app.post(
+    '/v1/exchange/subscriptions',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description:
+          'Subscribe to incremental exports on a schedule (e.g. daily at 02:00 China time); the watermark advances only when a file completes.',
+        body: SubscriptionRequest,
+        response: { 201: Subscription, ...problemResponses },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await createSubscription(deps, callerOf(request), request.body, {
+            purpose: request.caller!.purpose,
+            requestId: String(request.id),
+          }),
+        ),
+  );
+
+  app.get(
+    '/v1/exchange/subscriptions',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        response: { 200: Type.Object({ subscriptions: Type.Array(Subscription) }), ...problemResponses },
+      },
+    },
+    async (request) => ({ subscriptions: await listSubscriptionsForCaller(deps, callerOf(request)) }),
+  );
+
+  app.get(
+    '/v1/exchange/subscriptions/:id',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        params: SubscriptionParams,
+        response: { 200: Subscription, ...problemResponses },
+      },
+    },
+    async (request) => getSubscriptionForCaller(deps, callerOf(request), request.params.id),
+  );
+
+  app.delete(
+    '/v1/exchange/subscriptions/:id',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        params: SubscriptionParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteSubscription(deps, callerOf(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};
