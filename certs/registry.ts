@@ -3,8 +3,8 @@
  * security-admin HTTP routes share, so both do exactly the same thing.
  */
 
-import { buildCrl } from './crl.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { buildCrl } from './crl.js';
 import { CertIdentityInvalid, DepartmentNotFound, SystemNotFound } from './errors.js';
 import { certifySystemKey, type SystemCertificate, validityDays } from './issue.js';
 import type { Platform } from './platform.js';
@@ -81,7 +81,9 @@ function checkedPublicKey(pem: string): string {
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (key.asymmetricKeyType !== 'rsa' || bits < 2048) {
-    throw new CertIdentityInvalid('publicKeyPem must be an RSA key of at least 2048 bits (the platform CA issues RSA only)');
+    throw new CertIdentityInvalid(
+      'publicKeyPem must be an RSA key of at least 2048 bits (the platform CA issues RSA only)',
+    );
   }
   return key.export({ type: 'spki', format: 'pem' }).toString();
 }
