@@ -208,14 +208,12 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await createSubscription(deps, callerOf(request), request.body, {
-            purpose: request.caller!.purpose,
-            requestId: String(request.id),
-          }),
-        ),
+      reply.code(201).send(
+        await createSubscription(deps, callerOf(request), request.body, {
+          purpose: request.caller!.purpose,
+          requestId: String(request.id),
+        }),
+      ),
   );
 
   app.get(
