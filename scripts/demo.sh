@@ -92,6 +92,11 @@ gs serve > "$LOGS/gateway.out" 2>&1 &
 PIDS+=($!)
 wait_line "$LOGS/gateway.out" "listening"
 
+step "starting a worker (deadline clocks, webhooks, availability probes, quality checks, bulk exchange)"
+gs worker > "$LOGS/worker.out" 2>&1 &
+PIDS+=($!)
+wait_line "$LOGS/worker.out" "worker running"
+
 BUREAU=$(gs token --sub 张审核 --role bureau --ttl 8h)
 AUDITOR=$(gs token --sub 李审计 --role auditor --ttl 8h)
 POP=101001%2F000001
@@ -118,6 +123,27 @@ gs call POST "$GW/v1/data/$POP/query" $AMR --purpose market-supervision --data "
 
 step "4. a not-shared resource can never be called"
 gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" $AMR --purpose market-supervision --quiet || true
+
+step "5. applying for a conditional resource: AMR applies, the bureau checks, the provider (HRSS) authorizes narrowed items"
+AMR_ADMIN=$(gs token --sub 市监局管理员 --role dept-admin --dept "${DEPT[amr]}" --ttl 8h)
+HRSS_ADMIN=$(gs token --sub 人社局管理员 --role dept-admin --dept "${DEPT[hrss]}" --ttl 8h)
+json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);console.log($1)})"; }
+show "govshare api POST $GW/v1/applications --token \$AMR_ADMIN --data '{...社会保险参保信息, purpose market-supervision...}'"
+APP=$(gs api POST "$GW/v1/applications" --token "$AMR_ADMIN" --data "{\"systemId\":\"registration\",\"resourceCode\":\"301001/000001\",\"items\":[\"idNumber\",\"name\",\"insuranceType\",\"status\",\"monthlyBase\"],\"purposes\":[\"market-supervision\"],\"reason\":\"核查企业为员工缴纳社会保险情况（双随机抽查）\",\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" | json 'v.id+" "+v.state+" (normative check due "+(v.stages?.at(-1)?.dueDate??"?")+", 3 working days)"')
+echo "application $APP"
+APP_ID=${APP%% *}
+show "govshare api POST $GW/v1/applications/$APP_ID/check --token \$BUREAU --data '{\"outcome\":\"accept\"}'"
+gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outcome":"accept"}' | json '"state: "+v.state'
+show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
+gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.state+", grant "+(v.grantId??"")'
+show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR --purpose market-supervision"
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" $AMR --purpose market-supervision || true
+
+step "6. a bulk export: the bureau grants bulk access, the system runs a signed, encrypted export of 100,000 residents"
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
+show "govshare exchange run $GW $AMR --purpose market-supervision --resource 101001/000001 --out $DEMO/residents.jsonl"
+gs exchange run "$GW" $AMR --purpose market-supervision --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
+head -n 2 "$DEMO/residents.jsonl" 2>/dev/null || true
 
 step "the audit trail: who looked up this citizen (the ID number is hashed, never stored in clear)"
 show "govshare api GET '$GW/v1/audit?subject=$ID' --token \$AUDITOR"

@@ -15,7 +15,7 @@ import { startExchangeWorker } from '../../../gateway/jobs/exchange.js';
 import { createRedisClient } from '../../../gateway/redis.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { usePostgres } from '../../helpers/postgres.js';
-import { buildWorld, enc, signedInject } from '../../helpers/world.js';
+import { buildWorld, signedInject } from '../../helpers/world.js';
 
 const ROWS = Number(process.env.GOVSHARE_EXPORT_TEST_ROWS ?? 100_000);
 
