@@ -64,6 +64,7 @@ export async function createContext(
     options.redis ??
     createRedisClient(config.GOVSHARE_REDIS_URL, {
       connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}`,
+      autoPipelining: true,
     });
   const prefix = config.GOVSHARE_REDIS_PREFIX;
   const now = options.now ?? (() => new Date());

@@ -1,0 +1,287 @@
+/**
+ * The data-path benchmark (issue 3, issue 6 §1): a signed, authorized, masked, audited keyed lookup through
+ * the gateway to the front-end processor simulator, against two baselines measured in the same run — the
+ * simulator called directly and a bare Fastify + undici proxy to the same simulator. Loopback only,
+ * bounded; the gateway, simulator and proxy run as child processes, Redis is a private redis-server.
+ *
+ *   npx tsc -p . --outDir .build/bench && node .build/bench/bench/data-path.js [--quick]
+ *   options: --quick (50 connections, 5 s runs) --connections 10,50,200 --seconds 8
+ *            --profile (CPU profile of the gateway child, top self-time functions printed)
+ *            --json FILE (raw results)
+ *
+ * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy
+ * and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
+ * bounded by count; the baselines run for the same time. At 50 connections the bare proxy and govshare are
+ * then also offered the same fixed rate (lib/paced.ts), to show added latency without queueing.
+ * Results and how to read them: bench/README.md.
+ */
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sampleKeys } from '../connectors/simulator/datasets.js';
+import { auditKeys } from '../gateway/audit/keys.js';
+import type { RedisClient } from '../gateway/redis.js';
+import { requireBinary } from '../scripts/lib/local-tools.js';
+import { checksSummary, inspector, sanityCheck } from './lib/checks.js';
+import { type Child, readCpuMs, sampleRss } from './lib/children.js';
+import { profileTables, summariseProfile } from './lib/cpu-profile.js';
+import { type Measurement, runLoad } from './lib/load.js';
+import { runPaced } from './lib/paced.js';
+import { BENCH_PURPOSE } from './lib/platform-setup.js';
+import { type PresignedRequest, presign } from './lib/presign.js';
+import {
+  commandMix,
+  environment,
+  type PacedRow,
+  pacedTable,
+  type Row,
+  ratios,
+  ratiosTable,
+  resultsTable,
+  TARGET_CONNECTIONS,
+  type Target,
+  targetVerdict,
+} from './lib/report.js';
+import { startStack } from './lib/stack.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    connections: { type: 'string' },
+    seconds: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const LEVELS = (args.connections ?? (args.quick ? '50' : '10,50,200')).split(',').map(Number);
+const SECONDS = Number(args.seconds ?? (args.quick ? 5 : 8));
+const WARMUP_SECONDS = 1;
+/** Requests of the gateway's warm-up per level: under ~3000 its CPU per response is still falling (JIT). */
+const GOVSHARE_WARMUP = 3000;
+const PREFIX = 'bench:';
+const INSTANCE = 'bench-gw';
+const POOL_CONNECTIONS = 32;
+/** Share of govshare's closed-loop throughput offered to both the bare proxy and govshare in the paced run. */
+const PACED_SHARE = 0.5;
+/** Enough distinct residents that lookups do not hit one row (the simulator holds 100 000). */
+const KEYS = sampleKeys('residents', 20_000);
+
+const startedAt = performance.now();
+const log = (line: string) =>
+  console.log(`[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+let keyIndex = 0;
+const nextKey = () => KEYS[keyIndex++ % KEYS.length]!;
+
+async function main(): Promise<void> {
+  console.log(environment(requireBinary('redis-server', 'redis-server')));
+  log(`levels ${LEVELS.join(', ')} connections, ${SECONDS} s per run (+${WARMUP_SECONDS} s warm-up)`);
+  const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'govshare-bench-profile-')) : undefined;
+  const stack = await startStack({
+    prefix: PREFIX,
+    instance: INSTANCE,
+    poolConnections: POOL_CONNECTIONS,
+    ...(profileDir ? { gatewayNodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+  });
+  const { client, simulator, gateway, proxy, platform } = stack;
+  log(`platform set up (grant ${platform.grant.id}); gateway ${gateway.url}, bare proxy ${proxy.url}`);
+  try {
+    const dataPath = `/v1/data/${encodeURIComponent(platform.resourceCode)}`;
+    const sign = (n: number) =>
+      presign({
+        keyPem: platform.caller.keyPem,
+        keyId: platform.caller.serial,
+        origin: gateway.url,
+        headers: { 'x-purpose': BENCH_PURPOSE, 'x-user-id': 'bench.user', 'x-case-id': 'BENCH-2026-0001' },
+        paths: Array.from({ length: n }, () => `${dataPath}?idNumber=${nextKey()}`),
+      });
+    const row = await sanityCheck(gateway.url, (await sign(1))[0]!, proxy.url, dataPath);
+    log(`sanity call: gateway answered ${JSON.stringify(row)}`);
+    let govshareResponses = 1;
+
+    const rows: Row[] = [];
+    const mixes: string[] = [];
+    const measure = async (
+      target: Target,
+      connections: number,
+      child: Child,
+      run: () => Promise<Measurement>,
+    ) => {
+      const load1 = loadavg()[0]!;
+      const rss = sampleRss(child);
+      const before = {
+        cpu: cpuNow(child, simulator, stack.redis.process.pid!),
+        calls: await commandStats(client),
+      };
+      const m = await run();
+      const after = {
+        cpu: cpuNow(child, simulator, stack.redis.process.pid!),
+        calls: await commandStats(client),
+      };
+      const per = (key: keyof typeof before.cpu) => (after.cpu[key] - before.cpu[key]) / m.responses;
+      const sum = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
+      const result: Row = {
+        ...m,
+        target,
+        rssMiB: rss.stop() / 1024,
+        load1,
+        cpuPerResponse: {
+          target: per('target'),
+          simulator: per('simulator'),
+          redis: per('redis'),
+          loadGenerator: per('loadGenerator'),
+        },
+        // The INFO call of this process is not the gateway's.
+        redisCallsPerResponse: (sum(after.calls) - sum(before.calls) - 1) / m.responses,
+      };
+      rows.push(result);
+      if (target === 'govshare')
+        mixes.push(`c=${connections}: ${commandMix(before.calls, after.calls, m.responses)}`);
+      log(
+        `${target.padEnd(10)} c=${String(connections).padStart(3)}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ` +
+          `p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, CPU ${result.cpuPerResponse.target.toFixed(2)} ms/resp`,
+      );
+    };
+    const govshareLoad = async (connections: number, pool: PresignedRequest[]) => {
+      let next = 0;
+      const m = await runLoad({
+        url: gateway.url,
+        connections,
+        amount: pool.length - connections,
+        next: () => {
+          // Past the end of the pool a request would be a replay (and would be counted as non-2xx).
+          const request = pool[Math.min(next++, pool.length - 1)]!;
+          return { method: 'GET', path: request.path, headers: request.headers };
+        },
+        inspect: inspector('govshare'),
+      });
+      govshareResponses += m.responses;
+      return m;
+    };
+
+    for (const connections of LEVELS) {
+      const simulatorLoad = (seconds: number) =>
+        runLoad({
+          url: simulator.url,
+          connections,
+          seconds,
+          next: () => ({
+            method: 'POST',
+            path: '/datasets/residents/lookup',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ key: 'idNumber', values: [nextKey()] }),
+          }),
+          inspect: inspector('simulator'),
+        });
+      await simulatorLoad(WARMUP_SECONDS);
+      await measure('simulator', connections, simulator, () => simulatorLoad(SECONDS));
+
+      const proxyLoad = (seconds: number) =>
+        runLoad({
+          url: proxy.url,
+          connections,
+          seconds,
+          next: () => ({ method: 'GET', path: `${dataPath}?idNumber=${nextKey()}` }),
+          inspect: inspector('bare-proxy'),
+        });
+      await proxyLoad(WARMUP_SECONDS);
+      await measure('bare-proxy', connections, proxy, () => proxyLoad(SECONDS));
+
+      // Warm-up in two halves; the second, warm one calibrates: the measured run is sized to last about
+      // SECONDS at its rate.
+      const half = Math.max(GOVSHARE_WARMUP / 2, connections * 10);
+      await govshareLoad(connections, await sign(half + connections));
+      const warm = await govshareLoad(connections, await sign(half + connections));
+      const amount = Math.min(60_000, Math.max(connections * 50, Math.round(warm.rps * SECONDS * 1.5)));
+      log(
+        `govshare   c=${String(connections).padStart(3)}: warm-up ${Math.round(warm.rps)} req/s; pre-signing ${amount} requests`,
+      );
+      const pool = await sign(amount + connections);
+      await measure('govshare', connections, gateway, () => govshareLoad(connections, pool));
+    }
+
+    const paced: PacedRow[] = [];
+    const closedLoop = rows.find((r) => r.target === 'govshare' && r.connections === TARGET_CONNECTIONS);
+    if (closedLoop) {
+      const rate = Math.max(50, Math.round(closedLoop.rps * PACED_SHARE));
+      const count = rate * SECONDS;
+      log(`paced: bare proxy and govshare at ${rate} req/s over ${TARGET_CONNECTIONS} connections`);
+      const proxyPaced = await runPaced({
+        url: proxy.url,
+        connections: TARGET_CONNECTIONS,
+        rate,
+        count,
+        next: () => ({ method: 'GET', path: `${dataPath}?idNumber=${nextKey()}` }),
+      });
+      paced.push({ ...proxyPaced, target: 'bare-proxy' });
+      const pool = await sign(count);
+      let next = 0;
+      const govPaced = await runPaced({
+        url: gateway.url,
+        connections: TARGET_CONNECTIONS,
+        rate,
+        count,
+        next: () => ({ method: 'GET', ...pool[next++]! }),
+      });
+      govshareResponses += count;
+      paced.push({ ...govPaced, target: 'govshare' });
+    }
+
+    const auditRecords = await client.xlen(auditKeys(PREFIX).stream(INSTANCE));
+    const rssAfter = gateway.rssKiB() / 1024;
+    const list = ratios(rows);
+    console.log(`\n## Closed loop (autocannon), ${SECONDS} s per run\n\n${resultsTable(rows)}`);
+    console.log(`\n## Ratios (govshare against the baselines of the same run)\n\n${ratiosTable(list)}`);
+    if (paced.length > 0) {
+      console.log(`\n## Equal offered load, ${TARGET_CONNECTIONS} connections\n\n${pacedTable(paced)}`);
+    }
+    console.log(`\n${targetVerdict(list, paced)}`);
+    console.log(
+      `govshare responses ${govshareResponses}; audit records in ${INSTANCE}'s stream: ${auditRecords} ` +
+        `(${auditRecords === govshareResponses ? 'one per response' : 'MISMATCH'}); gateway RSS after the runs ${rssAfter.toFixed(1)} MiB`,
+    );
+    console.log(checksSummary());
+    for (const mix of mixes) console.log(`Redis commands per govshare response, ${mix}`);
+    if (args.json) {
+      const raw = { rows, ratios: list, paced, auditRecords, govshareResponses };
+      writeFileSync(args.json, `${JSON.stringify(raw, null, 2)}\n`);
+    }
+    await stack.stop();
+    if (profileDir) printProfile(profileDir);
+  } finally {
+    await stack.stop();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  }
+  log('done');
+}
+
+function cpuNow(target: Child, simulator: Child, redisPid: number) {
+  const usage = process.cpuUsage();
+  return {
+    target: target.cpuMs(),
+    simulator: simulator.cpuMs(),
+    redis: readCpuMs(redisPid),
+    loadGenerator: (usage.user + usage.system) / 1000,
+  };
+}
+
+/** Calls per Redis command so far (INFO commandstats). */
+async function commandStats(client: RedisClient): Promise<Map<string, number>> {
+  const info = await client.info('commandstats');
+  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** The gateway writes its profile when it exits (stack.stop()); only what follows its first data request counts. */
+function printProfile(dir: string): void {
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) return void console.log('no CPU profile was written');
+  const kept = join(tmpdir(), `govshare-gateway-${Date.now()}.cpuprofile`);
+  copyFileSync(join(dir, file), kept);
+  const summary = summariseProfile(kept, { from: 'serveData' });
+  console.log(
+    `\n## Gateway CPU profile from its first data request (${(summary.busyMs / 1000).toFixed(1)} s on CPU; ${kept})\n`,
+  );
+  console.log(profileTables(summary));
+}
+
+await main();
