@@ -135,7 +135,7 @@ APP_ID=${APP%% *}
 show "govshare api POST $GW/v1/applications/$APP_ID/check --token \$BUREAU --data '{\"outcome\":\"accept\"}'"
 gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outcome":"accept"}' | json '"state: "+v.state'
 show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
-gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.state+", grant "+(v.grantId??"")'
+gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.application.state+", grant "+v.grant.id+" with items "+v.grant.items.join(",")'
 show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR --purpose market-supervision"
 gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" $AMR --purpose market-supervision || true
 
@@ -148,7 +148,7 @@ head -n 2 "$DEMO/residents.jsonl" 2>/dev/null || true
 step "the audit trail: who looked up this citizen (the ID number is hashed, never stored in clear)"
 show "govshare api GET '$GW/v1/audit?subject=$ID' --token \$AUDITOR"
 gs api GET "$GW/v1/audit?subject=$ID&limit=10" --token "$AUDITOR" \
-  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records)console.log([r.time,r.actor.systemId??'-',r.action,r.decision,r.reasonCode??'',r.status,'purpose='+(r.purpose??'-'),'user='+(r.actor.userId??'-')].join('  '))})"
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records)console.log([r.time,r.actor.systemId??'-',r.resource??'-',r.action,r.decision,r.reasonCode??'',r.status,'purpose='+(r.purpose??'-'),'user='+(r.actor.userId??'-')].join('  '))})"
 show "govshare audit verify"
 gs audit verify
 
