@@ -60,6 +60,8 @@ export function indexCommands(
   redis: RedisClient,
   entries: IndexEntry[],
   retention: { now: number; retentionMs: number },
+  /** Whether to apply the retention window to a key now; trimming on every write is wasted Redis work. */
+  shouldTrim: (key: string) => boolean = () => true,
 ): Command[] {
   const byKey = new Map<string, (string | number)[]>();
   for (const { key, score, member } of entries) {
@@ -73,7 +75,10 @@ export function indexCommands(
     .filter((group) => group.length > 0)
     .map((group) => {
       const keys = group.map(([key]) => key);
-      const argv = group.flatMap(([, pairs]) => [pairs.length / 2, ...pairs]);
+      const argv = group.flatMap(([key, pairs]) => [
+        (shouldTrim(key) ? 1 : -1) * (pairs.length / 2),
+        ...pairs,
+      ]);
       return [INDEX_COMMAND, keys.length, ...keys, ...head, ...argv];
     });
 }

@@ -59,7 +59,8 @@ return n
  * KEYS[1..k] index keys
  * ARGV[1] cutoff score: members scored below it are removed
  * ARGV[2] time to live of each key in ms (a key nobody wrote to for that long holds only expired members)
- * ARGV[3..] per key, in KEYS order: the member count m, then m pairs of score, member
+ * ARGV[3..] per key, in KEYS order: the member count m (negative: add only, do not trim or expire the key
+ *          this time), then |m| pairs of score, member
  *
  * Returns the number of keys touched.
  */
@@ -67,9 +68,13 @@ const INDEX_LUA = `
 local cutoff, ttl, a = ARGV[1], ARGV[2], 3
 for k = 1, #KEYS do
   local m = tonumber(ARGV[a])
+  local trim = m > 0
+  if not trim then m = -m end
   redis.call('ZADD', KEYS[k], unpack(ARGV, a + 1, a + 2 * m))
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff)
-  redis.call('PEXPIRE', KEYS[k], ttl)
+  if trim then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff)
+    redis.call('PEXPIRE', KEYS[k], ttl)
+  end
   a = a + 1 + 2 * m
 end
 return #KEYS

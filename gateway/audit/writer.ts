@@ -37,6 +37,8 @@ import { type AuditKeys, auditKeys } from './keys.js';
 import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './record.js';
 import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
 
+const INDEX_TRIM_INTERVAL_MS = 60_000;
+
 export interface AuditWriterOptions {
   /** The platform signing key and certificate for checkpoints. */
   signer: CheckpointSigner;
@@ -95,6 +97,7 @@ export class AuditWriter {
   private closed = false;
   private lastCheckpoint = 0;
   private lastCheckpointTime: number | undefined;
+  private readonly lastTrim = new Map<string, number>();
   private checkpointing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -133,6 +136,19 @@ export class AuditWriter {
       throw err;
     });
     return this.starting;
+  }
+
+  /**
+   * Index keys are trimmed to the retention window and given a TTL at most once a minute each: the
+   * window moves by milliseconds per write, so trimming every batch only costs Redis CPU.
+   */
+  private trimDue(key: string): boolean {
+    const now = this.options.now();
+    const last = this.lastTrim.get(key);
+    if (last !== undefined && now >= last && now - last < INDEX_TRIM_INTERVAL_MS) return false;
+    if (this.lastTrim.size >= 100_000) this.lastTrim.clear();
+    this.lastTrim.set(key, now);
+    return true;
   }
 
   /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
@@ -296,10 +312,12 @@ export class AuditWriter {
     }
     const commands: Command[] = [
       [APPEND_COMMAND, this.keys.stream(this.instance), this.keys.head(this.instance), ...args],
-      ...indexCommands(this.redis, indexEntries, {
-        now: this.options.now(),
-        retentionMs: this.options.indexRetentionMs,
-      }),
+      ...indexCommands(
+        this.redis,
+        indexEntries,
+        { now: this.options.now(), retentionMs: this.options.indexRetentionMs },
+        (key) => this.trimDue(key),
+      ),
     ];
     const [appended, ...indexed] = sendEach(this.redis, commands);
     for (const index of indexed) index.catch((err: Error) => this.options.onBackgroundError(err, 'index'));
