@@ -13,6 +13,7 @@ import { createExchange } from './exchange/wiring.js';
 import { createQuality } from './quality.js';
 import { applicationRoutes } from './routes/applications.js';
 import { exchangeRoutes } from './routes/exchange.js';
+import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -125,6 +126,7 @@ export async function buildApp({
   await app.register(healthRoutes, { context, warnings: () => [workflow.calendarWarning()] });
   await app.register(catalogRoutes, { context, hooks: workflow.catalogHooks });
   await app.register(applicationRoutes, { context, workflow });
+  await app.register(objectionRoutes, { context, workflow });
   await app.register(webhookRoutes, { context, workflow });
   await app.register(statsRoutes, { context, workflow });
   const quality = createQuality(context, workflow);

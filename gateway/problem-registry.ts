@@ -13,6 +13,7 @@ import { sqlConnectorErrorDocs, sqlConnectorErrors } from '../connectors/sql/err
 import { applicationsErrorDocs, applicationsErrors } from '../policies/applications/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../policies/calendar/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../policies/errors.js';
+import { objectionsErrorDocs, objectionsErrors } from '../policies/objections/errors.js';
 import { statsErrorDocs, statsErrors } from '../policies/stats/errors.js';
 import { auditErrorDocs, auditErrors } from './audit/errors.js';
 import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
@@ -34,6 +35,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['catalog', catalogErrors, catalogErrorDocs],
   ['policies', policiesErrors, policiesErrorDocs],
   ['applications', applicationsErrors, applicationsErrorDocs],
+  ['objections', objectionsErrors, objectionsErrorDocs],
   ['calendar', calendarErrors, calendarErrorDocs],
   ['notifications', notificationsErrors, notificationsErrorDocs],
   ['statistics', statsErrors, statsErrorDocs],

@@ -27,6 +27,8 @@ import {
 } from '../policies/calendar/limits.js';
 import { loadCalendarOverrides } from '../policies/calendar/overrides.js';
 import type { GrantStore } from '../policies/grant-store.js';
+import { ObjectionService } from '../policies/objections/service.js';
+import { ObjectionStore } from '../policies/objections/store.js';
 import { StatsService } from '../policies/stats/service.js';
 import type { GovshareConfig } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -71,6 +73,8 @@ export interface StartWorkersOptions {
 
 export interface Workflow {
   applications: ApplicationService;
+  /** Objections to shared records and their answer deadlines (policies/objections). */
+  objections: ObjectionService;
   resources: ResourceChanges;
   notifications: Notifier;
   stats: StatsService;
@@ -138,9 +142,12 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     options.webhooks,
   );
   const relay = new OutboxRelay(store, queues.deadlines, notifications, now);
+  const objectionStore = new ObjectionStore(redis, prefix);
+  const objectionRelay = new OutboxRelay(objectionStore, queues.deadlines, notifications, now);
+  const drainBoth = async () => (await relay.drain()) + (await objectionRelay.drain());
   const afterCommit = async () => {
     try {
-      await relay.drain();
+      await drainBoth();
     } catch (err) {
       // Committed changes stay in the outbox; the worker's periodic drain delivers them.
       log.warn({ err }, 'outbox drain failed; the worker will retry');
@@ -164,6 +171,15 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     now,
     afterCommit,
   });
+  const objections = new ObjectionService({
+    store: objectionStore,
+    grants,
+    catalog: context.catalog,
+    calendar,
+    limits,
+    now,
+    afterCommit,
+  });
   const stats = new StatsService({ redis, prefix, applications: store, calendar, now });
 
   const workers: Worker[] = [];
@@ -180,6 +196,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
 
   return {
     applications,
+    objections,
     resources,
     notifications,
     stats,
@@ -199,7 +216,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         await resources.onResourceStatusChanged(code, declared, stated, actor, new Date(effectiveFrom));
       },
     },
-    drainOutbox: () => relay.drain(),
+    drainOutbox: drainBoth,
     calendarWarning: () => calendar.missingNextYearWarning(now()),
 
     async startWorkers(start: StartWorkersOptions = {}) {
@@ -207,12 +224,16 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (moved > 0) log.info({ moved }, 'provisional deadlines recomputed with the calendar');
       for (const timer of await openStageTimers(applications.writer))
         await scheduleTimer(queues.deadlines, timer, now());
-      await relay.drain();
+      const objectionClocks = await objections.recoverClocks();
+      if (objectionClocks.moved > 0)
+        log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
+      for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
+      await drainBoth();
       const warning = calendar.missingNextYearWarning(now());
       if (warning) log.warn(warning);
 
       if (start.deadlines ?? true) {
-        const deps = { applications, resources, now, log, auditSystem };
+        const deps = { applications, resources, objections, now, log, auditSystem };
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
       }
       if (start.webhooks ?? true)
@@ -223,7 +244,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         workers.push(startAvailabilityWorker(probeDeps, workerConnection(), queuePrefix, log));
       }
       relayTimer = setInterval(() => {
-        relay.drain().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));
+        drainBoth().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));
       }, options.relayIntervalMs ?? 5000);
       relayTimer.unref();
       await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -233,7 +254,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     async close() {
       if (relayTimer) clearInterval(relayTimer);
       await Promise.allSettled(workers.map((w) => w.close()));
-      await relay.drain().catch(() => 0);
+      await drainBoth().catch(() => 0);
       await Promise.allSettled(Object.values(queues).map((q) => q.close()));
       await notifications.close();
       await Promise.allSettled(connections.map((c) => c.quit()));

@@ -1,8 +1,8 @@
 /**
- * The deadlines worker: one processor for the statutory clock timers (reminder, overdue, escalation)
- * and for resource status changes filed for a later date. The processor reads the time from the
- * platform clock, not from BullMQ: a job that runs before its time by that clock (the clock moved, or a
- * test promoted it) is put back to wait the remaining time. Handlers are idempotent, so a job that runs
+ * The deadlines worker: one processor for the statutory clock timers (reminder, overdue, escalation) of
+ * applications and objections, and for resource status changes filed for a later date. The processor
+ * reads the time from the platform clock, not from BullMQ: a job that runs before its time by that clock
+ * (the clock moved, or a test promoted it) is put back to wait the remaining time. Handlers are idempotent, so a job that runs
  * twice, or for a stage that has ended, changes nothing.
  */
 import { DelayedError, type Job, Worker } from 'bullmq';
@@ -11,12 +11,15 @@ import { fireStageTimer, type TimerOutcome } from '../../policies/applications/c
 import type { ResourceChanges } from '../../policies/applications/resource-changes.js';
 import type { Timer } from '../../policies/applications/schema.js';
 import type { ApplicationService } from '../../policies/applications/service.js';
+import type { ObjectionService } from '../../policies/objections/service.js';
 import type { RedisClient } from '../redis.js';
 import { QUEUE_NAMES } from './queues.js';
 
 export interface DeadlineProcessorDeps {
   applications: ApplicationService;
   resources: ResourceChanges;
+  /** Answer deadlines of objections (timers with `objectionId`). */
+  objections?: ObjectionService;
   now: () => Date;
   log: Logger;
   /** Audit hook for changes the platform makes without a request (e.g. the gateway's AuditWriter). */
@@ -32,6 +35,12 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
         status: timer.status,
       });
     }
+    return outcome;
+  }
+  if (timer.objectionId !== undefined) {
+    const outcome = deps.objections ? await deps.objections.fireTimer(timer) : 'stale';
+    if (outcome === 'done')
+      await deps.auditSystem?.(`objection.${timer.kind}`, { objection: timer.objectionId });
     return outcome;
   }
   if (timer.applicationId && (timer.kind === 'remind' || timer.kind === 'overdue')) {

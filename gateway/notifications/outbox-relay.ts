@@ -1,23 +1,29 @@
 /**
- * Moves committed changes from the applications outbox (a Redis stream written atomically with each
- * change) to BullMQ: timers become delayed jobs on the deadlines queue, events are fanned out to webhook
- * deliveries, cancelled timers are removed. An entry is deleted only once all of it is queued; job ids
+ * Moves committed changes from an outbox (a Redis stream written atomically with each change: the
+ * applications', the objections') to BullMQ: timers become delayed jobs on the deadlines queue, events
+ * are fanned out to webhook deliveries, cancelled timers are removed. An entry is deleted only once all of it is queued; job ids
  * are deterministic, so an entry handled twice (two processes, or a crash before the delete) queues
  * nothing twice. Runs right after each change and periodically in the worker, which catches up after
  * a crash.
  */
 import type { Queue } from 'bullmq';
 import type { Timer } from '../../policies/applications/schema.js';
-import type { ApplicationStore } from '../../policies/applications/store.js';
+import type { OutboxRecord } from '../../policies/applications/store.js';
 import type { Notifier } from './notifier.js';
 
 const BATCH = 100;
+
+/** A stream of committed changes: the applications' outbox, or the objections' (policies/objections). */
+export interface OutboxSource {
+  readOutbox(count: number): Promise<OutboxRecord[]>;
+  ackOutbox(ids: string[]): Promise<void>;
+}
 
 export class OutboxRelay {
   #chain: Promise<number> = Promise.resolve(0);
 
   constructor(
-    private readonly store: ApplicationStore,
+    private readonly store: OutboxSource,
     private readonly deadlines: Queue<Timer>,
     private readonly notifier: Notifier,
     private readonly now: () => Date,

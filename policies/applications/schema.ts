@@ -203,6 +203,12 @@ export const EVENT_TYPES = [
   'grant.revoked',
   'resource.withdrawn',
   'quality.below-threshold',
+  'objection.received',
+  'objection.answered',
+  'objection.withdrawn',
+  'objection.reminder',
+  'objection.overdue',
+  'objection.escalated',
 ] as const;
 export const EventType = literalUnion(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;
@@ -233,6 +239,8 @@ export interface Timer {
   runAt: number;
   applicationId?: string;
   stage?: number;
+  /** An objection's answer deadline (policies/objections/clock.ts); kinds remind, overdue, escalate. */
+  objectionId?: string;
   resourceCode?: string;
   status?: 'active' | 'suspended' | 'withdrawn';
   reason?: string;

@@ -16,6 +16,9 @@ export const StatutoryLimits = Type.Object(
     authorize: limit("Provider's authorization or reasoned refusal (授权)"),
     notify: limit("Platform's notice of the provider's answer to the consumer"),
     directGrant: limit('Direct grant of an unconditional resource without control parameters'),
+    objectionAnswer: limit(
+      "Provider's verification and answer to an objection to a record (疑义核实, [XY] 21: 3 working days)",
+    ),
   },
   { additionalProperties: false, description: 'Statutory limits in working days' },
 );
@@ -43,7 +46,7 @@ export const REGION_PROFILES: Record<RegionName, RegionProfile> = {
   hubei: {
     label: 'Hubei 湖北省',
     source: '《湖北省政务信息资源共享管理办法》(鄂政办发〔2018〕59号) arts. 19–21',
-    limits: { check: 3, authorize: 10, notify: 1, directGrant: 3 },
+    limits: { check: 3, authorize: 10, notify: 1, directGrant: 3, objectionAnswer: 3 },
   },
   shanxi: {
     // The provider has 10 working days instead of 5 when the data is not yet on the platform.

@@ -8,15 +8,20 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Test } from 'tap';
 import type { ActorRef } from '../../../catalog/records.js';
+import type { BuildAppOptions } from '../../../gateway/app.js';
 import type { Workflow, WorkflowOptions } from '../../../gateway/workflow.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { publishResources, registerParties, TestClock } from '../../policies/applications/fixtures.js';
 
-export async function buildWorkflowApp(t: Test, options: { workflow?: WorkflowOptions } = {}) {
+export async function buildWorkflowApp(
+  t: Test,
+  options: { workflow?: WorkflowOptions; extraRoutes?: BuildAppOptions['extraRoutes'] } = {},
+) {
   const clock = new TestClock();
   const testApp = await buildTestApp(t, {
     now: clock.now,
     workflow: { log: pino({ level: 'silent' }), ...options.workflow },
+    ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
   });
   const workflow: Workflow = testApp.app.workflow;
   await registerParties(testApp.context.certs, clock.now());

@@ -2,17 +2,41 @@ import t from 'tap';
 import { REGION_PROFILES, resolveLimits, WorkdayCalendar } from '../../../policies/calendar/index.js';
 
 t.test('region profiles give statutory limits in working days', async (t) => {
-  t.same(resolveLimits(), { check: 3, authorize: 10, notify: 1, directGrant: 3 }, 'Hubei is the default');
-  t.same(resolveLimits({ region: 'hubei' }), { check: 3, authorize: 10, notify: 1, directGrant: 3 });
-  t.same(resolveLimits({ region: 'shanxi' }), { check: 2, authorize: 5, notify: 1, directGrant: 3 });
-  t.same(resolveLimits({ region: 'hechi' }), { check: 3, authorize: 5, notify: 1, directGrant: 3 });
+  t.same(
+    resolveLimits(),
+    { check: 3, authorize: 10, notify: 1, directGrant: 3, objectionAnswer: 3 },
+    'Hubei is the default',
+  );
+  t.same(resolveLimits({ region: 'hubei' }), {
+    check: 3,
+    authorize: 10,
+    notify: 1,
+    directGrant: 3,
+    objectionAnswer: 3,
+  });
+  t.same(resolveLimits({ region: 'shanxi' }), {
+    check: 2,
+    authorize: 5,
+    notify: 1,
+    directGrant: 3,
+    objectionAnswer: 3,
+  });
+  t.same(resolveLimits({ region: 'hechi' }), {
+    check: 3,
+    authorize: 5,
+    notify: 1,
+    directGrant: 3,
+    objectionAnswer: 3,
+  });
   t.same(REGION_PROFILES.hechi.limits, { authorize: 5 }, 'Hechi sets only the provider limit');
   t.same(resolveLimits({ region: 'shanxi', limits: { authorize: 10 } }), {
     check: 2,
     authorize: 10,
     notify: 1,
     directGrant: 3,
+    objectionAnswer: 3,
   });
+  t.equal(resolveLimits({ limits: { objectionAnswer: 5 } }).objectionAnswer, 5, 'overridden like the others');
 });
 
 t.test('limits drive deadlines', async (t) => {

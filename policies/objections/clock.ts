@@ -1,0 +1,131 @@
+/**
+ * The provider's answer deadline, counted like an application stage (policies/applications/stages.ts):
+ * from the platform's record time of the objection, the start day not counted, ending 24:00 CST of the
+ * last working day. Three timers: a reminder when one working day is left, the overdue mark at the
+ * deadline, the escalation to the bureau one working day after it. They ride the deadlines queue as
+ * Timers with `objectionId`; ids are deterministic, and a timer that fires for an objection answered
+ * meanwhile, or whose deadline was recomputed, finds nothing to do.
+ */
+
+import type { TimerOutcome } from '../applications/clock.js';
+import { PLATFORM } from '../applications/commit.js';
+import { BUREAU_RECIPIENT, makeEvent } from '../applications/events.js';
+import type { Timer } from '../applications/schema.js';
+import { stageClock } from '../applications/stages.js';
+import type { WorkdayCalendar } from '../calendar/calendar.js';
+import { objectionData, recordTransition } from './events.js';
+import type { AnswerDeadline, Objection } from './schema.js';
+import { isOpen } from './state-machine.js';
+import type { ObjectionStore } from './store.js';
+
+type ClockKind = 'remind' | 'overdue' | 'escalate';
+
+const FIELD = { remind: 'remindedAt', overdue: 'overdueAt', escalate: 'escalatedAt' } as const;
+const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as const;
+
+export function answerDeadline(
+  calendar: WorkdayCalendar,
+  startedAt: Date,
+  limitWorkdays: number,
+): AnswerDeadline {
+  return {
+    limitWorkdays,
+    startedAt: startedAt.toISOString(),
+    ...stageClock(calendar, startedAt, limitWorkdays),
+  };
+}
+
+/** The three timers of an open objection. */
+export function objectionTimers(objection: Objection): Timer[] {
+  const make = (kind: ClockKind): Timer => {
+    const runAt = Date.parse(objection.deadline[AT[kind]]);
+    return { id: `${objection.id}.${kind}.${runAt}`, kind, runAt, objectionId: objection.id };
+  };
+  return [make('remind'), make('overdue'), make('escalate')];
+}
+
+/**
+ * Handles an objection timer at the platform's `now`. 'early' when `now` is before the timer's time (the
+ * job runner should wait and retry), 'stale' when there is nothing to do any more.
+ */
+export async function fireObjectionTimer(
+  store: ObjectionStore,
+  now: () => Date,
+  timer: Timer,
+): Promise<TimerOutcome> {
+  if (!timer.objectionId || timer.kind === 'resource-status') return 'stale';
+  const kind = timer.kind;
+  let outcome: TimerOutcome = 'stale';
+  await store.update(timer.objectionId, now, (objection, at) => {
+    outcome = 'stale';
+    const deadline = objection.deadline;
+    if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]]) !== timer.runAt) return undefined;
+    if (deadline[FIELD[kind]] !== undefined) return undefined;
+    if (at.getTime() < timer.runAt) {
+      outcome = 'early';
+      return undefined;
+    }
+    outcome = 'done';
+    deadline[FIELD[kind]] = at.toISOString();
+    recordTransition(objection, { action: kind, reason: describe(kind, deadline) }, PLATFORM, at);
+    return { next: objection, outbox: { events: [clockEvent(kind, objection, at)] } };
+  });
+  return outcome;
+}
+
+function describe(kind: ClockKind, deadline: AnswerDeadline): string {
+  if (kind === 'remind') return `one working day left to answer (due ${deadline.dueDate})`;
+  if (kind === 'overdue') return `not answered by its deadline, 24:00 CST of ${deadline.dueDate}`;
+  return 'still not answered one working day after its deadline; escalated to the bureau';
+}
+
+function clockEvent(kind: ClockKind, objection: Objection, at: Date) {
+  const data = objectionData(objection);
+  if (kind === 'remind') return makeEvent('objection.reminder', at, [objection.providerDept], data);
+  if (kind === 'overdue') {
+    return makeEvent('objection.overdue', at, [objection.providerDept, objection.consumerDept], data);
+  }
+  return makeEvent('objection.escalated', at, [BUREAU_RECIPIENT], {
+    ...data,
+    responsible: objection.providerDept,
+  });
+}
+
+/**
+ * After a restart (or a lost outbox entry): recomputes the deadlines counted provisionally in a year the
+ * calendar did not know, and returns every open objection's timers to schedule again (ids make that
+ * harmless). Returns the timers and how many deadlines moved.
+ */
+export async function recoverObjectionClocks(
+  store: ObjectionStore,
+  calendar: WorkdayCalendar,
+  now: () => Date,
+): Promise<{ timers: Timer[]; moved: number }> {
+  let moved = 0;
+  for (const open of await store.load(await store.idsOf(store.keys.open))) {
+    if (!open.deadline.provisional) continue;
+    let changed = false;
+    await store.update(open.id, now, (objection, at) => {
+      changed = false;
+      const current = objection.deadline;
+      if (!isOpen(objection.state) || !current.provisional) return undefined;
+      const clock = answerDeadline(calendar, new Date(current.startedAt), current.limitWorkdays);
+      const unchanged =
+        clock.dueAt === current.dueAt &&
+        clock.remindAt === current.remindAt &&
+        clock.escalateAt === current.escalateAt;
+      if (unchanged && clock.provisional) return undefined;
+      const cancel = objectionTimers(objection).map((t) => t.id);
+      Object.assign(current, clock);
+      changed = true;
+      const reason = `deadline recomputed with the calendar of ${calendar.knownYears().join(', ')}: due ${current.dueDate}${clock.provisional ? ' (still provisional)' : ''}`;
+      recordTransition(objection, { action: 'reschedule', reason }, PLATFORM, at);
+      return { next: objection, outbox: { cancel, timers: objectionTimers(objection) } };
+    });
+    if (changed) moved++;
+  }
+  const timers = (await store.load(await store.idsOf(store.keys.open)))
+    .filter((o) => isOpen(o.state))
+    .flatMap(objectionTimers);
+  return { timers, moved };
+}

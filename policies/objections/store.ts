@@ -1,0 +1,197 @@
+/**
+ * Objections in Redis, the system of record, written like applications (policies/applications/store.ts):
+ * read the JSON, decide in TypeScript, then one Lua script stores the new JSON only if the stored one is
+ * still what was read, and in the same step updates the indexes, the "one open objection per record and
+ * item" claim, and appends the change's outbox entry (events and timers) to the objections' own stream.
+ */
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '../../gateway/redis.js';
+import type { OutboxEntry } from '../applications/schema.js';
+import type { OutboxRecord } from '../applications/store.js';
+import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
+import { type ObjectionKeys, objectionKeys } from './keys.js';
+import type { Objection } from './schema.js';
+import { isOpen } from './state-machine.js';
+
+/*
+ * KEYS[1] data hash, KEYS[2] pending hash, KEYS[3] outbox stream, KEYS[4..] index sorted sets
+ * ARGV[1] id, ARGV[2] JSON as read ('' = a new objection), ARGV[3] new JSON,
+ * ARGV[4] pending op ('claim' | 'release' | ''), ARGV[5] pending field (record key),
+ * ARGV[6] outbox entry JSON ('' = none),
+ * then 4 values per index op: 'add' | 'rem', position of its key in KEYS, score, member.
+ * Returns {1}; {0} when the stored JSON changed since it was read (or the new id is taken);
+ * {-2, otherId} when the department already has another open objection to the same record and item.
+ */
+const WRITE_LUA = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if stored then return {0} end
+elseif stored ~= ARGV[2] then
+  return {0}
+end
+if ARGV[4] == 'claim' then
+  local other = redis.call('HGET', KEYS[2], ARGV[5])
+  if other and other ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], other) == 1 then return {-2, other} end
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+elseif ARGV[4] == 'release' then
+  if redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[5]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+for i = 7, #ARGV, 4 do
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  if ARGV[i] == 'add' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
+  else redis.call('ZREM', key, ARGV[i + 3]) end
+end
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
+return {1}
+`;
+
+interface ObjectionCommands {
+  govshareObjectionWrite(...args: (string | number)[]): Promise<[number, string?]>;
+}
+
+/** What a planner returns: the next objection and its outbox entry; undefined when nothing is to be done. */
+export interface ObjectionPlan {
+  next: Objection;
+  outbox?: OutboxEntry;
+}
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * The field of the "one open objection" claim. The key value is hashed so that the claim hash holds no
+ * ID numbers (the objection JSON does, for the provider; this index need not).
+ */
+export const recordClaim = (o: Pick<Objection, 'consumerDept' | 'resourceCode' | 'item' | 'key'>) =>
+  `${o.consumerDept}:${o.resourceCode}:${o.item}:${createHash('sha256').update(o.key, 'utf8').digest('hex')}`;
+
+export class ObjectionStore {
+  readonly keys: ObjectionKeys;
+  readonly #redis: RedisClient;
+  readonly #commands: ObjectionCommands;
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
+    this.keys = objectionKeys(prefix);
+    redis.defineCommand('govshareObjectionWrite', { lua: WRITE_LUA });
+    this.#commands = redis as unknown as ObjectionCommands;
+  }
+
+  nextSequence(): Promise<number> {
+    return this.#redis.incr(this.keys.seq);
+  }
+
+  async read(id: string): Promise<{ objection: Objection; json: string } | undefined> {
+    const json = await this.#redis.hget(this.keys.data, id);
+    return json === null ? undefined : { objection: JSON.parse(json) as Objection, json };
+  }
+
+  async load(ids: string[]): Promise<Objection[]> {
+    if (ids.length === 0) return [];
+    const jsons = await this.#redis.hmget(this.keys.data, ...ids);
+    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Objection);
+  }
+
+  /** Ids in an index, newest (highest score) first. */
+  idsOf(index: string): Promise<string[]> {
+    return this.#redis.zrevrange(index, 0, -1);
+  }
+
+  /** Stores a new objection, claiming its record and item for the department. */
+  async create(objection: Objection, outbox: OutboxEntry): Promise<void> {
+    const [code, otherId] = await this.#write(undefined, undefined, objection, outbox);
+    if (code === 1) return;
+    if (code === -2) {
+      throw new OBJECTION_DUPLICATE(
+        `your department already has objection ${otherId} open for item ${objection.item} of this record of ${objection.resourceCode}; wait for its answer or withdraw it`,
+      );
+    }
+    throw new OBJECTION_CONFLICT(`objection id ${objection.id} is taken; retry`);
+  }
+
+  /**
+   * Applies `planner` to the stored objection, re-run on fresh state when another writer got in first
+   * (so the loser meets e.g. a withdrawal and fails clearly). Returns what was stored.
+   */
+  async update(
+    id: string,
+    now: () => Date,
+    planner: (objection: Objection, at: Date) => ObjectionPlan | undefined,
+  ): Promise<Objection> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.read(id);
+      if (!read) throw new OBJECTION_NOT_FOUND(`no objection has id "${id}"`);
+      const plan = planner(structuredClone(read.objection), now());
+      if (!plan) return read.objection;
+      const [code] = await this.#write(read.json, read.objection, plan.next, plan.outbox);
+      if (code === 1) return plan.next;
+    }
+    throw new OBJECTION_CONFLICT(`objection ${id} kept changing; retry`);
+  }
+
+  /** The oldest outbox entries, at most `count`. */
+  async readOutbox(count: number): Promise<OutboxRecord[]> {
+    const rows = await this.#redis.xrange(this.keys.outbox, '-', '+', 'COUNT', count);
+    return rows.map(([id, fields]) => {
+      const at = fields.indexOf('entry');
+      return { id, entry: JSON.parse(fields[at + 1] ?? '{}') as OutboxEntry };
+    });
+  }
+
+  async ackOutbox(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#redis.xdel(this.keys.outbox, ...ids);
+  }
+
+  #write(
+    readJson: string | undefined,
+    previous: Objection | undefined,
+    next: Objection,
+    outbox: OutboxEntry | undefined,
+  ): Promise<[number, string?]> {
+    const indexKeys: string[] = [];
+    const ops: (string | number)[] = [];
+    const position = (key: string) => {
+      let i = indexKeys.indexOf(key);
+      if (i < 0) i = indexKeys.push(key) - 1;
+      return i + 4;
+    };
+    const wanted = this.#memberships(next);
+    for (const m of previous ? this.#memberships(previous) : []) {
+      if (!wanted.some((w) => w.key === m.key && w.member === m.member)) {
+        ops.push('rem', position(m.key), 0, m.member);
+      }
+    }
+    for (const m of wanted) ops.push('add', position(m.key), m.score, m.member);
+    const wasOpen = previous !== undefined && isOpen(previous.state);
+    const nowOpen = isOpen(next.state);
+    const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
+    const hasContent = Boolean(outbox?.events?.length || outbox?.timers?.length || outbox?.cancel?.length);
+    return this.#commands.govshareObjectionWrite(
+      3 + indexKeys.length,
+      this.keys.data,
+      this.keys.pending,
+      this.keys.outbox,
+      ...indexKeys,
+      next.id,
+      readJson ?? '',
+      JSON.stringify(next),
+      pendingOp,
+      recordClaim(next),
+      hasContent ? JSON.stringify(outbox) : '',
+      ...ops,
+    );
+  }
+
+  #memberships(o: Objection): { key: string; score: number; member: string }[] {
+    const k = this.keys;
+    const submitted = Date.parse(o.submittedAt);
+    const list = [
+      k.all,
+      k.byConsumer(o.consumerDept),
+      k.byProvider(o.providerDept),
+      k.byResource(o.resourceCode),
+    ].map((key) => ({ key, score: submitted, member: o.id }));
+    if (isOpen(o.state)) list.push({ key: k.open, score: Date.parse(o.deadline.dueAt), member: o.id });
+    return list;
+  }
+}
