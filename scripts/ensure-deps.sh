@@ -33,8 +33,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# npm ci when node_modules is missing or older than the lockfile.
+# Install when node_modules is missing or older than the lockfile. `npm install` (not `npm ci`): npm 11
+# writes lockfiles without other platforms' optional packages (Biome's and msgpackr's native builds) and
+# `npm ci` then refuses them as out of sync; install still takes the locked versions.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> installing npm packages"
-  npm ci --no-fund --no-audit --loglevel=error
+  npm install --no-fund --no-audit --loglevel=error
 fi
