@@ -76,6 +76,14 @@ export interface RedisClientOptions {
 }
 
 export function createRedisClient(url: string, options: RedisClientOptions = {}): RedisClient {
+  const client = connect(url, options);
+  // Connection errors surface where they matter (a failed command answers 503, /ready reports it);
+  // without a listener ioredis would print every reconnect attempt to stderr.
+  client.on('error', () => undefined);
+  return client;
+}
+
+function connect(url: string, options: RedisClientOptions): RedisClient {
   const endpoint = parseRedisUrl(url);
   const common: RedisOptions = {
     username: endpoint.username,
