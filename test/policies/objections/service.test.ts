@@ -57,12 +57,17 @@ t.test('raised, then answered corrected: the consumer is told, the clock stops',
   const answered = await w.service.answer(hrAdmin, raised.id, {
     outcome: 'corrected',
     reason: '经核实系数据迁移遗漏，已按缴费记录更正',
-    correctedValue: '156',
+    correctedValue: '156 months (corrected)',
   });
   t.match(answered, {
     state: 'corrected',
     closedAt: '2026-03-04T07:00:00.000Z',
-    answer: { outcome: 'corrected', correctedValue: '156', withinLimit: true, by: { dept: HUMAN_RESOURCES } },
+    answer: {
+      outcome: 'corrected',
+      correctedValue: '156 months (corrected)',
+      withinLimit: true,
+      by: { dept: HUMAN_RESOURCES },
+    },
   });
   const [entry] = await w.takeOutbox();
   t.same(
@@ -77,7 +82,7 @@ t.test('raised, then answered corrected: the consumer is told, the clock stops',
       data: { objectionId: raised.id, state: 'corrected', outcome: 'corrected', withinLimit: true },
     },
   ]);
-  t.notOk(JSON.stringify(entry).includes('156'), 'nor the corrected value');
+  t.notOk(JSON.stringify(entry).includes('156 months'), 'nor the corrected value');
 
   const again = await w.service.submit(civilAdmin, insuranceObjection());
   t.not(again.id, raised.id, 'once answered, the same record and item may be objected to again');
