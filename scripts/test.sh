@@ -15,7 +15,9 @@ npx biome check .
 
 echo "==> tests (tap)"
 start=$(date +%s)
-npx tap "$@"
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+npx tap "$@" | tee "$summary"
 if [ $# -eq 0 ]; then
   # Legal deadlines are computed on China Standard Time dates whatever the host zone: prove it.
   for zone in America/Los_Angeles Asia/Shanghai; do
@@ -24,3 +26,9 @@ if [ $# -eq 0 ]; then
   done
 fi
 echo "tests took $(( $(date +%s) - start )) s"
+# The main run's totals as one plain line (tap's own summary is a comment).
+total=$(sed -n 's/^# { total: \([0-9]*\).*/\1/p' "$summary" | tail -1)
+passed=$(sed -n 's/^# { total: [0-9]*, pass: \([0-9]*\).*/\1/p' "$summary" | tail -1)
+skipped=$(sed -n 's/^# {.*skip: \([0-9]*\).*/\1/p' "$summary" | tail -1)
+echo "${passed:-0} passed, $(( ${total:-0} - ${passed:-0} - ${skipped:-0} )) failed"
+
