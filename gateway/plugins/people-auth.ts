@@ -11,9 +11,19 @@ import buildGetJwks from 'get-jwks';
 import { type Access, type Person, PersonClaims, type Role } from '../auth/people.js';
 import { gatewayErrors } from '../errors.js';
 
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+  }
+  interface FastifyInstance {
+    /** Every route with its declared access, for the authorization matrix test and the docs. */
+    routeAccess: readonly RouteAccess[];
   }
   interface FastifyRequest {
     person?: Person;
@@ -62,9 +72,16 @@ async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
     });
   }
 
+  const declared: RouteAccess[] = [];
+  app.decorate('routeAccess', declared);
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/v1/') && route.config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+    if (route.config?.access !== undefined) {
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') declared.push({ method, url: route.url, access: route.config.access });
+      }
     }
   });
 
