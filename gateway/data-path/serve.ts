@@ -280,8 +280,46 @@ async function auditOutcome(
       { err: auditError, requestId: request.id },
       'audit write failed: answering 503, no data released',
     );
+    if (record.decision === 'allow') retractLater(deps, record, request);
     throw new gatewayErrors.SERVICE_UNAVAILABLE(
       'The audit record of this request could not be written, so no data was released; retry shortly.',
     );
   }
+}
+
+/**
+ * A failed append may still have reached Redis (the reply was lost, or came after the timeout), leaving an
+ * `allow` record for a request that was answered 503. Once Redis answers again, a `data.undelivered`
+ * record naming the request says the data never left, so the trail never claims a release that did not
+ * happen. Kept in process: a gateway that dies before Redis returns leaves the claim unretracted.
+ */
+function retractLater(deps: DataPathDeps, record: AuditRecord, request: FastifyRequest): void {
+  const retraction: AuditRecord = {
+    ...record,
+    time: new Date().toISOString(),
+    action: 'data.undelivered',
+    decision: 'error',
+    reasonCode: 'AUDIT_WRITE_FAILED',
+    status: 503,
+    detail: { retracts: record.requestId },
+  };
+  delete retraction.items;
+  delete retraction.rowCount;
+  delete retraction.responseDigest;
+  const attempt = async (left: number): Promise<void> => {
+    try {
+      await deps.audit.append(retraction);
+    } catch (err) {
+      if (left <= 0) {
+        request.log.error(
+          { err, requestId: record.requestId },
+          'could not record that a response was not delivered',
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      return attempt(left - 1);
+    }
+  };
+  void attempt(60);
 }
