@@ -28,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Background services are started with node directly (not through gs), so that $! is the process to stop.
 gs() { node "$ROOT/dist/gateway/cli/bin.js" "$@"; }
 free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 wait_line() { # wait_line FILE PATTERN: wait until a background process printed its address
@@ -72,7 +73,7 @@ openssl verify -CAfile "$DEMO/systems/amr/ca.pem" "$DEMO/systems/amr/cert.pem" 2
 
 step "starting the front-end processor simulator (synthetic residents, enterprises, social insurance)"
 SIM_PORT=$(free_port)
-gs simulator --port "$SIM_PORT" --residents 100000 --enterprises 20000 --social-insurance 80000 > "$LOGS/simulator.out" 2>&1 &
+node "$ROOT/dist/gateway/cli/bin.js" simulator --port "$SIM_PORT" --residents 100000 --enterprises 20000 --social-insurance 80000 > "$LOGS/simulator.out" 2>&1 &
 PIDS+=($!)
 wait_line "$LOGS/simulator.out" "http://127.0.0.1:$SIM_PORT"
 SIM_URL="http://127.0.0.1:$SIM_PORT"
@@ -88,12 +89,12 @@ PORT=${GOVSHARE_PORT:-$(free_port)}
 export GOVSHARE_PORT=$PORT
 GW="http://127.0.0.1:$PORT"
 step "starting the gateway on $GW"
-gs serve > "$LOGS/gateway.out" 2>&1 &
+node "$ROOT/dist/gateway/cli/bin.js" serve > "$LOGS/gateway.out" 2>&1 &
 PIDS+=($!)
 wait_line "$LOGS/gateway.out" "listening"
 
 step "starting a worker (deadline clocks, webhooks, availability probes, quality checks, bulk exchange)"
-gs worker > "$LOGS/worker.out" 2>&1 &
+node "$ROOT/dist/gateway/cli/bin.js" worker > "$LOGS/worker.out" 2>&1 &
 PIDS+=($!)
 wait_line "$LOGS/worker.out" "worker running"
 
