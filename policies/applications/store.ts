@@ -5,7 +5,9 @@
  * and appends the change's outbox entry (events and timers), so nothing is announced that was not
  * committed and nothing committed goes unannounced.
  */
+
 import type { RedisClient } from '../../gateway/redis.js';
+import { JsonRecordStore } from '../record-store.js';
 import { type ApplicationKeys, applicationKeys } from './keys.js';
 import type { Application, OutboxEntry } from './schema.js';
 import { isOpen } from './state-machine.js';
@@ -60,52 +62,33 @@ export interface WriteInput {
   outbox?: OutboxEntry;
 }
 
-export interface OutboxRecord {
-  /** Stream id, to acknowledge with `ackOutbox`. */
-  id: string;
-  entry: OutboxEntry;
-}
+export type { OutboxRecord } from '../record-store.js';
 
 /** The consumer key of the "one open application per system and resource" rule. */
 export const pendingKey = (app: Pick<Application, 'consumerDept' | 'systemId' | 'resourceCode'>) =>
   `${app.consumerDept}:${app.systemId}:${app.resourceCode}`;
 
-export class ApplicationStore {
+export class ApplicationStore extends JsonRecordStore<Application> {
   readonly keys: ApplicationKeys;
-  readonly #redis: RedisClient;
   readonly #commands: ApplicationCommands;
 
   constructor(redis: RedisClient, prefix: string) {
-    this.#redis = redis;
-    this.keys = applicationKeys(prefix);
+    const keys = applicationKeys(prefix);
+    super(redis, keys);
+    this.keys = keys;
     // The number of index keys varies, so it is passed first with every call.
     redis.defineCommand('govshareApplicationWrite', { lua: WRITE_LUA });
     this.#commands = redis as unknown as ApplicationCommands;
   }
 
-  nextSequence(): Promise<number> {
-    return this.#redis.incr(this.keys.seq);
-  }
-
   async read(id: string): Promise<{ app: Application; json: string } | undefined> {
-    const json = await this.#redis.hget(this.keys.data, id);
-    return json === null ? undefined : { app: JSON.parse(json) as Application, json };
-  }
-
-  async load(ids: string[]): Promise<Application[]> {
-    if (ids.length === 0) return [];
-    const jsons = await this.#redis.hmget(this.keys.data, ...ids);
-    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Application);
-  }
-
-  /** Ids in an index, newest (highest score) first. */
-  idsOf(index: string): Promise<string[]> {
-    return this.#redis.zrevrange(index, 0, -1);
+    const found = await this.readRecord(id);
+    return found && { app: found.record, json: found.json };
   }
 
   /** Members of an index with scores in [min, max]. */
   membersBetween(index: string, min: number, max: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(index, min, max);
+    return this.redis.zrangebyscore(index, min, max);
   }
 
   async write(input: WriteInput): Promise<WriteResult> {
@@ -150,22 +133,10 @@ export class ApplicationStore {
 
   /** Appends an outbox entry outside an application write (resource status changes). */
   async appendOutbox(entry: OutboxEntry): Promise<void> {
-    if (hasContent(entry)) await this.#redis.xadd(this.keys.outbox, '*', 'entry', JSON.stringify(entry));
+    if (hasContent(entry)) await this.redis.xadd(this.keys.outbox, '*', 'entry', JSON.stringify(entry));
   }
 
   /** The oldest outbox entries, at most `count`. */
-  async readOutbox(count: number): Promise<OutboxRecord[]> {
-    const rows = await this.#redis.xrange(this.keys.outbox, '-', '+', 'COUNT', count);
-    return rows.map(([id, fields]) => {
-      const at = fields.indexOf('entry');
-      return { id, entry: JSON.parse(fields[at + 1] ?? '{}') as OutboxEntry };
-    });
-  }
-
-  async ackOutbox(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.#redis.xdel(this.keys.outbox, ...ids);
-  }
-
   #memberships(app: Application): { key: string; score: number; member: string }[] {
     const k = this.keys;
     const submitted = Date.parse(app.submittedAt);

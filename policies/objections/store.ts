@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../gateway/redis.js';
 import type { OutboxEntry } from '../applications/schema.js';
-import type { OutboxRecord } from '../applications/store.js';
+import { JsonRecordStore } from '../record-store.js';
 import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
 import { type ObjectionKeys, objectionKeys } from './keys.js';
 import type { Objection } from './schema.js';
@@ -65,36 +65,21 @@ const MAX_ATTEMPTS = 10;
 export const recordClaim = (o: Pick<Objection, 'consumerDept' | 'resourceCode' | 'item' | 'key'>) =>
   `${o.consumerDept}:${o.resourceCode}:${o.item}:${createHash('sha256').update(o.key, 'utf8').digest('hex')}`;
 
-export class ObjectionStore {
+export class ObjectionStore extends JsonRecordStore<Objection> {
   readonly keys: ObjectionKeys;
-  readonly #redis: RedisClient;
   readonly #commands: ObjectionCommands;
 
   constructor(redis: RedisClient, prefix: string) {
-    this.#redis = redis;
-    this.keys = objectionKeys(prefix);
+    const keys = objectionKeys(prefix);
+    super(redis, keys);
+    this.keys = keys;
     redis.defineCommand('govshareObjectionWrite', { lua: WRITE_LUA });
     this.#commands = redis as unknown as ObjectionCommands;
   }
 
-  nextSequence(): Promise<number> {
-    return this.#redis.incr(this.keys.seq);
-  }
-
   async read(id: string): Promise<{ objection: Objection; json: string } | undefined> {
-    const json = await this.#redis.hget(this.keys.data, id);
-    return json === null ? undefined : { objection: JSON.parse(json) as Objection, json };
-  }
-
-  async load(ids: string[]): Promise<Objection[]> {
-    if (ids.length === 0) return [];
-    const jsons = await this.#redis.hmget(this.keys.data, ...ids);
-    return jsons.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as Objection);
-  }
-
-  /** Ids in an index, newest (highest score) first. */
-  idsOf(index: string): Promise<string[]> {
-    return this.#redis.zrevrange(index, 0, -1);
+    const found = await this.readRecord(id);
+    return found && { objection: found.record, json: found.json };
   }
 
   /** Stores a new objection, claiming its record and item for the department. */
@@ -130,18 +115,6 @@ export class ObjectionStore {
   }
 
   /** The oldest outbox entries, at most `count`. */
-  async readOutbox(count: number): Promise<OutboxRecord[]> {
-    const rows = await this.#redis.xrange(this.keys.outbox, '-', '+', 'COUNT', count);
-    return rows.map(([id, fields]) => {
-      const at = fields.indexOf('entry');
-      return { id, entry: JSON.parse(fields[at + 1] ?? '{}') as OutboxEntry };
-    });
-  }
-
-  async ackOutbox(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.#redis.xdel(this.keys.outbox, ...ids);
-  }
-
   #write(
     readJson: string | undefined,
     previous: Objection | undefined,

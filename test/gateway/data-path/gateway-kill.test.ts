@@ -53,7 +53,10 @@ t.test('SIGKILL of one gateway under load: the other serves on, every chain veri
   const origin = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     const ready = await request(`${origin}/ready`).then(
-      async (r) => (await r.body.text(), r.statusCode),
+      async (r) => {
+        await r.body.text();
+        return r.statusCode;
+      },
       () => 0,
     );
     if (ready === 200) break;
