@@ -8,6 +8,8 @@
  *   options: --quick (50 connections, 5 s runs) --connections 10,50,200 --seconds 8
  *            --profile (CPU profile of the gateway child, top self-time functions printed)
  *            --json FILE (raw results)
+ *            --gateway-flags=--trace-gc (node flags for the gateway) --gateway-log FILE (its output)
+ *            --timeline FILE (govshare's paced latencies in send order, one per line)
  *
  * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy
  * and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
@@ -51,6 +53,9 @@ const { values: args } = parseArgs({
     connections: { type: 'string' },
     seconds: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'gateway-flags': { type: 'string' },
+    'gateway-log': { type: 'string' },
+    timeline: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -81,7 +86,11 @@ async function main(): Promise<void> {
     prefix: PREFIX,
     instance: INSTANCE,
     poolConnections: POOL_CONNECTIONS,
-    ...(profileDir ? { gatewayNodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    gatewayNodeFlags: [
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+      ...(args['gateway-flags']?.split(' ').filter(Boolean) ?? []),
+    ],
+    ...(args['gateway-log'] ? { gatewayLog: args['gateway-log'] } : {}),
   });
   const { client, simulator, gateway, proxy, platform } = stack;
   log(`platform set up (grant ${platform.grant.id}); gateway ${gateway.url}, bare proxy ${proxy.url}`);
@@ -225,6 +234,9 @@ async function main(): Promise<void> {
       });
       govshareResponses += count;
       paced.push({ ...govPaced, target: 'govshare' });
+      if (args.timeline) {
+        writeFileSync(args.timeline, `${Array.from(govPaced.timeline, (ms) => ms.toFixed(2)).join('\n')}\n`);
+      }
     }
 
     const auditRecords = await client.xlen(auditKeys(PREFIX).stream(INSTANCE));

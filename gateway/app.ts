@@ -138,7 +138,7 @@ export async function buildApp({
   await app.register(auditRoutes, { context });
   await app.register(signedCalls, {
     keys: context.callerKeys,
-    redis: context.redis,
+    redis: context.dataRedis,
     prefix: context.prefix,
     audit: context.audit,
     now: context.now,
@@ -146,15 +146,17 @@ export async function buildApp({
     observe: (seconds) => context.metrics.steps.observe({ step: 'signature' }, seconds),
     ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
   });
-  const countCall: DataPathDeps['countCall'] = (call) => {
-    // Statistics must never fail or slow a data request: fire and forget, errors only logged.
-    if (call.decision === 'error') return;
-    workflow.stats.calls.record({ ...call, decision: call.decision }, context.now()).catch((err: unknown) => {
-      app.log.warn({ err }, 'call statistics not recorded');
-    });
+  // Statistics count allowed and refused calls (not infrastructure errors), with their audit records.
+  const callTally: DataPathDeps['callTally'] = (call) => {
+    if (call.decision === 'error') return undefined;
+    const [key, field, by] = workflow.stats.calls.callCommand(
+      { ...call, decision: call.decision },
+      context.now(),
+    );
+    return { key, field, by };
   };
   await app.register(dataRoutes, {
-    deps: dataPathDeps(context, countCall),
+    deps: dataPathDeps(context, callTally),
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });

@@ -30,6 +30,8 @@ export interface Readiness {
 export interface GatewayContext {
   config: GovshareConfig;
   redis: RedisClient;
+  /** The data path's connection (nonces, quotas, audit): the same client as `redis` when one was given. */
+  dataRedis: RedisClient;
   prefix: string;
   platform: Platform;
   certs: CertsStore;
@@ -64,6 +66,14 @@ export async function createContext(
     options.redis ??
     createRedisClient(config.GOVSHARE_REDIS_URL, {
       connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}`,
+    });
+  // The data path's writes (nonces, quotas, audit records, statistics) on a connection of their own with
+  // auto-pipelining: concurrent requests share socket writes, and the pipelines stay cheap because only
+  // the few scripts of the data path are defined on it (ioredis copies them into every pipeline).
+  const dataRedis =
+    options.redis ??
+    createRedisClient(config.GOVSHARE_REDIS_URL, {
+      connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}:data`,
       autoPipelining: true,
     });
   const prefix = config.GOVSHARE_REDIS_PREFIX;
@@ -83,7 +93,7 @@ export async function createContext(
       ? { sql: new SqlConnectorFactory(loadSqlSources(config.GOVSHARE_SQL_SOURCES_FILE)) }
       : {}),
   });
-  const audit = new AuditWriter(redis, prefix, config.GOVSHARE_INSTANCE_ID, {
+  const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
   });
 
@@ -98,12 +108,13 @@ export async function createContext(
   return {
     config,
     redis,
+    dataRedis,
     prefix,
     platform,
     certs,
     catalog,
     grants,
-    quota: new QuotaCounter(redis, prefix),
+    quota: new QuotaCounter(dataRedis, prefix),
     connectors,
     audit,
     callerKeys,
@@ -116,7 +127,7 @@ export async function createContext(
       let ready = true;
       try {
         const pong = await Promise.race([
-          redis.ping(),
+          Promise.all([redis.ping(), dataRedis.ping()]).then(([a, b]) => (a === b ? a : `${a}/${b}`)),
           new Promise<string>((_, reject) =>
             setTimeout(() => reject(new Error('timed out after 1 s')), 1000).unref(),
           ),
@@ -134,7 +145,9 @@ export async function createContext(
       await audit.close().catch(() => undefined);
       await connectors.close().catch(() => undefined);
       await bus.close();
-      if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+      if (ownsRedis) {
+        await Promise.all([redis, dataRedis].map((client) => client.quit().catch(() => client.disconnect())));
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
  * the parent never competes with them inside one loop (they still share the machine's cores).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 export interface Child {
   name: string;
@@ -27,6 +27,8 @@ export interface ChildOptions {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
   env?: Record<string, string>;
+  /** Also append everything the child writes to this file (e.g. with --trace-gc). */
+  logFile?: string;
   /** The first capture group is the URL the child listens on. */
   ready: RegExp;
   timeoutMs?: number;
@@ -60,6 +62,7 @@ export async function startChild(options: ChildOptions): Promise<Child> {
       options.timeoutMs ?? 20_000,
     );
     const onData = (chunk: Buffer) => {
+      if (options.logFile) appendFileSync(options.logFile, chunk);
       tail = (tail + chunk.toString()).slice(-8000);
       const match = options.ready.exec(tail);
       if (match?.[1]) {

@@ -20,6 +20,8 @@ export interface StackOptions {
   poolConnections: number;
   /** Extra node flags for the gateway, e.g. --cpu-prof. */
   gatewayNodeFlags?: string[];
+  /** Append the gateway's output to this file. */
+  gatewayLog?: string;
 }
 
 export interface Stack {
@@ -63,6 +65,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       script: cli,
       args: ['serve'],
       nodeFlags: options.gatewayNodeFlags ?? [],
+      ...(options.gatewayLog ? { logFile: options.gatewayLog } : {}),
       env: {
         GOVSHARE_REDIS_URL: redis.url,
         GOVSHARE_REDIS_PREFIX: options.prefix,

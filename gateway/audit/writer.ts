@@ -58,8 +58,19 @@ export interface AuditWriterOptions {
   maxRecordBytes?: number;
   /** @defaultValue Date.now */
   now?: () => number;
-  /** Failures off the request path (checkpoint signing, index writes). @defaultValue process.emitWarning */
-  onBackgroundError?: (err: Error, during: 'checkpoint' | 'index') => void;
+  /** Failures off the request path (checkpoint signing, index and tally writes). @defaultValue process.emitWarning */
+  onBackgroundError?: (err: Error, during: 'checkpoint' | 'index' | 'tally') => void;
+}
+
+/**
+ * A counter to increment (HINCRBY) once the record it comes with is stored, e.g. the call statistics.
+ * Tallies of one batch are summed per key and field and sent together after the records are stored, so
+ * they count exactly what the trail holds and cost no round trip of their own.
+ */
+export interface Tally {
+  key: string;
+  field: string;
+  by: number;
 }
 
 export interface AppendResult {
@@ -79,6 +90,7 @@ export interface ChainHead {
 interface Pending {
   record: AuditRecord;
   rec: string;
+  tallies: readonly Tally[] | undefined;
   state: 'waiting' | 'sent' | 'done';
   timer: NodeJS.Timeout;
   resolve: (result: AppendResult) => void;
@@ -162,7 +174,7 @@ export class AuditWriter {
   }
 
   /** Resolves once Redis has stored the record; rejects (AUDIT_*) when it cannot be stored. */
-  append(record: AuditRecord): Promise<AppendResult> {
+  append(record: AuditRecord, tallies?: readonly Tally[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new AuditWriterClosed('the audit writer is closed'));
     let rec: string;
     try {
@@ -176,7 +188,7 @@ export class AuditWriter {
       );
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      const pending: Pending = { record, rec, state: 'waiting', resolve, reject, timer: undefined! };
+      const pending: Pending = { record, rec, tallies, state: 'waiting', resolve, reject, timer: undefined! };
       pending.timer = setTimeout(() => this.expire(pending), this.options.timeoutMs);
       this.queue.push(pending);
       this.waiting++;
@@ -334,7 +346,27 @@ export class AuditWriter {
       pending.state = 'done';
       pending.resolve(results[i]!);
     });
+    this.sendTallies(live);
     this.maybeCheckpoint(false);
+  }
+
+  /** The stored records' tallies, summed per key and field; failures are background errors. */
+  private sendTallies(stored: Pending[]): void {
+    const sums = new Map<string, Map<string, number>>();
+    for (const { tallies } of stored) {
+      for (const { key, field, by } of tallies ?? []) {
+        const fields = sums.get(key) ?? new Map<string, number>();
+        sums.set(key, fields);
+        fields.set(field, (fields.get(field) ?? 0) + by);
+      }
+    }
+    const commands: Command[] = [];
+    for (const [key, fields] of sums) {
+      for (const [field, by] of fields) commands.push(['hincrby', key, field, by]);
+    }
+    for (const sent of sendEach(this.redis, commands)) {
+      sent.catch((err: Error) => this.options.onBackgroundError(err, 'tally'));
+    }
   }
 
   /** Rejects the batch and forgets the head, so the next batch starts from what Redis holds. */

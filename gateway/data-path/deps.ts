@@ -1,7 +1,7 @@
 import type { GatewayContext } from '../context.js';
 import type { DataPathDeps } from './serve.js';
 
-export function dataPathDeps(context: GatewayContext, countCall?: DataPathDeps['countCall']): DataPathDeps {
+export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['callTally']): DataPathDeps {
   return {
     resources: context.resources,
     grants: context.grantCache,
@@ -15,6 +15,6 @@ export function dataPathDeps(context: GatewayContext, countCall?: DataPathDeps['
     },
     now: context.now,
     observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
-    ...(countCall ? { countCall } : {}),
+    ...(callTally ? { callTally } : {}),
   };
 }

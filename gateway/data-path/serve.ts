@@ -18,7 +18,7 @@ import { applyObligations, type Obligations } from '../../policies/obligations.j
 import type { QuotaCounter } from '../../policies/quota.js';
 import type { AuditRecord } from '../audit/record.js';
 import { subjectHash } from '../audit/subject.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditWriter, Tally } from '../audit/writer.js';
 import { gatewayErrors } from '../errors.js';
 import type { Caller } from '../plugins/signed-calls.js';
 import type { GrantCache, ResourceCache } from './caches.js';
@@ -35,14 +35,17 @@ export interface DataPathDeps {
   now: () => Date;
   /** Step timings for metrics (seconds). */
   observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
-  /** Counts calls for the bureau's statistics; optional so the data path does not depend on it. */
-  countCall?: (call: {
+  /**
+   * The bureau's call statistics: the counter a call adds to, counted with its audit record (no count
+   * when none); optional so the data path does not depend on statistics.
+   */
+  callTally?: (call: {
     consumerDept: string;
     providerDept: string;
     resource: string;
     decision: 'allow' | 'deny' | 'error';
     reasonCode?: string;
-  }) => void;
+  }) => Tally | undefined;
 }
 
 export interface DataQuery {
@@ -264,7 +267,7 @@ async function auditOutcome(
     requestSignatureHash: caller.signatureHash,
     ...(body ? { responseDigest: createHash('sha256').update(body).digest('hex') } : {}),
   };
-  deps.countCall?.({
+  const tally = deps.callTally?.({
     consumerDept: caller.deptCode,
     providerDept: outcome.entry?.entry.provider.code ?? '',
     resource: query.code,
@@ -273,7 +276,7 @@ async function auditOutcome(
   });
   const auditStart = performance.now();
   try {
-    await deps.audit.append(record);
+    await deps.audit.append(record, tally ? [tally] : undefined);
     deps.observe?.('audit', (performance.now() - auditStart) / 1000);
   } catch (auditError) {
     request.log.error(

@@ -83,6 +83,28 @@ t.test('records sent in one tick share one round trip', async (t) => {
   await writer.close();
 });
 
+t.test(
+  'tallies count the stored records once, summed per key and field; refused records count nothing',
+  async (t) => {
+    const { redis, prefix } = await useRedis(t);
+    const writer = writerFor(redis, prefix, 'gw-t');
+    await writer.start();
+    const key = `${prefix}tally-test`;
+    const tally = (field: string, by = 1) => [{ key, field, by }];
+    const before = Number(/cmdstat_hincrby:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await Promise.all([
+      ...Array.from({ length: 150 }, () => writer.append(makeRecord('gw-t'), tally('allow'))),
+      ...Array.from({ length: 50 }, () => writer.append(makeRecord('gw-t'), tally('deny', 2))),
+      writer.append(makeRecord('gw-t')),
+    ]);
+    await t.rejects(writer.append(makeRecord('gw-other'), tally('allow')), { code: 'AUDIT_RECORD_INVALID' });
+    await writer.close();
+    t.same(await redis.hgetall(key), { allow: '150', deny: '100' });
+    const after = Number(/cmdstat_hincrby:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    t.equal(after - before, 2, 'one HINCRBY per field for the whole batch');
+  },
+);
+
 t.test('a restarted writer continues the chain, also when the head key was lost', async (t) => {
   const { redis, prefix } = await useRedis(t);
   const first = writerFor(redis, prefix, 'gw-r');
