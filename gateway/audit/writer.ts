@@ -64,8 +64,9 @@ export interface AuditWriterOptions {
 
 /**
  * A counter to increment (HINCRBY) once the record it comes with is stored, e.g. the call statistics.
- * Tallies of one batch are summed per key and field and sent together after the records are stored, so
- * they count exactly what the trail holds and cost no round trip of their own.
+ * Tallies of stored records are summed per key and field and ride along with the next batch's round trip
+ * (or are sent on their own when no batch follows), so they count exactly what the trail holds and cost
+ * no round trip of their own under load.
  */
 export interface Tally {
   key: string;
@@ -110,6 +111,8 @@ export class AuditWriter {
   private lastCheckpoint = 0;
   private lastCheckpointTime: number | undefined;
   private readonly lastTrim = new Map<string, number>();
+  /** Tallies of stored records not yet sent: key → field → increment. */
+  private readonly unsentTallies = new Map<string, Map<string, number>>();
   private checkpointing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -283,7 +286,7 @@ export class AuditWriter {
     await Promise.resolve();
     try {
       for (;;) {
-        if (this.queue.length === 0) return;
+        if (this.queue.length === 0) return this.sendTallies();
         const batch = this.queue.splice(0, this.options.maxBatch).filter((p) => p.state === 'waiting');
         if (batch.length > 0) await this.flushBatch(batch);
       }
@@ -333,6 +336,7 @@ export class AuditWriter {
     ];
     const [appended, ...indexed] = sendEach(this.redis, commands);
     for (const index of indexed) index.catch((err: Error) => this.options.onBackgroundError(err, 'index'));
+    this.sendTallies();
     try {
       await appended;
     } catch (err) {
@@ -346,24 +350,32 @@ export class AuditWriter {
       pending.state = 'done';
       pending.resolve(results[i]!);
     });
-    this.sendTallies(live);
+    this.addTallies(live);
     this.maybeCheckpoint(false);
   }
 
-  /** The stored records' tallies, summed per key and field; failures are background errors. */
-  private sendTallies(stored: Pending[]): void {
-    const sums = new Map<string, Map<string, number>>();
+  /** Sums the tallies of stored records per key and field until they are sent. */
+  private addTallies(stored: Pending[]): void {
     for (const { tallies } of stored) {
       for (const { key, field, by } of tallies ?? []) {
-        const fields = sums.get(key) ?? new Map<string, number>();
-        sums.set(key, fields);
+        const fields = this.unsentTallies.get(key) ?? new Map<string, number>();
+        this.unsentTallies.set(key, fields);
         fields.set(field, (fields.get(field) ?? 0) + by);
       }
     }
+  }
+
+  /**
+   * Sends the unsent tallies; called right after a batch's commands, so that auto-pipelining puts them
+   * into the same write, and when the queue runs empty. Failures are background errors.
+   */
+  private sendTallies(): void {
+    if (this.unsentTallies.size === 0) return;
     const commands: Command[] = [];
-    for (const [key, fields] of sums) {
+    for (const [key, fields] of this.unsentTallies) {
       for (const [field, by] of fields) commands.push(['hincrby', key, field, by]);
     }
+    this.unsentTallies.clear();
     for (const sent of sendEach(this.redis, commands)) {
       sent.catch((err: Error) => this.options.onBackgroundError(err, 'tally'));
     }
