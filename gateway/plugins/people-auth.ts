@@ -97,12 +97,13 @@ async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
     const person: Person = claims.dept
       ? { sub: claims.sub, role: claims.role, dept: claims.dept }
       : { sub: claims.sub, role: claims.role };
+    // Set before the role check, so that a refusal is audited with the person refused.
+    request.person = person;
     if (!(access as readonly Role[]).includes(person.role)) {
       throw new gatewayErrors.ROLE_FORBIDDEN(
         `The role ${person.role} may not call ${request.method} ${request.routeOptions.url}; allowed: ${access.join(', ')}.`,
       );
     }
-    request.person = person;
   });
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Refused requests to people's routes leave an audit record (`request.refused`) before the answer, like
+ * admin changes and data requests do; if it cannot be written, the answer is 503.
+ */
+import t from 'tap';
+import { auditKeys } from '../../../gateway/audit/keys.js';
+import type { AuditRecord } from '../../../gateway/audit/record.js';
+import { buildTestApp } from '../../helpers/app.js';
+import { useRedis } from '../../helpers/redis.js';
+import { buildWorld } from '../../helpers/world.js';
+
+type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
+
+async function records(app: TestApp): Promise<AuditRecord[]> {
+  const stream = auditKeys(app.context.prefix).stream(app.context.audit.instance);
+  const entries = await app.context.redis.xrange(stream, '-', '+');
+  return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('rec') + 1]!) as AuditRecord);
+}
+
+t.test('refusals of people routes are audited with the caller, the route and the problem code', async (t) => {
+  const a = await buildTestApp(t);
+  const world = await buildWorld(t, a.context);
+  const before = (await records(a)).length;
+  const cases = [
+    {
+      name: 'no token',
+      headers: {},
+      method: 'GET',
+      url: '/v1/grants',
+      status: 401,
+      code: 'AUTH_TOKEN_MISSING',
+    },
+    {
+      name: 'a role the route does not allow',
+      headers: a.auth({ sub: 'au', role: 'auditor' }),
+      method: 'POST',
+      url: '/v1/departments',
+      status: 403,
+      code: 'ROLE_FORBIDDEN',
+    },
+    {
+      name: 'another department',
+      headers: a.auth({ sub: 'p', role: 'dept-admin', dept: world.systems.psb.deptCode }),
+      method: 'GET',
+      url: `/v1/departments/${world.systems.amr.deptCode}/systems`,
+      status: 403,
+      code: 'DEPARTMENT_FORBIDDEN',
+    },
+  ] as const;
+  for (const c of cases) {
+    const res = await a.app.inject({ method: c.method, url: c.url, headers: c.headers });
+    t.equal(res.statusCode, c.status, `${c.name}: ${res.body.slice(0, 120)}`);
+    t.equal(res.json().code, c.code, c.name);
+  }
+  const ok = await a.app.inject({
+    method: 'GET',
+    url: '/v1/grants',
+    headers: a.auth({ sub: 'b', role: 'bureau' }),
+  });
+  t.equal(ok.statusCode, 200, 'an allowed read');
+
+  const refused = (await records(a)).slice(before).filter((r) => r.action === 'request.refused');
+  t.equal(refused.length, cases.length, 'one record per refusal, none for the allowed read');
+  t.match(refused, [
+    {
+      kind: 'admin',
+      actor: {},
+      decision: 'deny',
+      reasonCode: 'AUTH_TOKEN_MISSING',
+      status: 401,
+      detail: { method: 'GET', route: '/v1/grants' },
+    },
+    {
+      actor: { person: 'au', role: 'auditor' },
+      reasonCode: 'ROLE_FORBIDDEN',
+      status: 403,
+      detail: { method: 'POST', route: '/v1/departments' },
+    },
+    {
+      actor: { person: 'p', role: 'dept-admin', deptCode: world.systems.psb.deptCode },
+      reasonCode: 'DEPARTMENT_FORBIDDEN',
+      status: 403,
+    },
+  ]);
+  t.equal(new Set(refused.map((r) => r.requestId)).size, cases.length, 'each names its request');
+});
+
+t.test('a refusal whose audit record cannot be written is answered 503', async (t) => {
+  const { server } = await useRedis(t);
+  const admin = await useRedis(t);
+  await admin.redis.call('ACL', 'SETUSER', 'noaudit2', 'on', '>noaudit-pw', '~*', '&*', '+@all', '-xadd');
+  const a = await buildTestApp(t);
+  const crippled = await buildTestApp(t, {
+    sameRedisAs: a,
+    redisUrl: server.url.replace('redis://', 'redis://noaudit2:noaudit-pw@'),
+  });
+  const res = await crippled.app.inject({ method: 'GET', url: '/v1/grants' });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().code, 'SERVICE_UNAVAILABLE');
+  t.match(res.headers['content-type'], /application\/problem\+json/);
+  t.ok(Number(res.headers['retry-after']) > 0, 'with Retry-After');
+});
