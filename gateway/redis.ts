@@ -101,15 +101,37 @@ function connect(url: string, options: RedisClientOptions): RedisClient {
     });
   }
   if (endpoint.kind === 'sentinel') {
-    return new Redis({
-      ...common,
-      sentinels: endpoint.nodes,
-      name: endpoint.sentinelMaster,
-      db: endpoint.db,
-    });
+    return closingFailoverDetector(
+      new Redis({
+        ...common,
+        sentinels: endpoint.nodes,
+        name: endpoint.sentinelMaster,
+        db: endpoint.db,
+        // Reconnect as soon as a sentinel announces +switch-master. Without it the client stays on the
+        // demoted master, which Sentinel reconfigures only seconds later: writes acknowledged there in
+        // the meantime (audit records, quota counts, nonces) are wiped when it resyncs as a replica.
+        failoverDetector: true,
+      }),
+    );
   }
   const node = endpoint.nodes[0]!;
   return new Redis({ ...common, host: node.host, port: node.port, db: endpoint.db ?? 0 });
+}
+
+interface SentinelInternals {
+  connector?: { failoverDetector?: { cleanup(): void } | null };
+}
+
+/**
+ * ioredis 5 (redis/ioredis#1362): `quit()` leaves the failover detector's sentinel subscriptions
+ * connected, so a process that quits its clients never exits. Close them once the client has ended —
+ * on this client and on its duplicates (subscribers, BullMQ's blocking connections).
+ */
+function closingFailoverDetector(client: Redis): Redis {
+  client.on('end', () => (client as unknown as SentinelInternals).connector?.failoverDetector?.cleanup());
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override) => closingFailoverDetector(duplicate(override));
+  return client;
 }
 
 /** A connection for subscribing: pub/sub needs a connection of its own. */

@@ -38,12 +38,16 @@ const FRAMEWORK_CODES: Record<string, { code: string; status: number; detail?: s
   FAST_JWT_MISSING_SIGNATURE: { code: 'AUTH_TOKEN_INVALID', status: 401 },
 };
 
-/** ioredis reports an unreachable server in several ways; all of them mean "try again later". */
+/**
+ * ioredis reports an unreachable server in several ways, and Redis itself refuses writes while a Cluster
+ * or Sentinel failover is under way (a demoted master without replicas answers NOREPLICAS); all of them
+ * mean "try again later".
+ */
 function isInfrastructureError(error: Error & { code?: string }): boolean {
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     error.name === 'ClusterAllFailedError' ||
-    /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|Stream isn't writeable|CLUSTERDOWN|LOADING|READONLY/.test(
+    /Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|Stream isn't writeable|CLUSTERDOWN|LOADING|READONLY|NOREPLICAS|MASTERDOWN|TRYAGAIN/.test(
       error.message,
     )
   );
