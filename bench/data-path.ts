@@ -1,8 +1,9 @@
 /**
  * The data-path benchmark (issue 3, issue 6 §1): a signed, authorized, masked, audited keyed lookup through
- * the gateway to the front-end processor simulator, against two baselines measured in the same run — the
- * simulator called directly and a bare Fastify + undici proxy to the same simulator. Loopback only,
- * bounded; the gateway, simulator and proxy run as child processes, Redis is a private redis-server.
+ * the gateway to the front-end processor simulator, against three baselines measured in the same run — the
+ * simulator called directly, a bare Fastify + undici proxy and nginx (Debian package, one worker process,
+ * lib/nginx.ts; skipped with a note when not installed) as a reverse proxy to the same simulator. Loopback
+ * only, bounded; the gateway, simulator and proxies run as child processes, Redis is a private redis-server.
  *
  *   npx tsc -p . --outDir .build/bench && node .build/bench/bench/data-path.js [--quick]
  *   options: --quick (50 connections, 5 s runs) --connections 10,50,200 --seconds 8
@@ -11,8 +12,8 @@
  *            --gateway-flags=--trace-gc (node flags for the gateway) --gateway-log FILE (its output)
  *            --timeline FILE (govshare's paced latencies in send order, one per line)
  *
- * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy
- * and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
+ * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy,
+ * nginx and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
  * bounded by count; the baselines run for the same time. At 50 connections the bare proxy and govshare are
  * then also offered the same fixed rate (lib/paced.ts), to show added latency without queueing.
  * Results and how to read them: bench/README.md.
@@ -29,6 +30,7 @@ import { checksSummary, inspector, sanityCheck } from './lib/checks.js';
 import { type Child, readCpuMs, sampleRss } from './lib/children.js';
 import { profileTables, summariseProfile } from './lib/cpu-profile.js';
 import { type Measurement, runLoad } from './lib/load.js';
+import { NGINX_MISSING, type Nginx, nginxBinary, nginxVersion, startNginx } from './lib/nginx.js';
 import { runPaced } from './lib/paced.js';
 import { BENCH_PURPOSE } from './lib/platform-setup.js';
 import { type PresignedRequest, presign } from './lib/presign.js';
@@ -80,6 +82,10 @@ const nextKey = () => KEYS[keyIndex++ % KEYS.length]!;
 
 async function main(): Promise<void> {
   console.log(environment(requireBinary('redis-server', 'redis-server')));
+  const nginxPath = nginxBinary();
+  console.log(
+    nginxPath ? `nginx ${nginxVersion(nginxPath)} (${nginxPath}), 1 worker process` : NGINX_MISSING,
+  );
   log(`levels ${LEVELS.join(', ')} connections, ${SECONDS} s per run (+${WARMUP_SECONDS} s warm-up)`);
   const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'govshare-bench-profile-')) : undefined;
   const stack = await startStack({
@@ -94,7 +100,16 @@ async function main(): Promise<void> {
   });
   const { client, simulator, gateway, proxy, platform } = stack;
   log(`platform set up (grant ${platform.grant.id}); gateway ${gateway.url}, bare proxy ${proxy.url}`);
+  let nginx: Nginx | undefined;
   try {
+    if (nginxPath) {
+      nginx = await startNginx({
+        mode: 'simulator-lookup',
+        upstreams: [simulator.url],
+        keepalive: POOL_CONNECTIONS,
+      });
+      log(`nginx ${nginx.url} in front of the simulator`);
+    }
     const dataPath = `/v1/data/${encodeURIComponent(platform.resourceCode)}`;
     const sign = (n: number) =>
       presign({
@@ -196,6 +211,20 @@ async function main(): Promise<void> {
       await proxyLoad(WARMUP_SECONDS);
       await measure('bare-proxy', connections, proxy, () => proxyLoad(SECONDS));
 
+      if (nginx) {
+        const nginxUrl = nginx.url;
+        const nginxLoad = (seconds: number) =>
+          runLoad({
+            url: nginxUrl,
+            connections,
+            seconds,
+            next: () => ({ method: 'GET', path: `${dataPath}?idNumber=${nextKey()}` }),
+            inspect: inspector('nginx'),
+          });
+        await nginxLoad(WARMUP_SECONDS);
+        await measure('nginx', connections, nginx, () => nginxLoad(SECONDS));
+      }
+
       // Warm-up in two halves; the second, warm one calibrates: the measured run is sized to last about
       // SECONDS at its rate.
       const half = Math.max(GOVSHARE_WARMUP / 2, connections * 10);
@@ -230,7 +259,7 @@ async function main(): Promise<void> {
         connections: TARGET_CONNECTIONS,
         rate,
         count,
-        next: () => ({ method: 'GET', ...pool[next++]! }),
+        next: () => pool[next++]!,
       });
       govshareResponses += count;
       paced.push({ ...govPaced, target: 'govshare' });
@@ -243,6 +272,7 @@ async function main(): Promise<void> {
     const rssAfter = gateway.rssKiB() / 1024;
     const list = ratios(rows);
     console.log(`\n## Closed loop (autocannon), ${SECONDS} s per run\n\n${resultsTable(rows)}`);
+    if (!nginx) console.log(`\n${NGINX_MISSING}`);
     console.log(`\n## Ratios (govshare against the baselines of the same run)\n\n${ratiosTable(list)}`);
     if (paced.length > 0) {
       console.log(`\n## Equal offered load, ${TARGET_CONNECTIONS} connections\n\n${pacedTable(paced)}`);
@@ -258,9 +288,11 @@ async function main(): Promise<void> {
       const raw = { rows, ratios: list, paced, auditRecords, govshareResponses };
       writeFileSync(args.json, `${JSON.stringify(raw, null, 2)}\n`);
     }
+    await nginx?.stop();
     await stack.stop();
     if (profileDir) printProfile(profileDir);
   } finally {
+    await nginx?.stop();
     await stack.stop();
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs what govshare needs on a fresh Debian machine: npm packages always; redis-server (and
-# PostgreSQL when asked with --postgres) from Debian packages when running as root, otherwise it prints
-# the exact command to run and stops.
+# PostgreSQL when asked with --postgres, nginx for the data-path benchmark's baseline with --nginx) from
+# Debian packages when running as root, otherwise it prints the exact command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_postgres=0
-for arg in "$@"; do [ "$arg" = "--postgres" ] && want_postgres=1; done
+want_nginx=0
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) want_postgres=1 ;;
+    --nginx) want_nginx=1 ;;
+  esac
+done
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
@@ -19,6 +25,9 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 command -v redis-cli >/dev/null 2>&1 || [ -x /usr/bin/redis-cli ] || missing+=(redis-tools)
 if [ "$want_postgres" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
+fi
+if [ "$want_nginx" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  missing+=(nginx)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

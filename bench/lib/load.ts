@@ -33,6 +33,8 @@ export interface Measurement {
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
+  /** Mean bytes received per response, status line and headers included (autocannon's count). */
+  meanBytes: number;
 }
 
 export function runLoad(options: LoadOptions): Promise<Measurement> {
@@ -40,6 +42,7 @@ export function runLoad(options: LoadOptions): Promise<Measurement> {
   const statusCodes: Record<string, number> = {};
   let non2xx = 0;
   let seen = 0;
+  let bytes = 0;
   const sampleEvery = options.sampleEvery ?? 500;
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -79,11 +82,13 @@ export function runLoad(options: LoadOptions): Promise<Measurement> {
           statusCodes,
           errors: result.errors,
           timeouts: result.timeouts,
+          meanBytes: sorted.length > 0 ? bytes / sorted.length : Number.NaN,
         });
       },
     );
-    instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    instance.on('response', (_client: unknown, status: number, received: number, ms: number) => {
       latencies.push(ms);
+      bytes += received;
       statusCodes[status] = (statusCodes[status] ?? 0) + 1;
       if (status < 200 || status > 299) non2xx++;
     });

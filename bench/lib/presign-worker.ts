@@ -10,14 +10,18 @@ import type { PresignJob } from './presign.js';
 const job = workerData as PresignJob;
 const privateKey = createPrivateKey(job.keyPem);
 const created = Math.floor(Date.now() / 1000);
-const signed = job.paths.map((path) => {
-  const headers = { ...job.headers };
+const signed = job.paths.map((path, i) => {
+  const body = job.bodies?.[i];
+  const headers =
+    body === undefined ? { ...job.headers } : { ...job.headers, 'content-type': 'application/json' };
   return {
     ...headers,
+    // With a body, signRequest adds Content-Digest and covers it.
     ...signRequest({
-      method: 'GET',
+      method: body === undefined ? 'GET' : 'POST',
       url: `${job.origin}${path}`,
       headers,
+      ...(body === undefined ? {} : { body }),
       keyId: job.keyId,
       privateKey,
       created,

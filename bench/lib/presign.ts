@@ -16,11 +16,18 @@ export interface PresignJob {
   headers: Record<string, string>;
   /** Path and query of each request, in the order they are sent. */
   paths: string[];
+  /**
+   * JSON bodies, one per path: the requests are then POSTs with `content-type: application/json` and a
+   * Content-Digest that the signature covers (as certs/client.ts signs them).
+   */
+  bodies?: string[];
 }
 
 export interface PresignedRequest {
+  method: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
+  body?: string;
 }
 
 const workerUrl = new URL('./presign-worker.js', import.meta.url);
@@ -29,15 +36,17 @@ export async function presign(
   job: PresignJob,
   threads = availableParallelism(),
 ): Promise<PresignedRequest[]> {
+  if (job.bodies && job.bodies.length !== job.paths.length) throw new Error('presign: one body per path');
   const size = Math.ceil(job.paths.length / threads);
-  const shares = Array.from({ length: threads }, (_, i) => job.paths.slice(i * size, (i + 1) * size)).filter(
-    (share) => share.length > 0,
-  );
+  const shares = Array.from({ length: threads }, (_, i) => ({
+    paths: job.paths.slice(i * size, (i + 1) * size),
+    ...(job.bodies ? { bodies: job.bodies.slice(i * size, (i + 1) * size) } : {}),
+  })).filter((share) => share.paths.length > 0);
   const signed = await Promise.all(
     shares.map(
-      (paths) =>
+      (share) =>
         new Promise<Record<string, string>[]>((resolve, reject) => {
-          const worker = new Worker(workerUrl, { workerData: { ...job, paths } satisfies PresignJob });
+          const worker = new Worker(workerUrl, { workerData: { ...job, ...share } satisfies PresignJob });
           worker.once('message', resolve);
           worker.once('error', reject);
           worker.once('exit', (code) => {
@@ -46,5 +55,10 @@ export async function presign(
         }),
     ),
   );
-  return signed.flat().map((headers, i) => ({ path: job.paths[i]!, headers }));
+  return signed.flat().map((headers, i) => {
+    const body = job.bodies?.[i];
+    return body === undefined
+      ? { method: 'GET', path: job.paths[i]!, headers }
+      : { method: 'POST', path: job.paths[i]!, headers, body };
+  });
 }

@@ -6,7 +6,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Measurement } from './load.js';
 import type { PacedMeasurement } from './paced.js';
 
-export type Target = 'simulator' | 'bare-proxy' | 'govshare';
+export type Target = 'simulator' | 'bare-proxy' | 'nginx' | 'govshare';
 
 export interface Row extends Measurement {
   target: Target;
@@ -45,6 +45,8 @@ export interface Ratio {
   connections: number;
   rpsVsProxy: number;
   rpsVsSimulator: number;
+  /** NaN when nginx was not measured (not installed). */
+  rpsVsNginx: number;
   addedP50: number;
   addedP99: number;
   addedP999: number;
@@ -56,13 +58,14 @@ export function ratios(rows: Row[]): Ratio[] {
   const levels = [...new Set(rows.map((r) => r.connections))];
   return levels.flatMap((connections) => {
     const at = (target: Target) => rows.find((r) => r.connections === connections && r.target === target);
-    const [sim, proxy, gov] = [at('simulator'), at('bare-proxy'), at('govshare')];
+    const [sim, proxy, nginx, gov] = [at('simulator'), at('bare-proxy'), at('nginx'), at('govshare')];
     if (!sim || !proxy || !gov) return [];
     return [
       {
         connections,
         rpsVsProxy: gov.rps / proxy.rps,
         rpsVsSimulator: gov.rps / sim.rps,
+        rpsVsNginx: nginx ? gov.rps / nginx.rps : Number.NaN,
         addedP50: gov.p50 - proxy.p50,
         addedP99: gov.p99 - proxy.p99,
         addedP999: gov.p999 - proxy.p999,
@@ -74,12 +77,12 @@ export function ratios(rows: Row[]): Ratio[] {
 
 export function ratiosTable(list: Ratio[]): string {
   const lines = [
-    '| conns | govshare / bare proxy req/s | govshare / simulator req/s | added p50 ms | added p99 ms | added p99.9 ms | CPU/resp: bare proxy / gateway |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| conns | govshare / bare proxy req/s | govshare / simulator req/s | govshare / nginx req/s | added p50 ms | added p99 ms | added p99.9 ms | CPU/resp: bare proxy / gateway |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of list) {
     lines.push(
-      `| ${r.connections} | ${f2(r.rpsVsProxy)} | ${f2(r.rpsVsSimulator)} | ${f2(r.addedP50)} | ${f2(r.addedP99)} | ${f2(r.addedP999)} | ${f2(r.cpuRatio)} |`,
+      `| ${r.connections} | ${f2(r.rpsVsProxy)} | ${f2(r.rpsVsSimulator)} | ${f2(r.rpsVsNginx)} | ${f2(r.addedP50)} | ${f2(r.addedP99)} | ${f2(r.addedP999)} | ${f2(r.cpuRatio)} |`,
     );
   }
   return lines.join('\n');

@@ -22,6 +22,10 @@ export interface StackOptions {
   gatewayNodeFlags?: string[];
   /** Append the gateway's output to this file. */
   gatewayLog?: string;
+  /** Extra environment of the gateway(s), e.g. GOVSHARE_PUBLIC_ORIGIN, GOVSHARE_BATCH_MAX_KEYS. */
+  gatewayEnv?: Record<string, string>;
+  /** Redis AOF fsync policy (the audit stream's durability). @defaultValue 'everysec' */
+  appendfsync?: 'always' | 'everysec';
 }
 
 export interface Stack {
@@ -31,6 +35,8 @@ export interface Stack {
   gateway: Child;
   proxy: Child;
   platform: BenchPlatform;
+  /** Starts one more `govshare serve` on the same Redis, prefix and data dir; stopped with the stack. */
+  addGateway(instance: string): Promise<Child>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +45,7 @@ const bareProxy = fileURLToPath(new URL('./bare-proxy.js', import.meta.url));
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'govshare-bench-'));
-  const redis = await startLocalRedis({ appendfsync: 'everysec' });
+  const redis = await startLocalRedis({ appendfsync: options.appendfsync ?? 'everysec' });
   const client = createRedisClient(redis.url);
   const children: Child[] = [];
   let stopping: Promise<void> | undefined;
@@ -60,25 +66,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     children.push(simulator);
     const dataDir = join(work, 'platform');
     const platform = await setUpPlatform(client, options.prefix, dataDir, simulator.url);
-    const gateway = await startChild({
-      name: 'gateway',
-      script: cli,
-      args: ['serve'],
-      nodeFlags: options.gatewayNodeFlags ?? [],
-      ...(options.gatewayLog ? { logFile: options.gatewayLog } : {}),
-      env: {
-        GOVSHARE_REDIS_URL: redis.url,
-        GOVSHARE_REDIS_PREFIX: options.prefix,
-        GOVSHARE_HOST: '127.0.0.1',
-        GOVSHARE_PORT: '0',
-        GOVSHARE_DATA_DIR: dataDir,
-        // warn, not the default info: one log line per request would measure pino and the pipe instead.
-        GOVSHARE_LOG_LEVEL: 'warn',
-        GOVSHARE_INSTANCE_ID: options.instance,
-        GOVSHARE_CONNECTOR_CONNECTIONS: String(options.poolConnections),
-      },
-      ready: /govshare listening on (http:\/\/\S+?) /,
-    });
+    const startGateway = (instance: string, log?: string) =>
+      startChild({
+        name: `gateway ${instance}`,
+        script: cli,
+        args: ['serve'],
+        nodeFlags: options.gatewayNodeFlags ?? [],
+        ...(log ? { logFile: log } : {}),
+        env: {
+          GOVSHARE_REDIS_URL: redis.url,
+          GOVSHARE_REDIS_PREFIX: options.prefix,
+          GOVSHARE_HOST: '127.0.0.1',
+          GOVSHARE_PORT: '0',
+          GOVSHARE_DATA_DIR: dataDir,
+          // warn, not the default info: one log line per request would measure pino and the pipe instead.
+          GOVSHARE_LOG_LEVEL: 'warn',
+          GOVSHARE_INSTANCE_ID: instance,
+          GOVSHARE_CONNECTOR_CONNECTIONS: String(options.poolConnections),
+          ...options.gatewayEnv,
+        },
+        ready: /govshare listening on (http:\/\/\S+?) /,
+      });
+    const gateway = await startGateway(options.instance, options.gatewayLog);
     children.push(gateway);
     const proxy = await startChild({
       name: 'bare-proxy',
@@ -87,7 +96,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ready: /bare proxy listening on (http:\/\/\S+)/,
     });
     children.push(proxy);
-    return { redis, client, simulator, gateway, proxy, platform, stop };
+    const addGateway = async (instance: string) => {
+      const added = await startGateway(instance);
+      children.push(added);
+      return added;
+    };
+    return { redis, client, simulator, gateway, proxy, platform, addGateway, stop };
   } catch (err) {
     await stop();
     throw err;
