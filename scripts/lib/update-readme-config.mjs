@@ -5,7 +5,8 @@ import { configMarkdownTable } from '../../dist/gateway/config.js';
 
 const lines = readFileSync('README.md', 'utf8').split('\n');
 const start = lines.findIndex((line) => /^\|\s*variable\s*\|\s*default\s*\|\s*meaning\s*\|$/.test(line));
-if (start < 0) throw new Error('README.md has no configuration table (header "| variable | default | meaning |")');
+if (start < 0)
+  throw new Error('README.md has no configuration table (header "| variable | default | meaning |")');
 let end = start;
 while (end < lines.length && lines[end].startsWith('|')) end++;
 lines.splice(start, end - start, ...configMarkdownTable().split('\n'));

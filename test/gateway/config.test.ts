@@ -51,5 +51,9 @@ t.test('the README configuration table is the one generated from the schema, row
   const documented = tableRows(readme);
   const generated = tableRows(configMarkdownTable());
   t.ok(generated.length > 20);
-  t.same(documented, generated, 'regenerate with: npm run build && node scripts/lib/update-readme-config.mjs');
+  t.same(
+    documented,
+    generated,
+    'regenerate with: npm run build && node scripts/lib/update-readme-config.mjs',
+  );
 });
