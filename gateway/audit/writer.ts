@@ -38,6 +38,7 @@ import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './rec
 import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
 
 const INDEX_TRIM_INTERVAL_MS = 60_000;
+const RECENT_REQUESTS = 20_000;
 
 export interface AuditWriterOptions {
   /** The platform signing key and certificate for checkpoints. */
@@ -111,6 +112,8 @@ export class AuditWriter {
   private lastCheckpoint = 0;
   private lastCheckpointTime: number | undefined;
   private readonly lastTrim = new Map<string, number>();
+  /** Request ids of the latest appends (bounded), so a request's catch-all record is not a duplicate. */
+  private readonly recentRequests = new Set<string>();
   /** Tallies of stored records not yet sent: key → field → increment. */
   private readonly unsentTallies = new Map<string, Map<string, number>>();
   private checkpointing: Promise<void> | undefined;
@@ -166,6 +169,22 @@ export class AuditWriter {
     return true;
   }
 
+  /**
+   * Whether a record naming this request id was handed to `append` lately (the last 20,000 ids): the
+   * gateway writes a catch-all record only for requests whose route wrote none.
+   */
+  hasRecordFor(requestId: string): boolean {
+    return this.recentRequests.has(requestId);
+  }
+
+  private noteRequest(requestId: string): void {
+    if (this.recentRequests.size >= RECENT_REQUESTS) {
+      const oldest = this.recentRequests.values().next().value;
+      if (oldest !== undefined) this.recentRequests.delete(oldest);
+    }
+    this.recentRequests.add(requestId);
+  }
+
   /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
   lastCheckpointAt(): number | undefined {
     return this.lastCheckpointTime;
@@ -185,6 +204,7 @@ export class AuditWriter {
     } catch (err) {
       return Promise.reject(err);
     }
+    this.noteRequest(record.requestId);
     if (this.waiting >= this.options.maxPending) {
       return Promise.reject(
         new AuditWriteFailed(`${this.waiting} audit records are already waiting for Redis`),

@@ -3,9 +3,10 @@
  * requests: `await request.auditAdmin('certificate.revoke', { serial })` after the change succeeds and
  * before the answer leaves. If the record cannot be written the request fails with 503.
  *
- * Refusals and failures of people's routes (401, 403, 409, 422, 5xx...) are audited too, as
- * `request.refused` with the problem code, before the answer leaves: an auditor can see who tried what
- * and was turned away. If that record cannot be written the answer becomes 503.
+ * Every other request to a /v1 route leaves a record too, before its answer: a route that wrote none
+ * itself (reads, refusals by a rule or a role, failures) gets a catch-all `request.served` or
+ * `request.refused` record with the caller, the route and the problem code. So an auditor sees every
+ * read and everyone turned away; if that record cannot be written the answer becomes 503.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -18,8 +19,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Epoch ms when the request arrived (set by the first onRequest hook). */
     receivedAt: number;
-    /** Set once a refusal of this request has been audited (so a replaced answer is not audited twice). */
-    refusalAudited?: boolean;
+    /** Set once the catch-all record of this request was written (a replaced answer is not audited twice). */
+    catchAllAudited?: boolean;
     auditAdmin(action: string, detail?: Record<string, unknown>, extra?: Partial<AuditRecord>): Promise<void>;
   }
 }
@@ -58,47 +59,65 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     },
   );
 
-  app.addHook('onSend', async function auditRefusal(request, reply, payload) {
+  app.addHook('onSend', async function auditEveryRequest(request, reply, payload) {
     const access = request.routeOptions.config.access;
-    if (access === undefined || access === 'public' || access === 'system') return payload;
-    if (reply.statusCode < 400 || request.refusalAudited) return payload;
-    request.refusalAudited = true;
-    const person = request.person;
+    if (access === undefined || access === 'public') return payload;
+    if (request.catchAllAudited || writer.hasRecordFor(String(request.id))) return payload;
+    request.catchAllAudited = true;
+    const status = reply.statusCode;
     const started = request.receivedAt || Date.now();
     try {
       await writer.append({
         time: new Date(started).toISOString(),
         requestId: String(request.id),
         instance: writer.instance,
-        kind: 'admin',
-        actor: person
-          ? { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) }
-          : {},
-        action: 'request.refused',
-        decision: reply.statusCode >= 500 ? 'error' : 'deny',
-        reasonCode: request.problemCode ?? 'UNSPECIFIED',
-        status: reply.statusCode,
+        kind: access !== 'system' ? 'admin' : request.url.startsWith('/v1/exchange') ? 'exchange' : 'data',
+        actor: actorOf(request),
+        action: status < 400 ? 'request.served' : 'request.refused',
+        decision: status < 400 ? 'allow' : status >= 500 ? 'error' : 'deny',
+        ...(status >= 400 ? { reasonCode: request.problemCode ?? 'UNSPECIFIED' } : {}),
+        status,
         latencyMs: Date.now() - started,
+        ...(request.caller ? { requestSignatureHash: request.caller.signatureHash } : {}),
         detail: { method: request.method, route: request.routeOptions.url ?? '' },
       });
       return payload;
     } catch (err) {
-      request.log.error({ err }, 'audit write failed: answering 503');
+      request.log.error({ err }, 'audit write failed: answering 503, nothing released');
       const problem = toProblem(
         new gatewayErrors.SERVICE_UNAVAILABLE(
-          'The audit record of this request could not be written; retry shortly.',
+          'The audit record of this request could not be written, so nothing was released; retry shortly.',
         ),
         request,
       );
-      // onSend may replace the payload and the status: the headers are not written yet.
+      // onSend may replace the payload and the status: the headers are not written yet. A stream payload
+      // (a file download) is not consumed, so destroy it.
+      (payload as { destroy?: () => void } | null)?.destroy?.();
       request.problemCode = problem.code;
       reply
         .code(503)
         .type('application/problem+json')
-        .header('retry-after', String(problem.retryAfterSeconds ?? 2));
+        .header('retry-after', String(problem.retryAfterSeconds ?? 2))
+        .removeHeader('content-length');
       return JSON.stringify(problem);
     }
   });
+}
+
+function actorOf(request: FastifyRequest): AuditRecord['actor'] {
+  const { person, caller } = request;
+  if (caller) {
+    return {
+      deptCode: caller.deptCode,
+      systemId: caller.systemId,
+      certSerial: caller.serial,
+      ...(caller.userId ? { userId: caller.userId } : {}),
+      ...(caller.caseId ? { caseId: caller.caseId } : {}),
+    };
+  }
+  if (person)
+    return { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) };
+  return {};
 }
 
 export default fp(adminAudit, { name: 'govshare-admin-audit', fastify: '5.x' });

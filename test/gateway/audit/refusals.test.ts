@@ -1,13 +1,14 @@
 /**
- * Refused requests to people's routes leave an audit record (`request.refused`) before the answer, like
- * admin changes and data requests do; if it cannot be written, the answer is 503.
+ * Every request to a /v1 route leaves an audit record before its answer: routes write their own (admin
+ * changes, data requests, downloads); the rest get a catch-all `request.served` / `request.refused`
+ * record. If it cannot be written, the answer is 503.
  */
 import t from 'tap';
 import { auditKeys } from '../../../gateway/audit/keys.js';
 import type { AuditRecord } from '../../../gateway/audit/record.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { useRedis } from '../../helpers/redis.js';
-import { buildWorld } from '../../helpers/world.js';
+import { buildWorld, enc, signedInject } from '../../helpers/world.js';
 
 type TestApp = Awaited<ReturnType<typeof buildTestApp>>;
 
@@ -59,8 +60,22 @@ t.test('refusals of people routes are audited with the caller, the route and the
   });
   t.equal(ok.statusCode, 200, 'an allowed read');
 
-  const refused = (await records(a)).slice(before).filter((r) => r.action === 'request.refused');
-  t.equal(refused.length, cases.length, 'one record per refusal, none for the allowed read');
+  const written = (await records(a)).slice(before);
+  const refused = written.filter((r) => r.action === 'request.refused');
+  t.equal(refused.length, cases.length, 'one record per refusal');
+  t.match(
+    written.filter((r) => r.action === 'request.served'),
+    [
+      {
+        actor: { person: 'b', role: 'bureau' },
+        decision: 'allow',
+        status: 200,
+        detail: { route: '/v1/grants' },
+      },
+    ],
+    'and one for the allowed read',
+  );
+  t.equal(written.length, cases.length + 1, 'nothing twice');
   t.match(refused, [
     {
       kind: 'admin',
@@ -83,6 +98,30 @@ t.test('refusals of people routes are audited with the caller, the route and the
     },
   ]);
   t.equal(new Set(refused.map((r) => r.requestId)).size, cases.length, 'each names its request');
+});
+
+t.test('a signed read (a job list) is audited with the system; a data request only once', async (t) => {
+  const a = await buildTestApp(t);
+  const world = await buildWorld(t, a.context);
+  const before = (await records(a)).length;
+  const list = await signedInject(a.app, world.systems.amr, { method: 'GET', path: '/v1/exchange/jobs' });
+  t.equal(list.statusCode, 200);
+  const lookup = await signedInject(a.app, world.systems.amr, {
+    method: 'GET',
+    path: `/v1/data/${enc(world.codes.population)}?idNumber=110105194912310021`,
+  });
+  t.equal(lookup.statusCode, 403, 'no grant');
+  const written = (await records(a)).slice(before);
+  t.match(written, [
+    {
+      kind: 'exchange',
+      action: 'request.served',
+      actor: { deptCode: world.systems.amr.deptCode, systemId: world.systems.amr.systemId },
+      detail: { method: 'GET', route: '/v1/exchange/jobs' },
+    },
+    { kind: 'data', action: 'data.lookup', decision: 'deny', reasonCode: 'GRANT_MISSING' },
+  ]);
+  t.equal(written.length, 2, 'the data path wrote its own record, and no catch-all');
 });
 
 t.test('a refusal whose audit record cannot be written is answered 503', async (t) => {
