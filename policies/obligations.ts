@@ -75,3 +75,53 @@ export function applyObligations(rows: readonly Record<string, unknown>[], oblig
   }
   return out;
 }
+
+/**
+ * The obligations compiled for rows that are arrays of values in `columns` order (bulk reads of a SQL
+ * source), once per job: per granted item its column index (-1: the rows have no such column, the item
+ * is absent from every row) and its mask, and the row filter's column. `keepsArrayRow` and
+ * `obligedValue` then give for a row exactly what `applyObligations` gives for the same row as an object.
+ */
+export interface ArrayRowPlan {
+  /** Granted items, in catalog order. */
+  readonly names: readonly string[];
+  /** Index in a row of each item's value, -1 for none. */
+  readonly columns: readonly number[];
+  readonly masks: readonly (((value: string) => string) | undefined)[];
+  /** Index of the row filter's value; -1: no row filter; NO_ROW: the rows lack the filter item. */
+  readonly filterColumn: number;
+  readonly filterValue: string | undefined;
+}
+
+const NO_ROW = -2;
+
+export function arrayRowPlan(obligations: Obligations, columns: readonly string[]): ArrayRowPlan {
+  const { filterItem, filterValue, names, masks } = planFor(obligations);
+  const index = (name: string) => columns.indexOf(name);
+  return {
+    names,
+    columns: names.map(index),
+    masks,
+    filterColumn: filterItem === undefined ? -1 : index(filterItem) === -1 ? NO_ROW : index(filterItem),
+    filterValue,
+  };
+}
+
+/** Whether the row passes the grant's row filter. */
+export function keepsArrayRow(plan: ArrayRowPlan, row: readonly unknown[]): boolean {
+  const at = plan.filterColumn;
+  if (at === -1) return true;
+  if (at === NO_ROW) return false;
+  const value = row[at];
+  return value !== undefined && value !== null && String(value) === plan.filterValue;
+}
+
+/** Item `item` (index into `plan.names`) of a kept row, masked; undefined when the item is absent. */
+export function obligedValue(plan: ArrayRowPlan, item: number, row: readonly unknown[]): unknown {
+  const at = plan.columns[item]!;
+  if (at === -1) return undefined;
+  const value = row[at];
+  if (value === undefined || value === null) return value;
+  const mask = plan.masks[item];
+  return mask === undefined ? value : mask(String(value));
+}

@@ -10,6 +10,7 @@
  * Key columns must hold a value in every row (rows with a NULL key are not read by pages; the quality
  * check reports them). Repeated keys are read exactly once all the same: a page never ends inside a group
  * of rows sharing one position. Product specifics live in the dialect and the driver (dialect.ts).
+ * Rows are read as arrays (array-pages.ts); `page` makes the objects, `arrayPage` leaves them arrays.
  */
 import type { DataService } from '../../catalog/schema.js';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitSnapshot } from '../circuit-breaker.js';
@@ -25,8 +26,9 @@ import type {
   ServiceShape,
 } from '../types.js';
 import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../wire.js';
+import { type ArrayPage, type ArrayPageReader, rowObjects } from './array-pages.js';
 import { type CursorValue, decodeCursor, encodeCursor } from './cursor.js';
-import type { PageQuery, ReadShape, SqlDriver, SqlStatement } from './dialect.js';
+import type { PageQuery, QueryOptions, ReadShape, SqlDriver, SqlStatement } from './dialect.js';
 import { sqlConnectorErrors } from './errors.js';
 import { checkIdentifier, isSqlIdentifier, parseTableRef } from './identifiers.js';
 import { PostgresDriver } from './postgres-driver.js';
@@ -104,7 +106,7 @@ export class SqlConnectorFactory implements ConnectorFactory {
   }
 }
 
-class SqlConnector implements Connector {
+class SqlConnector implements Connector, ArrayPageReader {
   readonly kind = 'sql' as const;
   readonly endpoint: string;
   readonly #source: ResolvedSqlSource;
@@ -144,6 +146,14 @@ class SqlConnector implements Connector {
   }
 
   async page(opts: PageOptions): Promise<Page> {
+    const { columns, rows, next, total } = await this.arrayPage(opts);
+    const page: Page = { rows: rowObjects(columns, rows) };
+    if (next !== undefined) page.next = next;
+    if (total !== undefined) page.total = total;
+    return page;
+  }
+
+  async arrayPage(opts: PageOptions): Promise<ArrayPage> {
     if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE_LIMIT) {
       throw new RangeError(`page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     }
@@ -170,8 +180,9 @@ class SqlConnector implements Connector {
     const query: PageQuery = { limit: opts.limit + 1 };
     if (incremental) query.incremental = incremental;
     if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
-    let rows = await this.#call(this.#driver.dialect.page(this.#read, query), opts, misfit);
-    const page: Page = { rows };
+    const columns = this.#read.columns;
+    let rows = await this.#callArrays(this.#driver.dialect.page(this.#read, query), opts, misfit);
+    const page: ArrayPage = { columns, rows };
     if (rows.length > opts.limit) {
       const order = incremental ? [incremental.watermark, ...this.#read.key] : this.#read.key;
       rows = await this.#wholeGroups(rows, opts.limit, order, opts);
@@ -194,19 +205,20 @@ class SqlConnector implements Connector {
    * ends before the group, or, when the group fills the page, is the whole group.
    */
   async #wholeGroups(
-    fetched: Row[],
+    fetched: unknown[][],
     limit: number,
     order: readonly string[],
     opts: LookupOptions,
-  ): Promise<Row[]> {
-    const same = (a: Row, b: Row) => order.every((c) => a[c] === b[c]);
+  ): Promise<unknown[][]> {
+    const at = order.map((c) => this.#read.columns.indexOf(c));
+    const same = (a: unknown[], b: unknown[]) => at.every((i) => a[i] === b[i]);
     const boundary = fetched[limit]!;
     if (!same(fetched[limit - 1]!, boundary)) return fetched.slice(0, limit);
     let start = limit - 1;
     while (start > 0 && same(fetched[start - 1]!, boundary)) start--;
     if (start > 0) return fetched.slice(0, start);
     const values = order.map((c) => this.#positionValue(boundary, c));
-    const group = await this.#call(
+    const group = await this.#callArrays(
       this.#driver.dialect.rowsAt(this.#read, order, values, MAX_GROUP_ROWS + 1),
       opts,
       'unexpected parameter',
@@ -249,8 +261,8 @@ class SqlConnector implements Connector {
     throw new sqlConnectorErrors.SQL_PARAMETER_INVALID(`${what}${named} is not an item of this data service`);
   }
 
-  #positionValue(row: Row, column: string): CursorValue {
-    const value = row[column];
+  #positionValue(row: readonly unknown[], column: string): CursorValue {
+    const value = row[this.#read.columns.indexOf(column)];
     if (
       typeof value === 'string' ||
       typeof value === 'boolean' ||
@@ -266,7 +278,19 @@ class SqlConnector implements Connector {
   }
 
   /** Breaker → query → outcome. Failures of the provider count against the breaker; the caller's do not. */
-  async #call(statement: SqlStatement, opts: LookupOptions, misfit: string): Promise<Row[]> {
+  #call(statement: SqlStatement, opts: LookupOptions, misfit: string): Promise<Row[]> {
+    return this.#guarded(opts, misfit, (options) => this.#driver.query(statement, options));
+  }
+
+  #callArrays(statement: SqlStatement, opts: LookupOptions, misfit: string): Promise<unknown[][]> {
+    return this.#guarded(opts, misfit, (options) => this.#driver.queryArrays(statement, options));
+  }
+
+  async #guarded<T>(
+    opts: LookupOptions,
+    misfit: string,
+    run: (options: QueryOptions) => Promise<T>,
+  ): Promise<T> {
     opts.signal?.throwIfAborted();
     const permit = this.#breaker.tryAcquire();
     if (!permit.allowed) {
@@ -280,9 +304,9 @@ class SqlConnector implements Connector {
       );
     }
     try {
-      const rows = await this.#driver.query(statement, { timeoutMs: this.#timeoutMs, signal: opts.signal });
+      const result = await run({ timeoutMs: this.#timeoutMs, signal: opts.signal });
       this.#breaker.onSuccess(permit.probe);
-      return rows;
+      return result;
     } catch (error) {
       if (opts.signal?.aborted && error === opts.signal.reason) {
         this.#breaker.onNeutral(permit.probe);

@@ -6,7 +6,8 @@
  *   into the connectors' errors.
  * PostgreSQL is implemented (postgres-dialect.ts, postgres-driver.ts). MySQL follows the same interfaces:
  * backtick quoting, `?` placeholders, `IN (?, …)` instead of `= ANY($1)`, row comparison for keysets
- * (supported since 5.7), and `SET SESSION max_execution_time` for the timeout.
+ * (supported since 5.7), `SET SESSION max_execution_time` for the timeout, and `rowsAsArray` (mysql2) for
+ * `queryArrays`.
  */
 import type { Row } from '../types.js';
 import type { TableRef } from './identifiers.js';
@@ -72,5 +73,7 @@ export interface SqlDriver {
   /** host:port of the source, named in errors. */
   readonly host: string;
   query(statement: SqlStatement, options: QueryOptions): Promise<Row[]>;
+  /** As `query`, each row an array of its values in the statement's column order (no object per row). */
+  queryArrays(statement: SqlStatement, options: QueryOptions): Promise<unknown[][]>;
   close(): Promise<void>;
 }

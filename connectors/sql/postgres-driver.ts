@@ -25,7 +25,24 @@ const GUARD_MS = 2_000;
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
 const TIMESTAMP = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?:([+-]\d\d)(?::(\d\d))?(?::\d\d)?)?$/;
 
-function isoTimestamp(text: string, offsetWhenLocal?: string): string {
+/** A timestamp as PostgreSQL writes it (text format), in ISO 8601; exported for tests. */
+export function isoTimestamp(text: string, offsetWhenLocal?: string): string {
+  // Fast path for the shape a UTC session writes for every timestamptz of years 1000-9999:
+  // "YYYY-MM-DD HH:MM:SS[.ffffff]+00" (one value per row of a bulk read: the regex costs more).
+  const n = text.length;
+  if (
+    offsetWhenLocal === undefined &&
+    n >= 22 &&
+    text.charCodeAt(4) === 45 &&
+    text.charCodeAt(10) === 32 &&
+    text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58 &&
+    text.charCodeAt(n - 3) === 43 &&
+    text.charCodeAt(n - 2) === 48 &&
+    text.charCodeAt(n - 1) === 48
+  ) {
+    return `${text.slice(0, 10)}T${text.slice(11)}:00`;
+  }
   const m = TIMESTAMP.exec(text);
   if (!m) return text; // infinity, BC dates: left as the database wrote them
   const offset = m[3] ? `${m[3]}:${m[4] ?? '00'}` : (offsetWhenLocal ?? '');
@@ -94,6 +111,14 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async query(statement: SqlStatement, options: QueryOptions): Promise<Row[]> {
+    return (await this.#query(statement, options, false)) as Row[];
+  }
+
+  async queryArrays(statement: SqlStatement, options: QueryOptions): Promise<unknown[][]> {
+    return (await this.#query(statement, options, true)) as unknown[][];
+  }
+
+  async #query(statement: SqlStatement, options: QueryOptions, arrays: boolean): Promise<unknown[]> {
     options.signal?.throwIfAborted();
     let client: pg.PoolClient;
     try {
@@ -105,10 +130,10 @@ export class PostgresDriver implements SqlDriver {
     try {
       if (this.#timeouts.get(client) !== options.timeoutMs) {
         const set = this.dialect.statementTimeout(options.timeoutMs);
-        await this.#run(client, set, options);
+        await this.#run(client, set, options, false);
         this.#timeouts.set(client, options.timeoutMs);
       }
-      return (await this.#run(client, statement, options)).rows as Row[];
+      return (await this.#run(client, statement, options, arrays)).rows;
     } catch (error) {
       destroy = !(error instanceof pg.DatabaseError);
       if (options.signal?.aborted) throw options.signal.reason;
@@ -119,11 +144,17 @@ export class PostgresDriver implements SqlDriver {
   }
 
   /** One query on `client`; a caller's abort leaves at once (the connection is then destroyed). */
-  #run(client: pg.PoolClient, statement: SqlStatement, options: QueryOptions): Promise<pg.QueryResult> {
+  #run(
+    client: pg.PoolClient,
+    statement: SqlStatement,
+    options: QueryOptions,
+    arrays: boolean,
+  ): Promise<pg.QueryResult> {
     const running = client.query({
       text: statement.text,
       values: statement.values,
       query_timeout: options.timeoutMs + GUARD_MS,
+      ...(arrays ? { rowMode: 'array' } : {}),
     } as pg.QueryConfig);
     const signal = options.signal;
     if (!signal) return running;

@@ -28,7 +28,12 @@ export interface ExchangeSettings {
   providerLeaseMs: number;
   /** Plaintext bytes per envelope chunk. @defaultValue 65 536 */
   chunkSize: number;
-  /** zlib level of the gzip members. @defaultValue 6 */
+  /**
+   * zlib level of the gzip members. Level 1 compresses a bulk export's jsonl about 2.5 times faster than
+   * level 6 (gzip runs beside the page reading on the thread pool, and at 6 it was the slowest stage)
+   * for a file about a quarter larger (bench/exchange-pg.ts, 1M residents: 11.3 MiB instead of 9.2).
+   * @defaultValue 1
+   */
   gzipLevel: number;
 }
 
@@ -39,7 +44,7 @@ export const DEFAULT_SETTINGS: Omit<ExchangeSettings, 'exchangeDir'> = {
   providerConcurrency: 2,
   providerLeaseMs: 60_000,
   chunkSize: 64 * 1024,
-  gzipLevel: 6,
+  gzipLevel: 1,
 };
 
 /** An audit record without the writer's instance id (the audit writer adds it). */

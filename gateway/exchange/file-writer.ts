@@ -3,22 +3,32 @@
  * gzip member of `segmentPages` pages, sealed by the envelope encryptor and ended on a frame boundary;
  * after the fsync the checkpoint is stored with the run's fencing token. Pages are processed one at a
  * time and flow with backpressure through gzip to the file, so memory does not grow with the file.
+ * A connector that reads array pages (SQL) is read that way: its rows are filtered, masked and
+ * serialized from the arrays in one pass (array-rows.ts), into the same text as the object path.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsConstants } from 'node:fs';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable, type TransformOptions, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import { createDecryptStream, EnvelopeEncryptor } from '../../certs/envelope.js';
+import { type ArrayPage, readsArrayPages } from '../../connectors/sql/array-pages.js';
 import type { Connector, Page, Row } from '../../connectors/types.js';
 import { applyObligations, type Obligations } from '../../policies/obligations.js';
+import { type ArrayPagePlan, arrayPagePlan, arrayPageText } from './array-rows.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
 import { jobFilePath } from './paths.js';
 import type { Checkpoint, ExchangeJob, Progress } from './schema.js';
-import { laterWatermark, type Serializer, serializerFor, watermarkInstant } from './serialize.js';
+import { type Serializer, serializerFor } from './serialize.js';
 import type { ExchangeStore } from './store.js';
+import { WatermarkMax } from './watermark.js';
+
+/** Bytes of page text buffered ahead of gzip (a page of 1000 rows is ~200 KB of jsonl). */
+const PIPE_BYTES = 512 * 1024;
+/** Output chunk of gzip: one thread-pool round trip per 64 KiB of compressed bytes, not per 16 KiB. */
+const GZIP_CHUNK = 64 * 1024;
 
 export interface WriteOptions {
   signal?: AbortSignal;
@@ -40,7 +50,7 @@ export interface WriteContext {
 
 interface Prefetch {
   after: string | undefined;
-  page: Promise<Page>;
+  page: Promise<Page | ArrayPage>;
 }
 
 export async function writeFile(
@@ -109,21 +119,44 @@ async function writeSegment(
       ? { watermark: job.watermark.item, value: job.watermark.from }
       : undefined;
   const filter = job.filter;
+  const reader = readsArrayPages(ctx.connector) ? ctx.connector : undefined;
+  let plan: ArrayPagePlan | undefined;
   let last = false;
   const fetch = (after: string | undefined): Prefetch => {
-    const page = ctx.connector.page({
+    const options = {
       limit: settings.pageSize,
       requestId: job.id,
       ...(after === undefined ? {} : { after }),
       ...(since ? { since } : {}),
       ...(signal ? { signal } : {}),
-    });
+    };
+    const page = reader ? reader.arrayPage(options) : ctx.connector.page(options);
     // Awaited later (or dropped with a failed run): never an unhandled rejection meanwhile.
     page.catch(() => undefined);
     return { after, page };
   };
+  /** The page's text and rows written, and its largest watermark folded into `watermark`. */
+  const pageText = (page: Page | ArrayPage, watermark: WatermarkMax | undefined) => {
+    if ('columns' in page) {
+      if (plan?.columns !== page.columns)
+        plan = arrayPagePlan(job.format, ctx.obligations, page.columns, filter);
+      if (watermark) {
+        const at = page.columns.indexOf(ctx.watermarkItem!);
+        if (at !== -1) for (const row of page.rows) watermark.add(row[at]);
+      }
+      return arrayPageText(plan, page.rows);
+    }
+    if (watermark) {
+      const item = ctx.watermarkItem!;
+      for (const row of page.rows) watermark.add(Object.hasOwn(row, item) ? row[item] : undefined);
+    }
+    const kept = filter ? page.rows.filter((row) => matches(row, filter.item, filter.equals)) : page.rows;
+    const rows = applyObligations(kept, ctx.obligations);
+    return { text: rows.length > 0 ? [serializer.page(rows)] : [], rows: rows.length };
+  };
   async function* text(): AsyncGenerator<Buffer> {
     if (state.segment === 0 && serializer.preamble) yield Buffer.from(serializer.preamble, 'utf8');
+    const watermark = ctx.watermarkItem ? new WatermarkMax(state.watermarkTo) : undefined;
     for (let p = 0; p < settings.segmentPages; p++) {
       signal?.throwIfAborted();
       const ahead =
@@ -134,14 +167,12 @@ async function writeSegment(
       state.scanned += page.rows.length;
       state.pagesDone++;
       if (page.total !== undefined) state.total = page.total;
-      if (ctx.watermarkItem)
-        state.watermarkTo = maxWatermark(page.rows, ctx.watermarkItem, state.watermarkTo);
-      const kept = filter ? page.rows.filter((row) => matches(row, filter.item, filter.equals)) : page.rows;
-      const rows = applyObligations(kept, ctx.obligations);
-      state.rows += rows.length;
+      const out = pageText(page, watermark);
+      if (watermark && watermark.value !== undefined) state.watermarkTo = watermark.value;
+      state.rows += out.rows;
       if (page.next === undefined) delete state.cursor;
       else state.cursor = page.next;
-      if (rows.length > 0) yield Buffer.from(serializer.page(rows), 'utf8');
+      if (out.text.length > 0) yield utf8(out.text);
       if (page.next === undefined) {
         last = true;
         return;
@@ -153,9 +184,16 @@ async function writeSegment(
       file.write(encryptor.write(chunk)).then(() => callback(), callback);
     },
   });
+  const gzipOptions: ZlibOptions & TransformOptions = {
+    level: settings.gzipLevel,
+    chunkSize: GZIP_CHUNK,
+    writableHighWaterMark: PIPE_BYTES,
+  };
   await pipeline(
-    Readable.from(text(), { objectMode: false }),
-    createGzip({ level: settings.gzipLevel }),
+    // Room for about two pages of text before gzip: the next page is masked and serialized while gzip
+    // compresses this one on the thread pool (with the 16 KiB defaults each waited for the other).
+    Readable.from(text(), { objectMode: false, highWaterMark: PIPE_BYTES }),
+    createGzip(gzipOptions),
     sink,
   );
   await file.write(encryptor.endSegment(last));
@@ -211,22 +249,19 @@ function matches(row: Row, item: string, equals: string): boolean {
   return value !== undefined && value !== null && String(value) === equals;
 }
 
-/** The largest watermark value of the rows and `current` (instants parsed once per value). */
-function maxWatermark(rows: readonly Row[], item: string, current: string | undefined): string | undefined {
-  let max = current;
-  let maxMs = max === undefined ? Number.NaN : watermarkInstant(max);
-  for (const row of rows) {
-    const raw = Object.hasOwn(row, item) ? row[item] : undefined;
-    if (raw === undefined || raw === null) continue;
-    const value = raw instanceof Date ? raw.toISOString() : String(raw);
-    const ms = watermarkInstant(value);
-    if (!Number.isNaN(ms) && !Number.isNaN(maxMs)) {
-      if (ms > maxMs) [max, maxMs] = [value, ms];
-    } else if (laterWatermark(max, value) !== max) {
-      [max, maxMs] = [value, ms];
-    }
-  }
-  return max;
+/**
+ * The pieces of a page's text as one UTF-8 buffer. Encoding needs a flat string: a whole page flattened
+ * at once is a string of several hundred KB, allocated where only a full GC frees it; pieces of a few
+ * rows stay in the young generation. Writing into a buffer of the largest size the text can need also
+ * spares the measuring pass of Buffer.from.
+ */
+function utf8(pieces: readonly string[]): Buffer {
+  let units = 0;
+  for (const piece of pieces) units += piece.length;
+  const buffer = Buffer.allocUnsafe(units * 3);
+  let at = 0;
+  for (const piece of pieces) at += buffer.write(piece, at, 'utf8');
+  return buffer.subarray(0, at);
 }
 
 /** Writes at explicit offsets, so a resumed run continues exactly at its checkpoint. */
