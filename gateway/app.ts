@@ -134,6 +134,13 @@ export async function buildApp({
   await app.register(qualityRoutes, { context, quality });
   await app.register(grantRoutes, { context });
   const exchange = createExchange(context);
+  context.metrics.watchQueues([
+    workflow.queues.deadlines,
+    workflow.queues.webhooks,
+    workflow.queues.availability,
+    quality.queue,
+    exchange.queue.queue,
+  ]);
   app.addHook('onClose', async () => exchange.queue.close());
   await app.register(auditRoutes, { context });
   await app.register(signedCalls, {

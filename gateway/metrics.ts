@@ -7,6 +7,21 @@ import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { AuditWriter } from './audit/writer.js';
 
 const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+const QUEUE_STATES = [
+  'waiting',
+  'delayed',
+  'active',
+  'prioritized',
+  'paused',
+  'completed',
+  'failed',
+] as const;
+
+/** What the queue metric needs of a BullMQ Queue. */
+export interface QueueCounts {
+  readonly name: string;
+  getJobCounts(...states: string[]): Promise<Record<string, number>>;
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -71,9 +86,36 @@ export class GatewayMetrics {
     });
   }
 
-  /** Lets other parts (e.g. BullMQ queues) add metrics computed at scrape time. */
+  /** Lets other parts add metrics computed at scrape time. */
   addCollector(collect: (registry: Registry) => Promise<void>): void {
     this.extraCollectors.push(() => collect(this.registry));
+  }
+
+  /**
+   * Jobs per BullMQ queue and state, read from Redis when scraped: the depth (waiting, delayed, active)
+   * and the outcomes the queue still holds (completed, failed; BullMQ trims them by its retention).
+   * A queue that cannot be read is left out of that scrape rather than failing it.
+   */
+  watchQueues(queues: readonly QueueCounts[]): void {
+    const gauge = new Gauge({
+      name: 'govshare_queue_jobs',
+      help: 'BullMQ jobs per queue and state (waiting, delayed, active, prioritized, paused, completed, failed)',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+    });
+    this.extraCollectors.push(async () => {
+      gauge.reset();
+      await Promise.all(
+        queues.map(async (queue) => {
+          try {
+            const counts = await queue.getJobCounts(...QUEUE_STATES);
+            for (const state of QUEUE_STATES) gauge.set({ queue: queue.name, state }, counts[state] ?? 0);
+          } catch {
+            // Redis unreachable: /ready reports it; the other metrics are still worth serving.
+          }
+        }),
+      );
+    });
   }
 
   async render(): Promise<string> {

@@ -23,6 +23,7 @@ t.test('GET /metrics reports requests, step latencies, circuits and the audit ch
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${sampleKeys('residents', 1)[0]}`;
   await signedInject(app, world.systems.amr, { method: 'GET', path });
   await signedInject(app, world.systems.amr, { method: 'GET', path, purpose: 'other' });
+  await app.workflow.queues.availability.add('metrics-test', {}, { delay: 3_600_000 });
   const res = await app.inject({ method: 'GET', url: '/metrics' });
   t.equal(res.statusCode, 200, 'loopback clients may scrape');
   const text = res.body;
@@ -40,6 +41,19 @@ t.test('GET /metrics reports requests, step latencies, circuits and the audit ch
   }
   t.match(text, /govshare_connector_circuit_state\{kind="http",endpoint="[^"]+residents"\} 0/);
   t.match(text, /govshare_audit_chain_length [1-9]/);
+  t.match(
+    text,
+    /govshare_queue_jobs\{queue="availability",state="delayed"\} 1\n/,
+    'a delayed job is counted',
+  );
+  for (const queue of ['deadlines', 'webhooks', 'quality', 'exchange']) {
+    t.match(
+      text,
+      new RegExp(`govshare_queue_jobs\\{queue="${queue}",state="failed"\\} 0\n`),
+      `${queue} depth`,
+    );
+  }
+  t.match(text, /govshare_requests_total\{[^}]*code="PURPOSE_MISMATCH"\}/, 'refusals by reason code');
   const remote = await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '10.1.2.3' });
   t.equal(remote.statusCode, 403, 'not for other addresses without a token');
 });
