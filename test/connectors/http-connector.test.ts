@@ -7,6 +7,7 @@ import { HttpConnectorFactory, type HttpConnectorOptions } from '../../connector
 import { DATASET_KINDS, sampleKeys } from '../../connectors/simulator/datasets.js';
 import { type Simulator, startSimulator } from '../../connectors/simulator/server.js';
 import type { Connector } from '../../connectors/types.js';
+import { heapAfterGc } from '../helpers/memory.js';
 
 async function setup(t: Test, options: HttpConnectorOptions = {}, timeoutMs?: number) {
   const sim = await startSimulator({ datasets: { residents: 2500, enterprises: 100, socialInsurance: 100 } });
@@ -131,6 +132,50 @@ t.test('answers that are not the protocol give UPSTREAM_BAD_RESPONSE', async (t)
   const bigPage = await failure(t, connector.page({ limit: 2500 }));
   t.equal(bigPage.code, 'UPSTREAM_BAD_RESPONSE', 'a real page over the limit');
   t.ok((await connector.page({ limit: 100 })).rows.length === 100, 'a page under the limit passes');
+});
+
+t.test('2,000 calls to a failing provider: none hangs, and the heap returns to its baseline', async (t) => {
+  // The breaker's clock moves 1 s per call, so the circuit keeps opening, probing and closing again.
+  let clock = Date.now();
+  const { sim, connector } = await setup(
+    t,
+    { maxResponseBytes: 256 * 1024, breaker: { now: () => clock } },
+    100,
+  );
+  const faults = [
+    { kind: 'garbage' },
+    { kind: 'wrong-shape' },
+    { kind: 'oversized', bytes: 1024 * 1024 },
+    { kind: 'delay', ms: 1_000 },
+    undefined,
+  ] as const;
+  const outcomes = new Map<string, number>();
+  let warmHeap = 0;
+  let slowest = 0;
+  for (let i = 0; i < 2000; i++) {
+    if (i === 200) warmHeap = heapAfterGc();
+    sim.setFault(faults[Math.floor(i / 50) % faults.length]);
+    clock += 1000;
+    const started = performance.now();
+    const code = await connector.lookup('idNumber', [IDS[i % 2500]!]).then(
+      () => 'ok',
+      (error: ProviderError) => error.code,
+    );
+    slowest = Math.max(slowest, performance.now() - started);
+    outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
+  }
+  sim.setFault(undefined);
+  const grownMiB = (heapAfterGc() - warmHeap) / 2 ** 20;
+  t.ok(
+    slowest < 100 + 500,
+    `every call ended within its 100 ms deadline (slowest ${Math.round(slowest)} ms)`,
+  );
+  t.match(
+    Object.fromEntries(outcomes),
+    { ok: Number, UPSTREAM_BAD_RESPONSE: Number, UPSTREAM_TIMEOUT: Number, UPSTREAM_CIRCUIT_OPEN: Number },
+    `answers, refusals and an open circuit: ${JSON.stringify(Object.fromEntries(outcomes))}`,
+  );
+  t.ok(grownMiB < 8, `the heap is back near its warm baseline (+${grownMiB.toFixed(1)} MiB)`);
 });
 
 t.test('JSON of the wrong shape gives UPSTREAM_BAD_RESPONSE', async (t) => {

@@ -6,9 +6,13 @@
 import t from 'tap';
 import { sampleKeys } from '../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../helpers/app.js';
+import { heapAfterGc } from '../helpers/memory.js';
 import { buildWorld, signedHeaders } from '../helpers/world.js';
 
 const TOTAL = Number(process.env.GOVSHARE_FUZZ_REQUESTS ?? 10_000);
+const WARM_UP = Math.min(1000, Math.floor(TOTAL / 10));
+/** Bounded caches (audit request ids, index trims, grants, keys) may fill; anything per request may not. */
+const MAX_HEAP_GROWTH_MIB = 24;
 
 /** A small deterministic PRNG (mulberry32) so a failure can be replayed with the same seed. */
 function prng(seed: number) {
@@ -62,7 +66,7 @@ t.test(`fuzz: ${TOTAL} malformed requests to every route, zero 5xx`, async (t) =
   ];
   const queries = [
     '',
-    '?idNumber=' + idNumber,
+    `?idNumber=${idNumber}`,
     '?idNumber=',
     '?items=a,,b&idNumber=1',
     '?page=-1&pageSize=99999',
@@ -119,7 +123,10 @@ t.test(`fuzz: ${TOTAL} malformed requests to every route, zero 5xx`, async (t) =
 
   const failures: string[] = [];
   const statuses = new Map<number, number>();
+  let warmHeap = 0;
   for (let i = 0; i < TOTAL; i++) {
+    // Measured once the code is warm (JIT, caches, pools), so the comparison shows what the requests keep.
+    if (i === WARM_UP) warmHeap = heapAfterGc();
     const route = pick(routes);
     const path = route.path.replace(/\{[^}]+\}/g, () => pick(paramValues)) + pick(queries);
     const [payload, contentType] = pick(bodies);
@@ -181,4 +188,9 @@ t.test(`fuzz: ${TOTAL} malformed requests to every route, zero 5xx`, async (t) =
   );
   const ready = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(ready.statusCode, 200, 'the gateway is still ready afterwards');
+  const grownMiB = (heapAfterGc() - warmHeap) / 2 ** 20;
+  t.ok(
+    grownMiB < MAX_HEAP_GROWTH_MIB,
+    `the heap after ${TOTAL - WARM_UP} more requests is back near its warm baseline (+${grownMiB.toFixed(1)} MiB)`,
+  );
 });
