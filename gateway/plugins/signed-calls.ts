@@ -4,7 +4,7 @@
  * signature, Content-Digest, time window and nonce, and puts the verified caller on `request.caller`.
  * A refusal is audited before it is answered; if the audit cannot be written the answer is 503.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { type VerifiedSignature, verifyRequestSignature } from '../../certs/httpsig/index.js';
@@ -69,9 +69,17 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
     parseJson(request, (body as Buffer).toString('utf8'), done);
   });
 
+  /**
+   * Records a nonce under a random token of this request. When the key exists already it is a replay,
+   * unless it holds this request's own token: a SET whose reply was lost and that ioredis sent again after
+   * a reconnect (a Redis restart must not turn into SIG_REPLAY). The token is never the request id, which
+   * a client may choose and so could replay.
+   */
   async function checkNonce(keyid: string, nonce: string): Promise<boolean> {
-    const stored = await redis.set(`${prefix}nonce:${keyid}:${nonce}`, '1', 'EX', nonceTtl, 'NX');
-    return stored === 'OK';
+    const key = `${prefix}nonce:${keyid}:${nonce}`;
+    const token = randomUUID();
+    if ((await redis.set(key, token, 'EX', nonceTtl, 'NX')) === 'OK') return true;
+    return (await redis.get(key)) === token;
   }
 
   app.addHook('preValidation', async function verifyCaller(request) {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { buildWorld, enc, signedInject } from '../../helpers/world.js';
+import { buildWorld, enc, signedHeaders, signedInject } from '../../helpers/world.js';
 
 const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
 const auditor = { sub: 'auditor-1', role: 'auditor' } as const;
@@ -230,3 +230,60 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
   const forbidden = await app.inject({ method: 'GET', url: '/v1/audit', headers: auth(bureau) });
   t.equal(forbidden.statusCode, 403, 'only auditors read the audit trail');
 });
+
+t.test(
+  'replays use up no quota; a replayed refusal is a replay; a chosen request id changes nothing',
+  async (t) => {
+    const { app, context, auth } = await buildTestApp(t);
+    const world = await buildWorld(t, context);
+    const { amr } = world.systems;
+    const grant = await app.inject({
+      method: 'POST',
+      url: '/v1/grants',
+      headers: auth(bureau),
+      payload: {
+        deptCode: amr.deptCode,
+        systemId: amr.systemId,
+        resourceCode: world.codes.population,
+        items: ['idNumber', 'name'],
+        purposes: ['market-supervision'],
+        modes: ['api'],
+        validTo: new Date(Date.now() + 86400_000).toISOString(),
+        quota: { perMinute: 2 },
+      },
+    });
+    t.equal(grant.statusCode, 201);
+    const [first, second, third] = sampleKeys('residents', 3);
+    const path = (id: string | undefined) => `/v1/data/${enc(world.codes.population)}?idNumber=${id}`;
+    const send = (headers: Record<string, string>, id: string | undefined) =>
+      app.inject({ method: 'GET', url: path(id), headers });
+
+    // The request id is the client's when it sends one: a replay with the same one is still a replay.
+    const original = signedHeaders(amr, {
+      method: 'GET',
+      path: path(first),
+      headers: { 'x-request-id': 'req-0001' },
+    });
+    t.equal((await send(original, first)).statusCode, 200, 'the original is served');
+    for (let i = 0; i < 3; i++) {
+      const replay = await send(original, first);
+      t.equal(replay.statusCode, 401, `replay ${i + 1} is refused`);
+      t.equal(replay.json().code, 'SIG_REPLAY');
+    }
+    t.equal(
+      (await signedInject(app, amr, { method: 'GET', path: path(second) })).statusCode,
+      200,
+      'the quota has room for a second call: the replays counted nothing',
+    );
+    const over = await signedInject(app, amr, { method: 'GET', path: path(third) });
+    t.equal(over.json().code, 'QUOTA_EXCEEDED', 'the third call is over the quota of 2');
+
+    const refused = signedHeaders(amr, { method: 'GET', path: path(first), purpose: 'tax-collection' });
+    t.equal((await send(refused, first)).json().code, 'PURPOSE_MISMATCH');
+    t.equal(
+      (await send(refused, first)).json().code,
+      'SIG_REPLAY',
+      'the refused request replayed is a replay',
+    );
+  },
+);
