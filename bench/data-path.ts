@@ -100,6 +100,8 @@ async function main(): Promise<void> {
   });
   const { client, simulator, gateway, proxy, platform } = stack;
   log(`platform set up (grant ${platform.grant.id}); gateway ${gateway.url}, bare proxy ${proxy.url}`);
+  // Redis records every event that blocked it for 5 ms or more (fsync, fork, slow commands): printed at the end.
+  await client.config('SET', 'latency-monitor-threshold', '5');
   let nginx: Nginx | undefined;
   try {
     if (nginxPath) {
@@ -284,6 +286,12 @@ async function main(): Promise<void> {
     );
     console.log(checksSummary());
     for (const mix of mixes) console.log(`Redis commands per govshare response, ${mix}`);
+    console.log(`Redis latency events of 5 ms or more: ${await latencyEvents(client)}`);
+    const info = await client.info();
+    const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1] ?? '?';
+    console.log(
+      `Redis forks during the runs: ${field('total_forks')} (AOF rewrites ${field('aof_rewrites')}); AOF ${(Number(field('aof_current_size')) / 2 ** 20).toFixed(1)} MiB`,
+    );
     if (args.json) {
       const raw = { rows, ratios: list, paced, auditRecords, govshareResponses };
       writeFileSync(args.json, `${JSON.stringify(raw, null, 2)}\n`);
@@ -307,6 +315,13 @@ function cpuNow(target: Child, simulator: Child, redisPid: number) {
     redis: readCpuMs(redisPid),
     loadGenerator: (usage.user + usage.system) / 1000,
   };
+}
+
+/** Redis's own latency monitor: event, times seen, worst ms (LATENCY LATEST). */
+async function latencyEvents(client: RedisClient): Promise<string> {
+  const latest = (await client.call('LATENCY', 'LATEST')) as [string, number, number, number][];
+  if (latest.length === 0) return 'none';
+  return latest.map(([event, , last, max]) => `${event} (last ${last} ms, worst ${max} ms)`).join('; ');
 }
 
 /** Calls per Redis command so far (INFO commandstats). */
