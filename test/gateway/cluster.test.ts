@@ -6,9 +6,8 @@ import t from 'tap';
 import { sampleKeys } from '../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../helpers/app.js';
 import { startLocalCluster } from '../helpers/cluster.js';
-import { buildWorld, enc, signedInject } from '../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedInject } from '../helpers/world.js';
 
-const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
 const auditor = { sub: 'auditor-1', role: 'auditor' } as const;
 
 t.test('two gateways on a Redis Cluster: quotas, revocation, workflow and audit', async (t) => {
@@ -19,22 +18,7 @@ t.test('two gateways on a Redis Cluster: quotas, revocation, workflow and audit'
   const { amr, psb } = world.systems;
   const [idNumber] = sampleKeys('residents', 1);
 
-  const grant = await a.app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: a.auth(bureau),
-    payload: {
-      deptCode: amr.deptCode,
-      systemId: amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'name'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-      quota: { perMinute: 3 },
-    },
-  });
-  t.equal(grant.statusCode, 201, grant.body);
+  await grantPopulation(a, world, { items: ['idNumber', 'name'], quota: { perMinute: 3 } });
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;
   const statuses: number[] = [];
   for (let i = 0; i < 5; i++)

@@ -11,28 +11,14 @@ import { buildTestApp } from '../helpers/app.js';
 import { servedLookups } from '../helpers/audit.js';
 import { waitFor } from '../helpers/processes.js';
 import { startLocalSentinel } from '../helpers/sentinel.js';
-import { buildWorld, enc, signedInject } from '../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedInject } from '../helpers/world.js';
 
 t.test('a gateway through Redis Sentinel, before and after a failover', async (t) => {
   const sentinel = await startLocalSentinel(t);
   const { app, context, auth } = await buildTestApp(t, { redisUrl: sentinel.url });
   const world = await buildWorld(t, context);
   const { amr } = world.systems;
-  const grant = await app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: auth({ sub: 'b', role: 'bureau' }),
-    payload: {
-      deptCode: amr.deptCode,
-      systemId: amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'name'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-    },
-  });
-  t.equal(grant.statusCode, 201, grant.body);
+  await grantPopulation({ app, auth }, world, { items: ['idNumber', 'name'] });
   const keys = sampleKeys('residents', 20);
   const served: string[] = [];
   const refusals: string[] = [];

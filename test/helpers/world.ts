@@ -10,6 +10,7 @@ import * as registry from '../../certs/registry.js';
 import { startSimulator } from '../../connectors/simulator/server.js';
 import type { GatewayContext } from '../../gateway/context.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
+import type { TestApp } from './app.js';
 
 export interface SystemIdentity {
   deptCode: string;
@@ -113,3 +114,32 @@ export function signedInject(
 }
 
 export const enc = (code: string) => encodeURIComponent(code);
+
+/**
+ * The bureau grants the market regulator's `registration` system the population resource over the API,
+ * for market supervision, valid for a day; `terms` override or add to that (items, quota, modes...).
+ * Throws unless it is granted.
+ */
+export async function grantPopulation(
+  target: Pick<TestApp, 'app' | 'auth'>,
+  world: World,
+  terms: Record<string, unknown> = {},
+): Promise<{ id: string } & Record<string, unknown>> {
+  const res = await target.app.inject({
+    method: 'POST',
+    url: '/v1/grants',
+    headers: target.auth({ sub: 'bureau-1', role: 'bureau' }),
+    payload: {
+      deptCode: world.systems.amr.deptCode,
+      systemId: world.systems.amr.systemId,
+      resourceCode: world.codes.population,
+      items: ['idNumber', 'name', 'gender'],
+      purposes: ['market-supervision'],
+      modes: ['api'],
+      validTo: new Date(Date.now() + 86400_000).toISOString(),
+      ...terms,
+    },
+  });
+  if (res.statusCode !== 201) throw new Error(`the grant was refused: ${res.body}`);
+  return res.json();
+}

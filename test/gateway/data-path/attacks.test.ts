@@ -10,9 +10,8 @@ import { issueSystemCertificate } from '../../../certs/issue.js';
 import { initPlatform, loadPlatform } from '../../../certs/platform.js';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { buildWorld, enc, signedHeaders, signedInject } from '../../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedHeaders, signedInject } from '../../helpers/world.js';
 
-const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
 const [idNumber] = sampleKeys('residents', 1);
 
 t.test('a certificate of another CA, replays across instances, clock skew within the window', async (t) => {
@@ -21,20 +20,7 @@ t.test('a certificate of another CA, replays across instances, clock skew within
   const b = await buildTestApp(t, { sameRedisAs: a, now: () => new Date(Date.now() + skewB) });
   const world = await buildWorld(t, a.context);
   const { amr } = world.systems;
-  await a.app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: a.auth(bureau),
-    payload: {
-      deptCode: amr.deptCode,
-      systemId: amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'gender'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-    },
-  });
+  await grantPopulation(a, world, { items: ['idNumber', 'gender'] });
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;
 
   // An attacker with write access to the registry records a certificate from their own CA for AMR.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { buildWorld, enc, signedHeaders, signedInject } from '../../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedHeaders, signedInject } from '../../helpers/world.js';
 
 const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
 const auditor = { sub: 'auditor-1', role: 'auditor' } as const;
@@ -237,22 +237,7 @@ t.test(
     const { app, context, auth } = await buildTestApp(t);
     const world = await buildWorld(t, context);
     const { amr } = world.systems;
-    const grant = await app.inject({
-      method: 'POST',
-      url: '/v1/grants',
-      headers: auth(bureau),
-      payload: {
-        deptCode: amr.deptCode,
-        systemId: amr.systemId,
-        resourceCode: world.codes.population,
-        items: ['idNumber', 'name'],
-        purposes: ['market-supervision'],
-        modes: ['api'],
-        validTo: new Date(Date.now() + 86400_000).toISOString(),
-        quota: { perMinute: 2 },
-      },
-    });
-    t.equal(grant.statusCode, 201);
+    await grantPopulation({ app, auth }, world, { items: ['idNumber', 'name'], quota: { perMinute: 2 } });
     const [first, second, third] = sampleKeys('residents', 3);
     const path = (id: string | undefined) => `/v1/data/${enc(world.codes.population)}?idNumber=${id}`;
     const send = (headers: Record<string, string>, id: string | undefined) =>

@@ -10,26 +10,13 @@ import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { verifyAudit } from '../../../gateway/audit/verify.js';
 import { findFreePort } from '../../../scripts/lib/local-tools.js';
 import { buildTestApp, usePlatformDir } from '../../helpers/app.js';
-import { buildWorld, enc, signedInject } from '../../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedInject } from '../../helpers/world.js';
 
 t.test('SIGKILL of one gateway under load: the other serves on, every chain verifies', async (t) => {
   const a = await buildTestApp(t);
   const world = await buildWorld(t, a.context);
   const { amr } = world.systems;
-  await a.app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: a.auth({ sub: 'b', role: 'bureau' }),
-    payload: {
-      deptCode: amr.deptCode,
-      systemId: amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'gender'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-    },
-  });
+  await grantPopulation(a, world, { items: ['idNumber', 'gender'] });
 
   const port = await findFreePort();
   const child: ChildProcess = spawn(

@@ -4,40 +4,19 @@ import t from 'tap';
 import { verifyResponseSignature } from '../../../certs/httpsig/index.js';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { startLocalRedis } from '../../../scripts/lib/local-redis.js';
-import { buildTestApp, type TestApp } from '../../helpers/app.js';
+import { buildTestApp } from '../../helpers/app.js';
 import { useRedis } from '../../helpers/redis.js';
 import {
   buildWorld,
   enc,
+  grantPopulation,
   INJECT_ORIGIN,
   signedHeaders,
   signedInject,
-  type World,
 } from '../../helpers/world.js';
 
-const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
 const security = { sub: 'sec-1', role: 'security-admin' } as const;
 const [idNumber] = sampleKeys('residents', 1);
-
-async function grantPopulation(a: TestApp, world: World, extra: Record<string, unknown> = {}) {
-  const res = await a.app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: a.auth(bureau),
-    payload: {
-      deptCode: world.systems.amr.deptCode,
-      systemId: world.systems.amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'name', 'gender'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-      ...extra,
-    },
-  });
-  if (res.statusCode !== 201) throw new Error(res.body);
-  return res.json();
-}
 
 t.test('quota and revocation hold across two gateway instances', async (t) => {
   const a = await buildTestApp(t);

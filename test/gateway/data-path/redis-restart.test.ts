@@ -11,7 +11,7 @@ import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { verifyAudit } from '../../../gateway/audit/verify.js';
 import { startLocalRedis } from '../../../scripts/lib/local-redis.js';
 import { buildTestApp } from '../../helpers/app.js';
-import { buildWorld, enc, signedInject } from '../../helpers/world.js';
+import { buildWorld, enc, grantPopulation, signedInject } from '../../helpers/world.js';
 
 t.test('Redis restarted during load: nothing served without its audit record', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'govshare-restart-'));
@@ -20,20 +20,7 @@ t.test('Redis restarted during load: nothing served without its audit record', a
   const { app, context, auth } = await buildTestApp(t, { redisUrl: redis.url });
   const world = await buildWorld(t, context);
   const { amr } = world.systems;
-  await app.inject({
-    method: 'POST',
-    url: '/v1/grants',
-    headers: auth({ sub: 'b', role: 'bureau' }),
-    payload: {
-      deptCode: amr.deptCode,
-      systemId: amr.systemId,
-      resourceCode: world.codes.population,
-      items: ['idNumber', 'gender'],
-      purposes: ['market-supervision'],
-      modes: ['api'],
-      validTo: new Date(Date.now() + 86400_000).toISOString(),
-    },
-  });
+  await grantPopulation({ app, auth }, world, { items: ['idNumber', 'gender'] });
   const keys = sampleKeys('residents', 50);
   const statuses = new Map<number, number>();
   let stop = false;
