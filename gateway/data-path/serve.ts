@@ -20,7 +20,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { subjectHash } from '../audit/subject.js';
 import type { AuditWriter, Tally } from '../audit/writer.js';
 import { gatewayErrors } from '../errors.js';
-import type { Caller } from '../plugins/signed-calls.js';
+import { type Caller, callerActor } from '../plugins/signed-calls.js';
 import type { GrantCache, ResourceCache } from './caches.js';
 
 export interface DataPathDeps {
@@ -245,13 +245,7 @@ async function auditOutcome(
     requestId: String(request.id),
     instance: deps.audit.instance,
     kind: 'data',
-    actor: {
-      deptCode: caller.deptCode,
-      systemId: caller.systemId,
-      certSerial: caller.serial,
-      ...(caller.userId ? { userId: caller.userId } : {}),
-      ...(caller.caseId ? { caseId: caller.caseId } : {}),
-    },
+    actor: callerActor(caller),
     action: query.action,
     resource: query.code,
     ...(outcome.grant ? { grantId: outcome.grant.id } : {}),

@@ -12,8 +12,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
+import type { Person } from '../auth/people.js';
 import { gatewayErrors } from '../errors.js';
-import { toProblem } from './problem-details.js';
+import { prepareProblem, toProblem } from './problem-details.js';
+import { callerActor } from './signed-calls.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,9 +48,7 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
         requestId: String(this.id),
         instance: writer.instance,
         kind: 'admin',
-        actor: person
-          ? { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) }
-          : {},
+        actor: person ? personActor(person) : {},
         action,
         decision: 'allow',
         status: 200,
@@ -93,31 +93,19 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
       // onSend may replace the payload and the status: the headers are not written yet. A stream payload
       // (a file download) is not consumed, so destroy it.
       (payload as { destroy?: () => void } | null)?.destroy?.();
-      request.problemCode = problem.code;
-      reply
-        .code(503)
-        .type('application/problem+json')
-        .header('retry-after', String(problem.retryAfterSeconds ?? 2))
-        .removeHeader('content-length');
+      prepareProblem(reply, problem).removeHeader('content-length');
       return JSON.stringify(problem);
     }
   });
 }
 
+function personActor(person: Person): AuditRecord['actor'] {
+  return { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) };
+}
+
 function actorOf(request: FastifyRequest): AuditRecord['actor'] {
-  const { person, caller } = request;
-  if (caller) {
-    return {
-      deptCode: caller.deptCode,
-      systemId: caller.systemId,
-      certSerial: caller.serial,
-      ...(caller.userId ? { userId: caller.userId } : {}),
-      ...(caller.caseId ? { caseId: caller.caseId } : {}),
-    };
-  }
-  if (person)
-    return { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) };
-  return {};
+  if (request.caller) return callerActor(request.caller);
+  return request.person ? personActor(request.person) : {};
 }
 
 export default fp(adminAudit, { name: 'govshare-admin-audit', fastify: '5.x' });

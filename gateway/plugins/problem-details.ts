@@ -118,10 +118,15 @@ declare module 'fastify' {
   }
 }
 
-export function sendProblem(reply: FastifyReply, problem: ProblemDetail): FastifyReply {
+/** Status, content type, Retry-After and the code for metrics and logs; the body is the caller's to send. */
+export function prepareProblem(reply: FastifyReply, problem: ProblemDetail): FastifyReply {
   reply.request.problemCode = problem.code;
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds));
-  return reply.code(problem.status).type('application/problem+json').send(problem);
+  return reply.code(problem.status).type('application/problem+json');
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemDetail): FastifyReply {
+  return prepareProblem(reply, problem).send(problem);
 }
 
 async function problemDetails(app: FastifyInstance) {

@@ -49,6 +49,17 @@ export interface SignedCallsOptions {
 
 const HEADER_TEXT = /^[\x20-\x7e]{1,256}$/;
 
+/** The audit actor of a verified caller: department, system, certificate, and the official and case sent. */
+export function callerActor(caller: Caller): AuditRecord['actor'] {
+  return {
+    deptCode: caller.deptCode,
+    systemId: caller.systemId,
+    certSerial: caller.serial,
+    ...(caller.userId ? { userId: caller.userId } : {}),
+    ...(caller.caseId ? { caseId: caller.caseId } : {}),
+  };
+}
+
 export function targetUri(request: FastifyRequest, publicOrigin?: string): string {
   return `${publicOrigin ?? `${request.protocol}://${request.host}`}${request.url}`;
 }
