@@ -1,10 +1,46 @@
 /**
  * What the application and objection stores share: JSON records in one hash, a sequence for their ids,
  * sorted-set indexes, and an outbox stream of events and timers written with each change (the relay
- * moves them to the queues). Each store adds its own Lua write, since their claims and indexes differ.
+ * moves them to the queues). Both write with the same Lua script; what they claim and index is theirs.
  */
 import type { RedisClient } from '../gateway/redis.js';
 import type { OutboxEntry } from './applications/schema.js';
+
+/*
+ * One optimistic write of a record: the new JSON only if the stored one is still what was read, with the
+ * record's claim, index changes and outbox entry in the same step.
+ * KEYS[1] data hash, KEYS[2] claims hash, KEYS[3] outbox stream, KEYS[4..] index sorted sets
+ * ARGV[1] id, ARGV[2] JSON as read ('' = a new record), ARGV[3] new JSON,
+ * ARGV[4] claim op ('claim' | 'release' | ''), ARGV[5] claim field (e.g. the consumer and resource of an
+ * application, the record and item of an objection), ARGV[6] outbox entry JSON ('' = none),
+ * then 4 values per index op: 'add' | 'rem', position of its key in KEYS, score, member.
+ * Returns {1}; {0} when the stored JSON changed since it was read (or the new id is taken);
+ * {-2, otherId} when the claim field belongs to another record that still exists (another open
+ * application of the consumer for the resource, another open objection to the same record and item).
+ */
+export const RECORD_WRITE_LUA = `
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  if stored then return {0} end
+elseif stored ~= ARGV[2] then
+  return {0}
+end
+if ARGV[4] == 'claim' then
+  local other = redis.call('HGET', KEYS[2], ARGV[5])
+  if other and other ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], other) == 1 then return {-2, other} end
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
+elseif ARGV[4] == 'release' then
+  if redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[5]) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+for i = 7, #ARGV, 4 do
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  if ARGV[i] == 'add' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
+  else redis.call('ZREM', key, ARGV[i + 3]) end
+end
+if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
+return {1}
+`;
 
 export interface OutboxRecord {
   /** Stream id, to acknowledge with `ackOutbox`. */

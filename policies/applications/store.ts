@@ -7,43 +7,10 @@
  */
 
 import type { RedisClient } from '../../gateway/redis.js';
-import { JsonRecordStore } from '../record-store.js';
+import { JsonRecordStore, RECORD_WRITE_LUA } from '../record-store.js';
 import { type ApplicationKeys, applicationKeys } from './keys.js';
 import type { Application, OutboxEntry } from './schema.js';
 import { isOpen } from './state-machine.js';
-
-/*
- * KEYS[1] data hash, KEYS[2] pending hash, KEYS[3] outbox stream, KEYS[4..] index sorted sets
- * ARGV[1] id, ARGV[2] JSON as read ('' = a new application), ARGV[3] new JSON,
- * ARGV[4] pending op ('claim' | 'release' | ''), ARGV[5] pending field (consumer key),
- * ARGV[6] outbox entry JSON ('' = none),
- * then 4 values per index op: 'add' | 'rem', position of its key in KEYS, score, member.
- * Returns {1}; {0} when the stored JSON changed since it was read (or the new id is taken);
- * {-2, otherId} when the consumer already has another open application for the resource.
- */
-const WRITE_LUA = `
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[2] == '' then
-  if stored then return {0} end
-elseif stored ~= ARGV[2] then
-  return {0}
-end
-if ARGV[4] == 'claim' then
-  local other = redis.call('HGET', KEYS[2], ARGV[5])
-  if other and other ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], other) == 1 then return {-2, other} end
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
-elseif ARGV[4] == 'release' then
-  if redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[5]) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-for i = 7, #ARGV, 4 do
-  local key = KEYS[tonumber(ARGV[i + 1])]
-  if ARGV[i] == 'add' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
-  else redis.call('ZREM', key, ARGV[i + 3]) end
-end
-if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
-return {1}
-`;
 
 interface ApplicationCommands {
   govshareApplicationWrite(...args: (string | number)[]): Promise<[number, string?]>;
@@ -77,7 +44,7 @@ export class ApplicationStore extends JsonRecordStore<Application> {
     super(redis, keys);
     this.keys = keys;
     // The number of index keys varies, so it is passed first with every call.
-    redis.defineCommand('govshareApplicationWrite', { lua: WRITE_LUA });
+    redis.defineCommand('govshareApplicationWrite', { lua: RECORD_WRITE_LUA });
     this.#commands = redis as unknown as ApplicationCommands;
   }
 

@@ -7,44 +7,11 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../gateway/redis.js';
 import type { OutboxEntry } from '../applications/schema.js';
-import { JsonRecordStore } from '../record-store.js';
+import { JsonRecordStore, RECORD_WRITE_LUA } from '../record-store.js';
 import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
 import { type ObjectionKeys, objectionKeys } from './keys.js';
 import type { Objection } from './schema.js';
 import { isOpen } from './state-machine.js';
-
-/*
- * KEYS[1] data hash, KEYS[2] pending hash, KEYS[3] outbox stream, KEYS[4..] index sorted sets
- * ARGV[1] id, ARGV[2] JSON as read ('' = a new objection), ARGV[3] new JSON,
- * ARGV[4] pending op ('claim' | 'release' | ''), ARGV[5] pending field (record key),
- * ARGV[6] outbox entry JSON ('' = none),
- * then 4 values per index op: 'add' | 'rem', position of its key in KEYS, score, member.
- * Returns {1}; {0} when the stored JSON changed since it was read (or the new id is taken);
- * {-2, otherId} when the department already has another open objection to the same record and item.
- */
-const WRITE_LUA = `
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[2] == '' then
-  if stored then return {0} end
-elseif stored ~= ARGV[2] then
-  return {0}
-end
-if ARGV[4] == 'claim' then
-  local other = redis.call('HGET', KEYS[2], ARGV[5])
-  if other and other ~= ARGV[1] and redis.call('HEXISTS', KEYS[1], other) == 1 then return {-2, other} end
-  redis.call('HSET', KEYS[2], ARGV[5], ARGV[1])
-elseif ARGV[4] == 'release' then
-  if redis.call('HGET', KEYS[2], ARGV[5]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[5]) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-for i = 7, #ARGV, 4 do
-  local key = KEYS[tonumber(ARGV[i + 1])]
-  if ARGV[i] == 'add' then redis.call('ZADD', key, ARGV[i + 2], ARGV[i + 3])
-  else redis.call('ZREM', key, ARGV[i + 3]) end
-end
-if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
-return {1}
-`;
 
 interface ObjectionCommands {
   govshareObjectionWrite(...args: (string | number)[]): Promise<[number, string?]>;
@@ -73,7 +40,7 @@ export class ObjectionStore extends JsonRecordStore<Objection> {
     const keys = objectionKeys(prefix);
     super(redis, keys);
     this.keys = keys;
-    redis.defineCommand('govshareObjectionWrite', { lua: WRITE_LUA });
+    redis.defineCommand('govshareObjectionWrite', { lua: RECORD_WRITE_LUA });
     this.#commands = redis as unknown as ObjectionCommands;
   }
 
