@@ -20,6 +20,7 @@ import { type Command, defineAuditScripts, INDEX_COMMAND, roundTripValues } from
 export const DEFAULT_INDEX_RETENTION_MS = 180 * 24 * 3600 * 1000;
 
 export interface IndexEntry {
+  kind: IndexKind;
   key: string;
   score: number;
   member: string;
@@ -49,7 +50,7 @@ export function indexEntriesFor(
 ): IndexEntry[] {
   const member = indexMember(instance, id);
   const score = idTime(id);
-  return indexValues(record).map(([kind, value]) => ({ key: keys.index(kind, value), score, member }));
+  return indexValues(record).map(([kind, value]) => ({ kind, key: keys.index(kind, value), score, member }));
 }
 
 /**
@@ -61,13 +62,17 @@ export function indexCommands(
   entries: IndexEntry[],
   retention: { now: number; retentionMs: number },
   /** Whether to apply the retention window to a key now; trimming on every write is wasted Redis work. */
-  shouldTrim: (key: string) => boolean = () => true,
+  shouldTrim: (key: string, kind: IndexKind) => boolean = () => true,
 ): Command[] {
   const byKey = new Map<string, (string | number)[]>();
-  for (const { key, score, member } of entries) {
+  const kinds = new Map<string, IndexKind>();
+  for (const { kind, key, score, member } of entries) {
     const pairs = byKey.get(key);
     if (pairs) pairs.push(score, member);
-    else byKey.set(key, [score, member]);
+    else {
+      byKey.set(key, [score, member]);
+      kinds.set(key, kind);
+    }
   }
   const head = [retention.now - retention.retentionMs, retention.retentionMs];
   const groups = redis instanceof Cluster ? [...byKey].map((kv) => [kv]) : [[...byKey]];
@@ -76,7 +81,7 @@ export function indexCommands(
     .map((group) => {
       const keys = group.map(([key]) => key);
       const argv = group.flatMap(([key, pairs]) => [
-        (shouldTrim(key) ? 1 : -1) * (pairs.length / 2),
+        (shouldTrim(key, kinds.get(key)!) ? 1 : -1) * (pairs.length / 2),
         ...pairs,
       ]);
       return [INDEX_COMMAND, keys.length, ...keys, ...head, ...argv];

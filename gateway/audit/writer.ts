@@ -33,12 +33,18 @@ import {
   AuditWriterClosed,
 } from './errors.js';
 import { DEFAULT_INDEX_RETENTION_MS, type IndexEntry, indexCommands, indexEntriesFor } from './indexes.js';
-import { type AuditKeys, auditKeys } from './keys.js';
+import { type AuditKeys, auditKeys, type IndexKind } from './keys.js';
 import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './record.js';
 import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
 
 const INDEX_TRIM_INTERVAL_MS = 60_000;
 const RECENT_REQUESTS = 20_000;
+/**
+ * Index kinds with a key per request or per person: there are too many of those keys to remember when
+ * each was last trimmed (a map of them only fed the garbage collector: 8 KB per request reached the old
+ * generation), so they are trimmed on every write; a key per request is new anyway.
+ */
+const TRIM_ON_EVERY_WRITE: ReadonlySet<IndexKind> = new Set(['request', 'subject']);
 
 export interface AuditWriterOptions {
   /** The platform signing key and certificate for checkpoints. */
@@ -112,7 +118,11 @@ export class AuditWriter {
   private lastCheckpoint = 0;
   private lastCheckpointTime: number | undefined;
   private readonly lastTrim = new Map<string, number>();
-  /** Request ids of the latest appends (bounded), so a request's catch-all record is not a duplicate. */
+  /**
+   * Request ids of appends not yet claimed by `takeRecordFor` (bounded, oldest dropped first), so that a
+   * request's catch-all record is not a duplicate. Claimed when the request is answered, so an id lives
+   * about as long as its request.
+   */
   private readonly recentRequests = new Set<string>();
   /** Tallies of stored records not yet sent: key → field → increment. */
   private readonly unsentTallies = new Map<string, Map<string, number>>();
@@ -160,7 +170,8 @@ export class AuditWriter {
    * Index keys are trimmed to the retention window and given a TTL at most once a minute each: the
    * window moves by milliseconds per write, so trimming every batch only costs Redis CPU.
    */
-  private trimDue(key: string): boolean {
+  private trimDue(key: string, kind: IndexKind): boolean {
+    if (TRIM_ON_EVERY_WRITE.has(kind)) return true;
     const now = this.options.now();
     const last = this.lastTrim.get(key);
     if (last !== undefined && now >= last && now - last < INDEX_TRIM_INTERVAL_MS) return false;
@@ -170,11 +181,12 @@ export class AuditWriter {
   }
 
   /**
-   * Whether a record naming this request id was handed to `append` lately (the last 20,000 ids): the
-   * gateway writes a catch-all record only for requests whose route wrote none.
+   * Whether a record naming this request id was handed to `append` since the last call for that id (of
+   * the latest 20,000 unclaimed ids); claims it. The gateway asks once per answered request and writes a
+   * catch-all record only for requests whose route wrote none.
    */
-  hasRecordFor(requestId: string): boolean {
-    return this.recentRequests.has(requestId);
+  takeRecordFor(requestId: string): boolean {
+    return this.recentRequests.delete(requestId);
   }
 
   private noteRequest(requestId: string): void {
@@ -351,7 +363,7 @@ export class AuditWriter {
         this.redis,
         indexEntries,
         { now: this.options.now(), retentionMs: this.options.indexRetentionMs },
-        (key) => this.trimDue(key),
+        (key, kind) => this.trimDue(key, kind),
       ),
     ];
     const [appended, ...indexed] = sendEach(this.redis, commands);

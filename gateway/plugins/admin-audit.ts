@@ -62,8 +62,10 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
   app.addHook('onSend', async function auditEveryRequest(request, reply, payload) {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public') return payload;
-    if (request.catchAllAudited || writer.hasRecordFor(String(request.id))) return payload;
+    if (request.catchAllAudited) return payload;
+    // Set before asking: the writer forgets the id once asked, and onSend may run again (an error answer).
     request.catchAllAudited = true;
+    if (writer.takeRecordFor(String(request.id))) return payload;
     const status = reply.statusCode;
     const started = request.receivedAt || Date.now();
     try {

@@ -183,6 +183,38 @@ t.test('index keys trim members older than the retention window and expire', asy
   await writer.close();
 });
 
+t.test('subject and request keys are trimmed on every write, the others at most once a minute', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const keys = auditKeys(prefix);
+  const day = 86_400_000;
+  let clock = BASE_TIME + 10 * day;
+  const writer = new AuditWriter(redis, prefix, 'gw-trim', {
+    signer,
+    indexRetentionMs: 5 * day,
+    now: () => clock,
+  });
+  const subject = subjectHash(SUBJECT_SECRET, '110101199003070011');
+  const record = (time: number, requestId: string) =>
+    makeRecord('gw-trim', {
+      time: new Date(time).toISOString(),
+      requestId,
+      actor: { deptCode: 'TRIM' },
+      subjects: [subject],
+    });
+  await writer.append(record(BASE_TIME + 5 * day + 10_000, 'req-old'));
+  // 30 s later the first record is outside the window, but the dept key was trimmed under a minute ago.
+  clock += 30_000;
+  await writer.append(record(clock, 'req-new'));
+  t.equal(await redis.zcard(keys.index('subject', subject)), 1, 'the subject key drops the old member');
+  t.equal(await redis.zcard(keys.index('dept', 'TRIM')), 2, 'the dept key keeps it until its next trim');
+  const ttl = await redis.pttl(keys.index('request', 'req-new'));
+  t.ok(ttl > 4 * day && ttl <= 5 * day, 'a request key expires with the window');
+  clock += 60_000;
+  await writer.append(record(clock, 'req-later'));
+  t.equal(await redis.zcard(keys.index('dept', 'TRIM')), 2, 'a minute later the dept key is trimmed too');
+  await writer.close();
+});
+
 t.test('export yields JSON lines for the same filters', async (t) => {
   const { redis, prefix } = await useRedis(t);
   const records = await populate(redis, prefix);

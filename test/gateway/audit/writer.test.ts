@@ -73,6 +73,17 @@ t.test('2,000 appends with 100 in flight keep seq contiguous, batch round trips 
   t.ok(report.instances[0]!.checkpoints >= 2, 'a checkpoint per 1,000 records (and one at close)');
 });
 
+t.test('takeRecordFor claims each appended request id once', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const writer = writerFor(redis, prefix, 'gw-claim');
+  t.notOk(writer.takeRecordFor('req-claim'), 'no record yet');
+  const appended = writer.append(makeRecord('gw-claim', { requestId: 'req-claim' }));
+  t.ok(writer.takeRecordFor('req-claim'), 'known as soon as append is called');
+  t.notOk(writer.takeRecordFor('req-claim'), 'claimed: the writer keeps nothing more for it');
+  await appended;
+  await writer.close();
+});
+
 t.test('records sent in one tick share one round trip', async (t) => {
   const { redis, prefix } = await useRedis(t);
   const writer = writerFor(redis, prefix, 'gw-b');
