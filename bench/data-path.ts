@@ -10,7 +10,8 @@
  *            --profile (CPU profile of the gateway child, top self-time functions printed)
  *            --json FILE (raw results)
  *            --gateway-flags=--trace-gc (node flags for the gateway) --gateway-log FILE (its output)
- *            --timeline FILE (govshare's paced latencies in send order, one per line)
+ *            --timeline FILE (govshare's paced latencies in send order, one per line; the bare
+ *            proxy's in FILE.bare-proxy)
  *
  * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy,
  * nginx and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
@@ -69,8 +70,44 @@ const GOVSHARE_WARMUP = 3000;
 const PREFIX = 'bench:';
 const INSTANCE = 'bench-gw';
 const POOL_CONNECTIONS = 32;
+interface GatewayScrape {
+  /** p99 and max event-loop delay (ms) since the previous scrape (a scrape resets the histogram). */
+  loopDelay: { p99: string; max: string };
+  /** Data-path step → observations slower than 10 ms so far. */
+  slowSteps: Map<string, number>;
+}
+
+/** Reads the gateway's /metrics (loopback may scrape). */
+async function scrapeGateway(url: string): Promise<GatewayScrape> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => {
+    const pattern = new RegExp(`^govshare_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm');
+    const seconds = Number(pattern.exec(text)?.[1]);
+    return Number.isFinite(seconds) ? (seconds * 1000).toFixed(1) : 'n/a';
+  };
+  const slowSteps = new Map<string, number>();
+  const counts = new Map<string, { total: number; fast: number }>();
+  for (const [, le, step, n] of text.matchAll(
+    /^govshare_step_duration_seconds_bucket\{le="([^"]+)",step="([^"]+)"\} (\d+)$/gm,
+  )) {
+    const entry = counts.get(step!) ?? { total: 0, fast: 0 };
+    if (le === '+Inf') entry.total = Number(n);
+    if (le === '0.01') entry.fast = Number(n);
+    counts.set(step!, entry);
+  }
+  for (const [step, { total, fast }] of counts) slowSteps.set(step, total - fast);
+  return { loopDelay: { p99: value('p99'), max: value('max') }, slowSteps };
+}
+
 /** Share of govshare's closed-loop throughput offered to both the bare proxy and govshare in the paced run. */
 const PACED_SHARE = 0.5;
+/**
+ * Paced requests sent to each target before its measured paced run. Right after the saturated closed-loop
+ * runs the gateway's heap is at its largest, and V8 compacts it in the first second or so at the lower
+ * rate (three major GCs of 40-50 ms wall time each in session-3 traces); that transient is reported on its
+ * own line, not mixed into the steady-state latency the paced run measures.
+ */
+const PACED_WARMUP_SECONDS = 2;
 /** Enough distinct residents that lookups do not hit one row (the simulator holds 100 000). */
 const KEYS = sampleKeys('residents', 20_000);
 
@@ -245,28 +282,43 @@ async function main(): Promise<void> {
     if (closedLoop) {
       const rate = Math.max(50, Math.round(closedLoop.rps * PACED_SHARE));
       const count = rate * SECONDS;
-      log(`paced: bare proxy and govshare at ${rate} req/s over ${TARGET_CONNECTIONS} connections`);
-      const proxyPaced = await runPaced({
-        url: proxy.url,
-        connections: TARGET_CONNECTIONS,
-        rate,
-        count,
-        next: () => ({ method: 'GET', path: `${dataPath}?idNumber=${nextKey()}` }),
-      });
-      paced.push({ ...proxyPaced, target: 'bare-proxy' });
-      const pool = await sign(count);
+      const warmup = Math.round(rate * PACED_WARMUP_SECONDS);
+      log(
+        `paced: bare proxy and govshare at ${rate} req/s over ${TARGET_CONNECTIONS} connections (after ${PACED_WARMUP_SECONDS} s at that rate, not counted)`,
+      );
+      const proxyRequest = () => ({ method: 'GET' as const, path: `${dataPath}?idNumber=${nextKey()}` });
+      const proxyPaced = { url: proxy.url, connections: TARGET_CONNECTIONS, rate, next: proxyRequest };
+      await runPaced({ ...proxyPaced, count: warmup });
+      const proxyMeasured = await runPaced({ ...proxyPaced, count });
+      paced.push({ ...proxyMeasured, target: 'bare-proxy' });
+      const pool = await sign(warmup + count);
       let next = 0;
-      const govPaced = await runPaced({
+      const govPacedOptions = {
         url: gateway.url,
         connections: TARGET_CONNECTIONS,
         rate,
-        count,
         next: () => pool[next++]!,
-      });
-      govshareResponses += count;
+      };
+      const govWarmup = await runPaced({ ...govPacedOptions, count: warmup });
+      const before = await scrapeGateway(gateway.url);
+      const govPaced = await runPaced({ ...govPacedOptions, count });
+      const after = await scrapeGateway(gateway.url);
+      const slow = [...after.slowSteps]
+        .map(([step, n]) => `${step} ${n - (before.slowSteps.get(step) ?? 0)}`)
+        .join(', ');
+      govshareResponses += warmup + count;
+      log(
+        `paced warm-up, not counted: govshare p99 ${govWarmup.p99.toFixed(2)} ms, max ${govWarmup.max.toFixed(1)} ms (the first seconds after the closed-loop runs)`,
+      );
+      log(
+        `gateway during its paced run: event-loop delay p99 ${after.loopDelay.p99} ms, max ${after.loopDelay.max} ms (10 ms sampling: a stall of the gateway's own loop shows here); data-path steps over 10 ms: ${slow}`,
+      );
       paced.push({ ...govPaced, target: 'govshare' });
       if (args.timeline) {
-        writeFileSync(args.timeline, `${Array.from(govPaced.timeline, (ms) => ms.toFixed(2)).join('\n')}\n`);
+        const lines = (timeline: Float64Array) =>
+          `${Array.from(timeline, (ms) => ms.toFixed(2)).join('\n')}\n`;
+        writeFileSync(args.timeline, lines(govPaced.timeline));
+        writeFileSync(`${args.timeline}.bare-proxy`, lines(proxyMeasured.timeline));
       }
     }
 
