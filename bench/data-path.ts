@@ -96,6 +96,16 @@ async function scrapeGateway(url: string): Promise<GatewayScrape> {
     counts.set(step!, entry);
   }
   for (const [step, { total, fast }] of counts) slowSteps.set(step, total - fast);
+  // Whole requests as the gateway timed them (Fastify's elapsed time, all routes), under the same bound.
+  const whole = (le: string) =>
+    [
+      ...text.matchAll(
+        new RegExp(`^govshare_request_duration_seconds_bucket\\{le="${le}",[^}]*\\} (\\d+)$`, 'gm'),
+      ),
+    ]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0);
+  slowSteps.set('whole request', whole('\\+Inf') - whole('0.01'));
   return { loopDelay: { p99: value('p99'), max: value('max') }, slowSteps };
 }
 
@@ -319,6 +329,7 @@ async function main(): Promise<void> {
           `${Array.from(timeline, (ms) => ms.toFixed(2)).join('\n')}\n`;
         writeFileSync(args.timeline, lines(govPaced.timeline));
         writeFileSync(`${args.timeline}.bare-proxy`, lines(proxyMeasured.timeline));
+        writeFileSync(`${args.timeline}.send-lag`, lines(govPaced.sendLag));
       }
     }
 

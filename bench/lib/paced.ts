@@ -30,11 +30,17 @@ export interface PacedMeasurement {
   errors: number;
   /** Latency of each request in the order they were due (ms), for a timeline. */
   timeline: Float64Array;
+  /**
+   * How late the load generator itself handed each request to its connection pool (ms), in the same
+   * order: a stall of the generator's own loop shows here, not in the target.
+   */
+  sendLag: Float64Array;
 }
 
 export async function runPaced(options: PacedOptions): Promise<PacedMeasurement> {
   const pool = new Pool(options.url, { connections: options.connections, pipelining: 1 });
   const latencies = new Float64Array(options.count);
+  const sendLag = new Float64Array(options.count);
   let non2xx = 0;
   let errors = 0;
   const interval = 1000 / options.rate;
@@ -46,6 +52,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedMeasurement>
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       const request = options.next();
+      sendLag[i] = performance.now() - due;
       inFlight.push(
         pool.request(request).then(
           async (res) => {
@@ -76,5 +83,6 @@ export async function runPaced(options: PacedOptions): Promise<PacedMeasurement>
     non2xx,
     errors,
     timeline,
+    sendLag,
   };
 }
