@@ -42,6 +42,44 @@ if ARGV[6] ~= '' then redis.call('XADD', KEYS[3], '*', 'entry', ARGV[6]) end
 return {1}
 `;
 
+/** A record's place in one index: its sorted set, score and member. */
+export interface IndexMembership {
+  key: string;
+  score: number;
+  member: string;
+}
+
+/**
+ * The index arguments of RECORD_WRITE_LUA that move a record from the memberships it had (`before`,
+ * empty for a new record) to those it has now: the index keys (KEYS[4..]) and the ops (ARGV[7..]).
+ */
+export function indexChanges(
+  before: readonly IndexMembership[],
+  after: readonly IndexMembership[],
+): { keys: string[]; ops: (string | number)[] } {
+  const keys: string[] = [];
+  const ops: (string | number)[] = [];
+  const position = (key: string) => {
+    let i = keys.indexOf(key);
+    if (i < 0) i = keys.push(key) - 1;
+    return i + 4;
+  };
+  for (const m of before) {
+    if (!after.some((w) => w.key === m.key && w.member === m.member)) {
+      ops.push('rem', position(m.key), 0, m.member);
+    }
+  }
+  for (const m of after) ops.push('add', position(m.key), m.score, m.member);
+  return { keys, ops };
+}
+
+/** The outbox argument of RECORD_WRITE_LUA: the entry's JSON, or '' when it has nothing to send. */
+export function outboxArgument(entry: OutboxEntry | undefined): string {
+  return entry && (entry.events?.length || entry.timers?.length || entry.cancel?.length)
+    ? JSON.stringify(entry)
+    : '';
+}
+
 export interface OutboxRecord {
   /** Stream id, to acknowledge with `ackOutbox`. */
   id: string;

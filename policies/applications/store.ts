@@ -7,7 +7,13 @@
  */
 
 import type { RedisClient } from '../../gateway/redis.js';
-import { JsonRecordStore, RECORD_WRITE_LUA } from '../record-store.js';
+import {
+  type IndexMembership,
+  indexChanges,
+  JsonRecordStore,
+  outboxArgument,
+  RECORD_WRITE_LUA,
+} from '../record-store.js';
 import { type ApplicationKeys, applicationKeys } from './keys.js';
 import type { Application, OutboxEntry } from './schema.js';
 import { isOpen } from './state-machine.js';
@@ -60,25 +66,15 @@ export class ApplicationStore extends JsonRecordStore<Application> {
 
   async write(input: WriteInput): Promise<WriteResult> {
     const { previous, next } = input;
-    const indexKeys: string[] = [];
-    const ops: (string | number)[] = [];
-    const position = (key: string) => {
-      let i = indexKeys.indexOf(key);
-      if (i < 0) i = indexKeys.push(key) - 1;
-      return i + 4;
-    };
-    const wanted = this.#memberships(next);
-    for (const m of previous ? this.#memberships(previous) : []) {
-      if (!wanted.some((w) => w.key === m.key && w.member === m.member)) {
-        ops.push('rem', position(m.key), 0, m.member);
-      }
-    }
-    for (const m of wanted) ops.push('add', position(m.key), m.score, m.member);
+    const { keys: indexKeys, ops } = indexChanges(
+      previous ? this.#memberships(previous) : [],
+      this.#memberships(next),
+    );
 
     const wasOpen = previous !== undefined && isOpen(previous.state);
     const nowOpen = isOpen(next.state);
     const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
-    const outbox = input.outbox && hasContent(input.outbox) ? JSON.stringify(input.outbox) : '';
+    const outbox = outboxArgument(input.outbox);
     const [code, otherId] = await this.#commands.govshareApplicationWrite(
       3 + indexKeys.length,
       this.keys.data,
@@ -100,11 +96,11 @@ export class ApplicationStore extends JsonRecordStore<Application> {
 
   /** Appends an outbox entry outside an application write (resource status changes). */
   async appendOutbox(entry: OutboxEntry): Promise<void> {
-    if (hasContent(entry)) await this.redis.xadd(this.keys.outbox, '*', 'entry', JSON.stringify(entry));
+    const json = outboxArgument(entry);
+    if (json) await this.redis.xadd(this.keys.outbox, '*', 'entry', json);
   }
 
-  /** The oldest outbox entries, at most `count`. */
-  #memberships(app: Application): { key: string; score: number; member: string }[] {
+  #memberships(app: Application): IndexMembership[] {
     const k = this.keys;
     const submitted = Date.parse(app.submittedAt);
     const list = [
@@ -122,8 +118,4 @@ export class ApplicationStore extends JsonRecordStore<Application> {
     }
     return list;
   }
-}
-
-function hasContent(entry: OutboxEntry): boolean {
-  return Boolean(entry.events?.length || entry.timers?.length || entry.cancel?.length);
 }

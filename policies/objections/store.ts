@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../gateway/redis.js';
 import type { OutboxEntry } from '../applications/schema.js';
-import { JsonRecordStore, RECORD_WRITE_LUA } from '../record-store.js';
+import {
+  type IndexMembership,
+  indexChanges,
+  JsonRecordStore,
+  outboxArgument,
+  RECORD_WRITE_LUA,
+} from '../record-store.js';
 import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
 import { type ObjectionKeys, objectionKeys } from './keys.js';
 import type { Objection } from './schema.js';
@@ -88,24 +94,13 @@ export class ObjectionStore extends JsonRecordStore<Objection> {
     next: Objection,
     outbox: OutboxEntry | undefined,
   ): Promise<[number, string?]> {
-    const indexKeys: string[] = [];
-    const ops: (string | number)[] = [];
-    const position = (key: string) => {
-      let i = indexKeys.indexOf(key);
-      if (i < 0) i = indexKeys.push(key) - 1;
-      return i + 4;
-    };
-    const wanted = this.#memberships(next);
-    for (const m of previous ? this.#memberships(previous) : []) {
-      if (!wanted.some((w) => w.key === m.key && w.member === m.member)) {
-        ops.push('rem', position(m.key), 0, m.member);
-      }
-    }
-    for (const m of wanted) ops.push('add', position(m.key), m.score, m.member);
+    const { keys: indexKeys, ops } = indexChanges(
+      previous ? this.#memberships(previous) : [],
+      this.#memberships(next),
+    );
     const wasOpen = previous !== undefined && isOpen(previous.state);
     const nowOpen = isOpen(next.state);
     const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
-    const hasContent = Boolean(outbox?.events?.length || outbox?.timers?.length || outbox?.cancel?.length);
     return this.#commands.govshareObjectionWrite(
       3 + indexKeys.length,
       this.keys.data,
@@ -117,12 +112,12 @@ export class ObjectionStore extends JsonRecordStore<Objection> {
       JSON.stringify(next),
       pendingOp,
       recordClaim(next),
-      hasContent ? JSON.stringify(outbox) : '',
+      outboxArgument(outbox),
       ...ops,
     );
   }
 
-  #memberships(o: Objection): { key: string; score: number; member: string }[] {
+  #memberships(o: Objection): IndexMembership[] {
     const k = this.keys;
     const submitted = Date.parse(o.submittedAt);
     const list = [
