@@ -2,6 +2,10 @@
  * One load run with autocannon's programmatic API. Latencies are taken from autocannon's `response` event
  * (sub-millisecond floats) rather than its histogram, which keeps whole milliseconds only: "added p99 under
  * 5 ms" needs better resolution than that.
+ *
+ * The run's duration is measured up to its last response, not up to autocannon's callback: autocannon
+ * notices the end of an `amount`-bound run only at its next one-second sample tick, so its wall time is
+ * rounded up to whole seconds (a run of 11,136 responses that ended after 5.2 s would count as 6.0 s).
  */
 import { performance } from 'node:perf_hooks';
 import autocannon, { type RequestParams } from 'autocannon';
@@ -45,6 +49,7 @@ export function runLoad(options: LoadOptions): Promise<Measurement> {
   let bytes = 0;
   const sampleEvery = options.sampleEvery ?? 500;
   const started = performance.now();
+  let lastResponseAt = started;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -67,7 +72,7 @@ export function runLoad(options: LoadOptions): Promise<Measurement> {
       },
       (err, result) => {
         if (err) return reject(err);
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = (lastResponseAt - started) / 1000;
         const sorted = Float64Array.from(latencies).sort();
         resolve({
           connections: options.connections,
@@ -87,6 +92,7 @@ export function runLoad(options: LoadOptions): Promise<Measurement> {
       },
     );
     instance.on('response', (_client: unknown, status: number, received: number, ms: number) => {
+      lastResponseAt = performance.now();
       latencies.push(ms);
       bytes += received;
       statusCodes[status] = (statusCodes[status] ?? 0) + 1;
