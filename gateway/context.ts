@@ -67,14 +67,16 @@ export async function createContext(
     createRedisClient(config.GOVSHARE_REDIS_URL, {
       connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}`,
     });
-  // The data path's writes (nonces, quotas, audit records, statistics) on a connection of their own with
-  // auto-pipelining: concurrent requests share socket writes, and the pipelines stay cheap because only
-  // the few scripts of the data path are defined on it (ioredis copies them into every pipeline).
+  // The data path's writes (nonces, quotas, audit records, statistics) on a connection of their own, so
+  // they never queue behind the catalog, grant and job traffic of the shared one. Not auto-pipelined:
+  // ioredis gives every auto-pipeline batch a Pipeline with a per-instance `length` accessor, and that
+  // kept each batch, its commands and the requests awaiting them alive through young-generation GCs
+  // until the next full GC. At ~1000 req/s the gateway promoted ~14 MB/s, ran a full GC cycle every few
+  // seconds and each one held ~80 requests up for 40-60 ms (2.6 MB/s promoted without it; bench/README.md).
   const dataRedis =
     options.redis ??
     createRedisClient(config.GOVSHARE_REDIS_URL, {
       connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}:data`,
-      autoPipelining: true,
     });
   const prefix = config.GOVSHARE_REDIS_PREFIX;
   const now = options.now ?? (() => new Date());

@@ -67,12 +67,6 @@ export interface RedisClientOptions {
   /** Fail commands at once while disconnected instead of queueing them (the gateway fails closed). */
   enableOfflineQueue?: boolean;
   connectionName?: string;
-  /**
-   * Send every command issued in one event-loop tick as one pipeline (ioredis auto-pipelining): the
-   * data path's nonce, quota, audit and statistics writes of concurrent requests share round trips.
-   * Not for BullMQ's blocking connections.
-   */
-  autoPipelining?: boolean;
 }
 
 export function createRedisClient(url: string, options: RedisClientOptions = {}): RedisClient {
@@ -91,7 +85,6 @@ function connect(url: string, options: RedisClientOptions): RedisClient {
     maxRetriesPerRequest: options.maxRetriesPerRequest === undefined ? 2 : options.maxRetriesPerRequest,
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     connectionName: options.connectionName,
-    enableAutoPipelining: options.autoPipelining ?? false,
     ...(endpoint.tls ? { tls: {} } : {}),
   };
   if (endpoint.kind === 'cluster') {

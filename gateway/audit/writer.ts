@@ -398,8 +398,8 @@ export class AuditWriter {
   }
 
   /**
-   * Sends the unsent tallies; called right after a batch's commands, so that auto-pipelining puts them
-   * into the same write, and when the queue runs empty. Failures are background errors.
+   * Sends the unsent tallies; called right after a batch's commands, so that they travel back to back
+   * with them, and when the queue runs empty. Failures are background errors.
    */
   private sendTallies(): void {
     if (this.unsentTallies.size === 0) return;
