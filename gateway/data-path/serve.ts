@@ -21,6 +21,7 @@ import { subjectHash } from '../audit/subject.js';
 import type { AuditWriter, Tally } from '../audit/writer.js';
 import { gatewayErrors } from '../errors.js';
 import { type Caller, callerActor } from '../plugins/signed-calls.js';
+import { bindRequestLog } from '../request-log.js';
 import type { GrantCache, ResourceCache } from './caches.js';
 
 export interface DataPathDeps {
@@ -73,7 +74,7 @@ export async function serveData(
   deps: DataPathDeps,
 ) {
   const caller = request.caller!;
-  request.log = request.log.child({ resource: query.code });
+  bindRequestLog(request, { resource: query.code });
   const outcome: Outcome = {};
   let body: string;
   try {

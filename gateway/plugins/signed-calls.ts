@@ -12,6 +12,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { CallerKeys } from '../identity/caller-keys.js';
 import type { RedisClient } from '../redis.js';
+import { bindRequestLog } from '../request-log.js';
 
 export interface Caller {
   deptCode: string;
@@ -118,7 +119,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
       const caseId = headerText(request, 'x-case-id');
       options.observe?.((performance.now() - started) / 1000);
       // One grep of the request id then follows the caller through the data path, connector and audit.
-      request.log = request.log.child({ dept: key.deptCode, system: key.systemId, certSerial: key.serial });
+      bindRequestLog(request, { dept: key.deptCode, system: key.systemId, certSerial: key.serial });
       request.caller = {
         deptCode: key.deptCode,
         systemId: key.systemId,
