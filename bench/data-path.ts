@@ -73,6 +73,8 @@ const POOL_CONNECTIONS = 32;
 interface GatewayScrape {
   /** p99 and max event-loop delay (ms) since the previous scrape (a scrape resets the histogram). */
   loopDelay: { p99: string; max: string };
+  /** Garbage collections so far by kind (major = mark-compact, minor = scavenge, incremental marking). */
+  gcCounts: Map<string, number>;
   /** Data-path step → observations slower than 10 ms so far. */
   slowSteps: Map<string, number>;
 }
@@ -106,7 +108,12 @@ async function scrapeGateway(url: string): Promise<GatewayScrape> {
       .map((m) => Number(m[1]))
       .reduce((a, b) => a + b, 0);
   slowSteps.set('whole request', whole('\\+Inf') - whole('0.01'));
-  return { loopDelay: { p99: value('p99'), max: value('max') }, slowSteps };
+  const gcCounts = new Map<string, number>();
+  for (const [, kind, n] of text.matchAll(
+    /^govshare_process_nodejs_gc_duration_seconds_count\{kind="([^"]+)"\} (\d+)$/gm,
+  ))
+    gcCounts.set(kind!, Number(n));
+  return { loopDelay: { p99: value('p99'), max: value('max') }, slowSteps, gcCounts };
 }
 
 /** Share of govshare's closed-loop throughput offered to both the bare proxy and govshare in the paced run. */
@@ -313,6 +320,7 @@ async function main(): Promise<void> {
       const before = await scrapeGateway(gateway.url);
       const govPaced = await runPaced({ ...govPacedOptions, count });
       const after = await scrapeGateway(gateway.url);
+      const gcDuring = (kind: string) => (after.gcCounts.get(kind) ?? 0) - (before.gcCounts.get(kind) ?? 0);
       const slow = [...after.slowSteps]
         .map(([step, n]) => `${step} ${n - (before.slowSteps.get(step) ?? 0)}`)
         .join(', ');
@@ -321,7 +329,8 @@ async function main(): Promise<void> {
         `paced warm-up, not counted: govshare p99 ${govWarmup.p99.toFixed(2)} ms, max ${govWarmup.max.toFixed(1)} ms (the first seconds after the closed-loop runs)`,
       );
       log(
-        `gateway during its paced run: event-loop delay p99 ${after.loopDelay.p99} ms, max ${after.loopDelay.max} ms (10 ms sampling: a stall of the gateway's own loop shows here); data-path steps over 10 ms: ${slow}`,
+        `gateway during its paced run: event-loop delay p99 ${after.loopDelay.p99} ms, max ${after.loopDelay.max} ms (10 ms sampling: a stall of the gateway's own loop shows here); data-path steps over 10 ms: ${slow}; ` +
+          `garbage collections: ${gcDuring('major')} major (mark-compact), ${gcDuring('minor')} minor`,
       );
       paced.push({ ...govPaced, target: 'govshare' });
       if (args.timeline) {
