@@ -280,6 +280,19 @@ t.test("a caller's abort ends the call with the caller's reason, not a provider 
   await t.rejects(connector.page({ limit: 1, signal: AbortSignal.abort(reason) }), reason);
 });
 
+t.test('an abort while waiting to retry ends the wait at once', async (t) => {
+  const { sim, connector } = await setup(t, { retryDelayMs: { min: 2_000, max: 2_000 } }, 10_000);
+  sim.setFault({ kind: 'status', status: 503 });
+  const count = requestsDuring(sim);
+  const controller = new AbortController();
+  const reason = new Error('job cancelled');
+  setTimeout(() => controller.abort(reason), 100);
+  const started = Date.now();
+  await t.rejects(connector.lookup('idNumber', [IDS[0]!], { signal: controller.signal }), reason);
+  t.ok(Date.now() - started < 1_500, 'not after the 2 s retry delay');
+  t.equal(count(), 1, 'the retry was not sent');
+});
+
 t.test('endpoints with credentials, queries or other schemes are refused without echoing them', async (t) => {
   const factory = new HttpConnectorFactory();
   t.teardown(() => factory.close());
