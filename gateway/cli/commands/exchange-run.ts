@@ -29,6 +29,22 @@ interface JobView {
   manifest?: { manifest: { rows: number; file: { bytes: number; sha256: string } }; signature: string };
 }
 
+/** Status polls start 0.5 s apart and slow down to one every 5 s. */
+export const POLL_MS = { first: 500, max: 5000 } as const;
+
+/**
+ * The wait before the next status poll: half as long again as the last one (at most 5 s), and back to
+ * the first interval when the job changed state (queued → running), so that a short job is seen to finish
+ * soon. Every poll is a signed, audited call: a long export must not add two audit records a second.
+ */
+export function nextPollDelayMs(previousMs: number, stateChanged: boolean): number {
+  if (stateChanged) return POLL_MS.first;
+  return Math.min(POLL_MS.max, Math.round(previousMs * 1.5));
+}
+
+/** Polls refused for a reason that passes (quota, gateway briefly unavailable) are retried this often. */
+const TRANSIENT_POLL_RETRIES = 5;
+
 function bar(percent: number | undefined, rows: number): string {
   if (percent === undefined) return `${rows.toLocaleString('en')} rows`;
   const filled = Math.round(percent / 5);
@@ -86,15 +102,35 @@ export const exchangeRunCommand: Command = {
     let job = submitted.json as JobView;
     io.err(`job ${job.id} submitted`);
     const tty = process.stderr.isTTY === true;
+    let delayMs: number = POLL_MS.first;
+    let transientLeft = TRANSIENT_POLL_RETRIES;
     while (job.state === 'queued' || job.state === 'running') {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, delayMs));
       const polled = await client.call({
         method: 'GET',
         url: `${gateway}/v1/exchange/jobs/${job.id}`,
         purpose,
         askSignedResponse: false,
       });
+      if (polled.status !== 200) {
+        const problem = polled.json as { code?: string; detail?: string } | undefined;
+        const reason = `${polled.status} ${problem?.code ?? ''} ${problem?.detail ?? polled.body.toString('utf8')}`;
+        if ((polled.status === 429 || polled.status === 503) && transientLeft-- > 0) {
+          const retryAfter = Number(polled.headers['retry-after']);
+          delayMs = Math.min(
+            60_000,
+            Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : POLL_MS.max,
+          );
+          io.err(`job ${job.id}: status poll answered ${reason.trim()}; retrying in ${delayMs / 1000} s`);
+          continue;
+        }
+        io.err(`job ${job.id}: status poll answered ${reason.trim()}`);
+        return 1;
+      }
+      transientLeft = TRANSIENT_POLL_RETRIES;
+      const previous = job;
       job = polled.json as JobView;
+      delayMs = nextPollDelayMs(delayMs, job.state !== previous.state);
       const line = `${job.state.padEnd(9)} ${bar(job.progress.percent, job.progress.rows)}`;
       if (tty) process.stderr.write(`\r${line}`);
       else io.err(line);
