@@ -89,6 +89,14 @@ t.test('no limits still counts', async (t) => {
   t.same(r, { allowed: true, usage: { minute: 2, day: 2 } });
 });
 
+t.test("counting goes on after Redis's script cache was emptied", async (t) => {
+  const { a, redis } = await twoInstances(t);
+  const now = at('2026-03-02T02:00:00Z');
+  await a.consume('g1', { perMinute: 5 }, now);
+  await redis.script('FLUSH');
+  t.same(await a.consume('g1', { perMinute: 5 }, now), { allowed: true, usage: { minute: 2, day: 2 } });
+});
+
 t.test('concurrent calls from two instances never exceed the limit', async (t) => {
   const { a, b } = await twoInstances(t);
   const now = at('2026-03-02T02:00:00Z');
