@@ -216,13 +216,13 @@ class HttpConnector implements Connector {
 
   async health(): Promise<HealthReport> {
     const started = performance.now();
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+    const signal = new CallSignal();
+    const timer = setTimeout(() => signal.abort(DEADLINE), this.#timeoutMs);
     try {
       const res = await this.#pool.request({
         method: 'GET',
         path: `${this.#target.basePath}/health`,
-        signal: controller.signal,
+        signal,
       });
       await res.body.dump();
       const latencyMs = performance.now() - started;
@@ -235,7 +235,7 @@ class HttpConnector implements Connector {
       if (notes.length > 0) report.detail = notes.join('; ');
       return report;
     } catch (error) {
-      const failure = controller.signal.aborted
+      const failure = signal.aborted
         ? providerError('UPSTREAM_TIMEOUT', this.#target.host, `no answer within ${this.#timeoutMs} ms`)
         : this.#classify(error);
       return { ok: false, latencyMs: performance.now() - started, detail: failure.message };
