@@ -73,10 +73,12 @@ export async function createContext(
   // kept each batch, its commands and the requests awaiting them alive through young-generation GCs
   // until the next full GC. At ~1000 req/s the gateway promoted ~14 MB/s, ran a full GC cycle every few
   // seconds and each one held ~80 requests up for 40-60 ms (2.6 MB/s promoted without it; bench/README.md).
+  // Its writes are coalesced per event-loop turn instead (CoalescingRedis), without a Pipeline.
   const dataRedis =
     options.redis ??
     createRedisClient(config.GOVSHARE_REDIS_URL, {
       connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}:data`,
+      coalesceWrites: true,
     });
   const prefix = config.GOVSHARE_REDIS_PREFIX;
   const now = options.now ?? (() => new Date());
