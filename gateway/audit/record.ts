@@ -80,7 +80,12 @@ export const AuditRecord = Type.Object(
         description: 'Stable reason code of a deny or error',
       }),
     ),
-    status: Type.Integer({ minimum: 100, maximum: 599, description: 'HTTP status answered' }),
+    status: Type.Integer({
+      minimum: 100,
+      maximum: 599,
+      description:
+        'HTTP status answered; 100 on a request.received record, written before an administrative change is attempted',
+    }),
     latencyMs: Type.Number({ minimum: 0, description: 'Time spent serving, in milliseconds' }),
     requestSignatureHash: Type.Optional(
       Type.String({ pattern: SHA256_HEX_PATTERN, description: 'SHA-256 hex of the Signature header value' }),

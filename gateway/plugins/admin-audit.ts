@@ -3,6 +3,12 @@
  * requests: `await request.auditAdmin('certificate.revoke', { serial })` after the change succeeds and
  * before the answer leaves. If the record cannot be written the request fails with 503.
  *
+ * A change is also announced before it is attempted: every POST, PUT, PATCH or DELETE by a person that
+ * passed authentication, its role check and validation first leaves a `request.received` record (status
+ * 100: received, not yet answered). If that record cannot be written the answer is 503 and nothing is
+ * changed. So the trail never lacks a change that was made: at worst (Redis failing between the change
+ * and its outcome record) it holds the request without its outcome, which points an auditor at it.
+ *
  * Every other request to a /v1 route leaves a record too, before its answer: a route that wrote none
  * itself (reads, refusals by a rule or a role, failures) gets a catch-all `request.served` or
  * `request.refused` record with the caller, the route and the problem code. So an auditor sees every
@@ -43,21 +49,58 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     ) {
       const person = this.person;
       const started = this.receivedAt || Date.now();
-      await writer.append({
-        time: new Date(started).toISOString(),
-        requestId: String(this.id),
-        instance: writer.instance,
-        kind: 'admin',
-        actor: person ? personActor(person) : {},
-        action,
-        decision: 'allow',
-        status: 200,
-        latencyMs: Date.now() - started,
-        detail,
-        ...extra,
-      });
+      try {
+        await writer.append({
+          time: new Date(started).toISOString(),
+          requestId: String(this.id),
+          instance: writer.instance,
+          kind: 'admin',
+          actor: person ? personActor(person) : {},
+          action,
+          decision: 'allow',
+          status: 200,
+          latencyMs: Date.now() - started,
+          detail,
+          ...extra,
+        });
+      } catch (err) {
+        if (!CHANGING_METHODS.has(this.method)) throw err;
+        this.log.error({ err, action }, 'audit write failed after the change: answering 503');
+        throw new gatewayErrors.SERVICE_UNAVAILABLE(
+          `The change was made, but its audit record (${action}) could not be written; the trail holds this request as received. Check the current state before retrying.`,
+        );
+      }
     },
   );
+
+  app.addHook('preHandler', async function auditChangeAhead(request) {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public' || access === 'system') return;
+    if (!CHANGING_METHODS.has(request.method)) return;
+    const started = request.receivedAt || Date.now();
+    try {
+      await writer.append({
+        time: new Date(started).toISOString(),
+        requestId: String(request.id),
+        instance: writer.instance,
+        kind: 'admin',
+        actor: request.person ? personActor(request.person) : {},
+        action: 'request.received',
+        decision: 'allow',
+        status: 100,
+        latencyMs: Date.now() - started,
+        detail: { method: request.method, route: request.routeOptions.url ?? '' },
+      });
+    } catch (err) {
+      request.log.error({ err }, 'audit write failed: answering 503, nothing changed');
+      throw new gatewayErrors.SERVICE_UNAVAILABLE(
+        'The audit record announcing this change could not be written, so nothing was changed; retry shortly.',
+      );
+    }
+    // This record announces the request; it does not stand for its outcome, which the route or the
+    // catch-all below still writes.
+    writer.takeRecordFor(String(request.id));
+  });
 
   app.addHook('onSend', async function auditEveryRequest(request, reply, payload) {
     const access = request.routeOptions.config.access;
@@ -100,6 +143,8 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     }
   });
 }
+
+const CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function personActor(person: Person): AuditRecord['actor'] {
   return { person: person.sub, role: person.role, ...(person.dept ? { deptCode: person.dept } : {}) };

@@ -139,3 +139,102 @@ t.test('a refusal whose audit record cannot be written is answered 503', async (
   t.match(res.headers['content-type'], /application\/problem\+json/);
   t.ok(Number(res.headers['retry-after']) > 0, 'with Retry-After');
 });
+
+const PSB = '11420100010000303G';
+const security = { sub: 'sec-1', role: 'security-admin' } as const;
+
+t.test('an administrative change is announced in the trail before it is attempted', async (t) => {
+  const a = await buildTestApp(t);
+  const before = (await records(a)).length;
+  const created = await a.app.inject({
+    method: 'POST',
+    url: '/v1/departments',
+    headers: a.auth(security),
+    payload: { code: PSB, name: '武汉市公安局' },
+  });
+  t.equal(created.statusCode, 201);
+  const again = await a.app.inject({
+    method: 'POST',
+    url: '/v1/departments',
+    headers: a.auth(security),
+    payload: { code: PSB, name: '武汉市公安局' },
+  });
+  t.equal(again.statusCode, 409, 'a department registered twice is refused by the route');
+  const read = await a.app.inject({ method: 'GET', url: '/v1/departments', headers: a.auth(security) });
+  t.equal(read.statusCode, 200);
+
+  const written = (await records(a)).slice(before);
+  const announced = {
+    kind: 'admin',
+    actor: { person: security.sub, role: security.role },
+    action: 'request.received',
+    decision: 'allow',
+    status: 100,
+    detail: { method: 'POST', route: '/v1/departments' },
+  };
+  t.match(written, [
+    { ...announced, requestId: created.headers['x-request-id'] },
+    { action: 'department.add', status: 200, requestId: created.headers['x-request-id'] },
+    { ...announced, requestId: again.headers['x-request-id'] },
+    {
+      action: 'request.refused',
+      status: 409,
+      reasonCode: again.json().code,
+      requestId: again.headers['x-request-id'],
+    },
+    { action: 'request.served', detail: { method: 'GET' } },
+  ]);
+  t.equal(written.length, 5, 'a read is not announced; each change has its announcement and its outcome');
+});
+
+t.test('a change whose announcement cannot be written is answered 503 and not made', async (t) => {
+  const { server } = await useRedis(t);
+  const admin = await useRedis(t);
+  await admin.redis.call('ACL', 'SETUSER', 'noaudit3', 'on', '>noaudit-pw', '~*', '&*', '+@all', '-xadd');
+  const a = await buildTestApp(t);
+  const crippled = await buildTestApp(t, {
+    sameRedisAs: a,
+    redisUrl: server.url.replace('redis://', 'redis://noaudit3:noaudit-pw@'),
+  });
+  const res = await crippled.app.inject({
+    method: 'POST',
+    url: '/v1/departments',
+    headers: crippled.auth(security),
+    payload: { code: PSB, name: '武汉市公安局' },
+  });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().code, 'SERVICE_UNAVAILABLE');
+  t.match(res.json().detail, /nothing was changed/);
+  const list = await a.app.inject({ method: 'GET', url: '/v1/departments', headers: a.auth(security) });
+  t.notOk(
+    list.json().departments.some((d: { code: string }) => d.code === PSB),
+    'the department was not registered',
+  );
+});
+
+t.test('a change whose outcome record fails is answered 503 saying the change was made', async (t) => {
+  const a = await buildTestApp(t);
+  const append = a.context.audit.append.bind(a.context.audit);
+  // The writer fails for this one record only, as when Redis goes away between the change and its record.
+  a.context.audit.append = (record, tallies) =>
+    record.action === 'department.add'
+      ? Promise.reject(new Error('Redis went away'))
+      : append(record, tallies);
+  const res = await a.app.inject({
+    method: 'POST',
+    url: '/v1/departments',
+    headers: a.auth(security),
+    payload: { code: PSB, name: '武汉市公安局' },
+  });
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().code, 'SERVICE_UNAVAILABLE');
+  t.match(res.json().detail, /change was made.*department\.add/);
+  const trail = await records(a);
+  t.match(
+    trail.filter((r) => r.requestId === res.headers['x-request-id']),
+    [{ action: 'request.received', detail: { route: '/v1/departments' } }],
+    'the trail holds the request, announced before the change',
+  );
+  const list = await a.app.inject({ method: 'GET', url: '/v1/departments', headers: a.auth(security) });
+  t.ok(list.json().departments.some((d: { code: string }) => d.code === PSB));
+});
