@@ -163,17 +163,18 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
     }
     throw error;
   }
-  await deps.audit(
-    jobAudit(job, {
-      action: 'exchange.submit',
-      now: nowOf(deps),
-      status: 202,
-      latencyMs: nowOf(deps) - started,
-      ...(requestId ? { requestId } : {}),
-      detail: { resourceVersion: job.resourceVersion, ...(job.filter ? { filter: job.filter } : {}) },
-    }),
-  );
   try {
+    // A job that could not be recorded never runs: nothing is exported unaudited.
+    await deps.audit(
+      jobAudit(job, {
+        action: 'exchange.submit',
+        now: nowOf(deps),
+        status: 202,
+        latencyMs: nowOf(deps) - started,
+        ...(requestId ? { requestId } : {}),
+        detail: { resourceVersion: job.resourceVersion, ...(job.filter ? { filter: job.filter } : {}) },
+      }),
+    );
     await deps.queue.enqueue(id);
   } catch (error) {
     // Not left queued forever: the consumer sees why and submits again.

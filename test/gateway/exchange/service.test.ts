@@ -239,3 +239,30 @@ t.test('a queue that refuses the job fails it instead of leaving it queued', asy
   t.equal(job?.state, 'failed');
   t.equal(await store.sealedKey(job!.id), null);
 });
+
+t.test('a job whose submission cannot be audited is failed, never queued', async (t) => {
+  const unaudited = {
+    ...deps,
+    audit: async (record: Parameters<typeof deps.audit>[0]) =>
+      record.action === 'exchange.submit' && record.decision === 'allow'
+        ? Promise.reject(new Error('audit down'))
+        : deps.audit(record),
+  };
+  const caller = world.sibling.caller;
+  const entry = (await world.catalog.publishedEntry(POPULATION))!.entry;
+  await world.grants.create({ role: 'bureau', name: 't' }, entry, {
+    deptCode: caller.deptCode,
+    systemId: caller.systemId,
+    resourceCode: POPULATION,
+    items: ['name'],
+    purposes: ['pension-check'],
+    modes: ['bulk'],
+    validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
+  });
+  const enqueuedBefore = world.enqueued.length;
+  await t.rejects(submitExchangeJob(unaudited, caller, full, purpose), /audit down/);
+  t.equal(world.enqueued.length, enqueuedBefore, 'not enqueued');
+  const [job] = await listJobsForCaller(deps, caller);
+  t.equal(job?.state, 'failed');
+  t.equal(await store.sealedKey(job!.id), null, 'its data key is dropped');
+});
