@@ -73,9 +73,7 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     },
   );
 
-  app.addHook('preHandler', async function auditChangeAhead(request) {
-    const access = request.routeOptions.config.access;
-    if (access === undefined || access === 'public' || access === 'system') return;
+  async function auditChangeAhead(request: FastifyRequest) {
     if (!CHANGING_METHODS.has(request.method)) return;
     const started = request.receivedAt || Date.now();
     try {
@@ -100,6 +98,13 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     // This record announces the request; it does not stand for its outcome, which the route or the
     // catch-all below still writes.
     writer.takeRecordFor(String(request.id));
+  }
+  // Attached to the routes people change things through only, so data requests do not pay for the hook.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined || access === 'public' || access === 'system') return;
+    if (![route.method].flat().some((method) => CHANGING_METHODS.has(method))) return;
+    route.preHandler = [...[route.preHandler ?? []].flat(), auditChangeAhead];
   });
 
   app.addHook('onSend', async function auditEveryRequest(request, reply, payload) {
