@@ -126,10 +126,10 @@ function connect(url: string, options: RedisClientOptions): RedisClient {
  *
  * Without it each command is a write syscall of its own: on the gateway's data path (a nonce, a quota
  * count and an audit append per request) those writes were ~8% of the gateway's CPU profile at 50
- * connections, and coalescing them saved ~6% of its CPU per response (bench/README.md, session 5). ioredis's `enableAutoPipelining` batches the same way
- * but builds a `Pipeline` per batch, whose objects outlive young-generation GCs (see gateway/context.ts);
- * corking keeps ioredis's ordinary one-command path. A command waits at most until the end of the
- * current turn.
+ * connections, and coalescing them saved ~6% of its CPU per response (bench/README.md, session 5).
+ * ioredis's `enableAutoPipelining` batches the same way but builds a `Pipeline` per batch, whose objects
+ * outlive young-generation GCs (see gateway/context.ts); corking keeps ioredis's ordinary one-command
+ * path. A command waits at most until the end of the current turn.
  */
 export class CoalescingRedis extends Redis {
   private corked: Redis['stream'] | undefined;

@@ -6,8 +6,9 @@
  * A change is also announced before it is attempted: every POST, PUT, PATCH or DELETE by a person that
  * passed authentication, its role check and validation first leaves a `request.received` record (status
  * 100: received, not yet answered). If that record cannot be written the answer is 503 and nothing is
- * changed. So the trail never lacks a change that was made: at worst (Redis failing between the change
- * and its outcome record) it holds the request without its outcome, which points an auditor at it.
+ * changed. So the trail never lacks a change made through these routes: at worst (Redis failing between
+ * the change and its outcome record) it holds the request without its outcome, which points an auditor
+ * at it.
  *
  * Every other request to a /v1 route leaves a record too, before its answer: a route that wrote none
  * itself (reads, refusals by a rule or a role, failures) gets a catch-all `request.served` or
