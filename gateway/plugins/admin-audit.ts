@@ -40,6 +40,17 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
   app.addHook('onRequest', async function stampArrival(request) {
     request.receivedAt = Date.now();
   });
+  /** What every record of a request holds: when it arrived, its id, this instance, the time spent so far. */
+  function requestFields(request: FastifyRequest) {
+    const started = request.receivedAt || Date.now();
+    return {
+      time: new Date(started).toISOString(),
+      requestId: String(request.id),
+      instance: writer.instance,
+      latencyMs: Date.now() - started,
+    };
+  }
+
   app.decorateRequest(
     'auditAdmin',
     async function auditAdmin(
@@ -49,18 +60,14 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
       extra: Partial<AuditRecord> = {},
     ) {
       const person = this.person;
-      const started = this.receivedAt || Date.now();
       try {
         await writer.append({
-          time: new Date(started).toISOString(),
-          requestId: String(this.id),
-          instance: writer.instance,
+          ...requestFields(this),
           kind: 'admin',
           actor: person ? personActor(person) : {},
           action,
           decision: 'allow',
           status: 200,
-          latencyMs: Date.now() - started,
           detail,
           ...extra,
         });
@@ -76,18 +83,14 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
 
   async function auditChangeAhead(request: FastifyRequest) {
     if (!CHANGING_METHODS.has(request.method)) return;
-    const started = request.receivedAt || Date.now();
     try {
       await writer.append({
-        time: new Date(started).toISOString(),
-        requestId: String(request.id),
-        instance: writer.instance,
+        ...requestFields(request),
         kind: 'admin',
         actor: request.person ? personActor(request.person) : {},
         action: 'request.received',
         decision: 'allow',
         status: 100,
-        latencyMs: Date.now() - started,
         detail: { method: request.method, route: request.routeOptions.url ?? '' },
       });
     } catch (err) {
@@ -116,19 +119,15 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     request.catchAllAudited = true;
     if (writer.takeRecordFor(String(request.id))) return payload;
     const status = reply.statusCode;
-    const started = request.receivedAt || Date.now();
     try {
       await writer.append({
-        time: new Date(started).toISOString(),
-        requestId: String(request.id),
-        instance: writer.instance,
+        ...requestFields(request),
         kind: access !== 'system' ? 'admin' : request.url.startsWith('/v1/exchange') ? 'exchange' : 'data',
         actor: actorOf(request),
         action: status < 400 ? 'request.served' : 'request.refused',
         decision: status < 400 ? 'allow' : status >= 500 ? 'error' : 'deny',
         ...(status >= 400 ? { reasonCode: request.problemCode ?? 'UNSPECIFIED' } : {}),
         status,
-        latencyMs: Date.now() - started,
         ...(request.caller ? { requestSignatureHash: request.caller.signatureHash } : {}),
         detail: { method: request.method, route: request.routeOptions.url ?? '' },
       });

@@ -3,7 +3,7 @@
  * changes, data requests, downloads); the rest get a catch-all `request.served` / `request.refused`
  * record. If it cannot be written, the answer is 503.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { auditKeys } from '../../../gateway/audit/keys.js';
 import type { AuditRecord } from '../../../gateway/audit/record.js';
 import { buildTestApp } from '../../helpers/app.js';
@@ -16,6 +16,20 @@ async function records(app: TestApp): Promise<AuditRecord[]> {
   const stream = auditKeys(app.context.prefix).stream(app.context.audit.instance);
   const entries = await app.context.redis.xrange(stream, '-', '+');
   return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('rec') + 1]!) as AuditRecord);
+}
+
+/**
+ * A second app on the same Redis and key prefix as `a`, connected as a Redis user that may not XADD: every
+ * audit append it tries fails, while its other reads and writes work.
+ */
+async function appWithoutAuditWrites(t: Test, a: TestApp) {
+  const { server } = await useRedis(t);
+  const admin = await useRedis(t);
+  await admin.redis.call('ACL', 'SETUSER', 'noaudit', 'on', '>noaudit-pw', '~*', '&*', '+@all', '-xadd');
+  return buildTestApp(t, {
+    sameRedisAs: a,
+    redisUrl: server.url.replace('redis://', 'redis://noaudit:noaudit-pw@'),
+  });
 }
 
 t.test('refusals of people routes are audited with the caller, the route and the problem code', async (t) => {
@@ -125,14 +139,8 @@ t.test('a signed read (a job list) is audited with the system; a data request on
 });
 
 t.test('a refusal whose audit record cannot be written is answered 503', async (t) => {
-  const { server } = await useRedis(t);
-  const admin = await useRedis(t);
-  await admin.redis.call('ACL', 'SETUSER', 'noaudit2', 'on', '>noaudit-pw', '~*', '&*', '+@all', '-xadd');
   const a = await buildTestApp(t);
-  const crippled = await buildTestApp(t, {
-    sameRedisAs: a,
-    redisUrl: server.url.replace('redis://', 'redis://noaudit2:noaudit-pw@'),
-  });
+  const crippled = await appWithoutAuditWrites(t, a);
   const res = await crippled.app.inject({ method: 'GET', url: '/v1/grants' });
   t.equal(res.statusCode, 503);
   t.equal(res.json().code, 'SERVICE_UNAVAILABLE');
@@ -188,14 +196,8 @@ t.test('an administrative change is announced in the trail before it is attempte
 });
 
 t.test('a change whose announcement cannot be written is answered 503 and not made', async (t) => {
-  const { server } = await useRedis(t);
-  const admin = await useRedis(t);
-  await admin.redis.call('ACL', 'SETUSER', 'noaudit3', 'on', '>noaudit-pw', '~*', '&*', '+@all', '-xadd');
   const a = await buildTestApp(t);
-  const crippled = await buildTestApp(t, {
-    sameRedisAs: a,
-    redisUrl: server.url.replace('redis://', 'redis://noaudit3:noaudit-pw@'),
-  });
+  const crippled = await appWithoutAuditWrites(t, a);
   const res = await crippled.app.inject({
     method: 'POST',
     url: '/v1/departments',

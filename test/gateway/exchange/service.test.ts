@@ -218,12 +218,8 @@ t.test('a certificate revoked after submission fails the job for good', async (t
   );
 });
 
-t.test('a queue that refuses the job fails it instead of leaving it queued', async (t) => {
-  const refusing = {
-    ...deps,
-    queue: { ...deps.queue, enqueue: async () => Promise.reject(new Error('queue down')) },
-  };
-  const [caller] = [world.other.caller];
+/** The bureau grants the caller the population register's `name` item in bulk mode, for 30 days. */
+async function grantNameInBulk(caller: { deptCode: string; systemId: string }) {
   const entry = (await world.catalog.publishedEntry(POPULATION))!.entry;
   await world.grants.create({ role: 'bureau', name: 't' }, entry, {
     deptCode: caller.deptCode,
@@ -234,6 +230,15 @@ t.test('a queue that refuses the job fails it instead of leaving it queued', asy
     modes: ['bulk'],
     validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
   });
+}
+
+t.test('a queue that refuses the job fails it instead of leaving it queued', async (t) => {
+  const refusing = {
+    ...deps,
+    queue: { ...deps.queue, enqueue: async () => Promise.reject(new Error('queue down')) },
+  };
+  const [caller] = [world.other.caller];
+  await grantNameInBulk(caller);
   await t.rejects(submitExchangeJob(refusing, caller, full, purpose), /queue down/);
   const [job] = await listJobsForCaller(deps, caller);
   t.equal(job?.state, 'failed');
@@ -249,16 +254,7 @@ t.test('a job whose submission cannot be audited is failed, never queued', async
         : deps.audit(record),
   };
   const caller = world.sibling.caller;
-  const entry = (await world.catalog.publishedEntry(POPULATION))!.entry;
-  await world.grants.create({ role: 'bureau', name: 't' }, entry, {
-    deptCode: caller.deptCode,
-    systemId: caller.systemId,
-    resourceCode: POPULATION,
-    items: ['name'],
-    purposes: ['pension-check'],
-    modes: ['bulk'],
-    validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
-  });
+  await grantNameInBulk(caller);
   const enqueuedBefore = world.enqueued.length;
   await t.rejects(submitExchangeJob(unaudited, caller, full, purpose), /audit down/);
   t.equal(world.enqueued.length, enqueuedBefore, 'not enqueued');
