@@ -33,11 +33,11 @@ import { StatsService } from '../policies/stats/service.js';
 import type { GovshareConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { scheduleAvailabilityProbes, startAvailabilityWorker } from './jobs/availability.js';
-import { startDeadlineWorker } from './jobs/deadlines.js';
+import { type SystemAudit, startDeadlineWorker } from './jobs/deadlines.js';
 import { bullPrefix, QUEUE_NAMES } from './jobs/queues.js';
 import { startWebhookWorker } from './jobs/webhooks.js';
 import { type DeliveryJob, Notifier, type NotifierOptions } from './notifications/notifier.js';
-import { OutboxRelay, scheduleTimer } from './notifications/outbox-relay.js';
+import { OutboxRelay, type PlatformAuditAppend, scheduleTimer } from './notifications/outbox-relay.js';
 import { WebhookStore } from './notifications/store.js';
 import { createRedisClient, type RedisClient } from './redis.js';
 import type { CatalogRouteHooks } from './routes/catalog.js';
@@ -58,7 +58,7 @@ export interface WorkflowOptions {
   /** How often provider data services are probed. @defaultValue 300_000 (5 minutes) */
   probeEveryMs?: number;
   /** Audit records for changes the platform makes in the worker, outside any request. @defaultValue admin records in context.audit */
-  auditSystem?: (action: string, detail: Record<string, unknown>) => Promise<void>;
+  auditSystem?: SystemAudit;
   log?: Logger;
 }
 
@@ -109,10 +109,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   const connectors = options.connectors ?? context.connectors;
   const auditSystem =
     options.auditSystem ??
-    (async (action: string, detail: Record<string, unknown>) => {
+    (async (action, detail, at = {}) => {
       await context.audit.append({
-        time: now().toISOString(),
-        requestId: `worker-${randomUUID()}`,
+        time: (at.time ?? now()).toISOString(),
+        requestId: at.requestId ?? `worker-${randomUUID()}`,
         instance: context.audit.instance,
         kind: 'admin',
         actor: { person: PLATFORM.name, role: 'system' },
@@ -141,9 +141,25 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     now,
     options.webhooks,
   );
-  const relay = new OutboxRelay(store, queues.deadlines, notifications, now);
+  const appendPlatformAudit: PlatformAuditAppend = (entry, requestId) =>
+    auditSystem(entry.action, entry.detail, { time: new Date(entry.at), requestId });
+  const relay = new OutboxRelay(
+    'applications',
+    store,
+    queues.deadlines,
+    notifications,
+    appendPlatformAudit,
+    now,
+  );
   const objectionStore = new ObjectionStore(redis, prefix);
-  const objectionRelay = new OutboxRelay(objectionStore, queues.deadlines, notifications, now);
+  const objectionRelay = new OutboxRelay(
+    'objections',
+    objectionStore,
+    queues.deadlines,
+    notifications,
+    appendPlatformAudit,
+    now,
+  );
   const drainBoth = async () => (await relay.drain()) + (await objectionRelay.drain());
   const afterCommit = async () => {
     try {
@@ -228,7 +244,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (objectionClocks.moved > 0)
         log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
       for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
-      await drainBoth();
+      // Entries waiting for the audit trail keep waiting; the periodic drain below retries them.
+      await drainBoth().catch((err) => log.warn({ err }, 'outbox drain at start failed; retrying'));
       const warning = calendar.missingNextYearWarning(now());
       if (warning) log.warn(warning);
 

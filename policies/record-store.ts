@@ -75,7 +75,8 @@ export function indexChanges(
 
 /** The outbox argument of RECORD_WRITE_LUA: the entry's JSON, or '' when it has nothing to send. */
 export function outboxArgument(entry: OutboxEntry | undefined): string {
-  return entry && (entry.events?.length || entry.timers?.length || entry.cancel?.length)
+  return entry &&
+    (entry.events?.length || entry.timers?.length || entry.cancel?.length || entry.audit?.length)
     ? JSON.stringify(entry)
     : '';
 }

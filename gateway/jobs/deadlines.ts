@@ -22,9 +22,20 @@ export interface DeadlineProcessorDeps {
   objections?: ObjectionService;
   now: () => Date;
   log: Logger;
-  /** Audit hook for changes the platform makes without a request (e.g. the gateway's AuditWriter). */
-  auditSystem?: (action: string, detail: Record<string, unknown>) => Promise<void>;
+  /**
+   * Audit hook for changes the platform makes without a request (e.g. the gateway's AuditWriter). Clock
+   * timers of applications and objections do not use it: their records are committed with the change
+   * and appended by the outbox relay.
+   */
+  auditSystem?: SystemAudit;
 }
+
+/** Appends the audit record of a change the platform made without a request (time: now unless given). */
+export type SystemAudit = (
+  action: string,
+  detail: Record<string, unknown>,
+  options?: { time?: Date; requestId?: string },
+) => Promise<void>;
 
 export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): Promise<TimerOutcome> {
   if (timer.kind === 'resource-status') {
@@ -38,10 +49,7 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
     return outcome;
   }
   if (timer.objectionId !== undefined) {
-    const outcome = deps.objections ? await deps.objections.fireTimer(timer) : 'stale';
-    if (outcome === 'done')
-      await deps.auditSystem?.(`objection.${timer.kind}`, { objection: timer.objectionId });
-    return outcome;
+    return deps.objections ? await deps.objections.fireTimer(timer) : 'stale';
   }
   if (timer.applicationId && (timer.kind === 'remind' || timer.kind === 'overdue')) {
     // A direct grant that failed at submission is retried by the platform at its clock's timers.
@@ -53,14 +61,7 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
       deps.log.warn({ err, application: timer.applicationId }, 'direct grant retry failed');
     }
   }
-  const outcome = await fireStageTimer(deps.applications.writer, timer);
-  if (outcome === 'done') {
-    await deps.auditSystem?.(`application.${timer.kind}`, {
-      application: timer.applicationId,
-      stage: timer.stage,
-    });
-  }
-  return outcome;
+  return fireStageTimer(deps.applications.writer, timer);
 }
 
 export function deadlineProcessor(deps: DeadlineProcessorDeps) {

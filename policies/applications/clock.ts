@@ -34,7 +34,12 @@ export async function fireStageTimer(writer: ApplicationWriter, timer: Timer): P
     outcome = 'done';
     stage[FIELD[kind]] = at.toISOString();
     record(app, { action: kind, stage: stage.seq, reason: describe(kind, stage) }, PLATFORM, at);
-    return { next: app, outbox: { events: [clockEvent(kind, app, stage, at)] } };
+    const audit = {
+      action: `application.${kind}`,
+      at: at.toISOString(),
+      detail: { application: app.id, stage: stage.seq },
+    };
+    return { next: app, outbox: { events: [clockEvent(kind, app, stage, at)], audit: [audit] } };
   });
   return outcome;
 }

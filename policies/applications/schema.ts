@@ -247,9 +247,26 @@ export interface Timer {
   actor?: ActorRef;
 }
 
-/** What a committed change leaves for the gateway: events to deliver, timers to set, timers to drop. */
+/**
+ * The audit record of a change the platform made on its own (a clock timer fired), committed in the same
+ * step as the change, so that a crash or a refused audit write between the two cannot leave the change
+ * out of the trail: the relay appends it later instead.
+ */
+export interface PlatformAuditEntry {
+  /** Audit action, e.g. `application.overdue`. */
+  action: string;
+  /** When the change was made (ISO 8601): the record's time, however late it is appended. */
+  at: string;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * What a committed change leaves for the gateway: events to deliver, timers to set, timers to drop, and
+ * the audit records of changes the platform made itself (people's changes are audited by their request).
+ */
 export interface OutboxEntry {
   events?: WorkflowEvent[];
   timers?: Timer[];
   cancel?: string[];
+  audit?: PlatformAuditEntry[];
 }

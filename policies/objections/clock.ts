@@ -68,7 +68,8 @@ export async function fireObjectionTimer(
     outcome = 'done';
     deadline[FIELD[kind]] = at.toISOString();
     recordTransition(objection, { action: kind, reason: describe(kind, deadline) }, PLATFORM, at);
-    return { next: objection, outbox: { events: [clockEvent(kind, objection, at)] } };
+    const audit = { action: `objection.${kind}`, at: at.toISOString(), detail: { objection: objection.id } };
+    return { next: objection, outbox: { events: [clockEvent(kind, objection, at)], audit: [audit] } };
   });
   return outcome;
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { searchAudit } from '../../../gateway/audit/search.js';
 import type { Timer } from '../../../policies/applications/schema.js';
+import { useRedis } from '../../helpers/redis.js';
 import {
   bureauActor,
   CIVIL_AFFAIRS,
@@ -166,6 +167,85 @@ t.test(
       'application.overdue',
       'application.remind',
     ]);
+  },
+);
+
+/** The audit records the platform wrote on its own (actor role `system`). */
+async function platformRecords(gw: Gateway) {
+  const { context } = gw;
+  const trail = await searchAudit(context.redis, context.prefix, context.platform.subjectHmacKey, {
+    limit: 500,
+  });
+  return trail.records.filter((r) => r.actor.role === 'system');
+}
+
+t.test(
+  'a clock change the audit trail refuses is made, and its record follows, once, when the trail takes writes again',
+  async (t) => {
+    const { server } = await useRedis(t);
+    const admin = await useRedis(t);
+    // Everything but appending to the audit streams: XADD only on the outboxes and BullMQ's keys.
+    await admin.redis.call(
+      'ACL',
+      'SETUSER',
+      'clocks',
+      'on',
+      '>clocks-pw',
+      '~*',
+      '&*',
+      '+@all',
+      '-xadd',
+      '(+xadd ~*outbox ~{*bull}:*)',
+    );
+    const gw = await buildWorkflowApp(t, {
+      redisUrl: server.url.replace('redis://', 'redis://clocks:clocks-pw@'),
+      workflow: { relayIntervalMs: 50 },
+    });
+    await gw.workflow.startWorkers({ webhooks: false, availability: false });
+    const app = await gw.workflow.applications.submit(civilAdmin, insuranceApplication());
+    const check = await timersOf(gw, app.id, 1);
+
+    gw.clock.set('2026-03-06T08:00:00+08:00');
+    const job = await promote(t, gw, check.overdue!);
+    await eventually(
+      async () => ((await job.getState()) === 'completed' ? true : undefined),
+      'the overdue timer to run',
+    );
+    const overdue = await gw.workflow.applications.get(bureauActor, app.id);
+    t.equal(overdue.stages[0]?.overdueAt, '2026-03-06T00:00:00.000Z', 'the change is made');
+    t.same(await platformRecords(gw), [], 'its audit record was refused');
+    const waiting = await gw.workflow.applications.writer.store.readOutbox(10);
+    t.same(
+      waiting.flatMap((w) => w.entry.audit ?? []),
+      [
+        {
+          action: 'application.overdue',
+          at: '2026-03-06T00:00:00.000Z',
+          detail: { application: app.id, stage: 1 },
+        },
+      ],
+      'the record waits in the outbox, committed with the change',
+    );
+
+    gw.clock.set('2026-03-09T09:00:00+08:00');
+    await admin.redis.call('ACL', 'SETUSER', 'clocks', '+xadd');
+    const appended = await eventually(async () => {
+      const found = await platformRecords(gw);
+      return found.length > 0 ? found : undefined;
+    }, 'the periodic drain to append the record');
+    t.match(appended, [
+      {
+        action: 'application.overdue',
+        time: '2026-03-06T00:00:00.000Z',
+        requestId: /^platform-applications-\d+-\d+-0$/,
+        decision: 'allow',
+        detail: { application: app.id, stage: 1 },
+      },
+    ]);
+    t.equal(appended.length, 1);
+    await gw.workflow.drainOutbox();
+    t.equal((await platformRecords(gw)).length, 1, 'appended once');
+    t.same(await gw.workflow.applications.writer.store.readOutbox(10), [], 'and the outbox is empty');
   },
 );
 

@@ -15,11 +15,17 @@ import { publishResources, registerParties, TestClock } from '../../policies/app
 
 export async function buildWorkflowApp(
   t: Test,
-  options: { workflow?: WorkflowOptions; extraRoutes?: BuildAppOptions['extraRoutes'] } = {},
+  options: {
+    workflow?: WorkflowOptions;
+    extraRoutes?: BuildAppOptions['extraRoutes'];
+    /** Connect as another Redis user (the test's shared server and key prefix). */
+    redisUrl?: string;
+  } = {},
 ) {
   const clock = new TestClock();
   const testApp = await buildTestApp(t, {
     now: clock.now,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     workflow: { log: pino({ level: 'silent' }), ...options.workflow },
     ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
   });
