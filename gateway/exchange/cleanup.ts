@@ -18,22 +18,27 @@ export async function cleanupExpiredFiles(
   const now = nowOf(deps);
   const exchangeDir = settingsOf(deps).exchangeDir;
   const expired: string[] = [];
+  const expiredNow = (j: ExchangeJob): ExchangeJob | undefined =>
+    j.state === 'completed' && j.expiresAt !== undefined && Date.parse(j.expiresAt) <= now
+      ? { ...j, state: 'expired', updatedAt: new Date(now).toISOString() }
+      : undefined;
   for (const id of await store.dueForExpiry(now, options.limit ?? 500)) {
-    let expiring: ExchangeJob | undefined;
-    const job = await store.change(id, (j) => {
-      expiring =
-        j.state === 'completed' && j.expiresAt !== undefined && Date.parse(j.expiresAt) <= now
-          ? { ...j, state: 'expired', updatedAt: new Date(now).toISOString() }
-          : undefined;
-      return expiring;
-    });
+    const current = await store.get(id);
+    const due = current && expiredNow(current);
+    if (due) {
+      // Recorded before it is done: when the trail refuses the record, the job and its file stay for the
+      // next sweep. (Two sweeps expiring the same job at once would both record it.)
+      await deps.audit(jobAudit(due, { action: 'exchange.expire', now, rowCount: due.progress.rows }));
+      let expiring: ExchangeJob | undefined;
+      const job = await store.change(id, (j) => {
+        expiring = expiredNow(j);
+        return expiring;
+      });
+      if (job !== undefined && job === expiring) expired.push(id);
+    }
     // Delete first, then drop from the index: a crash in between leaves it for the next sweep.
     await rm(jobDir(exchangeDir, id), { recursive: true, force: true });
     await store.dropExpiry(id);
-    if (job !== undefined && job === expiring) {
-      expired.push(id);
-      await deps.audit(jobAudit(job, { action: 'exchange.expire', now, rowCount: job.progress.rows }));
-    }
   }
   return { expired };
 }

@@ -178,6 +178,17 @@ async function complete(
     file: { path: relativeFilePath(written.id, written.format), name, bytes, sha256: digests.sha256 },
     manifest: signManifest(manifest, deps.platform),
   };
+  // The record comes first, as on the data path: a job completed (its file downloadable) is always in the
+  // trail. When the record cannot be written the job is not completed and the retry tries both again.
+  await deps.audit(
+    jobAudit(job, {
+      action: 'exchange.complete',
+      now,
+      rowCount: checkpoint.rows,
+      latencyMs: now - startedAt,
+      detail: { bytes, sha256: digests.sha256, ...(watermark ? { watermark } : {}) },
+    }),
+  );
   await store.finish(job, token, {
     expiresAtMs,
     ...(job.subscriptionId && watermark?.to !== undefined
@@ -189,15 +200,6 @@ async function complete(
         }
       : {}),
   });
-  await deps.audit(
-    jobAudit(job, {
-      action: 'exchange.complete',
-      now,
-      rowCount: checkpoint.rows,
-      latencyMs: now - startedAt,
-      detail: { bytes, sha256: digests.sha256, ...(watermark ? { watermark } : {}) },
-    }),
-  );
   return job;
 }
 

@@ -117,18 +117,25 @@ export async function createSubscription(
       `schedule ${JSON.stringify(subscription.schedule)} is not usable: ${(error as Error).message}`,
     );
   }
-  await deps.audit(
-    jobAudit(
-      { ...subscription, id, items: [...terms.obligations.items], subscriptionId: id },
-      {
-        action: 'exchange.subscribe',
-        now,
-        status: 201,
-        ...(context.requestId ? { requestId: context.requestId } : {}),
-        detail: { schedule: subscription.schedule, ...(body.since ? { since: body.since } : {}) },
-      },
-    ),
-  );
+  try {
+    await deps.audit(
+      jobAudit(
+        { ...subscription, id, items: [...terms.obligations.items], subscriptionId: id },
+        {
+          action: 'exchange.subscribe',
+          now,
+          status: 201,
+          ...(context.requestId ? { requestId: context.requestId } : {}),
+          detail: { schedule: subscription.schedule, ...(body.since ? { since: body.since } : {}) },
+        },
+      ),
+    );
+  } catch (error) {
+    // A subscription the trail does not hold never runs: undone, and the caller told it failed.
+    await deps.queue.unschedule(id);
+    await removeSubscription(deps, subscription);
+    throw error;
+  }
   return subscription;
 }
 
@@ -190,14 +197,15 @@ export async function deleteSubscription(
   id: string,
 ): Promise<void> {
   const subscription = await getSubscriptionForCaller(deps, caller, id);
-  await deps.queue.unschedule(id);
-  await removeSubscription(deps, subscription);
+  // Recorded first: a refused record leaves the subscription as it was.
   await deps.audit(
     jobAudit(
       { ...subscription, items: subscription.items ?? [], subscriptionId: id },
       { action: 'exchange.unsubscribe', now: nowOf(deps) },
     ),
   );
+  await deps.queue.unschedule(id);
+  await removeSubscription(deps, subscription);
 }
 
 async function removeSubscription(

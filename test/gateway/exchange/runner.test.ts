@@ -221,6 +221,39 @@ t.test('a crash after the last segment completes the job without reading the pro
   t.equal(parseJsonl(await openFile(path(job), world.consumer.keyPem)).length, 20_000);
 });
 
+t.test(
+  'a job whose completion record is refused is not completed; the retry completes it, recorded once',
+  async (t) => {
+    const submitted = await submitExchangeJob(
+      deps,
+      world.consumer.caller,
+      { resource: POPULATION, kind: 'full', format: 'jsonl', items: ['gender'] },
+      purpose,
+    );
+    const refused = new Error('audit down');
+    const unaudited = {
+      ...deps,
+      audit: async (record: Parameters<typeof deps.audit>[0]) =>
+        record.action === 'exchange.complete' ? Promise.reject(refused) : deps.audit(record),
+    };
+    await t.rejects(runExportJob(unaudited, submitted.id), refused);
+    const held = await store.get(submitted.id);
+    t.equal(held?.state, 'running', 'not completed');
+    t.equal(held?.file, undefined, 'no file offered for download');
+    t.equal(held?.checkpoint?.complete, true, 'the written file is kept for the retry');
+
+    const requests = world.sim.stats().requests;
+    const job = await runExportJob(deps, submitted.id);
+    t.equal(job.state, 'completed');
+    t.equal(world.sim.stats().requests, requests, 'no page was read again');
+    const completions = world.audits.filter(
+      (a) => a.action === 'exchange.complete' && a.requestId === submitted.id,
+    );
+    t.equal(completions.length, 1);
+    t.equal(completions[0]?.detail?.sha256, job.file?.sha256);
+  },
+);
+
 t.test('an incremental export holds only rows changed after the watermark', async (t) => {
   const all = world.residents();
   const times = all.map((r) => String(r.updatedAt)).sort();

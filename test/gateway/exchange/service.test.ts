@@ -178,6 +178,15 @@ t.test('only the job’s own system sees the job and its file; the file expires'
 
   t.same((await cleanupExpiredFiles(deps)).expired, [], 'not yet expired');
   world.clock.now += 7 * DAY + 1;
+  const refused = new Error('audit down');
+  const unaudited = {
+    ...deps,
+    audit: async (record: Parameters<typeof deps.audit>[0]) =>
+      record.action === 'exchange.expire' ? Promise.reject(refused) : deps.audit(record),
+  };
+  await t.rejects(cleanupExpiredFiles(unaudited), refused);
+  t.equal((await store.get(job.id))?.state, 'completed', 'unrecorded, the expiry waits');
+  t.ok(existsSync(file.path), 'with its file');
   t.same((await cleanupExpiredFiles(deps)).expired, [job.id]);
   t.notOk(existsSync(file.path), 'the file is deleted');
   t.equal((await store.get(job.id))?.state, 'expired');
@@ -186,7 +195,11 @@ t.test('only the job’s own system sees the job and its file; the file expires'
     statusCode: 410,
   });
   t.same((await cleanupExpiredFiles(deps)).expired, [], 'a second sweep finds nothing');
-  t.ok(world.audits.some((a) => a.action === 'exchange.expire' && a.requestId === job.id));
+  t.equal(
+    world.audits.filter((a) => a.action === 'exchange.expire' && a.requestId === job.id).length,
+    1,
+    'recorded once',
+  );
   world.clock.now = Date.now();
 });
 

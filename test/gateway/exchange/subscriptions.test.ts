@@ -122,3 +122,40 @@ t.test('a failed run leaves the watermark where it was', async (t) => {
     'a schedule that is not a cron pattern',
   );
 });
+
+t.test(
+  'a subscription whose record the trail refuses is undone; an unsubscription refused keeps it',
+  async (t) => {
+    for (const s of await listSubscriptionsForCaller(deps, world.consumer.caller))
+      await deleteSubscription(deps, world.consumer.caller, s.id);
+    const refused = new Error('audit down');
+    const refusing = (action: string) => ({
+      ...deps,
+      audit: async (record: Parameters<typeof deps.audit>[0]) =>
+        record.action === action ? Promise.reject(refused) : deps.audit(record),
+    });
+    const request = { resource: POPULATION, format: 'csv' };
+    const scheduledBefore = scheduled.length;
+    await t.rejects(
+      createSubscription(refusing('exchange.subscribe'), world.consumer.caller, request, purpose),
+      refused,
+    );
+    t.same(await listSubscriptionsForCaller(deps, world.consumer.caller), [], 'no subscription is left');
+    t.equal(unscheduled.at(-1), scheduled.at(-1)?.id, 'and its schedule is removed');
+    t.equal(scheduled.length, scheduledBefore + 1);
+
+    const sub = await createSubscription(deps, world.consumer.caller, request, purpose);
+    await t.rejects(
+      deleteSubscription(refusing('exchange.unsubscribe'), world.consumer.caller, sub.id),
+      refused,
+    );
+    t.same(
+      (await listSubscriptionsForCaller(deps, world.consumer.caller)).map((s) => s.id),
+      [sub.id],
+      'an unsubscription the trail refuses changes nothing',
+    );
+    t.not(unscheduled.at(-1), sub.id, 'its schedule stays');
+    await deleteSubscription(deps, world.consumer.caller, sub.id);
+    t.same(await listSubscriptionsForCaller(deps, world.consumer.caller), []);
+  },
+);
