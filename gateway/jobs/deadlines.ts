@@ -23,9 +23,10 @@ export interface DeadlineProcessorDeps {
   now: () => Date;
   log: Logger;
   /**
-   * Audit hook for changes the platform makes without a request (e.g. the gateway's AuditWriter). Clock
-   * timers of applications and objections do not use it: their records are committed with the change
-   * and appended by the outbox relay.
+   * Audit hook for changes the platform makes without a request (e.g. the gateway's AuditWriter): a
+   * resource status change taking effect. The clock timers of applications and objections, and a
+   * direct grant retried at a timer, do not use it: their records are committed with the change and
+   * appended by the outbox relay.
    */
   auditSystem?: SystemAudit;
 }
@@ -54,9 +55,7 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
   if (timer.applicationId && (timer.kind === 'remind' || timer.kind === 'overdue')) {
     // A direct grant that failed at submission is retried by the platform at its clock's timers.
     try {
-      const granted = await deps.applications.retryDirectGrant(timer.applicationId);
-      if (granted)
-        await deps.auditSystem?.('application.grant', { application: granted.id, grant: granted.grantId });
+      await deps.applications.retryDirectGrant(timer.applicationId);
     } catch (err) {
       deps.log.warn({ err, application: timer.applicationId }, 'direct grant retry failed');
     }

@@ -138,8 +138,12 @@ export class ApplicationService {
     return direct ? this.grantDirect(app.id) : app;
   }
 
-  /** The platform's direct grant of an application in `granting`; a no-op in any other state. */
-  async grantDirect(id: string): Promise<Application> {
+  /**
+   * The platform's direct grant of an application in `granting`; a no-op in any other state. `byClock`:
+   * made on the platform's own initiative (a retry at a timer), not within a person's request, so its
+   * audit record rides the outbox with the change (see PlatformAuditEntry).
+   */
+  async grantDirect(id: string, options: { byClock?: boolean } = {}): Promise<Application> {
     const read = await this.#deps.store.read(id);
     if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
     if (read.app.state !== 'granting') return read.app;
@@ -162,6 +166,17 @@ export class ApplicationService {
           applicationData(app, grantData(grant)),
         ),
       ],
+      ...(options.byClock
+        ? {
+            audit: [
+              {
+                action: 'application.grant',
+                at: at.toISOString(),
+                detail: { application: app.id, grant: grant.id },
+              },
+            ],
+          }
+        : {}),
     }));
   }
 
@@ -169,7 +184,7 @@ export class ApplicationService {
   async retryDirectGrant(id: string): Promise<Application | undefined> {
     const read = await this.#deps.store.read(id);
     if (read?.app.state !== 'granting') return undefined;
-    const app = await this.grantDirect(id);
+    const app = await this.grantDirect(id, { byClock: true });
     return app.state === 'granted' ? app : undefined;
   }
 

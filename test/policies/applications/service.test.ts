@@ -1,5 +1,8 @@
 import t from 'tap';
 import type { WorkflowEvent } from '../../../policies/applications/schema.js';
+import { ApplicationService } from '../../../policies/applications/service.js';
+import { resolveLimits } from '../../../policies/calendar/limits.js';
+import { GrantStore } from '../../../policies/grant-store.js';
 import {
   bureauActor,
   CIVIL_AFFAIRS,
@@ -95,6 +98,48 @@ t.test('a withdrawn resource is refused at submission', async (t) => {
     message: /is withdrawn by its provider/,
   });
 });
+
+t.test(
+  'a direct grant that failed at submission is made at the clock retry, its audit record committed with it',
+  async (t) => {
+    const w = await buildWorld(t);
+    let failures = 1;
+    class FlakyGrants extends GrantStore {
+      override async create(...args: Parameters<GrantStore['create']>) {
+        if (failures-- > 0) throw new Error('grant store unavailable');
+        return super.create(...args);
+      }
+    }
+    const service = new ApplicationService({
+      store: w.store,
+      grants: new FlakyGrants(w.redis, w.prefix, { now: w.clock.now }),
+      catalog: w.catalog,
+      systems: w.certs,
+      calendar: w.calendar,
+      limits: resolveLimits(),
+      now: w.clock.now,
+    });
+    await t.rejects(service.submit(civilAdmin, enterpriseApplication()), /grant store unavailable/);
+    const [submitted] = await w.takeOutbox();
+    const id = submitted?.events?.[0]?.data.applicationId as string;
+    t.equal((await service.get(bureauActor, id)).state, 'granting', 'left for the retry');
+    t.equal(submitted?.audit, undefined, 'a submission is audited by its request, not by the outbox');
+
+    w.clock.set('2026-03-03T10:00:00+08:00');
+    const granted = await service.retryDirectGrant(id);
+    t.equal(granted?.state, 'granted');
+    t.match(granted?.history.at(-1), { action: 'grant', by: { role: 'system' } });
+    const [grantedEntry] = await w.takeOutbox();
+    t.same(grantedEntry?.audit, [
+      {
+        action: 'application.grant',
+        at: '2026-03-03T02:00:00.000Z',
+        detail: { application: id, grant: granted?.grantId },
+      },
+    ]);
+    t.equal(await service.retryDirectGrant(id), undefined, 'a second retry finds nothing to do');
+  },
+);
 
 t.test(
   'direct path: the platform grants at once, records it as its own act and informs the provider',
