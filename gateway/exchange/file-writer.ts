@@ -255,7 +255,7 @@ function matches(row: Row, item: string, equals: string): boolean {
  * rows stay in the young generation. Writing into a buffer of the largest size the text can need also
  * spares the measuring pass of Buffer.from.
  */
-function utf8(pieces: readonly string[]): Buffer {
+export function utf8(pieces: readonly string[]): Buffer {
   let units = 0;
   for (const piece of pieces) units += piece.length;
   const buffer = Buffer.allocUnsafe(units * 3);
