@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../connectors/wire.js';
 import { parseRedisUrl } from './redis.js';
 
 export const ConfigSchema = Type.Object(
@@ -78,7 +79,8 @@ export const ConfigSchema = Type.Object(
     GOVSHARE_BATCH_MAX_KEYS: Type.Integer({
       default: 100,
       minimum: 1,
-      maximum: 1000,
+      // One batch is one connector lookup, and connectors take at most this many key values.
+      maximum: MAX_LOOKUP_VALUES,
       description: 'Most keys in one POST /v1/data/{code}/query',
     }),
     GOVSHARE_PUBLIC_ORIGIN: Type.String({
@@ -141,7 +143,8 @@ export const ConfigSchema = Type.Object(
     GOVSHARE_EXCHANGE_PAGE_SIZE: Type.Integer({
       default: 1000,
       minimum: 10,
-      maximum: 50_000,
+      // Connectors refuse larger pages: a larger setting would fail every export.
+      maximum: MAX_PAGE_LIMIT,
       description: 'Rows per connector page in bulk exchange jobs and quality scans',
     }),
     GOVSHARE_EXCHANGE_PROVIDER_CONCURRENCY: Type.Integer({

@@ -28,6 +28,8 @@ const bad: [Record<string, string>, string, RegExp][] = [
   [{ GOVSHARE_PROT: '1' }, 'GOVSHARE_PROT', /is not a govshare setting/],
   [{ GOVSHARE_HOST: '' }, 'GOVSHARE_HOST', /not empty/],
   [{ GOVSHARE_JWT_JWKS_URL: 'ftp://x' }, 'GOVSHARE_JWT_JWKS_URL', /http\(s\) URL/],
+  // Connectors read pages of at most 10,000 rows (connectors/wire.ts).
+  [{ GOVSHARE_EXCHANGE_PAGE_SIZE: '20000' }, 'GOVSHARE_EXCHANGE_PAGE_SIZE', /from 10 to 10000/],
 ];
 for (const [env, variable, message] of bad) {
   t.test(`refuses ${JSON.stringify(env)}`, async (t) => {
