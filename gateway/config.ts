@@ -228,8 +228,28 @@ export function loadConfig(
     throw new ConfigError('GOVSHARE_JWT_JWKS_URL', 'GOVSHARE_JWT_JWKS_URL must be an http(s) URL or empty');
   }
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
-  if (!config.GOVSHARE_INSTANCE_ID) config.GOVSHARE_INSTANCE_ID = `${hostname()}-${process.pid}`;
+  // Job files are addressed by absolute paths: a relative setting would fail every export later.
+  if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
+  if (!config.GOVSHARE_INSTANCE_ID) {
+    // Any host name must make a usable instance id (the audit stream's name), however long or odd.
+    const suffix = `-${process.pid}`;
+    const host =
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 64 - suffix.length) || 'host';
+    config.GOVSHARE_INSTANCE_ID = `${host}${suffix}`;
+  }
   return config;
+}
+
+/** Settings whose values are secrets: shown masked wherever the configuration is printed. */
+export const SECRET_SETTINGS: ReadonlySet<keyof GovshareConfig> = new Set(['GOVSHARE_METRICS_TOKEN']);
+
+/** The value as it may be printed: secrets masked, and the password of a Redis URL. */
+export function printableSetting(name: string, value: unknown): string {
+  if (SECRET_SETTINGS.has(name as keyof GovshareConfig)) return value === '' ? '' : '***';
+  if (name === 'GOVSHARE_REDIS_URL') return String(value).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return String(value);
 }
 
 /** The configuration table for the README, generated from the schema so the two cannot drift. */

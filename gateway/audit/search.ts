@@ -130,7 +130,13 @@ function planQuery(query: AuditQuery, subjectSecret: Buffer): Plan {
     const value = query[name];
     if (value === undefined) return undefined;
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new AuditQueryInvalid(`audit query /${name}: "${value}" is not a valid time`);
+    if (Number.isNaN(ms) || !isCalendarDate(value)) {
+      throw new AuditQueryInvalid(`audit query /${name}: "${value}" is not a valid time`);
+    }
+    // Stream ids count milliseconds from 1970: the trail holds nothing earlier.
+    if (name === 'from' ? ms < 0 : ms <= 0) {
+      throw new AuditQueryInvalid(`audit query /${name}: "${value}" is before 1970; the trail starts later`);
+    }
     return ms;
   };
   const fromMs = time('from');
@@ -258,6 +264,13 @@ async function searchIndex(
   }
 }
 
+/** Whether the date part of an ISO time names a real day (Date.parse reads 2024-02-30 as March 1). */
+function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /** Whether index item p comes at or before the cursor in newest-first order (score, then member, descending). */
 function isAtOrBefore(p: { s: number; m: string }, c: { s: number; m: string }): boolean {
   if (p.s !== c.s) return p.s > c.s;
@@ -327,7 +340,9 @@ function decodeCursor(text: string): IndexCursor | TimeCursor {
     if (
       value.k === 't' &&
       Number.isSafeInteger(value.ms) &&
+      value.ms! >= 0 &&
       Number.isSafeInteger(value.n) &&
+      value.n! >= 0 &&
       typeof value.i === 'string'
     ) {
       return { k: 't', ms: value.ms!, n: value.n!, i: value.i };

@@ -1,5 +1,7 @@
 import t from 'tap';
+import { INSTANCE_ID_PATTERN } from '../../gateway/audit/record.js';
 import { ConfigError, configMarkdownTable, loadConfig } from '../../gateway/config.js';
+import { cli } from '../helpers/cli.js';
 
 t.test('defaults apply when nothing is set', async (t) => {
   const config = loadConfig({});
@@ -39,6 +41,32 @@ for (const [env, variable, message] of bad) {
     t.match(err.message, message);
   });
 }
+
+t.test('a relative exchange directory is made absolute, as the data directory is', async (t) => {
+  const config = loadConfig({ GOVSHARE_EXCHANGE_DIR: 'var/exchange' });
+  t.ok(config.GOVSHARE_EXCHANGE_DIR.startsWith('/'), config.GOVSHARE_EXCHANGE_DIR);
+  t.ok(config.GOVSHARE_EXCHANGE_DIR.endsWith('/var/exchange'));
+  t.equal(loadConfig({}).GOVSHARE_EXCHANGE_DIR, '', 'empty still means "under the data directory"');
+});
+
+t.test('the default instance id is a valid audit instance name', async (t) => {
+  const id = loadConfig({}).GOVSHARE_INSTANCE_ID;
+  t.match(id, new RegExp(INSTANCE_ID_PATTERN));
+  t.ok(id.endsWith(`-${process.pid}`));
+});
+
+t.test('govshare config masks secrets', async (t) => {
+  const env = {
+    GOVSHARE_METRICS_TOKEN: 'sekret-metrics-token',
+    GOVSHARE_REDIS_URL: 'redis://user:sekret-redis-pw@127.0.0.1:6390',
+  };
+  const { out, code } = await cli(['config'], env);
+  t.equal(code, 0);
+  const text = out.join('\n');
+  t.notMatch(text, /sekret/);
+  t.match(text, /GOVSHARE_METRICS_TOKEN=\*\*\*/);
+  t.match(text, /GOVSHARE_REDIS_URL=redis:\/\/user:\*\*\*@127\.0\.0\.1:6390/);
+});
 
 t.test('the README configuration table is the one generated from the schema, row for row', async (t) => {
   const { readFileSync } = await import('node:fs');

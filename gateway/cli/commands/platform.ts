@@ -1,7 +1,7 @@
 import { initPlatform, loadPlatform } from '../../../certs/platform.js';
 import { parseTtl, ROLES, type Role } from '../../auth/people.js';
 import { issueToken } from '../../auth/tokens.js';
-import { configMarkdownTable } from '../../config.js';
+import { configMarkdownTable, printableSetting } from '../../config.js';
 import { startServer } from '../../server.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
 
@@ -58,11 +58,7 @@ export const configCommand: Command = {
       return 0;
     }
     const config = configFrom(values, io);
-    for (const [name, value] of Object.entries(config)) {
-      io.out(
-        `${name}=${name === 'GOVSHARE_REDIS_URL' ? String(value).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : value}`,
-      );
-    }
+    for (const [name, value] of Object.entries(config)) io.out(`${name}=${printableSetting(name, value)}`);
     return 0;
   },
 };

@@ -233,6 +233,8 @@ t.test('export yields JSON lines for the same filters', async (t) => {
 t.test('malformed queries are refused with AUDIT_QUERY_INVALID', async (t) => {
   const { redis, prefix } = await useRedis(t);
   const indexCursor = Buffer.from(JSON.stringify({ k: 'i', s: 1, m: 'a|1-0' })).toString('base64url');
+  const timeCursor = (at: { ms: number; n: number }) =>
+    Buffer.from(JSON.stringify({ k: 't', ...at, i: 'gw' })).toString('base64url');
   const cases: [string, unknown, RegExp][] = [
     ['limit too large', { limit: 501 }, /limit/],
     ['limit zero', { limit: 0 }, /limit/],
@@ -243,6 +245,12 @@ t.test('malformed queries are refused with AUDIT_QUERY_INVALID', async (t) => {
     ['bad decision', { decision: 'maybe' }, /decision/],
     ['cursor garbage', { cursor: 'not-a-cursor' }, /cursor/],
     ['cursor of another kind of query', { cursor: indexCursor }, /cursor/],
+    ['a day the month does not have', { from: '2024-02-30T00:00:00Z' }, /from.*not a valid time/],
+    ['from before 1970', { from: '1969-12-31T00:00:00Z' }, /from.*before 1970/],
+    ['from in year 1', { from: '0001-01-01T00:00:00Z' }, /from.*before 1970/],
+    ['to at the epoch', { to: '1970-01-01T00:00:00Z' }, /to.*before 1970/],
+    ['cursor with a negative time', { cursor: timeCursor({ ms: -5, n: 0 }) }, /cursor/],
+    ['cursor with a negative sequence', { cursor: timeCursor({ ms: 5, n: -1 }) }, /cursor/],
   ];
   for (const [name, query, message] of cases) {
     await t.rejects(
@@ -258,4 +266,12 @@ t.test('malformed queries are refused with AUDIT_QUERY_INVALID', async (t) => {
   await t.rejects(exportAudit(redis, prefix, SUBJECT_SECRET, { limit: 3 } as never).next(), {
     code: 'AUDIT_QUERY_INVALID',
   });
+  await t.rejects(exportAudit(redis, prefix, SUBJECT_SECRET, { to: '1969-07-20T20:17:00Z' }).next(), {
+    code: 'AUDIT_QUERY_INVALID',
+  });
+  t.same(
+    (await searchAudit(redis, prefix, SUBJECT_SECRET, { from: '1970-01-01T00:00:00Z' })).records,
+    [],
+    'from the epoch itself is a valid start',
+  );
 });
