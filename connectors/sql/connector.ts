@@ -223,6 +223,8 @@ class SqlConnector implements Connector, ArrayPageReader {
       opts,
       'unexpected parameter',
     );
+    // Deleted between the two reads: nothing of the group is left to split.
+    if (group.length === 0) return fetched.slice(0, limit);
     if (group.length > MAX_GROUP_ROWS) {
       throw providerError(
         'UPSTREAM_BAD_RESPONSE',

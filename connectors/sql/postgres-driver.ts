@@ -49,6 +49,12 @@ export function isoTimestamp(text: string, offsetWhenLocal?: string): string {
   return `${m[1]}T${m[2]}${offset}`;
 }
 
+/** A decimal as String(Number) writes it: without trailing fraction zeros, a bare point or -0. */
+function trimDecimal(text: string): string {
+  const trimmed = text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+  return trimmed === '-0' ? '0' : trimmed;
+}
+
 function typeParsers(localOffset: string): pg.CustomTypesConfig {
   const parsers = new Map<number, (text: string) => unknown>([
     [OID.date, (text) => text],
@@ -64,8 +70,11 @@ function typeParsers(localOffset: string): pg.CustomTypesConfig {
     [
       OID.numeric,
       (text) => {
+        // A number only when it is the same decimal: 12.50 → 12.5, but 12345678901234567890 or
+        // 0.1000000000000000055 stay text, as bigint beyond 2^53 does (rounded, they were wrong values and
+        // keys that matched no row).
         const n = Number(text);
-        return Number.isFinite(n) ? n : text;
+        return Number.isFinite(n) && String(n) === trimDecimal(text) ? n : text;
       },
     ],
   ]);

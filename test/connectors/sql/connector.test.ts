@@ -97,6 +97,42 @@ t.test('timestamp without time zone gets the source offset; bigint beyond 2^53 s
   ]);
 });
 
+t.test('numeric values keep every digit; numeric keys beyond 2^53 page exactly', async (t) => {
+  const db = await usePostgres(t);
+  await db.pool.query(`CREATE TABLE ledger ("id" numeric(20) PRIMARY KEY, "amount" numeric)`);
+  const ids = [
+    '12345678901234567890',
+    '12345678901234567891',
+    '12345678901234567892',
+    '12345678901234568000',
+  ];
+  const amounts = ['12.50', '0.1000000000000000055', '-0.00', '1e3'];
+  for (let i = 0; i < ids.length; i++) {
+    await db.pool.query('INSERT INTO ledger VALUES ($1, $2)', [ids[i], amounts[i]]);
+  }
+  await db.pool.query('INSERT INTO ledger VALUES (7, 3)');
+  const factory = new SqlConnectorFactory(sourcesFor(db));
+  t.teardown(() => factory.close());
+  const connector = factory.create(
+    { connector: 'sql', endpoint: 'frontdb', table: 'public.ledger' },
+    { items: ['id', 'amount'], key: ['id'] },
+  );
+  for (const limit of [1, 2, 3, 10]) {
+    const { rows } = await readAll(connector, limit);
+    t.same(
+      rows.map((r) => r.id),
+      [7, ...ids],
+      `pages of ${limit}: every key once, exact`,
+    );
+  }
+  const { rows } = await readAll(connector, 10);
+  t.same(
+    rows.map((r) => r.amount),
+    [3, 12.5, '0.1000000000000000055', 0, 1000],
+    'a number where it is the same decimal, else the text',
+  );
+});
+
 t.test('keyset paging reads 25k rows exactly once, in key order, with the total', async (t) => {
   const db = await usePostgres(t);
   await createPeople(db.pool, 25_000);
