@@ -153,7 +153,7 @@ export function decide(
   const { granted } = view;
   const itemsDeny = checkItems(request.items, index, granted);
   if (itemsDeny) return itemsDeny;
-  const queryDeny = checkQuery(request, index, granted);
+  const queryDeny = checkQuery(request, index, granted) ?? checkMaskedQuery(request, grant, entry, index);
   if (queryDeny) return queryDeny;
 
   if (request.items === undefined) {
@@ -235,6 +235,30 @@ function checkItems(
     );
   }
   return undefined;
+}
+
+/**
+ * A query may not filter by an item the answer masks, key items and control parameters apart (the
+ * caller supplies those whole by design): each answer would say whether a guess of the hidden
+ * characters was right, e.g. the four hidden digits of a phone number in at most 10,000 calls.
+ */
+function checkMaskedQuery(
+  request: AccessRequest,
+  grant: Grant,
+  entry: ResourceEntry,
+  index: EntryIndex,
+): Deny | undefined {
+  const masked = request.queryItems.filter((name) => {
+    if (index.keyItems.includes(name) || index.controlParams.includes(name)) return false;
+    const item = entry.items.find((i) => i.name === name);
+    const setting = Object.hasOwn(grant.masking, name) ? grant.masking[name] : undefined;
+    return maskRuleFor(setting, item?.sensitive as SensitiveKind | undefined) !== undefined;
+  });
+  if (masked.length === 0) return undefined;
+  return deny(
+    'ITEM_NOT_GRANTED',
+    `the query filters by ${list(masked)}, which the grant masks: filtering by a masked item would reveal what the mask hides; query by key items or unmasked items`,
+  );
 }
 
 /**

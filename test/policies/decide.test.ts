@@ -128,6 +128,12 @@ const denials: DenyCase[] = [
   },
   { name: 'query by unknown item', request: { queryItems: ['passport'] }, code: 'ITEM_UNKNOWN' },
   {
+    name: 'query by a granted item the grant masks (the answer would confirm a guess)',
+    request: { queryItems: ['idNumber', 'name'] },
+    code: 'ITEM_NOT_GRANTED',
+    message: /filters by name, which the grant masks/,
+  },
+  {
     name: 'query by an item neither granted nor key',
     request: { queryItems: ['idNumber', 'phone'] },
     code: 'ITEM_NOT_GRANTED',
@@ -228,6 +234,16 @@ t.test('allow: the grant lifts or customises masking', async (t) => {
     gender: { kind: 'keep', keepStart: 0, keepEnd: 0, char: '#' },
     address: DEFAULT_MASKS.address,
   });
+  const byName = decide(caller, { entry: POPULATION, status: 'active' }, grant, {
+    ...request,
+    queryItems: ['idNumber', 'name'],
+  });
+  t.ok(byName.allow, 'a query may filter by an item whose masking the grant lifts');
+  const byMaskedKey = decide(caller, { entry: POPULATION, status: 'active' }, grant, {
+    ...request,
+    queryItems: ['idNumber'],
+  });
+  t.ok(byMaskedKey.allow, 'and by a key item, masked or not');
 });
 
 t.test('allow: row filter, signed responses, bulk without a key, validFrom inclusive', async (t) => {
