@@ -83,6 +83,9 @@ export async function buildApp({
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // No automatic HEAD twin of each GET: it would run the GET's handler, so a HEAD on a data route or a
+    // job file would consume quota and leave a record of rows or bytes that were never sent.
+    exposeHeadRoutes: false,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     // Errors the router raises before any hook (bad percent-encoding, overlong parameters) get problem details too.

@@ -145,7 +145,7 @@ export async function personRequest(
 
 async function send(
   url: string,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'HEAD',
   headers: Record<string, string>,
   body: string | undefined,
 ): Promise<HttpAnswer> {

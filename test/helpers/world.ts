@@ -65,7 +65,7 @@ export async function buildWorld(t: Test, context: GatewayContext): Promise<Worl
 }
 
 export interface SignedCall {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'HEAD';
   path: string;
   body?: unknown;
   purpose?: string;

@@ -102,6 +102,12 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
     ],
     ['unkeyed scan', { method: 'GET', path: `/v1/data/${population}?name=x` }, 400, 'CONTROL_PARAM_MISSING'],
     [
+      'a filter by a masked item (it would confirm guesses of the hidden digits)',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}&phone=13800000000` },
+      403,
+      'ITEM_NOT_GRANTED',
+    ],
+    [
       'no purpose signed',
       {
         method: 'GET',
@@ -141,6 +147,13 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
     t.equal(res.json().code, code, `${name}: ${code}`);
     t.notOk(res.json().data, 'no data');
   }
+
+  const head = await signedInject(app, amr, {
+    method: 'HEAD',
+    path: `/v1/data/${population}?idNumber=${idNumber}`,
+  });
+  t.equal(head.statusCode, 404, 'HEAD is not a way to read data');
+  t.equal(head.payload, '');
 
   const missing = await app.inject({
     method: 'GET',
