@@ -72,7 +72,9 @@ function headerText(request: FastifyRequest, name: string): string | undefined {
 
 async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
   const { keys, redis, prefix, audit } = options;
-  const nonceTtl = options.maxSkewSeconds * 2;
+  // A signature is accepted for ±window around its `created` (plus up to a second of rounding), so a
+  // nonce first seen at the earliest moment must be remembered past the latest: 2 × window + 2 s.
+  const nonceTtl = options.maxSkewSeconds * 2 + 2;
 
   // The digest is checked against the bytes as received, so JSON bodies are kept raw beside the parse.
   const parseJson = app.getDefaultJsonParser('error', 'error');
