@@ -8,6 +8,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { MAX_LOOKUP_VALUES } from '../../connectors/wire.js';
 
 /** Gateway instance ids name Redis keys and index members (`<instance>|<stream id>`), hence the narrow set. */
 export const INSTANCE_ID_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
@@ -69,7 +70,8 @@ export const AuditRecord = Type.Object(
     rowCount: Type.Optional(Type.Integer({ minimum: 0, description: 'Rows returned' })),
     subjects: Type.Optional(
       Type.Array(Type.String({ pattern: SHA256_HEX_PATTERN }), {
-        maxItems: 100,
+        // Every key of the largest batch a connector takes: each person looked up must be findable.
+        maxItems: MAX_LOOKUP_VALUES,
         description: 'Key values looked up, as HMAC-SHA-256 hex under the platform subject secret',
       }),
     ),

@@ -61,7 +61,7 @@ export interface AuditWriterOptions {
   maxBatch?: number;
   /** Appends waiting beyond this many are refused at once. @defaultValue 20_000 */
   maxPending?: number;
-  /** Largest canonical record accepted, in bytes. @defaultValue 16_384 */
+  /** Largest canonical record accepted, in bytes. @defaultValue 131_072 */
   maxRecordBytes?: number;
   /** @defaultValue Date.now */
   now?: () => number;
@@ -147,7 +147,8 @@ export class AuditWriter {
       indexRetentionMs: DEFAULT_INDEX_RETENTION_MS,
       timeoutMs: 2000,
       maxPending: 20_000,
-      maxRecordBytes: 16_384,
+      // The largest record the schema allows (1000 subjects, 500 items) is ~101 KB.
+      maxRecordBytes: 131_072,
       now: Date.now,
       onBackgroundError: (err, during) =>
         process.emitWarning(err, { code: `GOVSHARE_AUDIT_${during.toUpperCase()}` }),

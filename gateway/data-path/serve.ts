@@ -254,7 +254,7 @@ async function auditOutcome(
     ...(body && outcome.obligations
       ? { items: [...outcome.obligations.items], rowCount: outcome.rowCount ?? 0 }
       : {}),
-    subjects: query.keys.slice(0, 100).map((key) => subjectHash(deps.subjectSecret, key)),
+    subjects: [...new Set(query.keys)].map((key) => subjectHash(deps.subjectSecret, key)),
     decision,
     ...(reasonCode ? { reasonCode } : {}),
     status,

@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import t from 'tap';
 import { auditKeys } from '../../../gateway/audit/keys.js';
+import { searchAudit } from '../../../gateway/audit/search.js';
 import { verifyAudit } from '../../../gateway/audit/verify.js';
 import { AuditWriter, type AuditWriterOptions } from '../../../gateway/audit/writer.js';
 import { createRedisClient, type RedisClient } from '../../../gateway/redis.js';
 import { findFreePort } from '../../../scripts/lib/local-tools.js';
 import { useRedis } from '../../helpers/redis.js';
-import { makeRecord, makeSigner } from './fixtures.js';
+import { makeRecord, makeSigner, SUBJECT_SECRET } from './fixtures.js';
 
 const signer = makeSigner();
 const publicKey = signer.certificate.publicKey;
@@ -193,7 +195,7 @@ t.test('invalid records are refused before anything is sent', async (t) => {
     ['unknown field', { ...makeRecord('gw-v'), idNumber: '110105194912310021' }, /idNumber|additional/i],
     ['bad time', makeRecord('gw-v', { time: '2025-03-01 08:00' }), /time/],
     ['non-JSON detail', makeRecord('gw-v', { detail: { at: new Date() } }), /plain/],
-    ['huge detail', makeRecord('gw-v', { detail: { reason: 'x'.repeat(20_000) } }), /exceeds/],
+    ['huge detail', makeRecord('gw-v', { detail: { reason: 'x'.repeat(200_000) } }), /exceeds/],
   ];
   for (const [name, record, message] of cases) {
     await t.rejects(writer.append(record as never), { code: 'AUDIT_RECORD_INVALID', message }, name);
@@ -210,6 +212,22 @@ t.test('invalid records are refused before anything is sent', async (t) => {
   );
   await writer.close();
   await t.rejects(writer.append(makeRecord('gw-v')), { code: 'AUDIT_WRITER_CLOSED' });
+});
+
+t.test('the largest record the schema allows is accepted and read back whole', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const writer = writerFor(redis, prefix, 'gw-max');
+  const hex = (i: number) => createHash('sha256').update(String(i)).digest('hex');
+  const record = makeRecord('gw-max', {
+    subjects: Array.from({ length: 1000 }, (_, i) => hex(i)),
+    items: Array.from({ length: 500 }, (_, i) => `item${String(i).padStart(3, '0')}${'x'.repeat(57)}`),
+    rowCount: 1000,
+  });
+  await writer.append(record);
+  const page = await searchAudit(redis, prefix, SUBJECT_SECRET, { limit: 10 });
+  t.equal(page.records[0]?.subjects?.length, 1000);
+  t.equal(page.records[0]?.items?.length, 500);
+  await writer.close();
 });
 
 t.test('an unreachable Redis makes append reject quickly', async (t) => {

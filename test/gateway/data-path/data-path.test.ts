@@ -285,3 +285,25 @@ t.test(
     );
   },
 );
+
+t.test('every key of a large batch is in its audit record: each person can be traced', async (t) => {
+  const { app, context, auth } = await buildTestApp(t, { env: { GOVSHARE_BATCH_MAX_KEYS: '300' } });
+  const world = await buildWorld(t, context);
+  await grantPopulation({ app, auth }, world, { items: ['idNumber', 'gender'] });
+  const keys = sampleKeys('residents', 150);
+  const res = await signedInject(app, world.systems.amr, {
+    method: 'POST',
+    path: `/v1/data/${enc(world.codes.population)}/query`,
+    body: { keys: [...keys, keys[0]], items: ['gender'] },
+  });
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().meta.count, 150);
+  for (const key of [keys[0]!, keys[99]!, keys[100]!, keys[149]!]) {
+    const found = await app.inject({
+      method: 'GET',
+      url: `/v1/audit?subject=${key}`,
+      headers: auth(auditor),
+    });
+    t.equal(found.json().records.length, 1, `key ${keys.indexOf(key) + 1} of 150 is found by subject`);
+  }
+});
