@@ -26,6 +26,7 @@ declare module 'fastify' {
   }
 }
 
+import { BoundedSet } from './bounded-set.js';
 import adminAudit from './plugins/admin-audit.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
@@ -69,6 +70,7 @@ export async function buildApp({
   workflow: workflowOptions = {},
   extraRoutes = [],
 }: BuildAppOptions): Promise<FastifyInstance> {
+  const clientIds = new BoundedSet(100_000);
   const app = Fastify({
     logger:
       logger === undefined
@@ -77,10 +79,16 @@ export async function buildApp({
           ? false
           : { serializers: { req: requestLogView }, ...(logger === true ? {} : logger) },
     bodyLimit: context.config.GOVSHARE_BODY_LIMIT,
-    // An incoming X-Request-Id is kept only when it looks like an id, so logs cannot be polluted.
+    // An incoming X-Request-Id is kept only when it looks like an id, so logs cannot be polluted, and
+    // only when no request of this process is using it and the audit writer holds no record under it:
+    // the audit trail pairs a request with its records by id, and a reused id would let one request's
+    // record stand for another's (which then went unrecorded).
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      if (typeof given !== 'string' || !REQUEST_ID.test(given)) return randomUUID();
+      if (clientIds.has(given) || context.audit.holdsRecordFor(given)) return randomUUID();
+      clientIds.add(given);
+      return given;
     },
     requestIdHeader: false,
     // No automatic HEAD twin of each GET: it would run the GET's handler, so a HEAD on a data route or a
@@ -97,6 +105,12 @@ export async function buildApp({
 
   app.addHook('onRequest', async function echoRequestId(request, reply) {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request) => {
+    clientIds.delete(String(request.id));
+  });
+  app.addHook('onRequestAbort', async (request) => {
+    clientIds.delete(String(request.id));
   });
   app.addSchema(Problem);
   // The API speaks JSON only; a text body is refused with 415 rather than half-parsed.

@@ -20,6 +20,8 @@
  * timed out after its record was sent may see 503 while the record is stored after all: the trail can
  * over-record a refused request, never under-record a served one.
  */
+
+import { BoundedSet } from '../bounded-set.js';
 import type { RedisClient } from '../redis.js';
 import { canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
 import { type CheckpointSigner, checkSigner, lastCheckpointSeq, writeCheckpoint } from './checkpoint.js';
@@ -123,7 +125,7 @@ export class AuditWriter {
    * request's catch-all record is not a duplicate. Claimed when the request is answered, so an id lives
    * about as long as its request.
    */
-  private readonly recentRequests = new Set<string>();
+  private readonly recentRequests = new BoundedSet<string>(RECENT_REQUESTS);
   /** Tallies of stored records not yet sent: key → field → increment. */
   private readonly unsentTallies = new Map<string, Map<string, number>>();
   private checkpointing: Promise<void> | undefined;
@@ -190,11 +192,12 @@ export class AuditWriter {
     return this.recentRequests.delete(requestId);
   }
 
+  /** Whether a record naming this request id was appended and not yet claimed (see takeRecordFor). */
+  holdsRecordFor(requestId: string): boolean {
+    return this.recentRequests.has(requestId);
+  }
+
   private noteRequest(requestId: string): void {
-    if (this.recentRequests.size >= RECENT_REQUESTS) {
-      const oldest = this.recentRequests.values().next().value;
-      if (oldest !== undefined) this.recentRequests.delete(oldest);
-    }
     this.recentRequests.add(requestId);
   }
 

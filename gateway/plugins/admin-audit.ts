@@ -51,6 +51,14 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     };
   }
 
+  /** The status a route answers on success: the 2xx its schema declares (201 for a creation), else 200. */
+  function successStatus(request: FastifyRequest): number {
+    const declared = Object.keys(request.routeOptions.schema?.response ?? {})
+      .map(Number)
+      .filter((code) => code >= 200 && code < 300);
+    return declared.length === 1 ? declared[0]! : 200;
+  }
+
   app.decorateRequest(
     'auditAdmin',
     async function auditAdmin(
@@ -67,7 +75,7 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
           actor: person ? personActor(person) : {},
           action,
           decision: 'allow',
-          status: 200,
+          status: successStatus(this),
           detail,
           ...extra,
         });

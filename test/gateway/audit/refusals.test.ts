@@ -182,7 +182,7 @@ t.test('an administrative change is announced in the trail before it is attempte
   };
   t.match(written, [
     { ...announced, requestId: created.headers['x-request-id'] },
-    { action: 'department.add', status: 200, requestId: created.headers['x-request-id'] },
+    { action: 'department.add', status: 201, requestId: created.headers['x-request-id'] },
     { ...announced, requestId: again.headers['x-request-id'] },
     {
       action: 'request.refused',
@@ -239,4 +239,51 @@ t.test('a change whose outcome record fails is answered 503 saying the change wa
   );
   const list = await a.app.inject({ method: 'GET', url: '/v1/departments', headers: a.auth(security) });
   t.ok(list.json().departments.some((d: { code: string }) => d.code === PSB));
+});
+
+t.test('a reused X-Request-Id never lets one request stand for another in the trail', async (t) => {
+  const a = await buildTestApp(t);
+  const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
+  const shared = { 'x-request-id': 'client-chosen-0001' };
+  const before = (await records(a)).length;
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, () => [
+      a.app.inject({
+        method: 'POST',
+        url: '/v1/departments',
+        headers: { ...a.auth(security), ...shared },
+        payload: { code: PSB, name: '武汉市公安局' },
+      }),
+      a.app.inject({ method: 'GET', url: '/v1/departments', headers: { ...a.auth(bureau), ...shared } }),
+    ]).flat(),
+  );
+  const ids = answers.map((r) => r.headers['x-request-id'] as string);
+  t.equal(new Set(ids).size, ids.length, 'a client id in use by another request is replaced');
+  t.ok(ids.includes(shared['x-request-id']), 'and kept when free');
+  const written = (await records(a)).slice(before);
+  for (const [i, answer] of answers.entries()) {
+    const own = written.filter((r) => r.requestId === ids[i] && r.action !== 'request.received');
+    t.equal(own.length, 1, `request ${i} (${answer.statusCode}) has its own outcome record`);
+    t.equal(own[0]?.status, answer.statusCode);
+  }
+
+  // An id the writer holds a record under (e.g. a job's) is not handed to a request either.
+  await a.context.audit.append({
+    time: new Date().toISOString(),
+    requestId: 'job-id-known-to-the-caller',
+    instance: a.context.audit.instance,
+    kind: 'exchange',
+    actor: { deptCode: PSB, systemId: 'x' },
+    action: 'exchange.complete',
+    decision: 'allow',
+    status: 200,
+    latencyMs: 0,
+  });
+  const read = await a.app.inject({
+    method: 'GET',
+    url: '/v1/departments',
+    headers: { ...a.auth(bureau), 'x-request-id': 'job-id-known-to-the-caller' },
+  });
+  t.not(read.headers['x-request-id'], 'job-id-known-to-the-caller');
+  t.ok((await records(a)).some((r) => r.requestId === read.headers['x-request-id']));
 });
