@@ -8,6 +8,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 /** Most key values in one lookup call. */
 export const MAX_LOOKUP_VALUES = 1000;
+/** Longest key value in a lookup. */
+export const MAX_KEY_VALUE_LENGTH = 200;
 /** Most rows in one page. */
 export const MAX_PAGE_LIMIT = 10_000;
 
@@ -16,7 +18,10 @@ export const WireRow = Type.Record(Type.String(), Type.Unknown());
 export const LookupRequest = Type.Object(
   {
     key: Type.String({ minLength: 1, maxLength: 63, description: 'Key item the values belong to' }),
-    values: Type.Array(Type.String({ maxLength: 200 }), { minItems: 1, maxItems: MAX_LOOKUP_VALUES }),
+    values: Type.Array(Type.String({ maxLength: MAX_KEY_VALUE_LENGTH }), {
+      minItems: 1,
+      maxItems: MAX_LOOKUP_VALUES,
+    }),
   },
   { additionalProperties: false },
 );

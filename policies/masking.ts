@@ -73,7 +73,6 @@ const COUNTY = /.{1,15}?(?:区|县|旗|市)/y;
 // A "county" that contains these is a street, town or estate, so the cut would reveal too much.
 const NOT_A_COUNTY = /[路街道巷弄号镇乡村]|(?:小区|社区|校区)$/;
 const ADDRESS_TAIL = 4;
-const ADDRESS_FALLBACK_KEEP = 6;
 
 /** Where `pattern` (sticky) matches from `at`, the end of the match; otherwise -1. */
 function matchEnd(pattern: RegExp, text: string, at: number): number {
@@ -95,12 +94,8 @@ export function addressRegionPrefix(address: string): string {
 
 function maskAddress(value: string, char: string): string {
   const tail = char.repeat(ADDRESS_TAIL);
-  const region = addressRegionPrefix(value);
-  if (region) return region + tail;
-  // No recognisable region: keep the first characters, unless that would be the whole value.
-  const chars = Array.from(value);
-  if (chars.length <= ADDRESS_FALLBACK_KEEP) return tail;
-  return chars.slice(0, ADDRESS_FALLBACK_KEEP).join('') + tail;
+  // No recognisable region: nothing is kept, since the first characters would be the street and number.
+  return addressRegionPrefix(value) + tail;
 }
 
 export function maskValue(value: string, rule: MaskRule): string {

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ITEM_NAME_PATTERN, RESOURCE_CODE_PATTERN } from '../../catalog/schema.js';
+import { MAX_KEY_VALUE_LENGTH } from '../../connectors/wire.js';
 import type { DataPathDeps } from '../data-path/serve.js';
 import { serveData } from '../data-path/serve.js';
 import { gatewayErrors } from '../errors.js';
@@ -15,7 +16,8 @@ const CodeParams = Type.Object({
   code: Type.String({ pattern: RESOURCE_CODE_PATTERN, description: 'Resource code, percent-encoded' }),
 });
 const ItemName = Type.String({ pattern: ITEM_NAME_PATTERN });
-const Value = Type.String({ minLength: 1, maxLength: 256 });
+// A key value goes to the provider as is: no longer than the wire protocol takes (else 502 from upstream).
+const Value = Type.String({ minLength: 1, maxLength: MAX_KEY_VALUE_LENGTH });
 const DataResponse = Type.Object({
   data: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   meta: Type.Object({
@@ -84,8 +86,10 @@ export const dataRoutes: FastifyPluginAsyncTypebox<{ deps: DataPathDeps; batchMa
         );
       }
       for (const value of Object.values(params)) {
-        if (value.length === 0 || value.length > 256)
-          throw new gatewayErrors.VALIDATION_FAILED('query values must be 1 to 256 characters');
+        if (value.length === 0 || value.length > MAX_KEY_VALUE_LENGTH)
+          throw new gatewayErrors.VALIDATION_FAILED(
+            `query values must be 1 to ${MAX_KEY_VALUE_LENGTH} characters`,
+          );
       }
       const entry = await deps.resources.get(request.params.code);
       const keyItem =

@@ -41,21 +41,21 @@ export function parseRange(
   size: number,
 ): { start: number; end: number } | undefined | null {
   if (!header) return undefined;
+  // RFC 9110 §14.2: a range the server does not support (another unit, several ranges) or cannot parse
+  // (bytes=10-5) is ignored and the whole file sent; 416 is only for a valid range the file cannot satisfy.
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === '' && match[2] === '')) return null;
-  let start: number;
-  let end: number;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
   if (match[1] === '') {
     const suffix = Number(match[2]);
-    if (suffix === 0) return null;
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+    if (!Number.isSafeInteger(suffix)) return undefined;
+    if (suffix === 0 || size === 0) return null;
+    return { start: Math.max(0, size - suffix), end: size - 1 };
   }
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return null;
-  return { start, end };
+  const start = Number(match[1]);
+  const last = match[2] === '' ? Number.MAX_SAFE_INTEGER : Number(match[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last) || last < start) return undefined;
+  if (start >= size) return null;
+  return { start, end: Math.min(last, size - 1) };
 }
 
 function callerOf(request: FastifyRequest) {

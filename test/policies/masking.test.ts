@@ -62,11 +62,12 @@ const cases: [string, MaskRule, string, string][] = [
   ],
   ['a 小区 is not a district', DEFAULT_MASKS.address, '河南省济源市沁园路幸福小区3号', '河南省济源市****'],
   [
-    'address without a region keeps 6 characters',
+    'address without a region keeps nothing (its start is the street and number)',
     DEFAULT_MASKS.address,
     'Room 5, 88 Jianguo Road',
-    'Room 5****',
+    '****',
   ],
+  ['a street address without a region', DEFAULT_MASKS.address, '珞喻路1037号华中科技大学', '****'],
   ['short address without a region', DEFAULT_MASKS.address, '建国路8号', '****'],
   [
     'address with a custom character',

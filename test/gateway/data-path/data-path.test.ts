@@ -102,6 +102,12 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
     ],
     ['unkeyed scan', { method: 'GET', path: `/v1/data/${population}?name=x` }, 400, 'CONTROL_PARAM_MISSING'],
     [
+      'a key longer than a provider takes (200 characters)',
+      { method: 'GET', path: `/v1/data/${population}?idNumber=${'1'.repeat(201)}` },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
       'a filter by a masked item (it would confirm guesses of the hidden digits)',
       { method: 'GET', path: `/v1/data/${population}?idNumber=${idNumber}&phone=13800000000` },
       403,
