@@ -77,7 +77,10 @@ export async function serveData(
   bindRequestLog(request, { resource: query.code });
   const outcome: Outcome = {};
   let body: string;
+  let accepted: AcceptedSignature | undefined;
   try {
+    // A malformed Accept-Signature is refused before any quota is used or any provider is asked.
+    accepted = acceptedSignature(request);
     const entry = await resolveResource(deps, query.code);
     outcome.entry = entry;
     const keyItem = query.keyItem ?? entry.entry.items.find((i) => i.key)?.name ?? '';
@@ -108,7 +111,7 @@ export async function serveData(
     await auditOutcome(request, deps, query, outcome, err as Error & { code?: string; statusCode?: number });
     throw err;
   }
-  const signed = responseSignature(request, deps, outcome.obligations!, body);
+  const signed = responseSignature(request, deps, outcome.obligations!, accepted, body);
   await auditOutcome(request, deps, query, outcome, undefined, body);
   request.log.info(
     { grantId: outcome.obligations?.grantId, rows: outcome.rowCount, signed: Object.keys(signed).length > 0 },
@@ -202,16 +205,23 @@ function filterConditions(rows: Row[], conditions: Record<string, string>): Row[
   return rows.filter((row) => names.every((name) => String(row[name] ?? '') === conditions[name]));
 }
 
+type AcceptedSignature = ReturnType<typeof parseAcceptSignature>[number];
+
+/** The first signature the caller asks for with Accept-Signature (RFC 9421 §5.1), if it asks. */
+function acceptedSignature(request: FastifyRequest): AcceptedSignature | undefined {
+  const asked = request.headers['accept-signature'];
+  return asked ? parseAcceptSignature(asked)[0] : undefined;
+}
+
 /** RFC 9421 §5: sign when the caller asks with Accept-Signature or its grant requires it. */
 function responseSignature(
   request: FastifyRequest,
   deps: DataPathDeps,
   obligations: Obligations,
+  requested: AcceptedSignature | undefined,
   body: string,
 ): Record<string, string> {
-  const asked = request.headers['accept-signature'];
-  if (!asked && !obligations.signResponse) return {};
-  const requested = asked ? parseAcceptSignature(asked)[0] : undefined;
+  if (!requested && !obligations.signResponse) return {};
   const caller = request.caller!;
   const headers = { 'content-type': 'application/json; charset=utf-8' };
   return signResponse({

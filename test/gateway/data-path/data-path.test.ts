@@ -313,3 +313,35 @@ t.test('every key of a large batch is in its audit record: each person can be tr
     t.equal(found.json().records.length, 1, `key ${keys.indexOf(key) + 1} of 150 is found by subject`);
   }
 });
+
+t.test(
+  'a malformed Accept-Signature is refused before the quota is used or the provider asked',
+  async (t) => {
+    const testApp = await buildTestApp(t);
+    const world = await buildWorld(t, testApp.context);
+    await grantPopulation(testApp, world, { items: ['idNumber', 'gender'], quota: { perMinute: 2 } });
+    const [idNumber] = sampleKeys('residents', 1);
+    const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;
+    const bad = await signedInject(testApp.app, world.systems.amr, {
+      method: 'GET',
+      path,
+      headers: { 'accept-signature': 'sig1=:AAAA:' },
+    });
+    t.equal(bad.statusCode, 400);
+    t.equal(bad.json().code, 'ACCEPT_SIGNATURE_INVALID');
+    for (const n of [1, 2]) {
+      const good = await signedInject(testApp.app, world.systems.amr, { method: 'GET', path });
+      t.equal(good.statusCode, 200, `call ${n} of a quota of 2 is served: the refused one used none`);
+    }
+    const records = await testApp.app.inject({
+      method: 'GET',
+      url: `/v1/audit?subject=${idNumber}`,
+      headers: testApp.auth(auditor),
+    });
+    t.match(
+      records.json().records.find((r: { status: number }) => r.status === 400),
+      { action: 'data.lookup', decision: 'deny', reasonCode: 'ACCEPT_SIGNATURE_INVALID' },
+      'the refusal is a data.lookup record with the person looked up',
+    );
+  },
+);
