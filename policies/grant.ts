@@ -13,6 +13,7 @@ import {
   USCC_PATTERN,
 } from '../catalog/schema.js';
 import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
+import { parseInstant } from './instant.js';
 
 /** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
 export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
@@ -263,13 +264,6 @@ export function validateGrantCreation(
   }
   const dept = checkUscc(input.deptCode);
   if (!dept.ok) throw new GRANT_INVALID(`deptCode is not a valid unified social credit code: ${dept.reason}`);
-}
-
-/** Epoch ms of an instant matching INSTANT_PATTERN, or NaN when the date does not exist (Feb 30). */
-function parseInstant(instant: string): number {
-  const [year, month, day] = instant.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth ? Date.parse(instant) : Number.NaN;
 }
 
 function checkGrantor(actor: Actor, resource: ResourceEntry): void {

@@ -9,6 +9,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { parseInstant } from '../../policies/instant.js';
 import type { RedisClient } from '../redis.js';
 import { idTime, parseRecord, parseStreamId, type RawEntry, readChainEntry } from './entries.js';
 import { AuditQueryInvalid } from './errors.js';
@@ -129,8 +130,8 @@ function planQuery(query: AuditQuery, subjectSecret: Buffer): Plan {
   const time = (name: 'from' | 'to') => {
     const value = query[name];
     if (value === undefined) return undefined;
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms) || !isCalendarDate(value)) {
+    const ms = parseInstant(value);
+    if (Number.isNaN(ms)) {
       throw new AuditQueryInvalid(`audit query /${name}: "${value}" is not a valid time`);
     }
     // Stream ids count milliseconds from 1970: the trail holds nothing earlier.
@@ -262,13 +263,6 @@ async function searchIndex(
     if (exhausted) return { records };
     if (scanned >= MAX_SCAN) return { records, nextCursor: encodeCursor(position!) };
   }
-}
-
-/** Whether the date part of an ISO time names a real day (Date.parse reads 2024-02-30 as March 1). */
-function isCalendarDate(value: string): boolean {
-  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 /** Whether index item p comes at or before the cursor in newest-first order (score, then member, descending). */

@@ -67,6 +67,8 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'EXCHANGE_JOB_NOT_FOUND',
   'EXCHANGE_TERMS_CHANGED',
   'EXCHANGE_KEY_LOST',
+  // the provider's database refused a value of the job (e.g. its since): a retry sends the same value
+  'SQL_PARAMETER_INVALID',
   // deny codes of policies/decide.ts
   'RESOURCE_WITHDRAWN',
   'RESOURCE_SUSPENDED',

@@ -112,6 +112,7 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
         kind: input.kind,
         purpose: input.purpose,
         ...(input.grantId ? { grantId: input.grantId } : {}),
+        ...(input.kind === 'incremental' && input.since !== undefined ? { since: input.since } : {}),
       },
       started,
     );

@@ -74,6 +74,7 @@ export async function createSubscription(
       ...(body.filter ? { filter: body.filter } : {}),
       kind: 'incremental',
       purpose: context.purpose,
+      ...(body.since === undefined ? {} : { since: body.since }),
     },
     now,
   );

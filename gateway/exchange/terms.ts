@@ -10,6 +10,7 @@ import type { CertificateRecord } from '../../certs/schema.js';
 import { type Caller, decide } from '../../policies/decide.js';
 import { denyError } from '../../policies/errors.js';
 import type { Grant } from '../../policies/grant.js';
+import { parseInstant } from '../../policies/instant.js';
 import type { Obligations } from '../../policies/obligations.js';
 import type { ExchangeDeps } from './deps.js';
 import { exchangeErrors } from './errors.js';
@@ -23,6 +24,8 @@ export interface TermsRequest {
   purpose: string;
   /** Check this grant (a job's own); the caller's current grant when absent (a new submission). */
   grantId?: string;
+  /** The watermark value an incremental export starts after: it must be of the watermark item's type. */
+  since?: string;
 }
 
 export interface Terms {
@@ -69,6 +72,7 @@ export async function resolveTerms(
       `resource ${entry.code} declares no watermark item, so changes cannot be told apart: export it in full`,
     );
   }
+  if (request.since !== undefined) checkWatermarkValue(entry, service.watermark!, request.since);
   const rowFilter = grant!.rowFilter;
   if (
     request.filter &&
@@ -87,6 +91,35 @@ export async function resolveTerms(
     obligations: decision.obligations,
     service,
   };
+}
+
+const WATERMARK_FORMS: Partial<Record<ResourceEntry['items'][number]['dataType'], [RegExp, string]>> = {
+  D: [/^\d{4}-\d{2}-\d{2}$/, 'a date (YYYY-MM-DD)'],
+  T: [
+    /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/,
+    'a date-time (ISO 8601)',
+  ],
+  I: [/^-?\d{1,30}$/, 'an integer'],
+  N: [/^-?\d{1,40}(\.\d{1,40})?$/, 'a number'],
+  Y: [/^-?\d{1,40}(\.\d{1,40})?$/, 'a number'],
+  B: [/^-?\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,3})?$/, 'a number'],
+  F: [/^-?\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,3})?$/, 'a number'],
+};
+
+/**
+ * A `since` the provider's database could not compare with the watermark column is refused at submission
+ * (422), not found out by every run: a subscription would keep it and fail on each schedule.
+ */
+function checkWatermarkValue(entry: ResourceEntry, item: string, value: string): void {
+  const dataType = entry.items.find((i) => i.name === item)?.dataType;
+  const form = dataType === undefined ? undefined : WATERMARK_FORMS[dataType];
+  if (!form) return;
+  const [pattern, what] = form;
+  const dated = dataType === 'D' || dataType === 'T';
+  if (pattern.test(value) && (!dated || !Number.isNaN(parseInstant(value.slice(0, 10))))) return;
+  throw new exchangeErrors.EXCHANGE_REQUEST_INVALID(
+    `since ${JSON.stringify(value)} is not ${what}, the type of the watermark item ${item} of resource ${entry.code}`,
+  );
 }
 
 /** The consumer certificate the file is encrypted for: it must be the caller's own, active and unexpired. */

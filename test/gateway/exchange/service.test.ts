@@ -82,6 +82,16 @@ t.test('submission is decided in mode bulk against the caller’s own grant', as
       request: { ...full, filter: { item: 'divisionCode', equals: '420103' } },
       code: 'EXCHANGE_FILTER_CONFLICT',
     },
+    {
+      name: 'a since that is not a date-time like the watermark (updatedAt)',
+      request: { ...full, kind: 'incremental', since: 'last tuesday' },
+      code: 'EXCHANGE_REQUEST_INVALID',
+    },
+    {
+      name: 'a since on a day the month does not have',
+      request: { ...full, kind: 'incremental', since: '2024-02-30T00:00:00Z' },
+      code: 'EXCHANGE_REQUEST_INVALID',
+    },
   ];
   for (const c of more) {
     await t.rejects(
@@ -97,6 +107,13 @@ t.test('submission is decided in mode bulk against the caller’s own grant', as
     purpose,
   );
   t.equal(job.state, 'queued', 'a filter equal to the grant row filter is fine');
+  const incremental = await submitExchangeJob(
+    deps,
+    world.consumer.caller,
+    { ...full, kind: 'incremental', since: '2026-03-01T08:00:00.123+08:00' },
+    purpose,
+  );
+  t.equal(incremental.watermark?.from, '2026-03-01T08:00:00.123+08:00', 'a date-time since is taken');
 });
 
 t.test('incremental exports need a watermark item', async (t) => {
