@@ -185,6 +185,17 @@ export interface WrittenBundle {
 }
 
 /** Writes key.pem (0600), cert.pem and ca.pem into dir (created 0700 when missing). */
+/**
+ * Throws CERT_BUNDLE_EXISTS when `dir` already holds a key and `force` is not set. Ask before issuing: a
+ * certificate issued and then refused its directory would be on record with its private key lost.
+ */
+export function checkBundleTarget(dir: string, options: { force?: boolean } = {}): void {
+  const keyPath = join(dir, 'key.pem');
+  if (existsSync(keyPath) && !options.force) {
+    throw new BundleExists(`${keyPath} already exists: pass force to replace it (the old key is lost)`);
+  }
+}
+
 export async function writeCertificateBundle(
   dir: string,
   bundle: SystemCertificateBundle,
@@ -194,9 +205,7 @@ export async function writeCertificateBundle(
   const certPath = join(dir, 'cert.pem');
   const caPath = join(dir, 'ca.pem');
   if (!existsSync(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (existsSync(keyPath) && !options.force) {
-    throw new BundleExists(`${keyPath} already exists: pass force to replace it (the old key is lost)`);
-  }
+  checkBundleTarget(dir, options);
   // Tighten an existing file before the new key goes into it.
   if (existsSync(keyPath)) await chmod(keyPath, 0o600);
   await writeFile(keyPath, bundle.keyPem, { mode: 0o600 });

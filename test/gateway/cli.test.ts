@@ -94,8 +94,19 @@ t.test('operator commands: init, departments, systems, certificates, tokens, cat
   t.match(text, /URI:urn:govshare:11420100010000303G:hukou-service/);
   t.match(text, /TLS Web Client Authentication/);
 
+  const again = await cli(
+    ['cert', 'issue', '--dept', '11420100010000303G', '--system', 'hukou-service', '--out', out],
+    env,
+  );
+  t.equal(again.code, 1, 'a directory that holds a key is refused');
+  t.match(again.err.join('\n'), /CERT_BUNDLE_EXISTS/);
   const list = await cli(['cert', 'list', '--dept', '11420100010000303G'], env);
   t.match(list.out.join('\n'), new RegExp(`${serial}\\s+active`));
+  t.equal(
+    list.out.filter((line) => /^[0-9a-f]{32}\s/.test(line)).length,
+    1,
+    'and no certificate is issued for it (its key would have been lost)',
+  );
   t.equal((await cli(['cert', 'revoke', '--serial', serial, '--reason', 'keyCompromise'], env)).code, 0);
   t.match((await cli(['cert', 'list'], env)).out.join('\n'), new RegExp(`${serial}\\s+revoked`));
   t.equal(

@@ -1,4 +1,4 @@
-import { writeCertificateBundle } from '../../../certs/issue.js';
+import { checkBundleTarget, writeCertificateBundle } from '../../../certs/issue.js';
 import { loadPlatform } from '../../../certs/platform.js';
 import * as registry from '../../../certs/registry.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../../certs/schema.js';
@@ -114,6 +114,7 @@ export const certIssueCommand: Command = {
     const days = values.days === undefined ? undefined : Number(values.days);
     if (days !== undefined && !Number.isInteger(days)) throw new UsageError('--days must be a whole number');
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    checkBundleTarget(out, { force: values.force === true });
     await withRedis(config, async (redis) => {
       const issued = await registry.issueCertificate(
         platform,
