@@ -7,6 +7,8 @@ import type { Worker } from 'bullmq';
 import { pino } from 'pino';
 import type { GovshareConfig } from './config.js';
 import { createContext } from './context.js';
+import { settingsOf } from './exchange/deps.js';
+import { ProviderLimiter } from './exchange/provider-limit.js';
 import { createExchange } from './exchange/wiring.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
@@ -27,6 +29,8 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
   const concurrency = config.GOVSHARE_WORKER_CONCURRENCY;
 
   const workers: Worker[] = [...(await workflow.startWorkers())];
+  const exchange = createExchange(context);
+  const exchangeSettings = settingsOf(exchange.deps);
   workers.push(
     startQualityWorker(
       {
@@ -34,11 +38,16 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         connectors: context.connectors,
         store: quality.store,
         now: () => context.now().getTime(),
+        // Full scans read like exports: the same page size, and the same slots per provider, shared with them.
+        pageSize: exchangeSettings.pageSize,
+        providerSlots: new ProviderLimiter(context.redis, context.prefix, {
+          limit: exchangeSettings.providerConcurrency,
+          leaseMs: exchangeSettings.providerLeaseMs,
+        }),
       },
       { connection, redisPrefix: context.prefix, concurrency },
     ),
   );
-  const exchange = createExchange(context);
   const exchangeWorker = await startExchangeWorker(exchange.deps, {
     connection,
     queue: exchange.queue,
