@@ -34,6 +34,11 @@ export interface RunQualityOptions {
   maxUniqueKeys?: number;
   /** Keys per consistency fetch. @defaultValue 500 */
   consistencyBatch?: number;
+  /**
+   * Rows the source holds without a key (SQL sources count them: pages cannot read them). Each is a
+   * violation of rule `key:missing` and counts as a row read and checked.
+   */
+  missingKeys?: number;
   signal?: AbortSignal;
 }
 
@@ -189,6 +194,10 @@ export async function runQualityCheck(
     }
   }
   for (const c of consistency) rowsWithViolations += await settle(c, plan);
+  const missingKeys = options.missingKeys ?? 0;
+  rowsRead += missingKeys;
+  rowsChecked += missingKeys;
+  rowsWithViolations += missingKeys;
 
   const finishedMs = now();
   const freshness = freshnessOf(plan, newest, newestMs, futureRows, finishedMs);
@@ -201,6 +210,18 @@ export async function runQualityCheck(
     ...identifiers.map((i) => i.tally.result()),
     ...[...dates.values()].map((t) => t.result()),
   ];
+  if (options.missingKeys !== undefined && plan.key.length > 0) {
+    rules.push({
+      rule: 'key:missing',
+      kind: 'schema',
+      item: plan.key.join(', '),
+      violations: missingKeys,
+      examples: [],
+      ...(missingKeys > 0
+        ? { note: 'rows without a key value cannot be looked up, paged or exported; they are not shown' }
+        : {}),
+    });
+  }
   if (plan.key.length > 0) {
     rules.push(
       unique.result(

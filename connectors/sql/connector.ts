@@ -7,8 +7,8 @@
  * - incremental read (`since`): rows whose watermark column is later than the value, ordered by
  *   (watermark, key) with the key as tie-breaker, so rows sharing a timestamp are neither skipped nor
  *   repeated across pages; the cursor carries the last row's watermark and key.
- * Key columns must hold a value in every row (rows with a NULL key are not read by pages; the quality
- * check reports them). Repeated keys are read exactly once all the same: a page never ends inside a group
+ * Key columns must hold a value in every row: rows with a NULL key cannot be addressed by a keyset, so
+ * no page reads them (every page query says so), and `missingKeys` counts them for the quality check. Repeated keys are read exactly once all the same: a page never ends inside a group
  * of rows sharing one position. Product specifics live in the dialect and the driver (dialect.ts).
  * Rows are read as arrays (array-pages.ts); `page` makes the objects, `arrayPage` leaves them arrays.
  */
@@ -233,6 +233,16 @@ class SqlConnector implements Connector, ArrayPageReader {
       );
     }
     return group;
+  }
+
+  /** Rows with a NULL in a key column, which pages never read (see the top of this file). */
+  async missingKeys(opts: LookupOptions = {}): Promise<number> {
+    const [counted] = await this.#call(
+      this.#driver.dialect.missingKeys(this.#read),
+      opts,
+      'unexpected parameter',
+    );
+    return Number(counted?.n ?? 0);
   }
 
   async health(): Promise<HealthReport> {

@@ -53,6 +53,8 @@ export interface SqlDialect {
   ): SqlStatement;
   /** Number of rows a read would return in all (the same conditions as `page` without the keyset part). */
   count(shape: ReadShape, incremental?: { watermark: string; since: unknown }): SqlStatement;
+  /** Number of rows with a NULL in a key column: pages cannot address them, so they are never read. */
+  missingKeys(shape: ReadShape): SqlStatement;
   /** Sets the session's statement timeout; the driver runs it when a connection's setting differs. */
   statementTimeout(ms: number): SqlStatement;
 }

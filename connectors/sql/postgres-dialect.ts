@@ -21,6 +21,11 @@ function select(shape: ReadShape): string {
   return `SELECT ${shape.columns.map(quote).join(', ')} FROM ${from(shape)}`;
 }
 
+/** Rows a keyset can address: every key column holds a value (a NULL compares as unknown). */
+function keyed(shape: ReadShape): string[] {
+  return shape.key.map((k) => `${quote(k)} IS NOT NULL`);
+}
+
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   quoteIdentifier: quote,
@@ -37,7 +42,7 @@ export const postgresDialect: SqlDialect = {
       return `$${values.length}`;
     };
     const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
-    const where: string[] = [];
+    const where = keyed(shape);
     if (query.incremental)
       where.push(`${quote(query.incremental.watermark)} > ${param(query.incremental.since)}`);
     if (query.after) {
@@ -61,11 +66,19 @@ export const postgresDialect: SqlDialect = {
   },
 
   count(shape, incremental) {
-    if (!incremental) return { text: `SELECT count(*) AS n FROM ${from(shape)}`, values: [] };
+    const where = keyed(shape);
+    if (incremental) where.push(`${quote(incremental.watermark)} > $1`);
+    const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
     return {
-      text: `SELECT count(*) AS n FROM ${from(shape)} WHERE ${quote(incremental.watermark)} > $1`,
-      values: [incremental.since],
+      text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`,
+      values: incremental ? [incremental.since] : [],
     };
+  },
+
+  missingKeys(shape) {
+    if (shape.key.length === 0) return { text: 'SELECT 0 AS n', values: [] };
+    const anyNull = shape.key.map((k) => `${quote(k)} IS NULL`).join(' OR ');
+    return { text: `SELECT count(*) AS n FROM ${from(shape)} WHERE ${anyNull}`, values: [] };
   },
 
   statementTimeout(ms) {

@@ -246,7 +246,9 @@ export async function runQualityJob(
   });
   let report: QualityReport;
   try {
+    const missingKeys = hasMissingKeyCount(connector) ? await connector.missingKeys() : undefined;
     report = await runQualityCheck(plan, rows, {
+      ...(missingKeys === undefined ? {} : { missingKeys }),
       id: runId,
       trigger: data.trigger,
       ...(data.sample ? { sample: data.sample } : {}),
@@ -303,4 +305,11 @@ export function startQualityWorker(
       concurrency: options.concurrency ?? 1,
     },
   );
+}
+
+/** SQL sources count the rows their pages cannot read (a NULL key); other connectors do not. */
+function hasMissingKeyCount(
+  connector: Connector,
+): connector is Connector & { missingKeys(): Promise<number> } {
+  return typeof (connector as { missingKeys?: unknown }).missingKeys === 'function';
 }

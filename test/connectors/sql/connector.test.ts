@@ -133,6 +133,30 @@ t.test('numeric values keep every digit; numeric keys beyond 2^53 page exactly',
   );
 });
 
+t.test('rows with a NULL key are never paged, at any page size, and are counted', async (t) => {
+  const db = await usePostgres(t);
+  await db.pool.query(`CREATE TABLE loose ("id" text, "v" int)`);
+  await db.pool.query(
+    `INSERT INTO loose SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE lpad(i::text, 4, '0') END, i FROM generate_series(1, 50) i`,
+  );
+  const factory = new SqlConnectorFactory(sourcesFor(db));
+  t.teardown(() => factory.close());
+  const connector = factory.create(
+    { connector: 'sql', endpoint: 'frontdb', table: 'public.loose' },
+    { items: ['id', 'v'], key: ['id'] },
+  );
+  for (const limit of [1, 7, 10, 100]) {
+    const { rows, pages } = await readAll(connector, limit);
+    t.equal(rows.length, 43, `pages of ${limit}: the 43 keyed rows`);
+    t.ok(
+      rows.every((r) => r.id !== null),
+      'none without a key',
+    );
+    t.equal(pages[0]?.total, undefined);
+  }
+  t.equal(await (connector as unknown as { missingKeys(): Promise<number> }).missingKeys(), 7);
+});
+
 t.test('keyset paging reads 25k rows exactly once, in key order, with the total', async (t) => {
   const db = await usePostgres(t);
   await createPeople(db.pool, 25_000);

@@ -14,12 +14,12 @@ t.test('PostgreSQL statements: quoted names, values only as parameters', async (
     values: [['a', 'b']],
   });
   t.same(postgresDialect.page(shape, { limit: 11 }), {
-    text: 'SELECT "idNumber", "name", "updatedAt" FROM "share"."people" ORDER BY "idNumber" LIMIT $1',
+    text: 'SELECT "idNumber", "name", "updatedAt" FROM "share"."people" WHERE "idNumber" IS NOT NULL ORDER BY "idNumber" LIMIT $1',
     values: [11],
   });
   t.same(
     postgresDialect.page(shape, { limit: 11, after: { key: ['p9'] } }).text.split(' FROM ')[1],
-    '"share"."people" WHERE ("idNumber") > ($1) ORDER BY "idNumber" LIMIT $2',
+    '"share"."people" WHERE "idNumber" IS NOT NULL AND ("idNumber") > ($1) ORDER BY "idNumber" LIMIT $2',
   );
   t.same(
     postgresDialect.page(shape, {
@@ -29,7 +29,7 @@ t.test('PostgreSQL statements: quoted names, values only as parameters', async (
     }),
     {
       text:
-        'SELECT "idNumber", "name", "updatedAt" FROM "share"."people" WHERE "updatedAt" > $1' +
+        'SELECT "idNumber", "name", "updatedAt" FROM "share"."people" WHERE "idNumber" IS NOT NULL AND "updatedAt" > $1' +
         ' AND ("updatedAt", "idNumber") > ($2, $3) ORDER BY "updatedAt", "idNumber" LIMIT $4',
       values: ['S', 'W', 'K', 11],
     },
@@ -41,8 +41,12 @@ t.test('PostgreSQL statements: quoted names, values only as parameters', async (
     values: ['W', 'K', 100],
   });
   t.same(postgresDialect.count(shape, { watermark: 'updatedAt', since: 'S' }), {
-    text: 'SELECT count(*) AS n FROM "share"."people" WHERE "updatedAt" > $1',
+    text: 'SELECT count(*) AS n FROM "share"."people" WHERE "idNumber" IS NOT NULL AND "updatedAt" > $1',
     values: ['S'],
+  });
+  t.same(postgresDialect.missingKeys(shape), {
+    text: 'SELECT count(*) AS n FROM "share"."people" WHERE "idNumber" IS NULL',
+    values: [],
   });
   t.same(postgresDialect.statementTimeout(1500), {
     text: "SELECT set_config('statement_timeout', $1, false)",

@@ -28,6 +28,7 @@ const HOUR = 3_600_000;
 const BAD_IDS = spread(29, 11, 83);
 const BAD_CODES = spread(17, 13, 131);
 const DUPLICATES = spread(9, 40, 333);
+const MISSING_KEYS = 3;
 
 /** The enrolment table without a primary key (front-end tables often have none), with planted faults. */
 async function createEnrolment(pool: pg.Pool): Promise<void> {
@@ -46,6 +47,10 @@ async function createEnrolment(pool: pg.Pool): Promise<void> {
   await pool.query('INSERT INTO enrolment SELECT * FROM json_populate_recordset(NULL::enrolment, $1)', [
     JSON.stringify(rows),
   ]);
+  // Rows without a key: no page can address them; the source counts them for the check instead.
+  await pool.query(
+    `INSERT INTO enrolment ("name", "updatedAt") SELECT 'no key', '2025-06-08T00:00:00Z' FROM generate_series(1, ${MISSING_KEYS})`,
+  );
   await pool.query('CREATE INDEX ON enrolment ("idNumber")');
 }
 
@@ -113,18 +118,19 @@ t.test(
     const second = await enqueueQualityCheck(queue, entry.code);
     t.same(second, { jobId: first.jobId, deduplicated: true }, 'a waiting check is not queued twice');
     const result = await completion(worker, first.jobId);
-    t.match(result, { runId: first.jobId, rowsChecked: 4009, taskAction: 'opened', duplicate: false });
+    t.match(result, { runId: first.jobId, rowsChecked: 4012, taskAction: 'opened', duplicate: false });
 
     const report = (await store.latest(entry.code))!;
     const count = (rule: string) => report.rules.find((r) => r.rule === rule)?.violations;
-    t.match(report, { id: first.jobId, resource: entry.code, version: 2, trigger: 'manual', rowsRead: 4009 });
+    t.match(report, { id: first.jobId, resource: entry.code, version: 2, trigger: 'manual', rowsRead: 4012 });
+    t.equal(count('key:missing'), MISSING_KEYS, 'rows without a key, counted by the source');
     t.equal(count('idNumber:idNumber'), 29, 'bad ID numbers');
     t.equal(count('uscc:employerCreditCode'), 17, 'bad credit codes');
     t.equal(count('unique:key'), 9, 'duplicate keys, read once each across pages');
     t.match(report.freshness, { stale: true, ageSeconds: 30 * 3600 });
     t.same(
       report.rules.filter((r) => r.violations > 0).map((r) => r.rule),
-      ['idNumber:idNumber', 'uscc:employerCreditCode', 'unique:key', 'freshness'],
+      ['idNumber:idNumber', 'uscc:employerCreditCode', 'key:missing', 'unique:key', 'freshness'],
     );
     t.ok(report.score < 90);
     t.notMatch(JSON.stringify(report), /\d{17}[\dX]/, 'no clear ID number in the stored report');
@@ -223,6 +229,6 @@ t.test('a check waits while its provider is at its limit of bulk reads', async (
   t.equal(await queue.getJobState(jobId), 'delayed');
   const done = completion(worker, jobId);
   await export1!.release();
-  t.match(await done, { runId: jobId, rowsChecked: 4009 });
+  t.match(await done, { runId: jobId, rowsChecked: 4012 });
   t.equal(await slots.held(entry.provider.code), 0, 'the slot is released after the check');
 });
