@@ -165,6 +165,26 @@ function closingFailoverDetector(client: Redis): Redis {
 }
 
 /** A connection for subscribing: pub/sub needs a connection of its own. */
+/** Every key matching the glob `pattern`, from each master of a Cluster or the one server (SCAN). */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const keys: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+  }
+  return keys;
+}
+
+/** `text` with the glob characters of Redis MATCH patterns escaped. */
+export function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 export function duplicateForSubscribe(client: RedisClient): RedisClient {
   return client.duplicate();
 }

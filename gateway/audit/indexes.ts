@@ -11,7 +11,7 @@
  * archiving old records into signed segments is a separate job.
  */
 import { Cluster } from 'ioredis';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, scanKeys } from '../redis.js';
 import { idTime, parseRecord, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys, type IndexKind, indexMember } from './keys.js';
 import type { AuditRecord } from './record.js';
@@ -132,17 +132,11 @@ export async function rebuildIndexes(
 }
 
 async function deleteMatching(redis: RedisClient, pattern: string): Promise<void> {
-  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0)
-        await roundTripValues(
-          redis,
-          found.map((key) => ['unlink', key] as Command),
-        );
-    } while (cursor !== '0');
+  const found = await scanKeys(redis, pattern);
+  for (let i = 0; i < found.length; i += 1000) {
+    await roundTripValues(
+      redis,
+      found.slice(i, i + 1000).map((key) => ['unlink', key] as Command),
+    );
   }
 }

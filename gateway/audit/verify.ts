@@ -8,11 +8,12 @@
  * and again after it (it may only have moved forward).
  */
 import type { KeyObject } from 'node:crypto';
-import type { RedisClient } from '../redis.js';
+import { globLiteral, type RedisClient, scanKeys } from '../redis.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
 import { readCheckpointEntry, verifyPayload } from './checkpoint.js';
 import { parseRecord, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys } from './keys.js';
+import { INSTANCE_ID_PATTERN } from './record.js';
 
 export type BrokenReason =
   | 'hash-mismatch'
@@ -21,7 +22,11 @@ export type BrokenReason =
   | 'torn-record'
   | 'checkpoint-signature-invalid'
   | 'checkpoint-hash-mismatch'
-  | 'head-mismatch';
+  | 'head-mismatch'
+  /** A stream exists for the instance, but the registry of instances (which search reads) lacks it. */
+  | 'instance-unregistered'
+  /** The instance asked for has neither a stream nor a registration. */
+  | 'instance-unknown';
 
 export interface BrokenLink {
   /** The seq where the chain breaks (for a checkpoint: the seq it vouches for). */
@@ -37,6 +42,12 @@ export interface InstanceVerification {
   instance: string;
   records: number;
   checkpoints: number;
+  /**
+   * Records after the last one a valid checkpoint vouches for: intact as a chain, but not yet covered by
+   * a platform signature (a writer signs every N records or T seconds; one that stopped leaves its last
+   * records so). Anyone able to write to Redis could rewrite these consistently.
+   */
+  unsignedTail: number;
   firstBroken?: BrokenLink;
 }
 
@@ -49,7 +60,7 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** The platform signing key's public half. */
   publicKey: KeyObject;
-  /** Verify only this instance. @defaultValue every registered instance */
+  /** Verify only this instance. @defaultValue every instance registered or with a stream */
   instance?: string;
   onProgress?: (progress: { instance: string; records: number }) => void;
   /** Entries per XRANGE. @defaultValue 1000 */
@@ -73,9 +84,39 @@ export async function verifyAudit(
 ): Promise<VerifyResult> {
   const keys = auditKeys(prefix);
   const started = performance.now();
-  const names = options.instance ? [options.instance] : (await redis.smembers(keys.instances)).sort();
+  const registered = new Set(await redis.smembers(keys.instances));
+  // Streams are found by their key too: an instance removed from the registry is still verified, and
+  // reported, rather than skipped.
+  const stored = new Set(await streamInstances(redis, prefix));
+  const names = options.instance ? [options.instance] : [...new Set([...registered, ...stored])].sort();
   const instances: InstanceVerification[] = [];
-  for (const instance of names) instances.push(await verifyInstance(redis, keys, instance, options));
+  for (const instance of names) {
+    if (!registered.has(instance) && !stored.has(instance)) {
+      instances.push({
+        instance,
+        records: 0,
+        checkpoints: 0,
+        unsignedTail: 0,
+        firstBroken: {
+          seq: 0,
+          id: '',
+          reason: 'instance-unknown',
+          detail: `no audit trail is registered or stored for instance ${instance}`,
+        },
+      });
+      continue;
+    }
+    const verified = await verifyInstance(redis, keys, instance, options);
+    if (!registered.has(instance)) {
+      verified.firstBroken = {
+        seq: 0,
+        id: keys.stream(instance),
+        reason: 'instance-unregistered',
+        detail: `the stream exists but ${keys.instances} lacks the instance, so searches by time skip it`,
+      };
+    }
+    instances.push(verified);
+  }
   const seconds = (performance.now() - started) / 1000;
   const records = instances.reduce((sum, i) => sum + i.records, 0);
   return {
@@ -84,6 +125,20 @@ export async function verifyAudit(
     recordsPerSecond: seconds > 0 ? Math.round(records / seconds) : records,
   };
 }
+
+/** Instances that have a stream under this prefix (SCAN of the stream keys). */
+async function streamInstances(redis: RedisClient, prefix: string): Promise<string[]> {
+  const head = `${prefix}{audit:`;
+  const found = await scanKeys(redis, `${globLiteral(head)}*}:stream`);
+  const instances: string[] = [];
+  for (const key of found) {
+    const instance = key.slice(head.length, -'}:stream'.length);
+    if (INSTANCE.test(instance)) instances.push(instance);
+  }
+  return instances;
+}
+
+const INSTANCE = new RegExp(INSTANCE_ID_PATTERN);
 
 interface Head {
   seq: number;
@@ -144,6 +199,7 @@ async function verifyInstance(
   let prev = GENESIS_HASH;
   let last: Head = { seq: 0, hash: GENESIS_HASH, id: '0-0' };
   let recordFault = false;
+  const lastVouched = Math.max(0, ...vouched.keys());
   for await (const entries of walkStream(redis, keys.stream(instance), chunk)) {
     records += entries.length;
     for (const raw of entries) {
@@ -239,7 +295,12 @@ async function verifyInstance(
   }
 
   broken.sort((a, b) => a.seq - b.seq || ORDER.indexOf(a.reason) - ORDER.indexOf(b.reason));
-  const result: InstanceVerification = { instance, records, checkpoints };
+  const result: InstanceVerification = {
+    instance,
+    records,
+    checkpoints,
+    unsignedTail: Math.max(0, last.seq - lastVouched),
+  };
   if (broken[0]) result.firstBroken = broken[0];
   return result;
 }

@@ -19,11 +19,12 @@ export const auditVerifyCommand: Command = {
       });
       for (const instance of result.instances) {
         const broken = instance.firstBroken;
+        const tail = instance.unsignedTail > 0 ? ` (${instance.unsignedTail} after the last checkpoint)` : '';
         io.out(
           `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints — ${
             broken
               ? `BROKEN at seq ${broken.seq} (${broken.id}): ${broken.reason}${broken.detail ? ` — ${broken.detail}` : ''}`
-              : 'intact'
+              : `intact${tail}`
           }`,
         );
       }

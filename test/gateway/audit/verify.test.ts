@@ -211,6 +211,44 @@ t.test('verify walks every instance in chunks, or just one, and reports progress
   );
   const empty = await verifyAudit(redis, `${prefix}none:`, { publicKey });
   t.same(empty, { ok: true, instances: [], recordsPerSecond: 0 });
+
+  const unknown = await verifyAudit(redis, prefix, { publicKey, instance: 'gw-zzz' });
+  t.notOk(unknown.ok, 'an instance with no trail is not reported intact');
+  t.equal(unknown.instances[0]?.firstBroken?.reason, 'instance-unknown');
+
+  // Taken out of the registry (which search by time reads), an instance is still found by its stream.
+  await redis.srem(auditKeys(prefix).instances, 'gw-a');
+  const hidden = await verifyAudit(redis, prefix, { publicKey });
+  t.notOk(hidden.ok);
+  t.same(
+    hidden.instances.map((i) => [i.instance, i.records, i.firstBroken?.reason]),
+    [
+      ['gw-a', 25, 'instance-unregistered'],
+      ['gw-b', 25, undefined],
+    ],
+  );
+});
+
+t.test('records after the last signed checkpoint are counted as an unsigned tail', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  await writeChain(redis, prefix, 12);
+  const signed = await verifyAudit(redis, prefix, { publicKey });
+  t.ok(signed.ok);
+  const before = signed.instances[0]!;
+  t.equal(before.records, 12);
+  // The newest checkpoint removed (a writer that stopped before signing, or a deletion): the chain still
+  // verifies, and the records it covered show as not signed.
+  const checkpoints = auditKeys(prefix).checkpoints(INSTANCE);
+  const seqOf = (entry: Entry) => Number(JSON.parse(toFields(entry[1]).payload!).seq);
+  const [newest] = (await redis.xrevrange(checkpoints, '+', '-', 'COUNT', 1)) as Entry[];
+  t.equal(before.unsignedTail, 12 - seqOf(newest!), 'before: what the newest checkpoint does not cover');
+  await redis.xdel(checkpoints, newest![0]);
+  const [remaining] = (await redis.xrevrange(checkpoints, '+', '-', 'COUNT', 1)) as Entry[];
+  const after = (await verifyAudit(redis, prefix, { publicKey })).instances[0]!;
+  t.equal(after.checkpoints, before.checkpoints - 1);
+  t.equal(after.unsignedTail, 12 - seqOf(remaining!), 'after: back to the previous checkpoint');
+  t.ok(after.unsignedTail > before.unsignedTail);
+  t.notOk(after.firstBroken, 'an unsigned tail is not a broken link');
 });
 
 t.test('verify runs while a writer appends', async (t) => {
