@@ -145,4 +145,23 @@ t.test('operator commands: init, departments, systems, certificates, tokens, cat
     'dept add, system add, cert issue and cert revoke were audited',
   );
   t.ok(readFileSync(join(out, 'cert.pem'), 'utf8').includes('BEGIN CERTIFICATE'));
+
+  // Paged by hand: each page tells how to fetch the next, and the pages together hold every record.
+  const actions: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const search = await cli(
+      ['audit', 'search', '--limit', '1', ...(cursor ? ['--cursor', cursor] : [])],
+      env,
+    );
+    t.equal(search.code, 0, search.err.join('\n'));
+    actions.push(...search.out.map((line) => JSON.parse(line).action as string));
+    cursor = search.err.join('\n').match(/--cursor (\S+)/)?.[1];
+    if (!cursor) break;
+  }
+  t.same(
+    actions.sort(),
+    ['certificate.issue', 'certificate.revoke', 'department.add', 'system.add'],
+    'four pages of one record',
+  );
 });

@@ -38,7 +38,7 @@ export const auditSearchCommand: Command = {
   name: 'audit search',
   summary: 'Search the audit trail (as an auditor on the platform host); prints JSON lines',
   usage:
-    'audit search [--subject ID_NUMBER] [--dept USCC] [--system ID] [--resource CODE] [--request-id ID] [--decision allow|deny|error] [--limit N]',
+    'audit search [--subject ID_NUMBER] [--dept USCC] [--system ID] [--resource CODE] [--request-id ID] [--decision allow|deny|error] [--from ISO] [--to ISO] [--limit N] [--cursor C]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
@@ -48,7 +48,10 @@ export const auditSearchCommand: Command = {
       resource: { type: 'string' },
       'request-id': { type: 'string' },
       decision: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       limit: { type: 'string' },
+      cursor: { type: 'string' },
     });
     const config = configFrom(values, io);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
@@ -60,9 +63,14 @@ export const auditSearchCommand: Command = {
         ...(values.resource ? { resource: values.resource } : {}),
         ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
         ...(values.decision ? { decision: values.decision as 'allow' } : {}),
+        ...(values.from ? { from: values.from } : {}),
+        ...(values.to ? { to: values.to } : {}),
+        ...(values.cursor ? { cursor: values.cursor } : {}),
         limit: values.limit ? Number(values.limit) : 20,
       });
       for (const record of page.records) io.out(JSON.stringify(record));
+      // A page may end early (or empty) at its scan bound while more matches remain: say how to go on.
+      if (page.nextCursor) io.err(`more records may follow: repeat with --cursor ${page.nextCursor}`);
       return 0;
     });
   },
