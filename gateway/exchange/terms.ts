@@ -72,6 +72,16 @@ export async function resolveTerms(
       `resource ${entry.code} declares no watermark item, so changes cannot be told apart: export it in full`,
     );
   }
+  if (request.kind === 'incremental') {
+    const item = entry.items.find((i) => i.name === service.watermark);
+    // Runs read rows later than the last value they saw: with a whole day as the value, rows changed later
+    // on the day a run read up to would never be exported.
+    if (item?.dataType === 'D') {
+      throw new exchangeErrors.EXCHANGE_INCREMENTAL_UNSUPPORTED(
+        `the watermark item ${item.name} of resource ${entry.code} is a date: rows changed later on the day a run reads up to would be missed; incremental exports need a date-time or sequence watermark, so export it in full`,
+      );
+    }
+  }
   if (request.since !== undefined) checkWatermarkValue(entry, service.watermark!, request.since);
   const rowFilter = grant!.rowFilter;
   if (

@@ -35,6 +35,8 @@ export const OTHER = DEMO_DEPARTMENTS.marketRegulation;
 export const POPULATION = DEMO_CODES.population;
 /** The population entry again, without a watermark item (incremental exports impossible). */
 export const NO_WATERMARK = '101001/000002';
+/** The population entry again, with the birth date as its watermark (a date cannot order changes). */
+export const DATE_WATERMARK = '101001/000003';
 const DAY = 86_400_000;
 
 export interface Party {
@@ -102,7 +104,13 @@ export async function exchangeWorld(
     name: '人口基础信息(无更新时间)',
     service: { connector: 'http', endpoint: sim.endpoint('residents') },
   };
-  for (const entry of [...entries, noWatermark]) await catalog.importEntry(bureau, entry);
+  const dateWatermark: ResourceEntry = {
+    ...population,
+    code: DATE_WATERMARK,
+    name: '人口基础信息(按出生日期增量)',
+    service: { connector: 'http', endpoint: sim.endpoint('residents'), watermark: 'birthDate' },
+  };
+  for (const entry of [...entries, noWatermark, dateWatermark]) await catalog.importEntry(bureau, entry);
 
   const at = new Date(now());
   for (const dept of [CONSUMER, OTHER]) await addDepartment(certs, dept, at);

@@ -13,7 +13,7 @@ import {
   submitExchangeJob,
 } from '../../../gateway/exchange/service.js';
 import { ExchangeStore } from '../../../gateway/exchange/store.js';
-import { exchangeWorld, NO_WATERMARK, POPULATION } from './fixtures.js';
+import { DATE_WATERMARK, exchangeWorld, NO_WATERMARK, POPULATION } from './fixtures.js';
 
 const world = await exchangeWorld(t, { residents: 3000 });
 const DAY = 86_400_000;
@@ -143,6 +143,27 @@ t.test('incremental exports need a watermark item', async (t) => {
     purpose,
   );
   t.equal(job.watermark, undefined);
+
+  const dated = (await world.catalog.publishedEntry(DATE_WATERMARK))!.entry;
+  await world.grants.create({ role: 'bureau', name: 't' }, dated, {
+    deptCode: world.consumer.caller.deptCode,
+    systemId: world.consumer.caller.systemId,
+    resourceCode: DATE_WATERMARK,
+    items: ['gender'],
+    purposes: ['pension-check'],
+    modes: ['bulk'],
+    validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
+  });
+  await t.rejects(
+    submitExchangeJob(
+      deps,
+      world.consumer.caller,
+      { resource: DATE_WATERMARK, kind: 'incremental', format: 'csv' },
+      purpose,
+    ),
+    { code: 'EXCHANGE_INCREMENTAL_UNSUPPORTED', message: /birthDate .* is a date/ },
+    'a date cannot tell apart rows changed earlier and later on one day',
+  );
 });
 
 t.test('only the job’s own system sees the job and its file; the file expires', async (t) => {
