@@ -74,10 +74,21 @@ export function laterWatermark(a: string | undefined, b: string | undefined): st
   if (a === undefined) return b;
   if (b === undefined) return a;
   const [ta, tb] = [watermarkInstant(a), watermarkInstant(b)];
-  if (!Number.isNaN(ta) && !Number.isNaN(tb)) return tb > ta ? b : a;
+  if (!Number.isNaN(ta) && !Number.isNaN(tb)) {
+    return tb > ta || (tb === ta && subMillisecond(b) > subMillisecond(a)) ? b : a;
+  }
   const [na, nb] = [Number(a), Number(b)];
   if (NUMERIC.test(a) && NUMERIC.test(b)) return nb > na ? b : a;
   return b > a ? b : a;
+}
+
+/**
+ * The digits of a date-time's fraction of a second beyond the millisecond, six of them ('000000' when
+ * none): Date.parse stops at the millisecond, so .1234 and .12345 would tie and the later be lost.
+ */
+export function subMillisecond(value: string): string {
+  const fraction = /:\d\d\.(\d+)/.exec(value)?.[1] ?? '';
+  return fraction.slice(3, 9).padEnd(6, '0');
 }
 
 /** Epoch ms of an ISO date or date-time watermark value; NaN for anything else. */

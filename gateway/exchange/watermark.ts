@@ -9,7 +9,7 @@
  * time. (laterWatermark itself falls back to string order when either does not parse, so the string
  * comparison agrees with it then too.)
  */
-import { laterWatermark, watermarkInstant } from './serialize.js';
+import { laterWatermark, subMillisecond, watermarkInstant } from './serialize.js';
 
 /** Dates, and date-times with an explicit offset (a local time could repeat across a DST change). */
 const COMPARABLE = /^\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d))?$/;
@@ -54,7 +54,9 @@ export class WatermarkMax {
     if (this.#maxMs === undefined) this.#maxMs = watermarkInstant(max);
     const ms = watermarkInstant(value);
     if (!Number.isNaN(ms) && !Number.isNaN(this.#maxMs)) {
-      if (ms > this.#maxMs) this.#set(value, ms);
+      if (ms > this.#maxMs || (ms === this.#maxMs && subMillisecond(value) > subMillisecond(max))) {
+        this.#set(value, ms);
+      }
     } else if (laterWatermark(max, value) !== max) {
       this.#set(value, ms);
     }

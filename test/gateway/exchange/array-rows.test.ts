@@ -137,6 +137,11 @@ const watermarkCases: [string, string | undefined, unknown[]][] = [
     ['2024-01-02T00:00:00Z', '2024-01-02T00:00:01Z'],
   ],
   ['mixed kinds', '2024-01-01', ['5', '2024-01-01T00:00:00Z', '2023-01-01', 'x']],
+  [
+    'microseconds decide within a millisecond, whatever the number of digits',
+    '2025-03-01T00:00:01.1234+00:00',
+    ['2025-03-01T00:00:01.12345+00:00', '2025-03-01T00:00:01.1234+00:00', '2025-03-01T00:00:01.123449Z'],
+  ],
   ['nothing read', undefined, [null, undefined]],
 ];
 
@@ -146,4 +151,12 @@ t.test('the largest watermark is the one laterWatermark picks, value by value', 
     for (const value of values) max.add(value);
     t.equal(max.value, reference(current, values), name);
   }
+  t.equal(
+    laterWatermark('2025-03-01T00:00:01.1234+00:00', '2025-03-01T00:00:01.12345+00:00'),
+    '2025-03-01T00:00:01.12345+00:00',
+    '.12345 is later than .1234',
+  );
+  const max = new WatermarkMax('2025-03-01T00:00:01.1234+00:00');
+  max.add('2025-03-01T00:00:01.12345+00:00');
+  t.equal(max.value, '2025-03-01T00:00:01.12345+00:00');
 });
