@@ -23,6 +23,8 @@ export function applicationKeys(prefix: string) {
     open: `${base}idx:open`,
     /** Decided applications scored by decidedAt. */
     decided: `${base}idx:decided`,
+    /** String: token of the request deciding the application now (ApplicationStore.exclusive). */
+    decisionLock: (id: string) => `${base}lock:${id}`,
     /** Every stage as `<id>.<seq>`, scored by its deadline (statistics of overdue stages). */
     due: `${base}idx:due`,
   };

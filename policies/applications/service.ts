@@ -144,40 +144,42 @@ export class ApplicationService {
    * audit record rides the outbox with the change (see PlatformAuditEntry).
    */
   async grantDirect(id: string, options: { byClock?: boolean } = {}): Promise<Application> {
-    const read = await this.#deps.store.read(id);
-    if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
-    if (read.app.state !== 'granting') return read.app;
-    const published = await this.#published(read.app.resourceCode);
-    checkResourceOpen(published);
-    const grant = await this.#deps.grants.create(
-      PLATFORM_GRANTOR,
-      published.entry,
-      requestedGrant(read.app),
-      {
-        source: { kind: 'application', applicationId: id },
-      },
-    );
-    return this.#decide(id, 'grant', PLATFORM, grant, undefined, (app, at) => ({
-      events: [
-        makeEvent(
-          'application.granted',
-          at,
-          [app.consumerDept, app.providerDept],
-          applicationData(app, grantData(grant)),
-        ),
-      ],
-      ...(options.byClock
-        ? {
-            audit: [
-              {
-                action: 'application.grant',
-                at: at.toISOString(),
-                detail: { application: app.id, grant: grant.id },
-              },
-            ],
-          }
-        : {}),
-    }));
+    return this.#deps.store.exclusive(id, async () => {
+      const read = await this.#deps.store.read(id);
+      if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
+      if (read.app.state !== 'granting') return read.app;
+      const published = await this.#published(read.app.resourceCode);
+      checkResourceOpen(published);
+      const grant = await this.#deps.grants.create(
+        PLATFORM_GRANTOR,
+        published.entry,
+        requestedGrant(read.app),
+        {
+          source: { kind: 'application', applicationId: id },
+        },
+      );
+      return this.#decide(id, 'grant', PLATFORM, grant, undefined, (app, at) => ({
+        events: [
+          makeEvent(
+            'application.granted',
+            at,
+            [app.consumerDept, app.providerDept],
+            applicationData(app, grantData(grant)),
+          ),
+        ],
+        ...(options.byClock
+          ? {
+              audit: [
+                {
+                  action: 'application.grant',
+                  at: at.toISOString(),
+                  detail: { application: app.id, grant: grant.id },
+                },
+              ],
+            }
+          : {}),
+      }));
+    });
   }
 
   /** The platform's retry of a direct grant that did not happen at submission; the application if granted now. */
@@ -235,61 +237,69 @@ export class ApplicationService {
     id: string,
     terms: AuthorizationTerms,
   ): Promise<{ application: Application; grant: Grant }> {
-    const app = await this.#readForProvider(actor, id, 'authorize');
-    const published = await this.#published(app.resourceCode);
-    if (published.status !== 'active') {
-      throw new APPLICATION_RESOURCE_UNAVAILABLE(
-        `resource ${app.resourceCode} is ${published.status}: refuse the application instead`,
-      );
-    }
-    const request = authorizedGrant(app, terms, this.#deps.now().getTime());
-    const grant = await this.#deps.grants.create(grantActor(actor), published.entry, request, {
-      source: { kind: 'application', applicationId: id },
+    return this.#deps.store.exclusive(id, async () => {
+      const app = await this.#readForProvider(actor, id, 'authorize');
+      const published = await this.#published(app.resourceCode);
+      if (published.status !== 'active') {
+        throw new APPLICATION_RESOURCE_UNAVAILABLE(
+          `resource ${app.resourceCode} is ${published.status}: refuse the application instead`,
+        );
+      }
+      const request = authorizedGrant(app, terms, this.#deps.now().getTime());
+      const grant = await this.#deps.grants.create(grantActor(actor), published.entry, request, {
+        source: { kind: 'application', applicationId: id },
+      });
+      const application = await this.#decide(id, 'authorize', actor, grant, terms.reason, (next, at) => ({
+        events: [
+          makeEvent(
+            'application.authorized',
+            at,
+            [next.consumerDept, BUREAU_RECIPIENT],
+            applicationData(next, grantData(grant)),
+          ),
+        ],
+      }));
+      return { application, grant };
     });
-    const application = await this.#decide(id, 'authorize', actor, grant, terms.reason, (next, at) => ({
-      events: [
-        makeEvent(
-          'application.authorized',
-          at,
-          [next.consumerDept, BUREAU_RECIPIENT],
-          applicationData(next, grantData(grant)),
-        ),
-      ],
-    }));
-    return { application, grant };
   }
 
   /** The provider refuses with a stated reason ([HB-S] 20). */
   async refuse(actor: ActorRef, id: string, reason: string | undefined): Promise<Application> {
-    const stated = requireReason('refuse', reason)!;
-    await this.#readForProvider(actor, id, 'refuse');
-    return this.#decide(id, 'refuse', actor, undefined, stated, (app, at) => ({
-      events: [
-        makeEvent(
-          'application.refused',
-          at,
-          [app.consumerDept, BUREAU_RECIPIENT],
-          applicationData(app, { reason: stated }),
-        ),
-      ],
-    }));
+    return this.#deps.store.exclusive(id, async () => {
+      const stated = requireReason('refuse', reason)!;
+      await this.#readForProvider(actor, id, 'refuse');
+      return this.#decide(id, 'refuse', actor, undefined, stated, (app, at) => ({
+        events: [
+          makeEvent(
+            'application.refused',
+            at,
+            [app.consumerDept, BUREAU_RECIPIENT],
+            applicationData(app, { reason: stated }),
+          ),
+        ],
+      }));
+    });
   }
 
   /** The consumer withdraws a pending application. */
   async withdraw(actor: ActorRef, id: string, reason?: string): Promise<Application> {
-    return this.writer.update(id, (app, at) => {
-      if (actor.role !== 'dept-admin' || actor.dept !== app.consumerDept) {
-        throw new APPLICATION_FORBIDDEN(
-          `only an administrator of the consumer department ${app.consumerDept} may withdraw application ${id}`,
-        );
-      }
-      return this.#end(app, 'withdraw', actor, at, reason);
+    return this.#deps.store.exclusive(id, async () => {
+      return this.writer.update(id, (app, at) => {
+        if (actor.role !== 'dept-admin' || actor.dept !== app.consumerDept) {
+          throw new APPLICATION_FORBIDDEN(
+            `only an administrator of the consumer department ${app.consumerDept} may withdraw application ${id}`,
+          );
+        }
+        return this.#end(app, 'withdraw', actor, at, reason);
+      });
     });
   }
 
   /** The platform ends an open application (its resource was withdrawn). */
   async close(id: string, reason: string): Promise<Application> {
-    return this.writer.update(id, (app, at) => this.#end(app, 'close', PLATFORM, at, reason));
+    return this.#deps.store.exclusive(id, async () => {
+      return this.writer.update(id, (app, at) => this.#end(app, 'close', PLATFORM, at, reason));
+    });
   }
 
   async get(actor: ActorRef, id: string): Promise<Application> {

@@ -6,6 +6,7 @@
  * committed and nothing committed goes unannounced.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../gateway/redis.js';
 import {
   type IndexMembership,
@@ -14,6 +15,7 @@ import {
   outboxArgument,
   RECORD_WRITE_LUA,
 } from '../record-store.js';
+import { APPLICATION_CONFLICT } from './errors.js';
 import { type ApplicationKeys, applicationKeys } from './keys.js';
 import type { Application, OutboxEntry } from './schema.js';
 import { isOpen } from './state-machine.js';
@@ -41,6 +43,11 @@ export type { OutboxRecord } from '../record-store.js';
 export const pendingKey = (app: Pick<Application, 'consumerDept' | 'systemId' | 'resourceCode'>) =>
   `${app.consumerDept}:${app.systemId}:${app.resourceCode}`;
 
+/** Deletes the lock only when it still holds this request's token (it may have expired and been retaken). */
+const UNLOCK_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const LOCK_TTL_MS = 30_000;
+const LOCK_WAIT_MS = 5_000;
+
 export class ApplicationStore extends JsonRecordStore<Application> {
   readonly keys: ApplicationKeys;
   readonly #commands: ApplicationCommands;
@@ -49,6 +56,7 @@ export class ApplicationStore extends JsonRecordStore<Application> {
     const keys = applicationKeys(prefix);
     super(redis, keys);
     this.keys = keys;
+    redis.defineCommand('govshareApplicationUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
     // The number of index keys varies, so it is passed first with every call.
     redis.defineCommand('govshareApplicationWrite', { lua: RECORD_WRITE_LUA });
     this.#commands = redis as unknown as ApplicationCommands;
@@ -95,6 +103,29 @@ export class ApplicationStore extends JsonRecordStore<Application> {
   }
 
   /** Appends an outbox entry outside an application write (resource status changes). */
+  /**
+   * Runs `decide` while holding the application's decision lock. A decision that creates a grant does it
+   * before the application's own compare-and-set write, and a new grant supersedes the consumer's current
+   * one: two decisions at once (two authorizations, or an authorization and a withdrawal) could each
+   * revoke the other's grant. One at a time, the second meets the first's outcome. Waits up to 5 s.
+   */
+  async exclusive<T>(id: string, decide: () => Promise<T>): Promise<T> {
+    const key = this.keys.decisionLock(id);
+    const token = randomUUID();
+    const until = Date.now() + LOCK_WAIT_MS;
+    while ((await this.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() > until) {
+        throw new APPLICATION_CONFLICT(`application ${id} is being decided by another request; retry`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    try {
+      return await decide();
+    } finally {
+      await (this.redis as unknown as UnlockCommand).govshareApplicationUnlock(key, token);
+    }
+  }
+
   async appendOutbox(entry: OutboxEntry): Promise<void> {
     const json = outboxArgument(entry);
     if (json) await this.redis.xadd(this.keys.outbox, '*', 'entry', json);
@@ -118,4 +149,8 @@ export class ApplicationStore extends JsonRecordStore<Application> {
     }
     return list;
   }
+}
+
+interface UnlockCommand {
+  govshareApplicationUnlock(key: string, token: string): Promise<number>;
 }

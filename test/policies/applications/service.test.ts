@@ -348,3 +348,42 @@ t.test('who sees an application', async (t) => {
     statusCode: 404,
   });
 });
+
+t.test(
+  'decisions on one application happen one at a time: a race leaves exactly the grant decided',
+  async (t) => {
+    const w = await buildWorld(t);
+    const app = await w.service.submit(civilAdmin, insuranceApplication());
+    w.clock.set('2026-03-03T15:00:00+08:00');
+    await w.service.check(bureauActor, app.id, { outcome: 'accept' });
+    const [one, two] = await Promise.allSettled([
+      w.service.authorize(hrAdmin, app.id, {}),
+      w.service.authorize(hrAdmin, app.id, {}),
+    ]);
+    t.same([one.status, two.status].sort(), ['fulfilled', 'rejected'], 'one authorization wins');
+    const lost = [one, two].find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    t.equal(lost.reason.code, 'APPLICATION_ILLEGAL_TRANSITION', 'the other meets the decision made');
+    const granted = await w.service.get(bureauActor, app.id);
+    const active = await w.grants.findActive(CIVIL_AFFAIRS, 'assistance', SOCIAL_INSURANCE);
+    t.equal(active?.id, granted.grantId, "the application's grant is the consumer's active grant");
+
+    // A renewal withdrawn while it is being authorized: the grant it would replace survives the withdrawal.
+    const renewal = await w.service.submit(civilAdmin, insuranceApplication({ renews: granted.grantId! }));
+    await w.service.check(bureauActor, renewal.id, { outcome: 'accept' });
+    const [authorized, withdrawn] = await Promise.allSettled([
+      w.service.authorize(hrAdmin, renewal.id, {}),
+      w.service.withdraw(civilAdmin, renewal.id, '撤回'),
+    ]);
+    const after = await w.service.get(bureauActor, renewal.id);
+    const current = await w.grants.findActive(CIVIL_AFFAIRS, 'assistance', SOCIAL_INSURANCE);
+    t.ok(current, 'the consumer keeps an active grant');
+    if (after.state === 'withdrawn') {
+      t.equal(withdrawn.status, 'fulfilled');
+      t.equal(authorized.status, 'rejected');
+      t.equal(current?.id, granted.grantId, 'the old grant, untouched');
+    } else {
+      t.equal(after.state, 'granted');
+      t.equal(current?.id, after.grantId, 'the renewal, which replaced it');
+    }
+  },
+);
