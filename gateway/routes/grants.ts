@@ -7,7 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
-import { GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
+import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
 import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
 import { canView } from '../../policies/grant-store.js';
 import { actorOf } from '../auth/people.js';
@@ -41,6 +41,12 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       const published = await catalog.publishedEntry(request.body.resourceCode);
       if (!published)
         throw new gatewayErrors.RESOURCE_NOT_FOUND(`no published catalog entry ${request.body.resourceCode}`);
+      // As an application's authorization: nothing is granted on a resource suspended or withdrawn.
+      if (published.status !== 'active') {
+        throw new GrantInvalid(
+          `resource ${request.body.resourceCode} is ${published.status}: nothing can be granted on it until its provider resumes it`,
+        );
+      }
       const system = await context.certs.getSystem(request.body.deptCode, request.body.systemId);
       if (!system) {
         throw new gatewayErrors.VALIDATION_FAILED(

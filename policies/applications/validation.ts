@@ -5,6 +5,7 @@
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import { type GrantRequest, itemShareType } from '../grant.js';
+import { parseInstant } from '../instant.js';
 import {
   APPLICATION_FORBIDDEN,
   APPLICATION_INVALID,
@@ -70,8 +71,8 @@ export function checkModesAndValidity(entry: ResourceEntry, request: Application
       `resource ${entry.code} is not offered in mode ${missing.join(', ')}; it offers ${offered.join(', ')}`,
     );
   }
-  const from = request.validFrom === undefined ? now : Date.parse(request.validFrom);
-  const to = Date.parse(request.validTo);
+  const from = request.validFrom === undefined ? now : parseInstant(request.validFrom);
+  const to = parseInstant(request.validTo);
   if (Number.isNaN(from) || Number.isNaN(to)) {
     throw new APPLICATION_INVALID(
       'validFrom and validTo must be real instants, e.g. 2027-01-01T00:00:00+08:00',
@@ -122,8 +123,13 @@ export function authorizedGrant(app: Application, terms: AuthorizationTerms, now
     throw new APPLICATION_TERMS_INVALID(`mode ${extraModes.join(', ')} was not applied for`);
   }
   const appliedFrom = app.validFrom === undefined ? now : Date.parse(app.validFrom);
-  const from = terms.validFrom === undefined ? appliedFrom : Date.parse(terms.validFrom);
-  const to = terms.validTo === undefined ? Date.parse(app.validTo) : Date.parse(terms.validTo);
+  const from = terms.validFrom === undefined ? appliedFrom : parseInstant(terms.validFrom);
+  const to = terms.validTo === undefined ? Date.parse(app.validTo) : parseInstant(terms.validTo);
+  if (Number.isNaN(from) || Number.isNaN(to)) {
+    throw new APPLICATION_TERMS_INVALID(
+      'validFrom and validTo must be real instants, e.g. 2027-01-01T00:00:00+08:00',
+    );
+  }
   if (from < appliedFrom - 1000 || to > Date.parse(app.validTo)) {
     throw new APPLICATION_TERMS_INVALID(
       `validity may be narrowed, not extended: the application asks from ${app.validFrom ?? 'the grant time'} to ${app.validTo}`,

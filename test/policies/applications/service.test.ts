@@ -387,3 +387,19 @@ t.test(
     }
   },
 );
+
+t.test('validity dates must name real days, at submission and at authorization', async (t) => {
+  const w = await buildWorld(t);
+  await t.rejects(
+    w.service.submit(civilAdmin, insuranceApplication({ validTo: '2027-02-30T00:00:00+08:00' })),
+    { code: 'APPLICATION_INVALID', message: /real instants/ },
+    '30 February is not read as 2 March',
+  );
+  const app = await w.service.submit(civilAdmin, insuranceApplication());
+  w.clock.set('2026-03-03T15:00:00+08:00');
+  await w.service.check(bureauActor, app.id, { outcome: 'accept' });
+  await t.rejects(w.service.authorize(hrAdmin, app.id, { validTo: '2026-11-31T00:00:00+08:00' }), {
+    code: 'APPLICATION_TERMS_INVALID',
+    message: /real instants/,
+  });
+});
