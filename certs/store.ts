@@ -3,6 +3,7 @@
  * JSON; steps that touch several keys are Lua scripts so they stay atomic and Cluster-safe.
  */
 import { checkUscc } from '../catalog/identifiers.js';
+import { USCC_PATTERN } from '../catalog/schema.js';
 import type { RedisClient } from '../gateway/redis.js';
 import {
   CertAlreadyRevoked,
@@ -29,6 +30,9 @@ import {
   type RevokedEntry,
   SERIAL_PATTERN,
 } from './schema.js';
+
+/** The shape every route and certificate requires of a department code (catalog/schema.ts USCC_PATTERN). */
+const USCC_SHAPE = new RegExp(USCC_PATTERN);
 
 const SERIAL = new RegExp(SERIAL_PATTERN);
 
@@ -136,7 +140,10 @@ export class CertsStore {
   ): Promise<Department> {
     assertName(input.name, DepartmentNameInvalid, 'department');
     const check = checkUscc(input.code);
-    const overridable = !check.ok && check.position === 18 && input.allowInvalidCheck === true;
+    // Only a wrong check character may be overridden: a character outside the USCC alphabet would make a
+    // department that routes and certificates (which check the code's shape) can never serve.
+    const overridable =
+      !check.ok && check.position === 18 && USCC_SHAPE.test(input.code) && input.allowInvalidCheck === true;
     if (!check.ok && !overridable) {
       const hint =
         check.position === 18 ? ' (an operator may override a wrong check character explicitly)' : '';

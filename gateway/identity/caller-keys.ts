@@ -31,6 +31,8 @@ export interface CallerKeysOptions {
 export class CallerKeys {
   private readonly cache: LocalCache<CallerKey>;
   private generation: number | undefined;
+  /** Bumped by every revocation seen (message, reset or poll): a key read across one is not cached. */
+  private invalidations = 0;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
@@ -43,8 +45,14 @@ export class CallerKeys {
 
   async start(bus: InvalidationBus): Promise<void> {
     await bus.listen(this.certs.revokedChannel, {
-      onMessage: (serial) => this.cache.delete(serial),
-      onReset: () => this.cache.clear(),
+      onMessage: (serial) => {
+        this.invalidations++;
+        this.cache.delete(serial);
+      },
+      onReset: () => {
+        this.invalidations++;
+        this.cache.clear();
+      },
     });
     this.generation = await this.certs.revocationGeneration().catch(() => undefined);
     this.poller = setInterval(() => void this.poll(), this.options.pollMs ?? 1000);
@@ -60,6 +68,7 @@ export class CallerKeys {
       const generation = await this.certs.revocationGeneration();
       if (generation !== this.generation) {
         this.generation = generation;
+        this.invalidations++;
         this.cache.clear();
       }
     } catch {
@@ -70,6 +79,8 @@ export class CallerKeys {
   /** The key for a keyid, or the identity error (401) that tells the caller what is wrong. */
   async resolve(serial: string): Promise<CallerKey> {
     const cached = this.cache.get(serial);
+    // A revocation announced while the record was being read must not be undone by caching what was read.
+    const invalidationsBefore = this.invalidations;
     const entry = cached ?? (await this.load(serial));
     const now = this.options.now().getTime();
     if (now < entry.notBefore) {
@@ -82,7 +93,7 @@ export class CallerKeys {
         `certificate ${serial} expired at ${new Date(entry.notAfter).toISOString()}; ask for a new one`,
       );
     }
-    if (!cached) this.cache.set(serial, entry);
+    if (!cached && this.invalidations === invalidationsBefore) this.cache.set(serial, entry);
     return entry;
   }
 

@@ -76,6 +76,13 @@ t.test('an operator may register a code whose only fault is its check character'
   t.equal(added.usccCheck, 'overridden');
   t.match(added.usccCheckFailure, /check character 18/);
   t.same(await store.getDepartment('91350100M000100Y44'), added);
+  for (const code of ['91420100MA4K12345:', '91420100MA4K12345z', '91420100MA4K12345Z']) {
+    await t.rejects(
+      store.addDepartment({ code, name: '坏代码', allowInvalidCheck: true }, at),
+      { code: 'USCC_INVALID', message: /character 18 .* is not allowed/ },
+      `${code}: a character outside the alphabet is not a check character to override`,
+    );
+  }
 });
 
 t.test('systems belong to a registered department', async (t) => {
