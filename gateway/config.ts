@@ -153,6 +153,11 @@ export const ConfigSchema = Type.Object(
       maximum: 64,
       description: "Bulk jobs running against one provider's front-end processor at once, across all workers",
     }),
+    GOVSHARE_WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({
+      default: false,
+      description:
+        'Let webhooks target loopback addresses (127.0.0.0/8, ::1, localhost): development and tests only. Link-local (169.254.0.0/16, fe80::/10), unspecified and multicast addresses are always refused',
+    }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
       description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',

@@ -134,13 +134,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
     privateKey: context.platform.signingKey,
   };
-  const notifications = new Notifier(
-    new WebhookStore(redis, prefix),
-    queues.webhooks,
-    signer,
-    now,
-    options.webhooks,
-  );
+  const notifications = new Notifier(new WebhookStore(redis, prefix), queues.webhooks, signer, now, {
+    targets: { allowLoopback: context.config.GOVSHARE_WEBHOOK_ALLOW_LOOPBACK },
+    ...options.webhooks,
+  });
   const appendPlatformAudit: PlatformAuditAppend = (entry, requestId) =>
     auditSystem(entry.action, entry.detail, { time: new Date(entry.at), requestId });
   const relay = new OutboxRelay(

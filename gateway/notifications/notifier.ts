@@ -11,7 +11,13 @@ import { BUREAU_RECIPIENT } from '../../policies/applications/events.js';
 import type { WorkflowEvent } from '../../policies/applications/schema.js';
 import { WEBHOOK_DELIVERY_NOT_FOUND, WEBHOOK_FORBIDDEN, WEBHOOK_NOT_FOUND } from './errors.js';
 import type { Delivery, DeliveryStatus, WebhookEndpoint, WebhookEndpointRequest } from './schema.js';
-import { checkWebhookUrl, sendWebhook, type WebhookSigner } from './send.js';
+import {
+  checkWebhookUrl,
+  sendWebhook,
+  type WebhookSigner,
+  type WebhookTargetPolicy,
+  webhookLookup,
+} from './send.js';
 import type { WebhookStore } from './store.js';
 
 export interface DeliveryJob {
@@ -27,6 +33,8 @@ export interface NotifierOptions {
   timeoutMs?: number;
   /** Clock of signatures (`created`); the receiver checks it against its own. @defaultValue Date.now */
   wallClock?: () => number;
+  /** Which addresses deliveries may reach. @defaultValue loopback refused */
+  targets?: WebhookTargetPolicy;
 }
 
 export interface AttemptOutcome {
@@ -45,6 +53,7 @@ export class Notifier {
   readonly #timeoutMs: number;
   readonly #wallClock: () => number;
   readonly #agent: Agent;
+  readonly #targets: WebhookTargetPolicy;
 
   constructor(
     store: WebhookStore,
@@ -61,11 +70,15 @@ export class Notifier {
     this.#backoffMs = options.backoffMs ?? 30_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#wallClock = options.wallClock ?? Date.now;
-    this.#agent = new Agent({ connect: { timeout: this.#timeoutMs }, keepAliveTimeout: 4_000 });
+    this.#targets = options.targets ?? { allowLoopback: false };
+    this.#agent = new Agent({
+      connect: { timeout: this.#timeoutMs, lookup: webhookLookup(this.#targets) },
+      keepAliveTimeout: 4_000,
+    });
   }
 
   async register(actor: ActorRef, request: WebhookEndpointRequest): Promise<WebhookEndpoint> {
-    const url = checkWebhookUrl(request.url);
+    const url = checkWebhookUrl(request.url, this.#targets);
     return this.store.addEndpoint(ownerOf(actor), { ...request, url }, actor, this.#now());
   }
 
@@ -153,13 +166,16 @@ export class Notifier {
     if (!delivery || delivery.status === 'delivered') return undefined;
     const endpoint = await this.store.getEndpoint(delivery.endpointId);
     const at = this.#now().toISOString();
-    const result = endpoint
-      ? await sendWebhook(endpoint.url, delivery.event, delivery.id, this.#signer, {
-          dispatcher: this.#agent,
-          timeoutMs: this.#timeoutMs,
-          nowSeconds: Math.floor(this.#wallClock() / 1000),
-        })
-      : { ok: false, error: 'the endpoint was deleted' };
+    const refusal = endpoint ? targetRefusal(endpoint.url, this.#targets) : undefined;
+    const result = !endpoint
+      ? { ok: false, error: 'the endpoint was deleted' }
+      : refusal
+        ? { ok: false, error: refusal }
+        : await sendWebhook(endpoint.url, delivery.event, delivery.id, this.#signer, {
+            dispatcher: this.#agent,
+            timeoutMs: this.#timeoutMs,
+            nowSeconds: Math.floor(this.#wallClock() / 1000),
+          });
     const next: Delivery = { ...delivery, attempts: delivery.attempts + 1, lastAttemptAt: at };
     if (result.status !== undefined) next.lastStatus = result.status;
     if (result.ok) {
@@ -206,4 +222,14 @@ export function ownerOf(actor: ActorRef): string {
   throw new WEBHOOK_FORBIDDEN(
     `role ${actor.role} has no webhook endpoints; department administrators and the bureau do`,
   );
+}
+
+/** Why an endpoint registered earlier may not be called under today's policy (it is checked anew). */
+function targetRefusal(url: string, targets: WebhookTargetPolicy): string | undefined {
+  try {
+    checkWebhookUrl(url, targets);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

@@ -5,6 +5,8 @@
  * receiver can drop repeats) and the event type. Redirects are never followed.
  */
 import type { KeyObject } from 'node:crypto';
+import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
 import { type Dispatcher, request } from 'undici';
 import { signRequest } from '../../certs/httpsig/index.js';
 import { WEBHOOK_URL_INVALID } from './errors.js';
@@ -32,11 +34,72 @@ export interface SendResult {
 
 const MAX_URL_LENGTH = 2000;
 
+/** Which addresses a webhook may reach (departments' own systems are usually on private networks). */
+export interface WebhookTargetPolicy {
+  /** Loopback (127.0.0.0/8, ::1, localhost): the platform's own host. Development and tests only. */
+  allowLoopback: boolean;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+/** Never a department's system: link-local (cloud metadata at 169.254.169.254), unspecified, multicast. */
+const NEVER = new BlockList();
+NEVER.addSubnet('169.254.0.0', 16, 'ipv4');
+NEVER.addSubnet('fe80::', 10, 'ipv6');
+NEVER.addSubnet('0.0.0.0', 8, 'ipv4');
+NEVER.addAddress('::', 'ipv6');
+NEVER.addSubnet('224.0.0.0', 4, 'ipv4');
+NEVER.addSubnet('ff00::', 8, 'ipv6');
+
+/** Why a webhook may not connect to this IP address, or undefined when it may. */
+function refusedAddress(address: string, policy: WebhookTargetPolicy): string | undefined {
+  const family = isIP(address);
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  // An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is checked as the IPv4 address it maps.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return refusedAddress(mapped, policy);
+  if (NEVER.check(address, type)) return 'a link-local, unspecified or multicast address';
+  if (!policy.allowLoopback && LOOPBACK.check(address, type)) return 'a loopback address';
+  return undefined;
+}
+
+/**
+ * A DNS lookup for webhook connections that refuses names resolving to addresses webhooks may not reach,
+ * checked on the address actually connected to (a name cannot be re-pointed after registration).
+ */
+export function webhookLookup(policy: WebhookTargetPolicy) {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      for (const { address } of addresses) {
+        const why = refusedAddress(address, policy);
+        if (why) {
+          const refused: NodeJS.ErrnoException = new Error(
+            `${hostname} resolves to ${why}, which webhooks may not reach`,
+          );
+          refused.code = 'EWEBHOOKTARGET';
+          return callback(refused, []);
+        }
+      }
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
 /**
  * The URL as it will be signed and called. Only absolute http(s) URLs without user info are accepted:
- * the URL is shown in delivery records, so it must not carry credentials.
+ * the URL is shown in delivery records, so it must not carry credentials. A host that is an address
+ * webhooks may not reach (or `localhost`) is refused here; names are checked again at each connection.
  */
-export function checkWebhookUrl(input: string): string {
+export function checkWebhookUrl(input: string, policy: WebhookTargetPolicy): string {
   let url: URL;
   try {
     url = new URL(input);
@@ -52,6 +115,14 @@ export function checkWebhookUrl(input: string): string {
     );
   }
   if (url.hash) throw new WEBHOOK_URL_INVALID('a webhook URL has no #fragment');
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const local = host === 'localhost' || host.endsWith('.localhost');
+  const why = local && !policy.allowLoopback ? 'a loopback address' : refusedAddress(host, policy);
+  if (why) {
+    throw new WEBHOOK_URL_INVALID(
+      `${url.host} is ${why}: webhooks go to departments' systems, not to the platform's own host or network`,
+    );
+  }
   if (url.href.length > MAX_URL_LENGTH)
     throw new WEBHOOK_URL_INVALID(`a webhook URL is at most ${MAX_URL_LENGTH} characters`);
   return url.href;

@@ -62,6 +62,8 @@ export async function buildTestApp(
     GOVSHARE_REDIS_PREFIX: prefix,
     GOVSHARE_DATA_DIR: dataDir,
     GOVSHARE_LOG_LEVEL: 'silent',
+    // Webhook receivers of the tests listen on 127.0.0.1.
+    GOVSHARE_WEBHOOK_ALLOW_LOOPBACK: 'true',
     GOVSHARE_INSTANCE_ID: instance,
     ...options.env,
   });

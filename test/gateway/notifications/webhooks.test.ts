@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import t from 'tap';
 import { verifyRequestSignature } from '../../../certs/httpsig/index.js';
 import type { Delivery } from '../../../gateway/notifications/schema.js';
-import { WEBHOOK_SIGNED_COMPONENTS } from '../../../gateway/notifications/send.js';
+import { WEBHOOK_SIGNED_COMPONENTS, webhookLookup } from '../../../gateway/notifications/send.js';
 import {
   CIVIL_AFFAIRS,
   civilAdmin,
@@ -191,4 +191,38 @@ t.test('endpoints: http(s) only, no credentials, each department manages its own
   });
   t.equal(removed.statusCode, 200);
   t.same((await gw.workflow.notifications.list(civilAdmin)).length, 0);
+});
+
+t.test('webhooks cannot target the platform host or link-local addresses (SSRF)', async (t) => {
+  const gw = await buildWorkflowApp(t, { workflow: { webhooks: { targets: { allowLoopback: false } } } });
+  const register = (url: string) =>
+    gw.app.inject({ method: 'POST', url: '/v1/webhooks', headers: gw.as(civilAdmin), payload: { url } });
+  for (const url of [
+    'http://127.0.0.1:6379/',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::1]:8080/',
+    'http://2130706433/',
+    'http://localhost/hook',
+    'http://0.0.0.0/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[fe80::1]/',
+    'http://224.0.0.1/',
+  ]) {
+    const res = await register(url);
+    t.equal(res.statusCode, 422, url);
+    t.equal(res.json().code, 'WEBHOOK_URL_INVALID');
+  }
+  for (const url of ['http://10.20.30.40/hook', 'https://hooks.example.gov.cn/govshare']) {
+    t.equal((await register(url)).statusCode, 201, `${url}: departments' own networks and names`);
+  }
+  // A name is checked on the address it resolves to, at each connection.
+  const lookup = webhookLookup({ allowLoopback: false });
+  const refused = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+    lookup('localhost', {}, (err) => resolve(err)),
+  );
+  t.equal(refused?.code, 'EWEBHOOKTARGET');
+  const allowed = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+    webhookLookup({ allowLoopback: true })('localhost', {}, (err) => resolve(err)),
+  );
+  t.equal(allowed, null, 'unless the operator allows loopback (development and tests)');
 });
