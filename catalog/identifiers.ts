@@ -3,6 +3,7 @@
  * Each check returns a result that says what is wrong, so a registration or quality report can tell a
  * person which character to fix.
  */
+import { cstDayNumber } from '../policies/calendar/plain-date.js';
 
 export type IdentifierCheck = { ok: true } | { ok: false; position?: number; reason: string };
 
@@ -83,7 +84,8 @@ export function checkIdNumber(id: string, today: Date = new Date()): IdentifierC
     birth.getUTCFullYear() !== year ||
     birth.getUTCMonth() !== month - 1 ||
     birth.getUTCDate() !== day ||
-    birth.getTime() > today.getTime()
+    // Birth dates are calendar dates in China Standard Time: born today is valid from 00:00 CST.
+    birth.getTime() / 86_400_000 > cstDayNumber(today)
   ) {
     return {
       ok: false,

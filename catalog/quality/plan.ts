@@ -43,7 +43,8 @@ export const CYCLE_MAX_AGE_HOURS: Readonly<Record<UpdateCycle, number | undefine
   weekly: 7 * 24,
   monthly: 31 * 24,
   quarterly: 92 * 24,
-  halfyearly: 183 * 24,
+  // 1 July to 1 January is 184 days; a check early on 1 January precedes that half's update.
+  halfyearly: 184 * 24,
   yearly: 366 * 24,
   other: undefined,
 };

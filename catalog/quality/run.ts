@@ -134,7 +134,7 @@ export async function runQualityCheck(
       if ((rowsRead & 1023) === 0) options.signal?.throwIfAborted();
       if (plan.watermark !== undefined) {
         const value = row[plan.watermark];
-        const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+        const ms = typeof value === 'string' ? watermarkMs(value) : Number.NaN;
         if (ms > latestAcceptable) futureRows++;
         else if (ms > newestMs) {
           newestMs = ms;
@@ -196,8 +196,10 @@ export async function runQualityCheck(
   for (const c of consistency) rowsWithViolations += await settle(c, plan);
   const missingKeys = options.missingKeys ?? 0;
   rowsRead += missingKeys;
-  rowsChecked += missingKeys;
-  rowsWithViolations += missingKeys;
+  // A sample checks its share of the keyless rows too, or they would weigh ratio⁻¹ times too much.
+  const missingChecked = sample ? Math.round(missingKeys * sample.ratio) : missingKeys;
+  rowsChecked += missingChecked;
+  rowsWithViolations += missingChecked;
 
   const finishedMs = now();
   const freshness = freshnessOf(plan, newest, newestMs, futureRows, finishedMs);
@@ -358,4 +360,19 @@ function freshnessOf(
     };
   }
   return base;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Epoch ms of a watermark value. A date, or a date-time without a zone, is a China Standard Time value
+ * (the providers' clocks): read as UTC, a row dated the day of an early-morning check would be "future".
+ */
+function watermarkMs(value: string): number {
+  if (DATE_ONLY.test(value)) return Date.parse(`${value}T00:00:00+08:00`);
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value) && !HAS_ZONE.test(value)) {
+    return Date.parse(`${value.replace(' ', 'T')}+08:00`);
+  }
+  return Date.parse(value);
 }

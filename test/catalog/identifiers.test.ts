@@ -63,6 +63,9 @@ t.test('resident ID numbers', async (t) => {
     ['990105194912310021', 1, /division code: "99" is not a province-level code/],
     ['11010519491231002', undefined, /must be 18 characters long, not 17/],
   ];
+  // Birth dates are China Standard Time dates: born on 1 January is valid from 00:00 CST that day.
+  t.same(checkIdNumber('110105202601010019', new Date('2026-01-01T03:00:00+08:00')), { ok: true });
+  t.equal(checkIdNumber('110105202601010019', new Date('2025-12-31T23:00:00+08:00')).ok, false);
   for (const [id, position, reason] of refused) {
     const result = checkIdNumber(id, today);
     t.equal(result.ok, false, `${id} refused`);

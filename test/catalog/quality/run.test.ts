@@ -150,6 +150,26 @@ t.test('freshness follows the update cycle', async (t) => {
       t.equal(report.freshness.stale, stale, `${cycle}, ${age / HOUR} h old → ${stale ? 'stale' : 'fresh'}`);
     }
   }
+  // A half-yearly resource updated on 1 July and checked early on 1 January, before that half's update.
+  const halfYear = await runQualityCheck(
+    qualityPlan(enrolmentEntry('halfyearly'), 1),
+    asAsync([
+      { ...[...syntheticRows({ rows: 1, newestMs: NOW })][0], updatedAt: '2025-07-01T10:00:00+08:00' },
+    ]),
+    { now: () => Date.parse('2026-01-01T03:00:00+08:00') },
+  );
+  t.equal(halfYear.freshness.stale, false, '1 July to 1 January is within a half year (184 days)');
+  // Dates without a zone are China Standard Time: a row dated the day of an early-morning check is not future.
+  const dated = await runQualityCheck(
+    qualityPlan(enrolmentEntry('daily'), 1),
+    asAsync([
+      { ...[...syntheticRows({ rows: 1, newestMs: NOW })][0], updatedAt: '2026-01-01' },
+      { ...[...syntheticRows({ rows: 1, newestMs: NOW })][0], updatedAt: '2025-12-31' },
+    ]),
+    { now: () => Date.parse('2026-01-01T03:00:00+08:00') },
+  );
+  t.equal(dated.freshness.futureRows, undefined);
+  t.equal(dated.freshness.newest, '2026-01-01');
   const future = [
     ...syntheticRows({ rows: 2, newestMs: NOW - 40 * HOUR }),
     { ...[...syntheticRows({ rows: 3, newestMs: NOW })][2], updatedAt: '2030-01-01T00:00:00Z' },
@@ -253,4 +273,17 @@ t.test('cross-source consistency by batched lookups', async (t) => {
       }),
     RangeError,
   );
+});
+
+t.test('a sample weighs the rows without a key as it weighs the others', async (t) => {
+  const rows = [...syntheticRows({ rows: 2000, newestMs: NOW - HOUR })];
+  const plan = qualityPlan(enrolmentEntry('daily'), 1);
+  const full = await runQualityCheck(plan, asAsync(rows), { now: clock, missingKeys: 100 });
+  const sampled = await runQualityCheck(plan, asAsync(rows), {
+    now: clock,
+    missingKeys: 100,
+    sample: { ratio: 0.1, seed: 'weights' },
+  });
+  t.equal(full.rules.find((r) => r.rule === 'key:missing')?.violations, 100);
+  t.ok(Math.abs(full.score - sampled.score) < 2, `full ${full.score}, sampled ${sampled.score}`);
 });
