@@ -6,6 +6,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'undici';
 import { type SignatureAlgorithm, signRequest, verifyResponseSignature } from './httpsig/index.js';
+import { isPlatformSigningCertificate, PLATFORM_SIGNING_URI } from './platform.js';
 
 export interface SystemCredentials {
   /** PEM of the system's private key (key.pem). */
@@ -145,7 +146,7 @@ export class SignedClient {
     return result;
   }
 
-  /** The platform's response-signing certificate, fetched once and accepted only if the CA issued it. */
+  /** The platform's response-signing certificate, fetched once; only the CA's platform signing certificate. */
   private async platformCertificate(origin: string): Promise<X509Certificate> {
     if (this.platformCert) return this.platformCert;
     const response = await httpRequest(`${origin}/v1/ca/platform-cert`, {
@@ -156,8 +157,10 @@ export class SignedClient {
     if (response.statusCode !== 200)
       throw new Error(`GET /v1/ca/platform-cert answered ${response.statusCode}`);
     const cert = new X509Certificate(pem);
-    if (!cert.checkIssued(this.ca) || !cert.verify(this.ca.publicKey)) {
-      throw new Error('the platform certificate was not issued by the platform CA in ca.pem');
+    if (!isPlatformSigningCertificate(cert, this.ca)) {
+      throw new Error(
+        `the certificate served as the platform's is not the platform signing certificate of the CA in ca.pem (${PLATFORM_SIGNING_URI}, valid now)`,
+      );
     }
     this.platformCert = cert;
     return cert;

@@ -67,6 +67,26 @@ export const platformFiles = {
 } as const;
 
 export const PLATFORM_SIGNING_URI = 'urn:govshare:platform';
+
+/**
+ * Whether `cert` is the platform's signing certificate as the platform CA issued it, valid at `now`.
+ * Issued by the CA is not enough: every department system's certificate is too, and its key must not
+ * pass for the platform's (a forged response or manifest signed with a system key).
+ */
+export function isPlatformSigningCertificate(
+  cert: X509Certificate,
+  ca: X509Certificate,
+  now = new Date(),
+): boolean {
+  const names = (cert.subjectAltName ?? '').split(', ');
+  return (
+    cert.checkIssued(ca) &&
+    cert.verify(ca.publicKey) &&
+    names.includes(`URI:${PLATFORM_SIGNING_URI}`) &&
+    Date.parse(cert.validFrom) <= now.getTime() &&
+    now.getTime() < Date.parse(cert.validTo)
+  );
+}
 const CA_YEARS = 10;
 const SIGNING_YEARS = 2;
 

@@ -58,22 +58,25 @@ export const callCommand: Command = {
       ...(values['case-id'] ? { caseId: values['case-id'] } : {}),
       alg,
     });
-    let status = 0;
+    let exit = 0;
     for (let i = 0; i < repeat; i++) {
       if (repeat > 1) io.err(`--- sending the same signed request (#${i + 1})`);
       const result = await client.send(prepared);
-      status = result.status;
+      const success = result.status >= 200 && result.status < 300;
+      const signature = result.responseSignature;
       if (!values.quiet) {
         io.err(`HTTP ${result.status}  x-request-id: ${result.headers['x-request-id'] ?? '-'}`);
-        io.err(
-          result.responseSignature.verified
-            ? `response signature: verified (platform certificate ${result.responseSignature.keyId})`
-            : `response signature: not verified (${result.responseSignature.reason})`,
-        );
+      }
+      if (signature.verified) {
+        if (!values.quiet) io.err(`response signature: verified (platform certificate ${signature.keyId})`);
+      } else if (success || !values.quiet) {
+        // Data whose signature does not verify is not proof of what was received: said even with --quiet.
+        io.err(`response signature: not verified (${signature.reason})`);
       }
       io.out(result.json === undefined ? result.body.toString('utf8') : JSON.stringify(result.json, null, 2));
+      exit = !success ? 1 : signature.verified ? 0 : 3;
     }
-    return status >= 200 && status < 300 ? 0 : 1;
+    return exit;
   },
 };
 

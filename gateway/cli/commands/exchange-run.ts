@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { SignedClient } from '../../../certs/client.js';
 import { decryptFile } from '../../../certs/envelope.js';
+import { isPlatformSigningCertificate } from '../../../certs/platform.js';
 import { verifyManifest } from '../../exchange/manifest.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
 
@@ -174,8 +175,10 @@ export const exchangeRunCommand: Command = {
     const platformPem = await (await request(`${gateway}/v1/ca/platform-cert`)).body.text();
     const platformCert = new X509Certificate(platformPem);
     const ca = new X509Certificate(caPem);
-    if (!platformCert.checkIssued(ca) || !platformCert.verify(ca.publicKey))
-      throw new Error('the platform certificate was not issued by the platform CA');
+    if (!isPlatformSigningCertificate(platformCert, ca))
+      throw new Error(
+        "the certificate served as the platform's is not the CA's platform signing certificate",
+      );
     const check = verifyManifest(job.manifest, platformPem);
     if (!check.ok) throw new Error(`the manifest signature does not verify: ${check.reason}`);
     writeFileSync(`${out}.manifest.json`, `${JSON.stringify(job.manifest, null, 2)}\n`);
