@@ -109,21 +109,23 @@ show "govshare api POST $GW/v1/grants --token \$BUREAU --data '{...}'"
 gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"phone\",\"address\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" \
   | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s);console.log('grant',g.id,'items',g.items.join(','),'purposes',g.purposes.join(','))})"
 
-AMR="--key $DEMO/systems/amr/key.pem --cert $DEMO/systems/amr/cert.pem"
+# An array, so that a checkout path with spaces stays one argument; AMR_TEXT is how it is shown.
+AMR=(--key "$DEMO/systems/amr/key.pem" --cert "$DEMO/systems/amr/cert.pem")
+AMR_TEXT="--key '$DEMO/systems/amr/key.pem' --cert '$DEMO/systems/amr/cert.pem'"
 step "1. an allowed signed call: masked and projected to the granted items; the response signature is verified"
-show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815"
-gs call GET "$GW/v1/data/$POP?idNumber=$ID" $AMR --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815 || true
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815 || true
 
 step "2. the same system asks for a purpose its grant does not allow"
-show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose tax-collection"
-gs call GET "$GW/v1/data/$POP?idNumber=$ID" $AMR --purpose tax-collection || true
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose tax-collection"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose tax-collection || true
 
 step "3. a captured request replayed: the same signed bytes sent twice"
-show "govshare call POST '$GW/v1/data/$POP/query' $AMR --purpose market-supervision --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
-gs call POST "$GW/v1/data/$POP/query" $AMR --purpose market-supervision --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
+show "govshare call POST '$GW/v1/data/$POP/query' $AMR_TEXT --purpose market-supervision --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
+gs call POST "$GW/v1/data/$POP/query" "${AMR[@]}" --purpose market-supervision --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
 
 step "4. a not-shared resource can never be called"
-gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" $AMR --purpose market-supervision --quiet || true
+gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" "${AMR[@]}" --purpose market-supervision --quiet || true
 
 step "5. applying for a conditional resource: AMR applies, the bureau checks, the provider (HRSS) authorizes narrowed items"
 AMR_ADMIN=$(gs token --sub 市监局管理员 --role dept-admin --dept "${DEPT[amr]}" --ttl 8h)
@@ -137,13 +139,13 @@ show "govshare api POST $GW/v1/applications/$APP_ID/check --token \$BUREAU --dat
 gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outcome":"accept"}' | json '"state: "+v.state'
 show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
 gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.application.state+", grant "+v.grant.id+" with items "+v.grant.items.join(",")'
-show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR --purpose market-supervision"
-gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" $AMR --purpose market-supervision || true
+show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision"
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision || true
 
 step "6. a bulk export: the bureau grants bulk access, the system runs a signed, encrypted export of 100,000 residents"
 gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
-show "govshare exchange run $GW $AMR --purpose market-supervision --resource 101001/000001 --out $DEMO/residents.jsonl"
-gs exchange run "$GW" $AMR --purpose market-supervision --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
+show "govshare exchange run $GW $AMR_TEXT --purpose market-supervision --resource 101001/000001 --out $DEMO/residents.jsonl"
+gs exchange run "$GW" "${AMR[@]}" --purpose market-supervision --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
 head -n 2 "$DEMO/residents.jsonl" 2>/dev/null || true
 
 step "the audit trail: who looked up this citizen (the ID number is hashed, never stored in clear)"
@@ -165,7 +167,7 @@ govshare is running:
 
 Try, in another shell (same directory):
   export GOVSHARE_REDIS_URL=$GOVSHARE_REDIS_URL GOVSHARE_DATA_DIR=$GOVSHARE_DATA_DIR GOVSHARE_REDIS_PREFIX=$GOVSHARE_REDIS_PREFIX
-  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR --purpose market-supervision
+  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision
   node dist/gateway/cli/bin.js audit verify
 EOM
 
