@@ -296,10 +296,10 @@ t.test('checkpoints are signed every N records and on the interval', async (t) =
   const checkpoints = await redis.xrange(auditKeys(prefix).checkpoints('gw-k'), '-', '+');
   const seqs = checkpoints.map(([, fields]) => JSON.parse(fields[1]!).seq as number);
   t.ok(seqs.includes(25), 'checkpoint() signs the head');
-  t.same(
-    seqs.filter((s) => s < 25),
-    [10, 20],
-    `count-based checkpoints at ${seqs.join(', ')}`,
+  // The 50 ms interval may add a checkpoint between them on a slow machine; the count-based ones are there.
+  t.ok(
+    seqs.includes(10) && seqs.includes(20),
+    `count-based checkpoints at 10 and 20 (all: ${seqs.join(', ')})`,
   );
   t.match(fields(checkpoints[0]![1]), {
     alg: 'rsa-pss-sha256',
