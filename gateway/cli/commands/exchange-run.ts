@@ -10,6 +10,7 @@ import {
   createWriteStream,
   existsSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -142,11 +143,15 @@ export const exchangeRunCommand: Command = {
       return 1;
     }
 
-    // Download, resuming a partial file with Range.
+    // Download, resuming a partial file with Range: only one of this same job (the job id is kept beside
+    // it), since another job's file has another data key and other bytes.
     const encrypted = `${out}.enc`;
+    const jobMark = `${encrypted}.job`;
     const expected = job.manifest.manifest.file;
-    let have = existsSync(encrypted) ? statSync(encrypted).size : 0;
+    const sameJob = existsSync(jobMark) && readFileSync(jobMark, 'utf8').trim() === job.id;
+    let have = sameJob && existsSync(encrypted) ? statSync(encrypted).size : 0;
     if (have > expected.bytes) have = 0;
+    if (!sameJob) writeFileSync(jobMark, `${job.id}\n`);
     if (have < expected.bytes) {
       const url = `${gateway}/v1/exchange/jobs/${job.id}/file`;
       const prepared = client.prepare({ method: 'GET', url, purpose, askSignedResponse: false });
@@ -161,7 +166,7 @@ export const exchangeRunCommand: Command = {
         io.err(`download answered ${response.statusCode}: ${await response.body.text()}`);
         return 1;
       }
-      const append = response.statusCode === 206;
+      const append = have > 0 && response.statusCode === 206;
       await pipeline(response.body, createWriteStream(encrypted, { flags: append ? 'a' : 'w' }));
       if (append) io.err(`resumed the download at byte ${have}`);
     }
@@ -183,6 +188,9 @@ export const exchangeRunCommand: Command = {
     if (!check.ok) throw new Error(`the manifest signature does not verify: ${check.reason}`);
     writeFileSync(`${out}.manifest.json`, `${JSON.stringify(job.manifest, null, 2)}\n`);
     const result = await decryptFile({ privateKey: keyPem }, encrypted, out, { gunzip: true });
+    // Decrypted and checked: the encrypted copy is not needed to run again.
+    rmSync(encrypted, { force: true });
+    rmSync(jobMark, { force: true });
     io.err(`manifest signature verified; ${expected.bytes} encrypted bytes, SHA-256 ${expected.sha256}`);
     io.out(
       `${job.manifest.manifest.rows} rows → ${out} (${result.bytes} bytes); manifest ${out}.manifest.json`,

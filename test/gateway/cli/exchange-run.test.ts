@@ -1,11 +1,15 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
+import { createEnvelope, EnvelopeEncryptor } from '../../../certs/envelope.js';
 import { issueSystemCertificate } from '../../../certs/issue.js';
 import { loadPlatform } from '../../../certs/platform.js';
 import { nextPollDelayMs, POLL_MS } from '../../../gateway/cli/commands/exchange-run.js';
+import { signManifest } from '../../../gateway/exchange/manifest.js';
 import { usePlatformDir } from '../../helpers/app.js';
 import { cli } from '../../helpers/cli.js';
 
@@ -104,4 +108,91 @@ t.test('exchange run reports a refused status poll instead of reading it as a jo
     run.err.join('\n'),
     /job job-1: status poll answered 404 JOB_NOT_FOUND no job job-1 for this system$/,
   );
+});
+
+/** A finished job as the gateway shows it: `rows` jsonl rows encrypted for `system`, its manifest signed. */
+function finishedJob(
+  platform: ReturnType<typeof loadPlatform>,
+  system: ReturnType<typeof issueSystemCertificate>,
+  id: string,
+  rows: number,
+) {
+  const plain = Buffer.from(Array.from({ length: rows }, (_, i) => `{"n":${i}}\n`).join(''));
+  const gz = gzipSync(plain);
+  const envelope = createEnvelope({ certPem: system.certPem, serial: system.serial });
+  const encryptor = new EnvelopeEncryptor(envelope.dataKey, envelope.headerBytes);
+  const bytes = Buffer.concat([envelope.headerBytes, ...encryptor.write(gz), ...encryptor.endSegment(true)]);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const manifest = signManifest(
+    {
+      version: 1,
+      jobId: id,
+      resource: '101001/000001',
+      resourceVersion: 1,
+      grantId: 'g-1',
+      consumer: { deptCode: '91350100M000100Y44', systemId: 'bulk-client', certSerial: system.serial },
+      items: ['n'],
+      kind: 'full',
+      format: 'jsonl',
+      rows,
+      file: { name: 'data.jsonl.gz.enc', bytes: bytes.length, sha256: sha(bytes), plaintextSha256: sha(gz) },
+      encryption: { scheme: 'govshare-envelope-v1', recipientSerial: system.serial },
+      createdAt: new Date().toISOString(),
+    },
+    platform,
+  );
+  const view = { id, state: 'completed', progress: { rows, percent: 100 }, manifest };
+  const file = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.end(bytes);
+  };
+  return { view, file, bytes };
+}
+
+t.test('exchange run twice into the same file: each run downloads its own job', async (t) => {
+  const dir = await usePlatformDir();
+  const platform = loadPlatform(dir);
+  const system = issueSystemCertificate(platform, {
+    deptCode: '91350100M000100Y44',
+    deptName: '测试局',
+    systemId: 'bulk-client',
+  });
+  const files = t.testdir({});
+  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name));
+  writeFileSync(key!, system.keyPem, { mode: 0o600 });
+  writeFileSync(cert!, system.certPem);
+  writeFileSync(ca!, system.caPem);
+  const out = join(files, 'out.jsonl');
+  const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
+  // Two jobs of the same size: the file left by the first must not pass for a partial of the second.
+  const first = finishedJob(platform, system, `x${'1'.repeat(32)}`, 50);
+  const second = finishedJob(platform, system, `x${'2'.repeat(32)}`, 50);
+  t.equal(first.bytes.length, second.bytes.length);
+  const args = (url: string) => [
+    'exchange',
+    'run',
+    url,
+    '--key',
+    key!,
+    '--cert',
+    cert!,
+    '--purpose',
+    'test',
+    '--resource',
+    '101001/000001',
+    '--out',
+    out,
+  ];
+  for (const job of [first, second]) {
+    const gateway = await fakeGateway(t, [json(202, job.view), job.file, platformCert]);
+    const run = await cli(args(gateway.url), {});
+    t.equal(run.code, 0, run.err.join('\n'));
+    t.same(gateway.seen, [
+      'POST /v1/exchange/jobs',
+      `GET /v1/exchange/jobs/${job.view.id}/file`,
+      'GET /v1/ca/platform-cert',
+    ]);
+    t.equal(readFileSync(out, 'utf8').split('\n').length, 51, '50 rows');
+    t.notOk(existsSync(`${out}.enc`), 'the encrypted copy is removed once decrypted');
+  }
 });
