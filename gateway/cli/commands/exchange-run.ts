@@ -58,7 +58,7 @@ export const exchangeRunCommand: Command = {
   summary:
     'Run a bulk export as a department system: submit, follow progress, download (resumable), verify, decrypt',
   usage:
-    'exchange run GATEWAY_URL --key key.pem --cert cert.pem --purpose P --resource CODE --out FILE [--items a,b] [--kind full|incremental] [--format jsonl|csv] [--ca ca.pem]',
+    'exchange run GATEWAY_URL --key key.pem --cert cert.pem --purpose P (--resource CODE [--items a,b] [--kind full|incremental] [--format jsonl|csv] | --job ID) --out FILE [--ca ca.pem]',
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, {
       key: { type: 'string' },
@@ -70,6 +70,7 @@ export const exchangeRunCommand: Command = {
       kind: { type: 'string', default: 'full' },
       format: { type: 'string', default: 'jsonl' },
       out: { type: 'string' },
+      job: { type: 'string' },
     });
     const gateway = positionals[0]?.replace(/\/$/, '');
     if (!gateway || !/^https?:\/\//.test(gateway))
@@ -85,24 +86,37 @@ export const exchangeRunCommand: Command = {
     const purpose = required(values, 'purpose');
     const out = required(values, 'out');
 
-    const submitted = await client.call({
-      method: 'POST',
-      url: `${gateway}/v1/exchange/jobs`,
-      purpose,
-      body: {
-        resource: required(values, 'resource'),
-        kind: values.kind,
-        format: values.format,
-        ...(values.items ? { items: values.items.split(',') } : {}),
-      },
-      askSignedResponse: false,
-    });
-    if (submitted.status !== 202) {
+    // --job continues a job submitted earlier (e.g. a download that was cut): no new job, and a partial
+    // file of that job is resumed.
+    if (values.job !== undefined && !/^x[0-9a-f]{32}$/.test(values.job))
+      throw new UsageError('--job must be a job id (x and 32 hex digits), as printed when it was submitted');
+    const submitted = await client.call(
+      values.job
+        ? {
+            method: 'GET',
+            url: `${gateway}/v1/exchange/jobs/${values.job}`,
+            purpose,
+            askSignedResponse: false,
+          }
+        : {
+            method: 'POST',
+            url: `${gateway}/v1/exchange/jobs`,
+            purpose,
+            body: {
+              resource: required(values, 'resource'),
+              kind: values.kind,
+              format: values.format,
+              ...(values.items ? { items: values.items.split(',') } : {}),
+            },
+            askSignedResponse: false,
+          },
+    );
+    if (submitted.status !== (values.job ? 200 : 202)) {
       io.out(submitted.body.toString('utf8'));
       return 1;
     }
     let job = submitted.json as JobView;
-    io.err(`job ${job.id} submitted`);
+    io.err(values.job ? `job ${job.id}: ${job.state}` : `job ${job.id} submitted`);
     const tty = process.stderr.isTTY === true;
     let delayMs: number = POLL_MS.first;
     let transientLeft = TRANSIENT_POLL_RETRIES;

@@ -196,3 +196,64 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
     t.notOk(existsSync(`${out}.enc`), 'the encrypted copy is removed once decrypted');
   }
 });
+
+t.test('exchange run --job resumes a cut download of that job with Range', async (t) => {
+  const dir = await usePlatformDir();
+  const platform = loadPlatform(dir);
+  const system = issueSystemCertificate(platform, {
+    deptCode: '91350100M000100Y44',
+    deptName: '测试局',
+    systemId: 'bulk-client',
+  });
+  const files = t.testdir({});
+  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name));
+  writeFileSync(key!, system.keyPem, { mode: 0o600 });
+  writeFileSync(cert!, system.certPem);
+  writeFileSync(ca!, system.caPem);
+  const out = join(files, 'out.jsonl');
+  const job = finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
+  // What a cut first run left: the first 100 bytes of this job's file, marked as this job's.
+  writeFileSync(`${out}.enc`, job.bytes.subarray(0, 100));
+  writeFileSync(`${out}.enc.job`, `${job.view.id}\n`);
+  let range: string | undefined;
+  const tail = (req: IncomingMessage, res: ServerResponse) => {
+    range = req.headers.range;
+    res.writeHead(206, { 'content-range': `bytes 100-${job.bytes.length - 1}/${job.bytes.length}` });
+    res.end(job.bytes.subarray(100));
+  };
+  const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
+  const gateway = await fakeGateway(t, [json(200, job.view), tail, platformCert]);
+  const run = await cli(
+    ['exchange', 'run', gateway.url, '--key', key!, '--cert', cert!, '--purpose', 'test'].concat([
+      '--job',
+      job.view.id,
+      '--out',
+      out,
+    ]),
+    {},
+  );
+  t.equal(run.code, 0, run.err.join('\n'));
+  t.equal(gateway.seen[0], `GET /v1/exchange/jobs/${job.view.id}`, 'no new job is submitted');
+  t.equal(range, 'bytes=100-');
+  t.match(run.err.join('\n'), /resumed the download at byte 100/);
+  t.equal(readFileSync(out, 'utf8').split('\n').length, 201, '200 rows');
+  const bad = await cli(
+    [
+      'exchange',
+      'run',
+      gateway.url,
+      '--key',
+      key!,
+      '--cert',
+      cert!,
+      '--purpose',
+      'p',
+      '--job',
+      'nope',
+      '--out',
+      out,
+    ],
+    {},
+  );
+  t.equal(bad.code, 2, 'a job id of another shape is a usage error');
+});
