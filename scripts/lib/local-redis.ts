@@ -4,7 +4,7 @@
  * operator-run Redis.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,11 +63,16 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   });
   try {
     await waitForPort(port, 10_000, () => exited);
+    // The port was free when chosen; another server may have taken it since, and answered the PING.
+    const pid = await serverPid(port);
+    if (pid !== child.pid) {
+      throw new Error(`port ${port} is served by another redis-server (pid ${pid ?? 'unknown'}), not ours`);
+    }
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(
-      `redis-server did not start on port ${port} (log: ${join(dir, 'redis.log')}): ${String(err)}`,
-    );
+    const log = logTail(join(dir, 'redis.log'));
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    throw new Error(`redis-server did not start on port ${port}: ${String(err)}${log ? `\n${log}` : ''}`);
   }
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -94,6 +99,38 @@ async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolea
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('timed out');
+}
+
+/** The last lines of a server log, or '' when there is none. */
+function logTail(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The process id the server on `port` reports (INFO server), or undefined. */
+function serverPid(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let answer = '';
+    socket.setTimeout(2000);
+    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      const pid = /process_id:(\d+)/.exec(answer)?.[1];
+      if (pid) {
+        socket.destroy();
+        resolve(Number(pid));
+      }
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.on('error', () => resolve(undefined));
+  });
 }
 
 function pingRedis(port: number): Promise<boolean> {
