@@ -147,7 +147,7 @@ export class SignedClient {
   }
 
   /** The platform's response-signing certificate, fetched once; only the CA's platform signing certificate. */
-  private async platformCertificate(origin: string): Promise<X509Certificate> {
+  async platformCertificate(origin: string): Promise<X509Certificate> {
     if (this.platformCert) return this.platformCert;
     const response = await httpRequest(`${origin}/v1/ca/platform-cert`, {
       headersTimeout: 10_000,

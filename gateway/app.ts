@@ -106,11 +106,14 @@ export async function buildApp({
   app.addHook('onRequest', async function echoRequestId(request, reply) {
     reply.header('x-request-id', request.id);
   });
-  app.addHook('onResponse', async (request) => {
+  // Callback hooks: they run on every request, so no promise each.
+  app.addHook('onResponse', (request, _reply, done) => {
     clientIds.delete(String(request.id));
+    done();
   });
-  app.addHook('onRequestAbort', async (request) => {
+  app.addHook('onRequestAbort', (request, done) => {
     clientIds.delete(String(request.id));
+    done();
   });
   app.addSchema(Problem);
   // The API speaks JSON only; a text body is refused with 415 rather than half-parsed.

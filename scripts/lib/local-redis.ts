@@ -112,17 +112,40 @@ function logTail(path: string, lines = 20): string {
 
 /** The process id the server on `port` reports (INFO server), or undefined. */
 function serverPid(port: number): Promise<number | undefined> {
+  return ask(port, 'INFO server', 2000, (answer) => {
+    const pid = /process_id:(\d+)/.exec(answer)?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  });
+}
+
+function pingRedis(port: number): Promise<boolean> {
+  // A loading dataset answers -LOADING; only +PONG means ready.
+  return ask(port, 'PING', 500, (answer) =>
+    answer.includes('\r\n') ? answer.startsWith('+PONG') : undefined,
+  ).then((ready) => ready === true);
+}
+
+/**
+ * Sends one inline command to the server on `port` and reads the answer until `read` makes something of
+ * it; undefined on a refused connection or a timeout.
+ */
+function ask<T>(
+  port: number,
+  command: string,
+  timeoutMs: number,
+  read: (answer: string) => T | undefined,
+): Promise<T | undefined> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let answer = '';
-    socket.setTimeout(2000);
-    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.setTimeout(timeoutMs);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (chunk) => {
       answer += chunk.toString();
-      const pid = /process_id:(\d+)/.exec(answer)?.[1];
-      if (pid) {
+      const value = read(answer);
+      if (value !== undefined) {
         socket.destroy();
-        resolve(Number(pid));
+        resolve(value);
       }
     });
     socket.on('timeout', () => {
@@ -130,28 +153,6 @@ function serverPid(port: number): Promise<number | undefined> {
       resolve(undefined);
     });
     socket.on('error', () => resolve(undefined));
-  });
-}
-
-function pingRedis(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let answer = '';
-    socket.setTimeout(500);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      answer += chunk.toString();
-      if (answer.includes('\r\n')) {
-        socket.destroy();
-        // A loading dataset answers -LOADING; only +PONG means ready.
-        resolve(answer.startsWith('+PONG'));
-      }
-    });
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.on('error', () => resolve(false));
   });
 }
 

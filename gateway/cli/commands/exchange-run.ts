@@ -4,7 +4,7 @@
  * cut), checks it against the signed manifest (platform certificate verified against ca.pem), and
  * decrypts it with the system's key.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   createReadStream,
   createWriteStream,
@@ -19,7 +19,6 @@ import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { SignedClient } from '../../../certs/client.js';
 import { decryptFile } from '../../../certs/envelope.js';
-import { isPlatformSigningCertificate } from '../../../certs/platform.js';
 import { verifyManifest } from '../../exchange/manifest.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
 
@@ -190,15 +189,9 @@ export const exchangeRunCommand: Command = {
       io.err(`the downloaded file does not match the manifest's SHA-256; delete ${encrypted} and run again`);
       return 1;
     }
-    // The manifest is signed by the platform; its certificate must chain to the platform CA.
-    const platformPem = await (await request(`${gateway}/v1/ca/platform-cert`)).body.text();
-    const platformCert = new X509Certificate(platformPem);
-    const ca = new X509Certificate(caPem);
-    if (!isPlatformSigningCertificate(platformCert, ca))
-      throw new Error(
-        "the certificate served as the platform's is not the CA's platform signing certificate",
-      );
-    const check = verifyManifest(job.manifest, platformPem);
+    // The manifest is signed by the platform: checked with the CA's platform signing certificate.
+    const platformCert = await client.platformCertificate(gateway);
+    const check = verifyManifest(job.manifest, platformCert.toString());
     if (!check.ok) throw new Error(`the manifest signature does not verify: ${check.reason}`);
     writeFileSync(`${out}.manifest.json`, `${JSON.stringify(job.manifest, null, 2)}\n`);
     const result = await decryptFile({ privateKey: keyPem }, encrypted, out, { gunzip: true });

@@ -54,18 +54,28 @@ function problem(status: number, code: string, detail: string, headers: Record<s
   };
 }
 
-t.test('exchange run reports a refused status poll instead of reading it as a job', async (t) => {
-  const dir = await usePlatformDir();
-  const system = issueSystemCertificate(loadPlatform(dir), {
+/** A system of the test platform with its key.pem, cert.pem and ca.pem in a test directory. */
+async function bulkClient(t: Test) {
+  const platform = loadPlatform(await usePlatformDir());
+  const system = issueSystemCertificate(platform, {
     deptCode: '91350100M000100Y44',
     deptName: '测试局',
     systemId: 'bulk-client',
   });
   const files = t.testdir({});
-  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name));
-  writeFileSync(key!, system.keyPem, { mode: 0o600 });
-  writeFileSync(cert!, system.certPem);
-  writeFileSync(ca!, system.caPem);
+  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name)) as [
+    string,
+    string,
+    string,
+  ];
+  writeFileSync(key, system.keyPem, { mode: 0o600 });
+  writeFileSync(cert, system.certPem);
+  writeFileSync(ca, system.caPem);
+  return { platform, system, key, cert, ca, files };
+}
+
+t.test('exchange run reports a refused status poll instead of reading it as a job', async (t) => {
+  const { key, cert, ca, files } = await bulkClient(t);
   const queued = { id: 'job-1', state: 'queued', progress: { rows: 0 } };
   const gateway = await fakeGateway(t, [
     json(202, queued),
@@ -79,11 +89,11 @@ t.test('exchange run reports a refused status poll instead of reading it as a jo
       'run',
       gateway.url,
       '--key',
-      key!,
+      key,
       '--cert',
-      cert!,
+      cert,
       '--ca',
-      ca!,
+      ca,
       '--purpose',
       'test',
       '--resource',
@@ -150,18 +160,7 @@ function finishedJob(
 }
 
 t.test('exchange run twice into the same file: each run downloads its own job', async (t) => {
-  const dir = await usePlatformDir();
-  const platform = loadPlatform(dir);
-  const system = issueSystemCertificate(platform, {
-    deptCode: '91350100M000100Y44',
-    deptName: '测试局',
-    systemId: 'bulk-client',
-  });
-  const files = t.testdir({});
-  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name));
-  writeFileSync(key!, system.keyPem, { mode: 0o600 });
-  writeFileSync(cert!, system.certPem);
-  writeFileSync(ca!, system.caPem);
+  const { platform, system, key, cert, files } = await bulkClient(t);
   const out = join(files, 'out.jsonl');
   const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
   // Two jobs of the same size: the file left by the first must not pass for a partial of the second.
@@ -173,9 +172,9 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
     'run',
     url,
     '--key',
-    key!,
+    key,
     '--cert',
-    cert!,
+    cert,
     '--purpose',
     'test',
     '--resource',
@@ -198,18 +197,7 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
 });
 
 t.test('exchange run --job resumes a cut download of that job with Range', async (t) => {
-  const dir = await usePlatformDir();
-  const platform = loadPlatform(dir);
-  const system = issueSystemCertificate(platform, {
-    deptCode: '91350100M000100Y44',
-    deptName: '测试局',
-    systemId: 'bulk-client',
-  });
-  const files = t.testdir({});
-  const [key, cert, ca] = ['key.pem', 'cert.pem', 'ca.pem'].map((name) => join(files, name));
-  writeFileSync(key!, system.keyPem, { mode: 0o600 });
-  writeFileSync(cert!, system.certPem);
-  writeFileSync(ca!, system.caPem);
+  const { platform, system, key, cert, files } = await bulkClient(t);
   const out = join(files, 'out.jsonl');
   const job = finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
   // What a cut first run left: the first 100 bytes of this job's file, marked as this job's.
@@ -224,7 +212,7 @@ t.test('exchange run --job resumes a cut download of that job with Range', async
   const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
   const gateway = await fakeGateway(t, [json(200, job.view), tail, platformCert]);
   const run = await cli(
-    ['exchange', 'run', gateway.url, '--key', key!, '--cert', cert!, '--purpose', 'test'].concat([
+    ['exchange', 'run', gateway.url, '--key', key, '--cert', cert, '--purpose', 'test'].concat([
       '--job',
       job.view.id,
       '--out',
@@ -243,9 +231,9 @@ t.test('exchange run --job resumes a cut download of that job with Range', async
       'run',
       gateway.url,
       '--key',
-      key!,
+      key,
       '--cert',
-      cert!,
+      cert,
       '--purpose',
       'p',
       '--job',

@@ -117,16 +117,7 @@ t.test('submission is decided in mode bulk against the caller’s own grant', as
 });
 
 t.test('incremental exports need a watermark item', async (t) => {
-  const entry = (await world.catalog.publishedEntry(NO_WATERMARK))!.entry;
-  await world.grants.create({ role: 'bureau', name: 't' }, entry, {
-    deptCode: world.consumer.caller.deptCode,
-    systemId: world.consumer.caller.systemId,
-    resourceCode: NO_WATERMARK,
-    items: ['name'],
-    purposes: ['pension-check'],
-    modes: ['bulk'],
-    validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
-  });
+  await grantInBulk(world.consumer.caller, NO_WATERMARK, ['name']);
   await t.rejects(
     submitExchangeJob(
       deps,
@@ -144,16 +135,7 @@ t.test('incremental exports need a watermark item', async (t) => {
   );
   t.equal(job.watermark, undefined);
 
-  const dated = (await world.catalog.publishedEntry(DATE_WATERMARK))!.entry;
-  await world.grants.create({ role: 'bureau', name: 't' }, dated, {
-    deptCode: world.consumer.caller.deptCode,
-    systemId: world.consumer.caller.systemId,
-    resourceCode: DATE_WATERMARK,
-    items: ['gender'],
-    purposes: ['pension-check'],
-    modes: ['bulk'],
-    validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
-  });
+  await grantInBulk(world.consumer.caller, DATE_WATERMARK, ['gender']);
   await t.rejects(
     submitExchangeJob(
       deps,
@@ -270,13 +252,18 @@ t.test('a certificate revoked after submission fails the job for good', async (t
 });
 
 /** The bureau grants the caller the population register's `name` item in bulk mode, for 30 days. */
-async function grantNameInBulk(caller: { deptCode: string; systemId: string }) {
-  const entry = (await world.catalog.publishedEntry(POPULATION))!.entry;
+/** A bulk grant of `items` of `resource` to `caller`, for pension-check, 30 days. */
+async function grantInBulk(
+  caller: { deptCode: string; systemId: string },
+  resource: string = POPULATION,
+  items = ['name'],
+) {
+  const entry = (await world.catalog.publishedEntry(resource))!.entry;
   await world.grants.create({ role: 'bureau', name: 't' }, entry, {
     deptCode: caller.deptCode,
     systemId: caller.systemId,
-    resourceCode: POPULATION,
-    items: ['name'],
+    resourceCode: resource,
+    items,
     purposes: ['pension-check'],
     modes: ['bulk'],
     validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
@@ -289,7 +276,7 @@ t.test('a queue that refuses the job fails it instead of leaving it queued', asy
     queue: { ...deps.queue, enqueue: async () => Promise.reject(new Error('queue down')) },
   };
   const [caller] = [world.other.caller];
-  await grantNameInBulk(caller);
+  await grantInBulk(caller);
   await t.rejects(submitExchangeJob(refusing, caller, full, purpose), /queue down/);
   const [job] = await listJobsForCaller(deps, caller);
   t.equal(job?.state, 'failed');
@@ -305,7 +292,7 @@ t.test('a job whose submission cannot be audited is failed, never queued', async
         : deps.audit(record),
   };
   const caller = world.sibling.caller;
-  await grantNameInBulk(caller);
+  await grantInBulk(caller);
   const enqueuedBefore = world.enqueued.length;
   await t.rejects(submitExchangeJob(unaudited, caller, full, purpose), /audit down/);
   t.equal(world.enqueued.length, enqueuedBefore, 'not enqueued');
