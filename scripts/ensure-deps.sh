@@ -42,10 +42,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# Install when node_modules is missing or older than the lockfile. `npm install` (not `npm ci`): npm 11
-# writes lockfiles without other platforms' optional packages (Biome's and msgpackr's native builds) and
-# `npm ci` then refuses them as out of sync; install still takes the locked versions.
+# Install when node_modules is missing or older than the lockfile, exactly what the lock names (`npm ci`).
+# The lock lists every platform's optional native builds (Biome's, msgpackr's), so it installs anywhere.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "==> installing npm packages"
-  npm install --no-fund --no-audit --loglevel=error
+  echo "==> installing npm packages (npm ci)"
+  npm ci --no-fund --no-audit --loglevel=error
 fi
