@@ -7,6 +7,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit
 COPY tsconfig.json ./
 COPY gateway ./gateway
+COPY platform ./platform
+COPY audit ./audit
+COPY exchange ./exchange
+COPY notifications ./notifications
 COPY catalog ./catalog
 COPY policies ./policies
 COPY certs ./certs

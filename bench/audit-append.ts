@@ -12,12 +12,12 @@
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
-import { canonicalJson } from '../gateway/audit/canonical.js';
-import type { AuditRecord } from '../gateway/audit/record.js';
-import { subjectHash } from '../gateway/audit/subject.js';
-import { verifyAudit } from '../gateway/audit/verify.js';
-import { AuditWriter } from '../gateway/audit/writer.js';
-import { createRedisClient } from '../gateway/redis.js';
+import { canonicalJson } from '../audit/canonical.js';
+import type { AuditRecord } from '../audit/record.js';
+import { subjectHash } from '../audit/subject.js';
+import { verifyAudit } from '../audit/verify.js';
+import { AuditWriter } from '../audit/writer.js';
+import { createRedisClient } from '../platform/redis.js';
 import { startLocalRedis } from '../scripts/lib/local-redis.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);

@@ -22,8 +22,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { auditKeys } from '../audit/keys.js';
 import { sampleKeys } from '../connectors/simulator/datasets.js';
-import { auditKeys } from '../gateway/audit/keys.js';
 import { findFreePort, requireBinary } from '../scripts/lib/local-tools.js';
 import { checksSummary, labelledInspector, meanBodyBytes, sanityCheck } from './lib/checks.js';
 import { type Child, readCpuMs, sampleRss } from './lib/children.js';

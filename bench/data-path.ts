@@ -23,9 +23,9 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'n
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { auditKeys } from '../audit/keys.js';
 import { sampleKeys } from '../connectors/simulator/datasets.js';
-import { auditKeys } from '../gateway/audit/keys.js';
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import { requireBinary } from '../scripts/lib/local-tools.js';
 import { checksSummary, inspector, sanityCheck } from './lib/checks.js';
 import { type Child, readCpuMs, sampleRss } from './lib/children.js';

@@ -48,13 +48,13 @@ import { readsArrayPages } from '../connectors/sql/array-pages.js';
 import { SqlConnectorFactory } from '../connectors/sql/connector.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
 import type { Connector } from '../connectors/types.js';
-import type { ExchangeDeps } from '../gateway/exchange/deps.js';
-import { jobFilePath } from '../gateway/exchange/paths.js';
-import { runExportJob } from '../gateway/exchange/runner.js';
-import { submitExchangeJob } from '../gateway/exchange/service.js';
-import { createRedisClient } from '../gateway/redis.js';
+import type { ExchangeDeps } from '../exchange/deps.js';
+import { jobFilePath } from '../exchange/paths.js';
+import { runExportJob } from '../exchange/runner.js';
+import { submitExchangeJob } from '../exchange/service.js';
+import { createRedisClient } from '../platform/redis.js';
 import { GrantStore } from '../policies/grant-store.js';
-import { DEMO_DEPARTMENTS } from '../scripts/lib/demo-catalog.js';
+import { DEMO_DEPARTMENTS, frontEndDatabaseResidents } from '../scripts/lib/demo-catalog.js';
 import { type LocalPostgres, postgresBinaries, startLocalPostgres } from '../scripts/lib/local-postgres.js';
 import { startLocalRedis } from '../scripts/lib/local-redis.js';
 import { requireBinary } from '../scripts/lib/local-tools.js';
@@ -201,35 +201,13 @@ async function copyWithPsql(server: LocalPostgres, sql: string): Promise<number>
 }
 
 function residentsEntry(code: string, table: string): ResourceEntry {
-  const provider = DEMO_DEPARTMENTS.publicSecurity;
-  return {
+  return frontEndDatabaseResidents({
     code,
     name: `居民基础信息（前置库 ${table}）`,
     summary: '前置库中的居民基础信息，用于批量交换基准测试。',
-    classification: { category: 'base', code: '101001' },
-    provider: { code: provider.code, name: provider.name },
-    format: { type: 'database', subtype: 'PostgreSQL' },
-    items: [
-      {
-        name: 'idNumber',
-        label: '公民身份号码',
-        dataType: 'C',
-        length: 18,
-        key: true,
-        required: true,
-        sensitive: 'idNumber',
-      },
-      { name: 'name', label: '姓名', dataType: 'C', length: 50, sensitive: 'name' },
-      { name: 'phone', label: '联系电话', dataType: 'C', length: 20, sensitive: 'phone' },
-      { name: 'address', label: '住址', dataType: 'C', length: 200, sensitive: 'address' },
-      { name: 'divisionCode', label: '行政区划代码', dataType: 'C', length: 6 },
-      { name: 'updatedAt', label: '更新时间', dataType: 'T' },
-    ],
-    share: { type: 'unconditional', modes: ['api', 'bulk'] },
-    open: { type: 'none' },
-    updateCycle: 'daily',
-    service: { connector: 'sql', endpoint: 'fep', table, watermark: 'updatedAt' },
-  };
+    table,
+    items: ['idNumber', 'name', 'phone', 'address', 'divisionCode', 'updatedAt'],
+  });
 }
 
 /** Valid resident ID numbers (division, birth date, sequence, GB 11643 check character), all updated today. */

@@ -16,12 +16,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cpuUsage } from 'node:process';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { DEFAULT_MASKS } from '../catalog/masks.js';
 import { createEnvelope, EnvelopeEncryptor } from '../certs/envelope.js';
 import { DATASET_KINDS } from '../connectors/simulator/datasets.js';
-import { arrayPagePlan, arrayPageText } from '../gateway/exchange/array-rows.js';
-import { DEFAULT_SETTINGS } from '../gateway/exchange/deps.js';
-import { utf8 } from '../gateway/exchange/file-writer.js';
-import { DEFAULT_MASKS } from '../policies/masking.js';
+import { arrayPagePlan, arrayPageText } from '../exchange/array-rows.js';
+import { DEFAULT_SETTINGS } from '../exchange/deps.js';
+import { utf8 } from '../exchange/file-writer.js';
 import type { Obligations } from '../policies/obligations.js';
 
 const { values: args } = parseArgs({

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import type { ResourceEntry } from '../catalog/schema.js';
 import type { SearchResult } from '../catalog/search.js';
 import { CatalogService } from '../catalog/service.js';
-import { createRedisClient } from '../gateway/redis.js';
+import { createRedisClient } from '../platform/redis.js';
 import { startLocalRedis } from '../scripts/lib/local-redis.js';
 import { requireBinary } from '../scripts/lib/local-tools.js';
 import { readCpuMs } from './lib/children.js';

@@ -3,7 +3,7 @@
  * Each check returns a result that says what is wrong, so a registration or quality report can tell a
  * person which character to fix.
  */
-import { cstDayNumber } from '../policies/calendar/plain-date.js';
+import { cstDayNumber } from '../platform/plain-date.js';
 
 export type IdentifierCheck = { ok: true } | { ok: false; position?: number; reason: string };
 

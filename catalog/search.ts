@@ -4,7 +4,7 @@
  * so a search costs one GET while nothing changed, and reloads only the changed documents otherwise.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import { seesUnpublished } from './access.js';
 import { CatalogQueryInvalid } from './errors.js';
 import { type CatalogKeys, catalogKeys } from './keys.js';

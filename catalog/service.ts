@@ -3,7 +3,7 @@
  * stopping resources. Every write is computed from what was read and committed only if nothing changed
  * meanwhile (see store.ts); it returns the change for the caller's audit record.
  */
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import {
   actorRef,
   assertBureau,

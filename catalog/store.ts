@@ -5,7 +5,7 @@
  * from (optimistic concurrency: two concurrent approvals cannot both succeed; the loser re-reads and
  * re-decides).
  */
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import { type CatalogKeys, catalogKeys } from './keys.js';
 import type { CatalogResource, CatalogStatus, CatalogVersion } from './records.js';
 import type { ResourceEntry } from './schema.js';

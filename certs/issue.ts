@@ -18,16 +18,7 @@ import {
 } from './errors.js';
 import type { Platform } from './platform.js';
 import { SYSTEM_ID_PATTERN, SYSTEM_ID_REGEXP } from './schema.js';
-import {
-  addDays,
-  issuerAttributesOf,
-  notAfterWithin,
-  randomSerialHex,
-  signCertificate,
-  subjectKeyIdentifierBytes,
-  utf8Name,
-  wholeSeconds,
-} from './x509.js';
+import { addDays, newCertificate, wholeSeconds } from './x509.js';
 
 export { SYSTEM_ID_PATTERN };
 
@@ -101,29 +92,22 @@ export function certifySystemKey(
   const days = validityDays(request.days);
   const ca = platform.caCert;
   const now = wholeSeconds(request.now ?? new Date());
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-  cert.serialNumber = randomSerialHex();
-  cert.validity.notBefore = now;
-  cert.validity.notAfter = notAfterWithin(ca, addDays(now, days));
-  cert.setSubject(
-    utf8Name([
+  const cert = newCertificate({
+    publicKeyPem,
+    issuer: ca,
+    issuerKey: platform.caKeyObject,
+    notBefore: now,
+    notAfter: addDays(now, days),
+    subject: [
       ['C', 'CN'],
       ['O', deptName],
       ['OU', deptCode],
       ['CN', systemId],
-    ]),
-  );
-  cert.setIssuer(issuerAttributesOf(ca));
-  cert.setExtensions([
-    { name: 'basicConstraints', critical: true, cA: false },
-    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', clientAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 6, value: identityUri({ deptCode, systemId }) }] },
-    { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(ca) },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  signCertificate(cert, platform.caKeyObject);
+    ],
+    keyUsage: { digitalSignature: true, keyEncipherment: true },
+    extKeyUsage: { clientAuth: true },
+    sanUri: identityUri({ deptCode, systemId }),
+  });
   const certPem = forge.pki.certificateToPem(cert);
   return {
     certPem,

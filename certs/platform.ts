@@ -13,12 +13,10 @@ import { PlatformIncomplete, PlatformInconsistent, PlatformNotInitialised } from
 import {
   addYears,
   generateRsaKeyPair,
-  issuerAttributesOf,
   nameValue,
-  notAfterWithin,
+  newCertificate,
   randomSerialHex,
   signCertificate,
-  subjectKeyIdentifierBytes,
   utf8Name,
   wholeSeconds,
 } from './x509.js';
@@ -260,27 +258,20 @@ function signingCertificate(
   publicKeyPem: string,
   now: Date,
 ): string {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-  cert.serialNumber = randomSerialHex();
-  cert.validity.notBefore = now;
-  cert.validity.notAfter = notAfterWithin(caCert, addYears(now, SIGNING_YEARS));
-  cert.setSubject(
-    utf8Name([
+  const cert = newCertificate({
+    publicKeyPem,
+    issuer: caCert,
+    issuerKey: caKey,
+    notBefore: now,
+    notAfter: addYears(now, SIGNING_YEARS),
+    subject: [
       ['C', 'CN'],
       ['O', nameValue(caCert, 'O') ?? 'govshare platform'],
       ['CN', 'govshare platform signing'],
-    ]),
-  );
-  cert.setIssuer(issuerAttributesOf(caCert));
-  cert.setExtensions([
-    { name: 'basicConstraints', critical: true, cA: false },
-    { name: 'keyUsage', critical: true, digitalSignature: true },
-    { name: 'subjectAltName', altNames: [{ type: 6, value: PLATFORM_SIGNING_URI }] },
-    { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(caCert) },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  signCertificate(cert, caKey);
+    ],
+    keyUsage: { digitalSignature: true },
+    sanUri: PLATFORM_SIGNING_URI,
+  });
   return forge.pki.certificateToPem(cert);
 }
 

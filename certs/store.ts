@@ -4,7 +4,7 @@
  */
 import { checkUscc } from '../catalog/identifiers.js';
 import { USCC_PATTERN } from '../catalog/schema.js';
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import {
   CertAlreadyRevoked,
   CertExists,

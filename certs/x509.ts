@@ -131,3 +131,45 @@ export function addDays(date: Date, days: number): Date {
 export function notAfterWithin(ca: forge.pki.Certificate, wanted: Date): Date {
   return wanted.getTime() > ca.validity.notAfter.getTime() ? ca.validity.notAfter : wanted;
 }
+
+/** What an end-entity certificate issued by the platform CA says; `newCertificate` does the rest. */
+export interface EndEntityProfile {
+  /** SPKI PEM of the key being certified. */
+  publicKeyPem: string;
+  issuer: forge.pki.Certificate;
+  issuerKey: KeyObject;
+  notBefore: Date;
+  /** Wanted end of validity; never past the issuer's own. */
+  notAfter: Date;
+  subject: [shortName: string, value: string][];
+  keyUsage: { digitalSignature?: boolean; keyEncipherment?: boolean };
+  /** Extended key usages, e.g. { clientAuth: true }; none when omitted. */
+  extKeyUsage?: Record<string, boolean>;
+  /** The one SAN URI that names what the certificate identifies. */
+  sanUri: string;
+}
+
+/**
+ * One end-entity certificate signed by the platform CA: random serial, validity capped by the issuer's,
+ * UTF-8 subject, not a CA, the key usages given, one SAN URI, and key identifiers linking it to the issuer.
+ * Both issuers (system certificates and the platform's own signing certificate) go through here.
+ */
+export function newCertificate(profile: EndEntityProfile): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(profile.publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = profile.notBefore;
+  cert.validity.notAfter = notAfterWithin(profile.issuer, profile.notAfter);
+  cert.setSubject(utf8Name(profile.subject));
+  cert.setIssuer(issuerAttributesOf(profile.issuer));
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: false },
+    { name: 'keyUsage', critical: true, ...profile.keyUsage },
+    ...(profile.extKeyUsage ? [{ name: 'extKeyUsage', ...profile.extKeyUsage }] : []),
+    { name: 'subjectAltName', altNames: [{ type: 6, value: profile.sanUri }] },
+    { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(profile.issuer) },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signCertificate(cert, profile.issuerKey);
+  return cert;
+}

@@ -6,18 +6,18 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext } from './app/context.js';
+import { createExchange } from './app/exchange.js';
+import { createQuality } from './app/quality.js';
+import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings } from './app/workflow.js';
 import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
-import { createExchange } from './exchange/wiring.js';
-import { createQuality } from './quality.js';
 import { applicationRoutes } from './routes/applications.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings } from './workflow.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +26,9 @@ declare module 'fastify' {
   }
 }
 
-import { BoundedSet } from './bounded-set.js';
+import { BoundedSet } from '../platform/bounded-set.js';
+import { Problem } from './app/schemas.js';
+import { VERSION } from './app/version.js';
 import adminAudit from './plugins/admin-audit.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
@@ -39,8 +41,6 @@ import { dataRoutes } from './routes/data.js';
 import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
-import { Problem } from './schemas.js';
-import { VERSION } from './version.js';
 
 export interface BuildAppOptions {
   context: GatewayContext;

@@ -1,7 +1,8 @@
 /** Starts the gateway and stops it gracefully on SIGINT/SIGTERM: stop accepting, drain, close Redis. */
+
+import type { GovshareConfig } from './app/config.js';
+import { createContext } from './app/context.js';
 import { buildApp } from './app.js';
-import type { GovshareConfig } from './config.js';
-import { createContext } from './context.js';
 
 export async function startServer(config: GovshareConfig): Promise<{ url: string; close(): Promise<void> }> {
   const context = await createContext(config);

@@ -5,16 +5,16 @@
  */
 import type { Worker } from 'bullmq';
 import { pino } from 'pino';
-import type { GovshareConfig } from './config.js';
-import { createContext } from './context.js';
-import { settingsOf } from './exchange/deps.js';
-import { ProviderLimiter } from './exchange/provider-limit.js';
-import { createExchange } from './exchange/wiring.js';
+import { settingsOf } from '../exchange/deps.js';
+import { ProviderLimiter } from '../exchange/provider-limit.js';
+import { createRedisClient } from '../platform/redis.js';
+import type { GovshareConfig } from './app/config.js';
+import { createContext } from './app/context.js';
+import { createExchange } from './app/exchange.js';
+import { createQuality } from './app/quality.js';
+import { createWorkflow, workflowSettings } from './app/workflow.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
-import { createQuality } from './quality.js';
-import { createRedisClient } from './redis.js';
-import { createWorkflow, workflowSettings } from './workflow.js';
 
 export async function startWorker(config: GovshareConfig): Promise<{ close(): Promise<void> }> {
   const log = pino({ level: config.GOVSHARE_LOG_LEVEL, name: 'govshare-worker' });

@@ -9,10 +9,12 @@
  *
  * Quota is not decided here: it needs the shared counters (see quota.ts); `checkQuota` is the pure rule.
  */
+
+import type { MaskRule } from '../catalog/masks.js';
 import type { ResourceEntry, SensitiveKind } from '../catalog/schema.js';
 import { type Deny, deny } from './errors.js';
 import type { Grant, GrantMode } from './grant.js';
-import { type MaskRule, maskRuleFor } from './masking.js';
+import { maskRuleFor } from './masking.js';
 import type { Obligations } from './obligations.js';
 import { secondsToNextCstDay, secondsToNextMinute } from './quota-windows.js';
 

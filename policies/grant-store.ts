@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ResourceEntry } from '../catalog/schema.js';
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import {
   GRANT_CONFLICT,
   GRANT_FORBIDDEN,

@@ -12,8 +12,8 @@ import {
   type ResourceEntry,
   USCC_PATTERN,
 } from '../catalog/schema.js';
+import { parseInstant } from '../platform/instant.js';
 import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
-import { parseInstant } from './instant.js';
 
 /** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
 export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';

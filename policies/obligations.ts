@@ -4,8 +4,9 @@
  * This runs on every response, so each obligations object is compiled once into a plan and a row costs
  * one output object and the masked strings, nothing else.
  */
+
+import { compileMask, type MaskRule } from '../catalog/masks.js';
 import type { Quota, RowFilter } from './grant.js';
-import { compileMask, type MaskRule } from './masking.js';
 
 /** Read-only: `decide` may hand the same object to many calls (and plans are cached by identity). */
 export interface Obligations {

@@ -3,7 +3,7 @@
  * call checks both windows and increments both counters only when both are under their limits: a
  * refused call consumes nothing, and two instances can never both take the last unit.
  */
-import type { RedisClient } from '../gateway/redis.js';
+import type { RedisClient } from '../platform/redis.js';
 import { checkQuota } from './decide.js';
 import type { Quota } from './grant.js';
 import { quotaKeys } from './keys.js';

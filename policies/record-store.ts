@@ -1,10 +1,114 @@
 /**
- * What the application and objection stores share: JSON records in one hash, a sequence for their ids,
- * sorted-set indexes, and an outbox stream of events and timers written with each change (the relay
- * moves them to the queues). Both write with the same Lua script; what they claim and index is theirs.
+ * The workflow-record layer that applications and objections share: JSON records in one hash, a sequence
+ * for their ids, the same key layout and sorted-set indexes (all, by consumer, provider and resource, by
+ * submission time; open ones by deadline), the transition schema of their timelines, and an outbox stream
+ * of events and timers written with each change (the relay moves them to the queues). Both write with
+ * the same Lua script; what they claim and what else they index is theirs.
  */
-import type { RedisClient } from '../gateway/redis.js';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { ActorRef } from '../catalog/records.js';
+import type { RedisClient } from '../platform/redis.js';
 import type { OutboxEntry } from './applications/schema.js';
+
+/**
+ * The keys every workflow record kind has, under one hash tag `{<tag>}` per kind: one Lua script writes
+ * the record, its indexes, its claim and its outbox entry atomically, so they must share a Cluster slot.
+ */
+export function workflowRecordKeys(prefix: string, tag: string) {
+  const base = `${prefix}{${tag}}:`;
+  return {
+    base,
+    /** Hash: record id → record JSON. */
+    data: `${base}data`,
+    /** Counter behind the record ids (<KIND>-<yyyymmdd>-<n>). */
+    seq: `${base}seq`,
+    /** Hash: claim field → id of the open record holding it (see RECORD_WRITE_LUA). */
+    pending: `${base}pending`,
+    /** Stream of committed changes' events and timers (field `entry`), drained by the gateway. */
+    outbox: `${base}outbox`,
+    /** Sorted sets of ids scored by submittedAt (ms). */
+    all: `${base}idx:all`,
+    byConsumer: (dept: string) => `${base}idx:consumer:${dept}`,
+    byProvider: (dept: string) => `${base}idx:provider:${dept}`,
+    byResource: (code: string) => `${base}idx:resource:${code}`,
+    /** Open records scored by their current deadline. */
+    open: `${base}idx:open`,
+  };
+}
+
+export type WorkflowRecordKeys = ReturnType<typeof workflowRecordKeys>;
+
+/** What every workflow record has that its shared indexes are built from. */
+export interface WorkflowRecordHeader {
+  id: string;
+  submittedAt: string;
+  consumerDept: string;
+  providerDept: string;
+  resourceCode: string;
+}
+
+/**
+ * The shared index memberships of a record: all, by consumer, provider and resource (scored by
+ * submission), and open (scored by `openDueAt`, when the record is open).
+ */
+export function workflowMemberships(
+  keys: WorkflowRecordKeys,
+  record: WorkflowRecordHeader,
+  openDueAt: string | undefined,
+): IndexMembership[] {
+  const submitted = Date.parse(record.submittedAt);
+  const list = [
+    keys.all,
+    keys.byConsumer(record.consumerDept),
+    keys.byProvider(record.providerDept),
+    keys.byResource(record.resourceCode),
+  ].map((key) => ({ key, score: submitted, member: record.id }));
+  if (openDueAt !== undefined) list.push({ key: keys.open, score: Date.parse(openDueAt), member: record.id });
+  return list;
+}
+
+const DateTime = (description: string) => Type.String({ format: 'date-time', description });
+
+/**
+ * The fields of a statutory deadline clock (an application's stage, an objection's answer deadline): the
+ * last day and instant, whether it was counted provisionally, and when the clock reminds and escalates.
+ */
+export const DEADLINE_CLOCK_FIELDS = {
+  dueDate: Type.String({ format: 'date', description: 'Last day of the limit (CST)' }),
+  dueAt: DateTime('24:00 CST of dueDate'),
+  provisional: Type.Boolean({
+    description: 'Counted Monday–Friday in a year the calendar does not know yet',
+  }),
+  unknownYears: Type.Array(Type.Integer()),
+  remindAt: DateTime('When one working day is left'),
+  escalateAt: DateTime('One working day after the deadline'),
+};
+
+/** What the deadline clock did, as it did it. */
+export const DEADLINE_EVENT_FIELDS = {
+  remindedAt: Type.Optional(DateTime('When the reminder went out')),
+  overdueAt: Type.Optional(DateTime('When it was marked overdue')),
+  escalatedAt: Type.Optional(DateTime('When it was escalated to the bureau')),
+};
+
+/** One timeline entry of a workflow record: a state change or clock event, with what the kind adds. */
+export function transitionSchema<State extends TSchema, Extra extends Record<string, TSchema>>(
+  state: State,
+  extra: Extra,
+) {
+  return Type.Object(
+    {
+      action: Type.String(),
+      from: Type.Union([state, Type.Null()]),
+      to: state,
+      at: DateTime('Platform record time'),
+      by: ActorRef,
+      reason: Type.Optional(Type.String()),
+      ...extra,
+    },
+    { additionalProperties: false, description: 'One entry per state change or clock event' },
+  );
+}
 
 /*
  * One optimistic write of a record: the new JSON only if the stored one is still what was read, with the
@@ -87,11 +191,65 @@ export interface OutboxRecord {
   entry: OutboxEntry;
 }
 
-export class JsonRecordStore<T> {
+/** A write of RECORD_WRITE_LUA as a store plans it. */
+export interface RecordWrite<T> {
+  /** The stored record and the exact JSON it was read from; both undefined for a new record. */
+  previous: T | undefined;
+  readJson: string | undefined;
+  next: T;
+  outbox: OutboxEntry | undefined;
+}
+
+/** What a kind of workflow record tells the shared store. */
+export interface RecordKind<T extends { id: string }> {
+  /** The name its write command is defined under on the Redis client (one per kind). */
+  writeCommand: string;
+  /** Open records hold their claim field; the claim is taken when one opens and released when it closes. */
+  isOpen(record: T): boolean;
+  claimField(record: T): string;
+  memberships(record: T): IndexMembership[];
+}
+
+export class JsonRecordStore<T extends { id: string }> {
   constructor(
     protected readonly redis: RedisClient,
-    private readonly recordKeys: { seq: string; data: string; outbox: string },
-  ) {}
+    private readonly recordKeys: { seq: string; data: string; outbox: string; pending: string },
+    private readonly kind: RecordKind<T>,
+  ) {
+    // The number of index keys varies, so it is passed first with every call.
+    redis.defineCommand(kind.writeCommand, { lua: RECORD_WRITE_LUA });
+  }
+
+  /**
+   * One optimistic write: {1}; {0} when the stored JSON changed since it was read (or the new id is
+   * taken); {-2, otherId} when another open record holds the claim field.
+   */
+  protected writeRecord({ previous, readJson, next, outbox }: RecordWrite<T>): Promise<[number, string?]> {
+    const { kind } = this;
+    const { keys: indexKeys, ops } = indexChanges(
+      previous ? kind.memberships(previous) : [],
+      kind.memberships(next),
+    );
+    const wasOpen = previous !== undefined && kind.isOpen(previous);
+    const nowOpen = kind.isOpen(next);
+    const claimOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
+    const command = (this.redis as unknown as Record<string, WriteCommand>)[kind.writeCommand]!;
+    return command.call(
+      this.redis,
+      3 + indexKeys.length,
+      this.recordKeys.data,
+      this.recordKeys.pending,
+      this.recordKeys.outbox,
+      ...indexKeys,
+      next.id,
+      readJson ?? '',
+      JSON.stringify(next),
+      claimOp,
+      kind.claimField(next),
+      outboxArgument(outbox),
+      ...ops,
+    );
+  }
 
   nextSequence(): Promise<number> {
     return this.redis.incr(this.recordKeys.seq);
@@ -126,3 +284,5 @@ export class JsonRecordStore<T> {
     if (ids.length > 0) await this.redis.xdel(this.recordKeys.outbox, ...ids);
   }
 }
+
+type WriteCommand = (...args: (string | number)[]) => Promise<[number, string?]>;

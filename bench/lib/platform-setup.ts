@@ -9,7 +9,7 @@ import { CatalogService } from '../../catalog/service.js';
 import { initPlatform, loadPlatform } from '../../certs/platform.js';
 import * as registry from '../../certs/registry.js';
 import { CertsStore } from '../../certs/store.js';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import type { Grant } from '../../policies/grant.js';
 import { GrantStore } from '../../policies/grant-store.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';

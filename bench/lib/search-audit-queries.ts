@@ -1,15 +1,15 @@
 /**
- * Queries of bench/search.ts over the written audit trail, through gateway/audit/search.ts and
- * gateway/audit/verify.ts, and their baselines: scanning the streams with XRANGE, which is what answering
+ * Queries of bench/search.ts over the written audit trail, through audit/search.ts and
+ * audit/verify.ts, and their baselines: scanning the streams with XRANGE, which is what answering
  * the same question without the indexes (or verifying without the chain checks) costs.
  */
-import type { RawEntry } from '../../gateway/audit/entries.js';
-import { parseRecord, readChainEntry, walkStream } from '../../gateway/audit/entries.js';
-import { auditKeys } from '../../gateway/audit/keys.js';
-import { searchAudit } from '../../gateway/audit/search.js';
-import { subjectHash } from '../../gateway/audit/subject.js';
-import { verifyAudit } from '../../gateway/audit/verify.js';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RawEntry } from '../../audit/entries.js';
+import { parseRecord, readChainEntry, walkStream } from '../../audit/entries.js';
+import { auditKeys } from '../../audit/keys.js';
+import { searchAudit } from '../../audit/search.js';
+import { subjectHash } from '../../audit/subject.js';
+import { verifyAudit } from '../../audit/verify.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { type AuditDataset, DAY_MS } from './search-audit.js';
 import { seededRandom, timed } from './search-stats.js';
 

@@ -5,12 +5,12 @@
  */
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import type { AuditRecord } from '../../audit/record.js';
+import { subjectHash } from '../../audit/subject.js';
+import { AuditWriter } from '../../audit/writer.js';
 import { idNumberCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
-import type { CheckpointSigner } from '../../gateway/audit/checkpoint.js';
-import type { AuditRecord } from '../../gateway/audit/record.js';
-import { subjectHash } from '../../gateway/audit/subject.js';
-import { AuditWriter } from '../../gateway/audit/writer.js';
-import { createRedisClient, type RedisClient } from '../../gateway/redis.js';
+import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { seededRandom } from './search-stats.js';
 
 export const DAY_MS = 86_400_000;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRedisClient, type RedisClient } from '../../gateway/redis.js';
+import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { type LocalRedis, startLocalRedis } from '../../scripts/lib/local-redis.js';
 import { type Child, startChild } from './children.js';
 import { type BenchPlatform, setUpPlatform } from './platform-setup.js';

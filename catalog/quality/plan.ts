@@ -8,7 +8,7 @@
  * - freshness: the newest watermark is no older than the update cycle allows;
  * - consistency (optional): the same key in another resource agrees on a shared item.
  */
-import { compileMask, DEFAULT_MASKS } from '../../policies/masking.js';
+
 import {
   checkDivisionCode,
   checkIdNumber,
@@ -17,6 +17,7 @@ import {
   type IdentifierCheck,
 } from '../identifiers.js';
 import { type RowValidator, rowValidator } from '../item-schema.js';
+import { compileMask, DEFAULT_MASKS } from '../masks.js';
 import type { Item, ResourceEntry, SensitiveKind, UpdateCycle } from '../schema.js';
 
 export type IdentifierKind = 'idNumber' | 'uscc' | 'divisionCode' | 'phone';

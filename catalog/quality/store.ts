@@ -6,7 +6,7 @@
  * A run saved twice (a job retried after it saved) is stored once.
  */
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { type QualityKeys, qualityKeys } from './keys.js';
 import type { CorrectionTask, QualityReport } from './report.js';
 

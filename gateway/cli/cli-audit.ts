@@ -3,10 +3,10 @@
  * process appends to the chain of an instance named after the host (`cli-<hostname>`), resuming its head.
  */
 import { hostname, userInfo } from 'node:os';
+import { AuditWriter } from '../../audit/writer.js';
 import { loadPlatform } from '../../certs/platform.js';
-import { AuditWriter } from '../audit/writer.js';
-import type { GovshareConfig } from '../config.js';
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../../platform/redis.js';
+import type { GovshareConfig } from '../app/config.js';
 
 export async function cliAudit(
   config: GovshareConfig,

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type GovshareConfig, loadConfig } from '../config.js';
+import { type GovshareConfig, loadConfig } from '../app/config.js';
 
 export interface CliIo {
   out(line: string): void;

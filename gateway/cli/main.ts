@@ -1,6 +1,6 @@
 /** The `govshare` command: one line per command in --help; each command has its own --help. */
-import { ConfigError } from '../config.js';
-import { VERSION } from '../version.js';
+import { ConfigError } from '../app/config.js';
+import { VERSION } from '../app/version.js';
 import { type CliIo, type Command, UsageError } from './command.js';
 import { commands } from './commands/index.js';
 

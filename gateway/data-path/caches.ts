@@ -6,9 +6,9 @@
 
 import type { PublishedEntry } from '../../catalog/records.js';
 import type { CatalogService } from '../../catalog/service.js';
+import { type InvalidationBus, LocalCache } from '../../platform/invalidation.js';
 import type { Grant } from '../../policies/grant.js';
 import { consumerKey, type GrantStore, parseGrantChange } from '../../policies/grant-store.js';
-import { type InvalidationBus, LocalCache } from '../invalidation.js';
 
 export class ResourceCache {
   private readonly cache = new LocalCache<PublishedEntry | null>(1000);

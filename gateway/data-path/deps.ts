@@ -1,4 +1,4 @@
-import type { GatewayContext } from '../context.js';
+import type { GatewayContext } from '../app/context.js';
 import type { DataPathDeps } from './serve.js';
 
 export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['callTally']): DataPathDeps {

@@ -6,6 +6,9 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditRecord } from '../../audit/record.js';
+import { subjectHash } from '../../audit/subject.js';
+import type { AuditWriter, Tally } from '../../audit/writer.js';
 import { rowValidator } from '../../catalog/item-schema.js';
 import type { PublishedEntry } from '../../catalog/records.js';
 import { parseAcceptSignature, signResponse } from '../../certs/httpsig/index.js';
@@ -16,13 +19,10 @@ import { denyError, denyErrors } from '../../policies/errors.js';
 import type { Grant } from '../../policies/grant.js';
 import { applyObligations, type Obligations } from '../../policies/obligations.js';
 import type { QuotaCounter } from '../../policies/quota.js';
-import type { AuditRecord } from '../audit/record.js';
-import { subjectHash } from '../audit/subject.js';
-import type { AuditWriter, Tally } from '../audit/writer.js';
-import { gatewayErrors } from '../errors.js';
-import { type Caller, callerActor } from '../plugins/signed-calls.js';
-import { bindRequestLog } from '../request-log.js';
+import { gatewayErrors } from '../app/errors.js';
+import { bindRequestLog } from '../app/request-log.js';
 import type { GrantCache, ResourceCache } from './caches.js';
+import { type Caller, callerActor } from './caller.js';
 
 export interface DataPathDeps {
   resources: ResourceCache;

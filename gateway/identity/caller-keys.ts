@@ -8,8 +8,8 @@ import { type KeyObject, X509Certificate } from 'node:crypto';
 import { parseSystemIdentity } from '../../certs/issue.js';
 import type { Platform } from '../../certs/platform.js';
 import type { CertsStore } from '../../certs/store.js';
-import { identityErrors } from '../errors.js';
-import { type InvalidationBus, LocalCache } from '../invalidation.js';
+import { type InvalidationBus, LocalCache } from '../../platform/invalidation.js';
+import { identityErrors } from '../app/errors.js';
 
 export interface CallerKey {
   serial: string;

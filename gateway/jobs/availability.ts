@@ -7,8 +7,8 @@ import { type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CatalogService } from '../../catalog/service.js';
 import type { ConnectorRegistry } from '../../connectors/registry.js';
+import type { RedisClient } from '../../platform/redis.js';
 import type { ProbeCounters, ProbeResult } from '../../policies/stats/counters.js';
-import type { RedisClient } from '../redis.js';
 import { QUEUE_NAMES } from './queues.js';
 
 export interface ProbeDeps {

@@ -7,12 +7,12 @@
  */
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { RedisClient } from '../../platform/redis.js';
 import { fireStageTimer, type TimerOutcome } from '../../policies/applications/clock.js';
 import type { ResourceChanges } from '../../policies/applications/resource-changes.js';
 import type { Timer } from '../../policies/applications/schema.js';
 import type { ApplicationService } from '../../policies/applications/service.js';
 import type { ObjectionService } from '../../policies/objections/service.js';
-import type { RedisClient } from '../redis.js';
 import { QUEUE_NAMES } from './queues.js';
 
 export interface DeadlineProcessorDeps {

@@ -1,6 +1,6 @@
 /**
  * The bulk exchange queue and its worker (BullMQ). Three job names on one queue:
- * - `export` {jobId}: runs or resumes an exchange job (gateway/exchange/runner.ts);
+ * - `export` {jobId}: runs or resumes an exchange job (exchange/runner.ts);
  * - `subscription` {subscriptionId}: fired by a subscription's job scheduler (cron pattern + time zone),
  *   starts an incremental run;
  * - `cleanup`: fired every `cleanupEveryMs`, deletes expired files.
@@ -17,17 +17,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { cleanupExpiredFiles } from '../exchange/cleanup.js';
-import type { ExchangeDeps, ExchangeQueuePort } from '../exchange/deps.js';
-import { settingsOf } from '../exchange/deps.js';
-import { errorSummary, isPermanentError } from '../exchange/errors.js';
-import { isJobId, isSubscriptionId } from '../exchange/paths.js';
-import { ProviderLimiter } from '../exchange/provider-limit.js';
-import { failExportJob, runExportJob } from '../exchange/runner.js';
-import type { ExchangeJob, Subscription } from '../exchange/schema.js';
-import { ExchangeStore } from '../exchange/store.js';
-import { listAllSubscriptions, startSubscriptionRun } from '../exchange/subscriptions.js';
-import type { RedisClient } from '../redis.js';
+import { cleanupExpiredFiles } from '../../exchange/cleanup.js';
+import type { ExchangeDeps, ExchangeQueuePort } from '../../exchange/deps.js';
+import { settingsOf } from '../../exchange/deps.js';
+import { errorSummary, isPermanentError } from '../../exchange/errors.js';
+import { isJobId, isSubscriptionId } from '../../exchange/paths.js';
+import { ProviderLimiter } from '../../exchange/provider-limit.js';
+import { failExportJob, runExportJob } from '../../exchange/runner.js';
+import type { ExchangeJob, Subscription } from '../../exchange/schema.js';
+import { ExchangeStore } from '../../exchange/store.js';
+import { listAllSubscriptions, startSubscriptionRun } from '../../exchange/subscriptions.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { bullPrefix } from './queues.js';
 
 export const EXCHANGE_QUEUE = 'exchange';

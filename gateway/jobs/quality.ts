@@ -21,7 +21,7 @@ import type { QualityStore, TaskAction } from '../../catalog/quality/store.js';
 import type { DataService, ResourceEntry, UpdateCycle } from '../../catalog/schema.js';
 import { serviceShape } from '../../connectors/registry.js';
 import type { Connector, ServiceShape } from '../../connectors/types.js';
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { bullPrefix } from './queues.js';
 
 export const QUALITY_QUEUE = 'quality';
@@ -161,7 +161,7 @@ export interface QualityCatalog {
   ): Promise<{ version: number; status: 'active' | 'suspended' | 'withdrawn'; entry: ResourceEntry } | null>;
 }
 
-/** A slot per provider shared with other bulk readers (gateway/exchange/provider-limit.ts fits). */
+/** A slot per provider shared with other bulk readers (exchange/provider-limit.ts fits). */
 export interface ProviderSlots {
   hold(providerCode: string, leaseId: string): Promise<{ release(): Promise<void> } | undefined>;
 }

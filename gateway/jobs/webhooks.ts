@@ -5,8 +5,8 @@
  */
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { DeliveryJob, Notifier } from '../notifications/notifier.js';
-import type { RedisClient } from '../redis.js';
+import type { DeliveryJob, Notifier } from '../../notifications/notifier.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { QUEUE_NAMES } from './queues.js';
 
 export function webhookProcessor(notifier: Notifier) {

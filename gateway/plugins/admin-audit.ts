@@ -17,12 +17,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AuditRecord } from '../audit/record.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditRecord } from '../../audit/record.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import { gatewayErrors } from '../app/errors.js';
 import type { Person } from '../auth/people.js';
-import { gatewayErrors } from '../errors.js';
+import { callerActor } from '../data-path/caller.js';
 import { prepareProblem, toProblem } from './problem-details.js';
-import { callerActor } from './signed-calls.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -5,8 +5,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { gatewayErrors } from '../errors.js';
-import type { GatewayMetrics } from '../metrics.js';
+import { gatewayErrors } from '../app/errors.js';
+import type { GatewayMetrics } from '../app/metrics.js';
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 

@@ -8,8 +8,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import buildGetJwks from 'get-jwks';
+import { gatewayErrors } from '../app/errors.js';
 import { type Access, type Person, PersonClaims, type Role } from '../auth/people.js';
-import { gatewayErrors } from '../errors.js';
 
 export interface RouteAccess {
   method: string;

@@ -5,8 +5,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { type ProblemDetail, problemTitle, problemType } from '../errors.js';
-import { problemRegistry } from '../problem-registry.js';
+import { type ProblemDetail, problemTitle, problemType } from '../app/errors.js';
+import { problemRegistry } from '../app/problem-registry.js';
 
 const FRAMEWORK_CODES: Record<string, { code: string; status: number; detail?: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 },

@@ -7,26 +7,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { type VerifiedSignature, verifyRequestSignature } from '../../certs/httpsig/index.js';
-import type { AuditRecord } from '../audit/record.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditRecord } from '../../audit/record.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import { verifyRequestSignature } from '../../certs/httpsig/index.js';
+import type { RedisClient } from '../../platform/redis.js';
+import { bindRequestLog } from '../app/request-log.js';
+import type { Caller } from '../data-path/caller.js';
 import type { CallerKeys } from '../identity/caller-keys.js';
-import type { RedisClient } from '../redis.js';
-import { bindRequestLog } from '../request-log.js';
-
-export interface Caller {
-  deptCode: string;
-  systemId: string;
-  serial: string;
-  purpose: string;
-  userId?: string;
-  caseId?: string;
-  signature: VerifiedSignature;
-  /** The @target-uri the signature was verified against (response signatures bind to the same request). */
-  targetUri: string;
-  /** SHA-256 hex of the Signature header, for the audit record. */
-  signatureHash: string;
-}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,17 +36,6 @@ export interface SignedCallsOptions {
 }
 
 const HEADER_TEXT = /^[\x20-\x7e]{1,256}$/;
-
-/** The audit actor of a verified caller: department, system, certificate, and the official and case sent. */
-export function callerActor(caller: Caller): AuditRecord['actor'] {
-  return {
-    deptCode: caller.deptCode,
-    systemId: caller.systemId,
-    certSerial: caller.serial,
-    ...(caller.userId ? { userId: caller.userId } : {}),
-    ...(caller.caseId ? { caseId: caller.caseId } : {}),
-  };
-}
 
 export function targetUri(request: FastifyRequest, publicOrigin?: string): string {
   return `${publicOrigin ?? `${request.protocol}://${request.host}`}${request.url}`;

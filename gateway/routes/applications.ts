@@ -18,11 +18,11 @@ import {
   ReasonBody,
 } from '../../policies/applications/schema.js';
 import { Grant } from '../../policies/grant.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
-import type { Workflow } from '../workflow.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: APPLICATION_ID_PATTERN }) });
 const ListQuery = Type.Object(

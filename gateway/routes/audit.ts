@@ -6,10 +6,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { AuditFilters, AuditQuery, exportAudit, searchAudit } from '../audit/search.js';
-import { verifyAudit } from '../audit/verify.js';
-import type { GatewayContext } from '../context.js';
-import { problemResponses } from '../schemas.js';
+import { AuditFilters, AuditQuery, exportAudit, searchAudit } from '../../audit/search.js';
+import { verifyAudit } from '../../audit/verify.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
 
 function usedFilters(query: Record<string, unknown>): Record<string, unknown> {
   const { subject, cursor: _cursor, ...rest } = query;

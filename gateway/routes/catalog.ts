@@ -12,10 +12,10 @@ import { CatalogVersion, CatalogView } from '../../catalog/records.js';
 import { RESOURCE_CODE_PATTERN, ResourceEntry } from '../../catalog/schema.js';
 import { SearchQuery, SearchResult } from '../../catalog/search.js';
 import type { CatalogWriteResult } from '../../catalog/service.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
 import { actorOf, ROLES } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
 
 const CodeParams = Type.Object({
   code: Type.String({ pattern: RESOURCE_CODE_PATTERN, description: 'Resource code, percent-encoded' }),

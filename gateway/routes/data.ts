@@ -7,10 +7,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ITEM_NAME_PATTERN, RESOURCE_CODE_PATTERN } from '../../catalog/schema.js';
 import { MAX_KEY_VALUE_LENGTH } from '../../connectors/wire.js';
+import { gatewayErrors } from '../app/errors.js';
+import { problemResponses } from '../app/schemas.js';
 import type { DataPathDeps } from '../data-path/serve.js';
 import { serveData } from '../data-path/serve.js';
-import { gatewayErrors } from '../errors.js';
-import { problemResponses } from '../schemas.js';
 
 const CodeParams = Type.Object({
   code: Type.String({ pattern: RESOURCE_CODE_PATTERN, description: 'Resource code, percent-encoded' }),

@@ -7,8 +7,8 @@ import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AuditWriter } from '../audit/writer.js';
-import type { ExchangeDeps } from '../exchange/deps.js';
+import type { AuditWriter } from '../../audit/writer.js';
+import type { ExchangeDeps } from '../../exchange/deps.js';
 import {
   ExchangeJobRequest,
   ExchangeJobView,
@@ -16,21 +16,21 @@ import {
   SUBSCRIPTION_ID_PATTERN,
   Subscription,
   SubscriptionRequest,
-} from '../exchange/schema.js';
+} from '../../exchange/schema.js';
 import {
   getJobForCaller,
   jobView,
   listJobsForCaller,
   openJobFileForCaller,
   submitExchangeJob,
-} from '../exchange/service.js';
+} from '../../exchange/service.js';
 import {
   createSubscription,
   deleteSubscription,
   getSubscriptionForCaller,
   listSubscriptionsForCaller,
-} from '../exchange/subscriptions.js';
-import { problemResponses } from '../schemas.js';
+} from '../../exchange/subscriptions.js';
+import { problemResponses } from '../app/schemas.js';
 
 const JobParams = Type.Object({ id: Type.String({ pattern: JOB_ID_PATTERN }) });
 const SubscriptionParams = Type.Object({ id: Type.String({ pattern: SUBSCRIPTION_ID_PATTERN }) });

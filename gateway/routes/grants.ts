@@ -10,11 +10,11 @@ import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
 import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
 import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
 import { canView } from '../../policies/grant-store.js';
+import type { GatewayContext } from '../app/context.js';
+import { gatewayErrors } from '../app/errors.js';
+import { problemResponses } from '../app/schemas.js';
 import { actorOf } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
-import { gatewayErrors } from '../errors.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { GatewayContext } from '../context.js';
+import type { GatewayContext } from '../app/context.js';
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{
   context: GatewayContext;

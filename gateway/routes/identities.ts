@@ -16,9 +16,9 @@ import {
   SERIAL_PATTERN,
   SYSTEM_ID_PATTERN,
 } from '../../certs/schema.js';
-import type { GatewayContext } from '../context.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
 import { personOf, requireOwnDepartment } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
 
 const CertificateView = Type.Composite([
   Type.Omit(CertificateRecord, ['certPem']),

@@ -10,6 +10,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { subjectHash } from '../../audit/subject.js';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
 import {
   OBJECTION_ID_PATTERN,
@@ -19,12 +20,11 @@ import {
   ObjectionState,
   WithdrawBody,
 } from '../../policies/objections/schema.js';
-import { subjectHash } from '../audit/subject.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
-import type { Workflow } from '../workflow.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: OBJECTION_ID_PATTERN }) });
 const ListQuery = Type.Object(

@@ -4,12 +4,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CorrectionTask, QualityReport } from '../../catalog/quality/report.js';
 import { RESOURCE_CODE_PATTERN } from '../../catalog/schema.js';
-import type { GatewayContext } from '../context.js';
-import { gatewayErrors } from '../errors.js';
+import type { GatewayContext } from '../app/context.js';
+import { gatewayErrors } from '../app/errors.js';
+import type { Quality } from '../app/quality.js';
+import { problemResponses } from '../app/schemas.js';
 import { enqueueQualityCheck } from '../jobs/quality.js';
 import { personOf, requireOwnDepartment } from '../plugins/people-auth.js';
-import type { Quality } from '../quality.js';
-import { problemResponses } from '../schemas.js';
 
 const CodeParams = Type.Object({ code: Type.String({ pattern: RESOURCE_CODE_PATTERN }) });
 

@@ -10,11 +10,11 @@ import { USCC_PATTERN } from '../../catalog/schema.js';
 import { DATE_PATTERN } from '../../policies/calendar/schema.js';
 import { statisticsCsv } from '../../policies/stats/csv.js';
 import { Statistics } from '../../policies/stats/schema.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
-import type { Workflow } from '../workflow.js';
 
 export const statsRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; workflow: Workflow }> = async (
   app,

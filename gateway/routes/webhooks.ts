@@ -1,22 +1,22 @@
 /**
  * Webhook endpoints and their deliveries over HTTP. A dept-admin manages its department's endpoints and
  * sees their deliveries (with every failure); the bureau manages its own (owner `bureau`) and may read
- * any owner's. URLs are trusted as registered (see gateway/notifications/schema.ts): only http(s), no
+ * any owner's. URLs are trusted as registered (see notifications/schema.ts): only http(s), no
  * credentials, no redirects followed, every delivery signed with the platform key.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { actorOf } from '../auth/people.js';
-import type { GatewayContext } from '../context.js';
 import {
   Delivery,
   DeliveryStatus,
   WebhookEndpoint,
   WebhookEndpointRequest,
-} from '../notifications/schema.js';
+} from '../../notifications/schema.js';
+import type { GatewayContext } from '../app/context.js';
+import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
+import { actorOf } from '../auth/people.js';
 import { personOf } from '../plugins/people-auth.js';
-import { problemResponses } from '../schemas.js';
-import type { Workflow } from '../workflow.js';
 
 const Owner = Type.String({
   pattern: '^(bureau|[0-9A-HJ-NPQRTUWXY]{18})$',

@@ -15,6 +15,7 @@ import {
   RowFilter,
   SYSTEM_ID_PATTERN,
 } from '../grant.js';
+import { DEADLINE_CLOCK_FIELDS, DEADLINE_EVENT_FIELDS, transitionSchema } from '../record-store.js';
 
 const Instant = (description: string) => Type.String({ pattern: INSTANT_PATTERN, description });
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
@@ -123,37 +124,19 @@ export const Stage = Type.Object(
     name: StageName,
     startedAt: DateTime('Platform record time when the stage began'),
     limitWorkdays: Type.Integer({ minimum: 0 }),
-    dueDate: Type.String({ format: 'date', description: 'Last day of the limit (CST)' }),
-    dueAt: DateTime('24:00 CST of dueDate'),
-    provisional: Type.Boolean({
-      description: 'Counted Monday–Friday in a year the calendar does not know yet',
-    }),
-    unknownYears: Type.Array(Type.Integer()),
-    remindAt: DateTime('When one working day is left'),
-    escalateAt: DateTime('One working day after the deadline'),
+    ...DEADLINE_CLOCK_FIELDS,
     completedAt: Type.Optional(DateTime('When the stage ended')),
     completedBy: Type.Optional(Type.String({ description: 'The action that ended it' })),
-    remindedAt: Type.Optional(DateTime('When the reminder went out')),
-    overdueAt: Type.Optional(DateTime('When it was marked overdue')),
-    escalatedAt: Type.Optional(DateTime('When it was escalated to the bureau')),
+    ...DEADLINE_EVENT_FIELDS,
   },
   { additionalProperties: false },
 );
 export type Stage = Static<typeof Stage>;
 
-export const Transition = Type.Object(
-  {
-    action: Type.String(),
-    from: Type.Union([ApplicationState, Type.Null()]),
-    to: ApplicationState,
-    at: DateTime('Platform record time'),
-    by: ActorRef,
-    reason: Type.Optional(Type.String()),
-    stage: Type.Optional(Type.Integer({ minimum: 1 })),
-    grantId: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false, description: 'One entry per state change or clock event' },
-);
+export const Transition = transitionSchema(ApplicationState, {
+  stage: Type.Optional(Type.Integer({ minimum: 1 })),
+  grantId: Type.Optional(Type.String()),
+});
 export type Transition = Static<typeof Transition>;
 
 export const Application = Type.Object(

@@ -6,9 +6,9 @@
  * through the GrantStore with the application as its source.
  */
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
+import { cstDate } from '../../platform/plain-date.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
-import { cstDate } from '../calendar/plain-date.js';
 import { type Grant, validateGrantCreation } from '../grant.js';
 import type { GrantStore } from '../grant-store.js';
 import {

@@ -7,22 +7,18 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import {
   type IndexMembership,
-  indexChanges,
   JsonRecordStore,
   outboxArgument,
-  RECORD_WRITE_LUA,
+  type RecordKind,
+  workflowMemberships,
 } from '../record-store.js';
 import { APPLICATION_CONFLICT } from './errors.js';
 import { type ApplicationKeys, applicationKeys } from './keys.js';
 import type { Application, OutboxEntry } from './schema.js';
 import { isOpen } from './state-machine.js';
-
-interface ApplicationCommands {
-  govshareApplicationWrite(...args: (string | number)[]): Promise<[number, string?]>;
-}
 
 export type WriteResult =
   | { ok: true }
@@ -48,18 +44,33 @@ const UNLOCK_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.c
 const LOCK_TTL_MS = 30_000;
 const LOCK_WAIT_MS = 5_000;
 
+function applicationKind(keys: ApplicationKeys): RecordKind<Application> {
+  return {
+    writeCommand: 'govshareApplicationWrite',
+    isOpen: (app) => isOpen(app.state),
+    claimField: pendingKey,
+    memberships: (app) => applicationMemberships(keys, app),
+  };
+}
+
+function applicationMemberships(k: ApplicationKeys, app: Application): IndexMembership[] {
+  const current = app.stages.at(-1);
+  const list = workflowMemberships(k, app, isOpen(app.state) ? current?.dueAt : undefined);
+  if (app.decidedAt) list.push({ key: k.decided, score: Date.parse(app.decidedAt), member: app.id });
+  for (const stage of app.stages) {
+    list.push({ key: k.due, score: Date.parse(stage.dueAt), member: `${app.id}.${stage.seq}` });
+  }
+  return list;
+}
+
 export class ApplicationStore extends JsonRecordStore<Application> {
   readonly keys: ApplicationKeys;
-  readonly #commands: ApplicationCommands;
 
   constructor(redis: RedisClient, prefix: string) {
     const keys = applicationKeys(prefix);
-    super(redis, keys);
+    super(redis, keys, applicationKind(keys));
     this.keys = keys;
     redis.defineCommand('govshareApplicationUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
-    // The number of index keys varies, so it is passed first with every call.
-    redis.defineCommand('govshareApplicationWrite', { lua: RECORD_WRITE_LUA });
-    this.#commands = redis as unknown as ApplicationCommands;
   }
 
   async read(id: string): Promise<{ app: Application; json: string } | undefined> {
@@ -73,30 +84,12 @@ export class ApplicationStore extends JsonRecordStore<Application> {
   }
 
   async write(input: WriteInput): Promise<WriteResult> {
-    const { previous, next } = input;
-    const { keys: indexKeys, ops } = indexChanges(
-      previous ? this.#memberships(previous) : [],
-      this.#memberships(next),
-    );
-
-    const wasOpen = previous !== undefined && isOpen(previous.state);
-    const nowOpen = isOpen(next.state);
-    const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
-    const outbox = outboxArgument(input.outbox);
-    const [code, otherId] = await this.#commands.govshareApplicationWrite(
-      3 + indexKeys.length,
-      this.keys.data,
-      this.keys.pending,
-      this.keys.outbox,
-      ...indexKeys,
-      next.id,
-      input.readJson ?? '',
-      JSON.stringify(next),
-      pendingOp,
-      pendingKey(next),
-      outbox,
-      ...ops,
-    );
+    const [code, otherId] = await this.writeRecord({
+      previous: input.previous,
+      readJson: input.readJson,
+      next: input.next,
+      outbox: input.outbox,
+    });
     if (code === 1) return { ok: true };
     if (code === -2) return { ok: false, conflict: 'pending', otherId: otherId ?? '' };
     return { ok: false, conflict: 'changed' };
@@ -129,25 +122,6 @@ export class ApplicationStore extends JsonRecordStore<Application> {
   async appendOutbox(entry: OutboxEntry): Promise<void> {
     const json = outboxArgument(entry);
     if (json) await this.redis.xadd(this.keys.outbox, '*', 'entry', json);
-  }
-
-  #memberships(app: Application): IndexMembership[] {
-    const k = this.keys;
-    const submitted = Date.parse(app.submittedAt);
-    const list = [
-      k.all,
-      k.byConsumer(app.consumerDept),
-      k.byProvider(app.providerDept),
-      k.byResource(app.resourceCode),
-    ].map((key) => ({ key, score: submitted, member: app.id }));
-    const current = app.stages.at(-1);
-    if (isOpen(app.state) && current)
-      list.push({ key: k.open, score: Date.parse(current.dueAt), member: app.id });
-    if (app.decidedAt) list.push({ key: k.decided, score: Date.parse(app.decidedAt), member: app.id });
-    for (const stage of app.stages) {
-      list.push({ key: k.due, score: Date.parse(stage.dueAt), member: `${app.id}.${stage.seq}` });
-    }
-    return list;
   }
 }
 

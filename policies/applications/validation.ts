@@ -4,8 +4,8 @@
  */
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
+import { parseInstant } from '../../platform/instant.js';
 import { type GrantRequest, itemShareType } from '../grant.js';
-import { parseInstant } from '../instant.js';
 import {
   APPLICATION_FORBIDDEN,
   APPLICATION_INVALID,

@@ -4,8 +4,7 @@
  * time zone. A year the table does not know is an error (CALENDAR_YEAR_UNKNOWN), never a guess —
  * except in `deadline`, which must always give an answer and marks it provisional instead.
  */
-import { type CompiledCalendar, compileCalendar, describeSource, type RuleSource } from './compile.js';
-import { CalendarInputInvalid, CalendarYearUnknown } from './errors.js';
+
 import {
   cstDayNumber,
   cstStartOfDayNumber,
@@ -16,7 +15,9 @@ import {
   WEEKDAY_NAMES,
   weekdayOfDayNumber,
   yearOfDayNumber,
-} from './plain-date.js';
+} from '../../platform/plain-date.js';
+import { type CompiledCalendar, compileCalendar, describeSource, type RuleSource } from './compile.js';
+import { CalendarInputInvalid, CalendarYearUnknown } from './errors.js';
 import type { CalendarOverrides, HolidayYear, Notice } from './schema.js';
 import { HOLIDAY_TABLE } from './table.js';
 

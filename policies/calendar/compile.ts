@@ -4,8 +4,15 @@
  * make-up working days fall on a Saturday or Sunday, no year is given twice, adjustments name a
  * known year, and no date is both a day off and a make-up working day. Errors name the field.
  */
+
+import {
+  fromDayNumber,
+  isWeekend,
+  tryDayNumber,
+  weekdayName,
+  yearOfDayNumber,
+} from '../../platform/plain-date.js';
 import { CalendarOverrideInvalid } from './errors.js';
-import { fromDayNumber, isWeekend, tryDayNumber, weekdayName, yearOfDayNumber } from './plain-date.js';
 import type { CalendarAdjustment, CalendarOverrides, DaysOff, HolidayYear, MakeUpDay } from './schema.js';
 
 /** Where a day's rule comes from: a State Council notice of a year, or an operator's adjustment. */

@@ -3,11 +3,12 @@
  * details. Every message says what to fix (which date, which year, which field of which file).
  */
 import { createError } from '@fastify/error';
+import { CalendarInputInvalid } from '../../platform/errors.js';
+
+export { CalendarInputInvalid };
 
 /** A date the calendar has no holiday arrangement for; the message names the year and how to add it. */
 export const CalendarYearUnknown = createError('CALENDAR_YEAR_UNKNOWN', '%s', 422);
-/** A date that is not a real 'YYYY-MM-DD' calendar date, or a working-day count that is not a whole number. */
-export const CalendarInputInvalid = createError('CALENDAR_INPUT_INVALID', '%s', 400);
 /** The operator's calendar override file cannot be read or fails validation; the message names the field. */
 export const CalendarOverrideInvalid = createError('CALENDAR_OVERRIDE_INVALID', '%s', 500);
 /** A region profile or limits override that is unknown or out of range. */

@@ -1,6 +1,7 @@
 /** One-line human answers for the operator CLI (`govshare calendar …`). */
+
+import { type PlainDate, weekdayName } from '../../platform/plain-date.js';
 import type { DayInfo, WorkdayCalendar } from './calendar.js';
-import { type PlainDate, weekdayName } from './plain-date.js';
 
 function reason(info: DayInfo): string {
   switch (info.kind) {

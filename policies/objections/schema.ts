@@ -12,6 +12,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ActorRef, literalUnion } from '../../catalog/records.js';
 import { ITEM_NAME_PATTERN, RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
 import { SYSTEM_ID_PATTERN } from '../grant.js';
+import { DEADLINE_CLOCK_FIELDS, DEADLINE_EVENT_FIELDS, transitionSchema } from '../record-store.js';
 
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
 const Text = (maxLength: number, description: string) =>
@@ -96,17 +97,8 @@ export const AnswerDeadline = Type.Object(
   {
     limitWorkdays: Type.Integer({ minimum: 1 }),
     startedAt: DateTime('Platform record time when the objection was received'),
-    dueDate: Type.String({ format: 'date', description: 'Last day of the limit (CST)' }),
-    dueAt: DateTime('24:00 CST of dueDate'),
-    provisional: Type.Boolean({
-      description: 'Counted Monday–Friday in a year the calendar does not know yet',
-    }),
-    unknownYears: Type.Array(Type.Integer()),
-    remindAt: DateTime('When one working day is left'),
-    escalateAt: DateTime('One working day after the deadline'),
-    remindedAt: Type.Optional(DateTime('When the reminder went out')),
-    overdueAt: Type.Optional(DateTime('When it was marked overdue')),
-    escalatedAt: Type.Optional(DateTime('When it was escalated to the bureau')),
+    ...DEADLINE_CLOCK_FIELDS,
+    ...DEADLINE_EVENT_FIELDS,
   },
   { additionalProperties: false },
 );
@@ -125,17 +117,7 @@ export const RecordedAnswer = Type.Object(
 );
 export type RecordedAnswer = Static<typeof RecordedAnswer>;
 
-export const ObjectionTransition = Type.Object(
-  {
-    action: Type.String(),
-    from: Type.Union([ObjectionState, Type.Null()]),
-    to: ObjectionState,
-    at: DateTime('Platform record time'),
-    by: ActorRef,
-    reason: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false, description: 'One entry per state change or clock event' },
-);
+export const ObjectionTransition = transitionSchema(ObjectionState, {});
 export type ObjectionTransition = Static<typeof ObjectionTransition>;
 
 export const Objection = Type.Object(

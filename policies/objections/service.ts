@@ -5,15 +5,16 @@
  * reason; the consumer is told. Overdue objections are marked and escalated to the bureau like
  * application stages. The data path is not held up meanwhile ([HB-S] 23).
  */
+
+import { normalizeSubject } from '../../audit/subject.js';
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
-import { normalizeSubject } from '../../gateway/audit/subject.js';
+import { cstDate } from '../../platform/plain-date.js';
 import type { TimerOutcome } from '../applications/clock.js';
 import { actorRecord } from '../applications/commit.js';
 import { BUREAU_RECIPIENT, makeEvent } from '../applications/events.js';
 import type { OutboxEntry, Timer, WorkflowEvent } from '../applications/schema.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
-import { cstDate } from '../calendar/plain-date.js';
 import type { Grant } from '../grant.js';
 import type { GrantStore } from '../grant-store.js';
 import { answerDeadline, fireObjectionTimer, objectionTimers, recoverObjectionClocks } from './clock.js';

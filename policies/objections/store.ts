@@ -5,23 +5,13 @@
  * item" claim, and appends the change's outbox entry (events and timers) to the objections' own stream.
  */
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import type { OutboxEntry } from '../applications/schema.js';
-import {
-  type IndexMembership,
-  indexChanges,
-  JsonRecordStore,
-  outboxArgument,
-  RECORD_WRITE_LUA,
-} from '../record-store.js';
+import { JsonRecordStore, type RecordKind, workflowMemberships } from '../record-store.js';
 import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
 import { type ObjectionKeys, objectionKeys } from './keys.js';
 import type { Objection } from './schema.js';
 import { isOpen } from './state-machine.js';
-
-interface ObjectionCommands {
-  govshareObjectionWrite(...args: (string | number)[]): Promise<[number, string?]>;
-}
 
 /** What a planner returns: the next objection and its outbox entry; undefined when nothing is to be done. */
 export interface ObjectionPlan {
@@ -38,16 +28,22 @@ const MAX_ATTEMPTS = 10;
 export const recordClaim = (o: Pick<Objection, 'consumerDept' | 'resourceCode' | 'item' | 'key'>) =>
   `${o.consumerDept}:${o.resourceCode}:${o.item}:${createHash('sha256').update(o.key, 'utf8').digest('hex')}`;
 
+function objectionKind(keys: ObjectionKeys): RecordKind<Objection> {
+  return {
+    writeCommand: 'govshareObjectionWrite',
+    isOpen: (o) => isOpen(o.state),
+    claimField: recordClaim,
+    memberships: (o) => workflowMemberships(keys, o, isOpen(o.state) ? o.deadline.dueAt : undefined),
+  };
+}
+
 export class ObjectionStore extends JsonRecordStore<Objection> {
   readonly keys: ObjectionKeys;
-  readonly #commands: ObjectionCommands;
 
   constructor(redis: RedisClient, prefix: string) {
     const keys = objectionKeys(prefix);
-    super(redis, keys);
+    super(redis, keys, objectionKind(keys));
     this.keys = keys;
-    redis.defineCommand('govshareObjectionWrite', { lua: RECORD_WRITE_LUA });
-    this.#commands = redis as unknown as ObjectionCommands;
   }
 
   async read(id: string): Promise<{ objection: Objection; json: string } | undefined> {
@@ -57,7 +53,12 @@ export class ObjectionStore extends JsonRecordStore<Objection> {
 
   /** Stores a new objection, claiming its record and item for the department. */
   async create(objection: Objection, outbox: OutboxEntry): Promise<void> {
-    const [code, otherId] = await this.#write(undefined, undefined, objection, outbox);
+    const [code, otherId] = await this.writeRecord({
+      previous: undefined,
+      readJson: undefined,
+      next: objection,
+      outbox,
+    });
     if (code === 1) return;
     if (code === -2) {
       throw new OBJECTION_DUPLICATE(
@@ -81,52 +82,14 @@ export class ObjectionStore extends JsonRecordStore<Objection> {
       if (!read) throw new OBJECTION_NOT_FOUND(`no objection has id "${id}"`);
       const plan = planner(structuredClone(read.objection), now());
       if (!plan) return read.objection;
-      const [code] = await this.#write(read.json, read.objection, plan.next, plan.outbox);
+      const [code] = await this.writeRecord({
+        previous: read.objection,
+        readJson: read.json,
+        next: plan.next,
+        outbox: plan.outbox,
+      });
       if (code === 1) return plan.next;
     }
     throw new OBJECTION_CONFLICT(`objection ${id} kept changing; retry`);
-  }
-
-  /** The oldest outbox entries, at most `count`. */
-  #write(
-    readJson: string | undefined,
-    previous: Objection | undefined,
-    next: Objection,
-    outbox: OutboxEntry | undefined,
-  ): Promise<[number, string?]> {
-    const { keys: indexKeys, ops } = indexChanges(
-      previous ? this.#memberships(previous) : [],
-      this.#memberships(next),
-    );
-    const wasOpen = previous !== undefined && isOpen(previous.state);
-    const nowOpen = isOpen(next.state);
-    const pendingOp = !previous && nowOpen ? 'claim' : wasOpen && !nowOpen ? 'release' : '';
-    return this.#commands.govshareObjectionWrite(
-      3 + indexKeys.length,
-      this.keys.data,
-      this.keys.pending,
-      this.keys.outbox,
-      ...indexKeys,
-      next.id,
-      readJson ?? '',
-      JSON.stringify(next),
-      pendingOp,
-      recordClaim(next),
-      outboxArgument(outbox),
-      ...ops,
-    );
-  }
-
-  #memberships(o: Objection): IndexMembership[] {
-    const k = this.keys;
-    const submitted = Date.parse(o.submittedAt);
-    const list = [
-      k.all,
-      k.byConsumer(o.consumerDept),
-      k.byProvider(o.providerDept),
-      k.byResource(o.resourceCode),
-    ].map((key) => ({ key, score: submitted, member: o.id }));
-    if (isOpen(o.state)) list.push({ key: k.open, score: Date.parse(o.deadline.dueAt), member: o.id });
-    return list;
   }
 }

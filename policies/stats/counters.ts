@@ -3,8 +3,9 @@
  * resource and outcome, and health probes of the providers' data services. Recording a call costs one
  * HINCRBY, which the data path can also put into a pipeline it sends anyway (`callCommand`).
  */
-import type { RedisClient } from '../../gateway/redis.js';
-import { addDays, cstDate, type PlainDate } from '../calendar/plain-date.js';
+
+import { addDays, cstDate, type PlainDate } from '../../platform/plain-date.js';
+import type { RedisClient } from '../../platform/redis.js';
 import { statsKeys } from './keys.js';
 
 export interface CallEvent {

@@ -1,6 +1,6 @@
 /** The statistics of one platform: its counters and the computation over a period, with who sees what. */
 import type { ActorRef } from '../../catalog/records.js';
-import type { RedisClient } from '../../gateway/redis.js';
+import type { RedisClient } from '../../platform/redis.js';
 import type { ApplicationStore } from '../applications/store.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import { CallCounters, ProbeCounters } from './counters.js';

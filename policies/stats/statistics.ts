@@ -6,11 +6,11 @@
  * are. Medians of an even count average the two middle values; p90 is the nearest-rank percentile.
  */
 import type { ActorRef } from '../../catalog/records.js';
+import { cstDate, type PlainDate, tryDayNumber } from '../../platform/plain-date.js';
 import type { Application, Stage } from '../applications/schema.js';
 import { stageWithinLimit } from '../applications/stages.js';
 import type { ApplicationStore } from '../applications/store.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
-import { cstDate, type PlainDate, tryDayNumber } from '../calendar/plain-date.js';
 import type { CallCount, CallCounters, ProbeCount, ProbeCounters } from './counters.js';
 import { STATS_FORBIDDEN, STATS_PERIOD_INVALID } from './errors.js';
 import type {

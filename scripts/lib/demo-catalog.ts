@@ -4,7 +4,7 @@
  * shared — mounted on the front-end processor simulator at `simulatorUrl`. Used by the demo, tests and
  * benchmarks.
  */
-import type { ResourceEntry } from '../../catalog/schema.js';
+import type { Item, ResourceEntry } from '../../catalog/schema.js';
 
 export const DEMO_DEPARTMENTS = {
   publicSecurity: {
@@ -34,6 +34,55 @@ export const DEMO_CODES = {
   criminalCases: '301002/000001',
 } as const;
 
+/** The person items of the population base library, as the demo resources and the benchmarks name them. */
+export const PERSON_ITEMS = {
+  idNumber: {
+    name: 'idNumber',
+    label: '公民身份号码',
+    dataType: 'C',
+    length: 18,
+    key: true,
+    required: true,
+    sensitive: 'idNumber',
+  },
+  name: { name: 'name', label: '姓名', dataType: 'C', length: 50, sensitive: 'name' },
+  phone: { name: 'phone', label: '联系电话', dataType: 'C', length: 20, sensitive: 'phone' },
+  address: { name: 'address', label: '住址', dataType: 'C', length: 200, sensitive: 'address' },
+  divisionCode: { name: 'divisionCode', label: '行政区划代码', dataType: 'C', length: 6 },
+  updatedAt: { name: 'updatedAt', label: '更新时间', dataType: 'T' },
+} as const satisfies Record<string, Item>;
+
+export type PersonItem = keyof typeof PERSON_ITEMS;
+
+/**
+ * A population resource served from a table of the PostgreSQL front-end database `fep` (the SQL
+ * connector), provided by the public security bureau, shared unconditionally for API and bulk use, with
+ * `updatedAt` as the incremental watermark. The bulk exchange benchmarks and tests use it.
+ */
+export function frontEndDatabaseResidents(options: {
+  code: string;
+  name: string;
+  summary: string;
+  table: string;
+  items: readonly PersonItem[];
+  providerCode?: string;
+}): ResourceEntry {
+  const provider = DEMO_DEPARTMENTS.publicSecurity;
+  return {
+    code: options.code,
+    name: options.name,
+    summary: options.summary,
+    classification: { category: 'base', code: '101001' },
+    provider: { code: options.providerCode ?? provider.code, name: provider.name },
+    format: { type: 'database', subtype: 'PostgreSQL' },
+    items: options.items.map((item) => ({ ...PERSON_ITEMS[item] })),
+    share: { type: 'unconditional', modes: ['api', 'bulk'] },
+    open: { type: 'none' },
+    updateCycle: 'daily',
+    service: { connector: 'sql', endpoint: 'fep', table: options.table, watermark: 'updatedAt' },
+  };
+}
+
 export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
   const { publicSecurity, marketRegulation, humanResources } = DEMO_DEPARTMENTS;
   return [
@@ -45,22 +94,14 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       provider: { code: publicSecurity.code, name: publicSecurity.name },
       format: { type: 'database', subtype: 'KingbaseES' },
       items: [
-        {
-          name: 'idNumber',
-          label: '公民身份号码',
-          dataType: 'C',
-          length: 18,
-          key: true,
-          required: true,
-          sensitive: 'idNumber',
-        },
-        { name: 'name', label: '姓名', dataType: 'C', length: 50, required: true, sensitive: 'name' },
+        PERSON_ITEMS.idNumber,
+        { ...PERSON_ITEMS.name, required: true },
         { name: 'gender', label: '性别', dataType: 'C', length: 2 },
         { name: 'birthDate', label: '出生日期', dataType: 'D' },
-        { name: 'phone', label: '联系电话', dataType: 'C', length: 20, sensitive: 'phone' },
-        { name: 'address', label: '住址', dataType: 'C', length: 200, sensitive: 'address' },
-        { name: 'divisionCode', label: '行政区划代码', dataType: 'C', length: 6 },
-        { name: 'updatedAt', label: '更新时间', dataType: 'T' },
+        PERSON_ITEMS.phone,
+        PERSON_ITEMS.address,
+        PERSON_ITEMS.divisionCode,
+        PERSON_ITEMS.updatedAt,
       ],
       share: { type: 'unconditional', modes: ['api', 'bulk'] },
       open: { type: 'none' },
@@ -117,16 +158,8 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       provider: { code: humanResources.code, name: humanResources.name },
       format: { type: 'database' },
       items: [
-        {
-          name: 'idNumber',
-          label: '公民身份号码',
-          dataType: 'C',
-          length: 18,
-          key: true,
-          required: true,
-          sensitive: 'idNumber',
-        },
-        { name: 'name', label: '姓名', dataType: 'C', length: 50, sensitive: 'name' },
+        PERSON_ITEMS.idNumber,
+        PERSON_ITEMS.name,
         { name: 'insuranceType', label: '险种', dataType: 'C', length: 20 },
         { name: 'status', label: '参保状态', dataType: 'C', length: 10 },
         { name: 'startDate', label: '参保日期', dataType: 'D' },

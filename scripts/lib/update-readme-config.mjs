@@ -1,7 +1,7 @@
 // Regenerates the configuration table in README.md from the schema (node scripts/lib/update-readme-config.mjs,
 // after a build). The table is found by its header row, padded or not, and ends at its last `|` line.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configMarkdownTable } from '../../dist/gateway/config.js';
+import { configMarkdownTable } from '../../dist/gateway/app/config.js';
 
 const lines = readFileSync('README.md', 'utf8').split('\n');
 const start = lines.findIndex((line) => /^\|\s*variable\s*\|\s*default\s*\|\s*meaning\s*\|$/.test(line));

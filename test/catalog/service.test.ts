@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { CatalogView, PublishedEntry } from '../../catalog/records.js';
 import { CatalogService } from '../../catalog/service.js';
 import { describeFirstError, firstErrorAjv } from '../../catalog/validation.js';
-import { createRedisClient } from '../../gateway/redis.js';
+import { createRedisClient } from '../../platform/redis.js';
 import { useRedis } from '../helpers/redis.js';
 import {
   adminOf,

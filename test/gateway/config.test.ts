@@ -1,6 +1,6 @@
 import t from 'tap';
-import { INSTANCE_ID_PATTERN } from '../../gateway/audit/record.js';
-import { ConfigError, configMarkdownTable, loadConfig } from '../../gateway/config.js';
+import { INSTANCE_ID_PATTERN } from '../../audit/record.js';
+import { ConfigError, configMarkdownTable, loadConfig } from '../../gateway/app/config.js';
 import { cli } from '../helpers/cli.js';
 
 t.test('defaults apply when nothing is set', async (t) => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { problemRegistry, problemsMarkdown } from '../../gateway/problem-registry.js';
+import { problemRegistry, problemsMarkdown } from '../../gateway/app/problem-registry.js';
 import { buildTestApp } from '../helpers/app.js';
 
 t.test('every error code is documented, and docs/errors.md is in sync with the code', async (t) => {

@@ -4,9 +4,9 @@
  * follows the new master — calls succeed again and the audit chain still verifies.
  */
 import t from 'tap';
+import { verifyAudit } from '../../audit/verify.js';
 import { sampleKeys } from '../../connectors/simulator/datasets.js';
-import { verifyAudit } from '../../gateway/audit/verify.js';
-import { createRedisClient } from '../../gateway/redis.js';
+import { createRedisClient } from '../../platform/redis.js';
 import { buildTestApp } from '../helpers/app.js';
 import { servedLookups } from '../helpers/audit.js';
 import { waitFor } from '../helpers/processes.js';

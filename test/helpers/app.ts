@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import { initPlatform } from '../../certs/platform.js';
+import { type GovshareConfig, loadConfig } from '../../gateway/app/config.js';
+import { createContext, type GatewayContext } from '../../gateway/app/context.js';
 import { type BuildAppOptions, buildApp } from '../../gateway/app.js';
 import type { Person } from '../../gateway/auth/people.js';
 import { issueToken } from '../../gateway/auth/tokens.js';
-import { type GovshareConfig, loadConfig } from '../../gateway/config.js';
-import { createContext, type GatewayContext } from '../../gateway/context.js';
 import { useRedis } from './redis.js';
 
 let platformDir: Promise<string> | undefined;

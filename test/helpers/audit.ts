@@ -1,8 +1,8 @@
 /** Reading an instance's audit stream in tests. */
-import { fieldMap, parseRecord } from '../../gateway/audit/entries.js';
-import { auditKeys } from '../../gateway/audit/keys.js';
-import type { AuditRecord } from '../../gateway/audit/record.js';
-import type { RedisClient } from '../../gateway/redis.js';
+import { fieldMap, parseRecord } from '../../audit/entries.js';
+import { auditKeys } from '../../audit/keys.js';
+import type { AuditRecord } from '../../audit/record.js';
+import type { RedisClient } from '../../platform/redis.js';
 
 /** Every record of `instance`'s audit stream, oldest first. */
 export async function auditRecordsOf(

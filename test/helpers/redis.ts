@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
-import { createRedisClient, type RedisClient } from '../../gateway/redis.js';
+import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { type LocalRedis, startLocalRedis } from '../../scripts/lib/local-redis.js';
 
 let shared: Promise<LocalRedis> | undefined;

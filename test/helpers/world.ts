@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 import { signRequest } from '../../certs/httpsig/index.js';
 import * as registry from '../../certs/registry.js';
 import { startSimulator } from '../../connectors/simulator/server.js';
-import type { GatewayContext } from '../../gateway/context.js';
+import type { GatewayContext } from '../../gateway/app/context.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
 import type { TestApp } from './app.js';
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { DEFAULT_MASKS } from '../../catalog/masks.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import {
   type AccessRequest,
@@ -9,7 +10,6 @@ import {
 } from '../../policies/decide.js';
 import { DENY_STATUS, type DenyCode } from '../../policies/errors.js';
 import type { Grant } from '../../policies/grant.js';
-import { DEFAULT_MASKS } from '../../policies/masking.js';
 import {
   CIVIL_AFFAIRS,
   HEALTH_RECORDS,

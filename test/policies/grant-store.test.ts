@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createRedisClient } from '../../gateway/redis.js';
+import { createRedisClient } from '../../platform/redis.js';
 import { decide } from '../../policies/decide.js';
 import type { Actor, Grant } from '../../policies/grant.js';
 import {

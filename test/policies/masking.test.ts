@@ -1,13 +1,13 @@
 import t from 'tap';
-import { decide } from '../../policies/decide.js';
 import {
   addressRegionPrefix,
   compileMask,
   DEFAULT_MASKS,
   type MaskRule,
-  maskRuleFor,
   maskValue,
-} from '../../policies/masking.js';
+} from '../../catalog/masks.js';
+import { decide } from '../../policies/decide.js';
+import { maskRuleFor } from '../../policies/masking.js';
 import { applyObligations, type Obligations } from '../../policies/obligations.js';
 import { CIVIL_AFFAIRS, NOW, POPULATION, populationGrant } from './fixtures.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_MASKS } from '../../policies/masking.js';
+import { DEFAULT_MASKS } from '../../catalog/masks.js';
 import {
   applyObligations,
   arrayRowPlan,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createRedisClient } from '../../gateway/redis.js';
+import { createRedisClient } from '../../platform/redis.js';
 import { QuotaCounter } from '../../policies/quota.js';
 import { useRedis } from '../helpers/redis.js';
 

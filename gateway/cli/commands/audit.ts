@@ -1,6 +1,6 @@
+import { searchAudit } from '../../../audit/search.js';
+import { verifyAudit } from '../../../audit/verify.js';
 import { loadPlatform } from '../../../certs/platform.js';
-import { searchAudit } from '../../audit/search.js';
-import { verifyAudit } from '../../audit/verify.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
 import { withRedis } from './identities.js';
 

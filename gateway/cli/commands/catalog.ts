@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { exportCatalog, importCatalog } from '../../../catalog/io.js';
 import { CatalogService } from '../../../catalog/service.js';
 import { CertsStore } from '../../../certs/store.js';
-import { problemsMarkdown } from '../../problem-registry.js';
+import { problemsMarkdown } from '../../app/problem-registry.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, UsageError } from '../command.js';
 import { withRedis } from './identities.js';

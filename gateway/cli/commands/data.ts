@@ -1,25 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { SignedClient } from '../../../certs/client.js';
 import { runSimulatorCli } from '../../../connectors/simulator/cli.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
+import { SIGNING_FLAGS, SIGNING_USAGE, signingIdentity } from '../signing-flags.js';
 
 export const callCommand: Command = {
   name: 'call',
   summary: 'Make a signed call as a department system and verify the signed response',
-  usage:
-    'call METHOD URL --key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--data JSON] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256] [--repeat N] [--quiet]',
+  usage: `call METHOD URL ${SIGNING_USAGE} [--data JSON] [--repeat N] [--quiet]`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, {
-      key: { type: 'string' },
-      cert: { type: 'string' },
-      ca: { type: 'string' },
-      purpose: { type: 'string' },
+      ...SIGNING_FLAGS,
       data: { type: 'string' },
-      'user-id': { type: 'string' },
-      'case-id': { type: 'string' },
-      alg: { type: 'string' },
       quiet: { type: 'boolean' },
       repeat: { type: 'string' },
     });
@@ -37,26 +28,15 @@ export const callCommand: Command = {
         throw new UsageError('--data must be JSON');
       }
     }
-    const alg = values.alg ?? 'rsa-pss-sha512';
-    if (alg !== 'rsa-pss-sha512' && alg !== 'rsa-v1_5-sha256')
-      throw new UsageError('--alg must be rsa-pss-sha512 or rsa-v1_5-sha256');
-    const certPath = required(values, 'cert');
-    const client = new SignedClient({
-      keyPem: readFileSync(required(values, 'key'), 'utf8'),
-      certPem: readFileSync(certPath, 'utf8'),
-      caPem: readFileSync(values.ca ?? join(dirname(certPath), 'ca.pem'), 'utf8'),
-    });
+    const { client, identity } = signingIdentity(values);
     const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
     if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10)
       throw new UsageError('--repeat must be 1 to 10');
     const prepared = client.prepare({
       method: method.toUpperCase(),
       url,
-      purpose: required(values, 'purpose'),
+      ...identity,
       ...(body === undefined ? {} : { body }),
-      ...(values['user-id'] ? { userId: values['user-id'] } : {}),
-      ...(values['case-id'] ? { caseId: values['case-id'] } : {}),
-      alg,
     });
     let exit = 0;
     for (let i = 0; i < repeat; i++) {

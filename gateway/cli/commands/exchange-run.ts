@@ -14,13 +14,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
-import { SignedClient } from '../../../certs/client.js';
 import { decryptFile } from '../../../certs/envelope.js';
-import { verifyManifest } from '../../exchange/manifest.js';
+import { verifyManifest } from '../../../exchange/manifest.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
+import { SIGNING_FLAGS, SIGNING_USAGE, signingIdentity } from '../signing-flags.js';
 
 interface JobView {
   id: string;
@@ -56,14 +55,10 @@ export const exchangeRunCommand: Command = {
   name: 'exchange run',
   summary:
     'Run a bulk export as a department system: submit, follow progress, download (resumable), verify, decrypt',
-  usage:
-    'exchange run GATEWAY_URL --key key.pem --cert cert.pem --purpose P (--resource CODE [--items a,b] [--kind full|incremental] [--format jsonl|csv] | --job ID) --out FILE [--ca ca.pem]',
+  usage: `exchange run GATEWAY_URL ${SIGNING_USAGE} (--resource CODE [--items a,b] [--kind full|incremental] [--format jsonl|csv] | --job ID) --out FILE`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, {
-      key: { type: 'string' },
-      cert: { type: 'string' },
-      ca: { type: 'string' },
-      purpose: { type: 'string' },
+      ...SIGNING_FLAGS,
       resource: { type: 'string' },
       items: { type: 'string' },
       kind: { type: 'string', default: 'full' },
@@ -78,11 +73,7 @@ export const exchangeRunCommand: Command = {
       throw new UsageError('--kind must be full or incremental');
     if (values.format !== 'jsonl' && values.format !== 'csv')
       throw new UsageError('--format must be jsonl or csv');
-    const certPath = required(values, 'cert');
-    const keyPem = readFileSync(required(values, 'key'), 'utf8');
-    const caPem = readFileSync(values.ca ?? join(dirname(certPath), 'ca.pem'), 'utf8');
-    const client = new SignedClient({ keyPem, certPem: readFileSync(certPath, 'utf8'), caPem });
-    const purpose = required(values, 'purpose');
+    const { client, identity, keyPem } = signingIdentity(values);
     const out = required(values, 'out');
 
     // --job continues a job submitted earlier (e.g. a download that was cut): no new job, and a partial
@@ -94,13 +85,13 @@ export const exchangeRunCommand: Command = {
         ? {
             method: 'GET',
             url: `${gateway}/v1/exchange/jobs/${values.job}`,
-            purpose,
+            ...identity,
             askSignedResponse: false,
           }
         : {
             method: 'POST',
             url: `${gateway}/v1/exchange/jobs`,
-            purpose,
+            ...identity,
             body: {
               resource: required(values, 'resource'),
               kind: values.kind,
@@ -124,7 +115,7 @@ export const exchangeRunCommand: Command = {
       const polled = await client.call({
         method: 'GET',
         url: `${gateway}/v1/exchange/jobs/${job.id}`,
-        purpose,
+        ...identity,
         askSignedResponse: false,
       });
       if (polled.status !== 200) {
@@ -167,7 +158,7 @@ export const exchangeRunCommand: Command = {
     if (!sameJob) writeFileSync(jobMark, `${job.id}\n`);
     if (have < expected.bytes) {
       const url = `${gateway}/v1/exchange/jobs/${job.id}/file`;
-      const prepared = client.prepare({ method: 'GET', url, purpose, askSignedResponse: false });
+      const prepared = client.prepare({ method: 'GET', url, ...identity, askSignedResponse: false });
       const headers = have > 0 ? { ...prepared.headers, range: `bytes=${have}-` } : prepared.headers;
       const response = await request(url, {
         method: 'GET',

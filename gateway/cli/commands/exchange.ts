@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { decryptFile } from '../../../certs/envelope.js';
-import { verifyManifest } from '../../exchange/manifest.js';
-import type { Manifest } from '../../exchange/schema.js';
+import { verifyManifest } from '../../../exchange/manifest.js';
+import type { Manifest } from '../../../exchange/schema.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
 
 export const exchangeDecryptCommand: Command = {

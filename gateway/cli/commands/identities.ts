@@ -3,8 +3,8 @@ import { loadPlatform } from '../../../certs/platform.js';
 import * as registry from '../../../certs/registry.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../../certs/schema.js';
 import { CertsStore } from '../../../certs/store.js';
-import type { GovshareConfig } from '../../config.js';
-import { createRedisClient, type RedisClient } from '../../redis.js';
+import { createRedisClient, type RedisClient } from '../../../platform/redis.js';
+import type { GovshareConfig } from '../../app/config.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
 

@@ -1,7 +1,7 @@
 import { initPlatform, loadPlatform } from '../../../certs/platform.js';
+import { configMarkdownTable, printableSetting } from '../../app/config.js';
 import { parseTtl, ROLES, type Role } from '../../auth/people.js';
 import { issueToken } from '../../auth/tokens.js';
-import { configMarkdownTable, printableSetting } from '../../config.js';
 import { startServer } from '../../server.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
 

@@ -8,8 +8,8 @@ import t, { type Test } from 'tap';
 import { createEnvelope, EnvelopeEncryptor } from '../../../certs/envelope.js';
 import { issueSystemCertificate } from '../../../certs/issue.js';
 import { loadPlatform } from '../../../certs/platform.js';
+import { signManifest } from '../../../exchange/manifest.js';
 import { nextPollDelayMs, POLL_MS } from '../../../gateway/cli/commands/exchange-run.js';
-import { signManifest } from '../../../gateway/exchange/manifest.js';
 import { usePlatformDir } from '../../helpers/app.js';
 import { cli } from '../../helpers/cli.js';
 

@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import t from 'tap';
 import { request } from 'undici';
+import { verifyAudit } from '../../../audit/verify.js';
 import { signRequest } from '../../../certs/httpsig/index.js';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
-import { verifyAudit } from '../../../gateway/audit/verify.js';
 import { findFreePort } from '../../../scripts/lib/local-tools.js';
 import { buildTestApp, usePlatformDir } from '../../helpers/app.js';
 import { buildWorld, enc, grantPopulation, signedInject } from '../../helpers/world.js';

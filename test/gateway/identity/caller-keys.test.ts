@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CertsStore } from '../../../certs/store.js';
 import { CallerKeys } from '../../../gateway/identity/caller-keys.js';
-import { InvalidationBus } from '../../../gateway/invalidation.js';
+import { InvalidationBus } from '../../../platform/invalidation.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { buildWorld } from '../../helpers/world.js';
 

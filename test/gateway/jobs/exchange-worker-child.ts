@@ -8,13 +8,13 @@ import { loadPlatform } from '../../../certs/platform.js';
 import { CertsStore } from '../../../certs/store.js';
 import { HttpConnectorFactory } from '../../../connectors/http-connector.js';
 import { ConnectorRegistry } from '../../../connectors/registry.js';
-import type { ExchangeSettings } from '../../../gateway/exchange/deps.js';
+import type { ExchangeSettings } from '../../../exchange/deps.js';
 import {
   createExchangeQueue,
   type ExchangeWorkerOptions,
   startExchangeWorker,
 } from '../../../gateway/jobs/exchange.js';
-import { createRedisClient } from '../../../gateway/redis.js';
+import { createRedisClient } from '../../../platform/redis.js';
 import { GrantStore } from '../../../policies/grant-store.js';
 
 interface ChildConfig {

@@ -4,18 +4,18 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { canonicalJson } from '../../../gateway/audit/canonical.js';
-import type { ExchangeDeps } from '../../../gateway/exchange/deps.js';
-import { jobDir, jobFilePath } from '../../../gateway/exchange/paths.js';
-import { runExportJob } from '../../../gateway/exchange/runner.js';
-import type { ExchangeJob } from '../../../gateway/exchange/schema.js';
-import { submitExchangeJob } from '../../../gateway/exchange/service.js';
-import { ExchangeStore } from '../../../gateway/exchange/store.js';
+import { canonicalJson } from '../../../audit/canonical.js';
+import type { ExchangeDeps } from '../../../exchange/deps.js';
+import { jobDir, jobFilePath } from '../../../exchange/paths.js';
+import { runExportJob } from '../../../exchange/runner.js';
+import type { ExchangeJob } from '../../../exchange/schema.js';
+import { submitExchangeJob } from '../../../exchange/service.js';
+import { ExchangeStore } from '../../../exchange/store.js';
 import {
   createSubscription,
   deleteSubscription,
   subscriptionWatermark,
-} from '../../../gateway/exchange/subscriptions.js';
+} from '../../../exchange/subscriptions.js';
 import {
   createExchangeQueue,
   type ExchangeQueue,
@@ -23,8 +23,8 @@ import {
   startExchangeWorker,
 } from '../../../gateway/jobs/exchange.js';
 import { bullPrefix } from '../../../gateway/jobs/queues.js';
-import { createRedisClient } from '../../../gateway/redis.js';
-import { exchangeWorld, openFile, POPULATION, parseJsonl } from '../exchange/fixtures.js';
+import { createRedisClient } from '../../../platform/redis.js';
+import { exchangeWorld, openFile, POPULATION, parseJsonl } from '../../exchange/fixtures.js';
 
 const world = await exchangeWorld(t, { residents: 20_000, latencyMs: 10, realClock: true });
 const store = new ExchangeStore(world.redis, world.prefix);

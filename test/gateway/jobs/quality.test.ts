@@ -5,7 +5,7 @@ import { QualityStore } from '../../../catalog/quality/store.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
 import { ConnectorRegistry } from '../../../connectors/registry.js';
 import { SqlConnectorFactory } from '../../../connectors/sql/connector.js';
-import { ProviderLimiter } from '../../../gateway/exchange/provider-limit.js';
+import { ProviderLimiter } from '../../../exchange/provider-limit.js';
 import {
   createQualityQueue,
   enqueueQualityCheck,
@@ -17,7 +17,7 @@ import {
   startQualityWorker,
   syncQualitySchedules,
 } from '../../../gateway/jobs/quality.js';
-import { createRedisClient } from '../../../gateway/redis.js';
+import { createRedisClient } from '../../../platform/redis.js';
 import { enrolmentEntry, spread, syntheticRows } from '../../catalog/quality/fixtures.js';
 import { sourcesFor } from '../../connectors/sql/fixtures.js';
 import { usePostgres } from '../../helpers/postgres.js';

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Test } from 'tap';
 import type { ActorRef } from '../../../catalog/records.js';
+import type { Workflow, WorkflowOptions } from '../../../gateway/app/workflow.js';
 import type { BuildAppOptions } from '../../../gateway/app.js';
-import type { Workflow, WorkflowOptions } from '../../../gateway/workflow.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { publishResources, registerParties, TestClock } from '../../policies/applications/fixtures.js';
 

@@ -1,7 +1,7 @@
 /** How errors become problem details: the status and stable code each kind of failure is answered with. */
 import type { FastifyError, FastifyRequest } from 'fastify';
 import t from 'tap';
-import { gatewayErrors } from '../../../gateway/errors.js';
+import { gatewayErrors } from '../../../gateway/app/errors.js';
 import { toProblem } from '../../../gateway/plugins/problem-details.js';
 
 const request = { id: 'req-1', url: '/v1/grants?x=1' } as unknown as FastifyRequest;

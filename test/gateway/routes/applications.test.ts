@@ -1,5 +1,5 @@
 import t from 'tap';
-import { searchAudit } from '../../../gateway/audit/search.js';
+import { searchAudit } from '../../../audit/search.js';
 import {
   bureauActor,
   CIVIL_AFFAIRS,

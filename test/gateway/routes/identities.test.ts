@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { verifyAudit } from '../../../gateway/audit/verify.js';
+import { verifyAudit } from '../../../audit/verify.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { searchAudit } from '../../../audit/search.js';
+import { subjectHash } from '../../../audit/subject.js';
 import type { ActorRef } from '../../../catalog/records.js';
-import { searchAudit } from '../../../gateway/audit/search.js';
-import { subjectHash } from '../../../gateway/audit/subject.js';
 import type { Timer } from '../../../policies/applications/schema.js';
 import {
   bureauActor,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { notificationsErrorDocs, notificationsErrors } from '../../../gateway/notifications/errors.js';
+import { notificationsErrorDocs, notificationsErrors } from '../../../notifications/errors.js';
 import { applicationsErrorDocs, applicationsErrors } from '../../../policies/applications/errors.js';
 import { statsErrorDocs, statsErrors } from '../../../policies/stats/errors.js';
 

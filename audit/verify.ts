@@ -1,0 +1,306 @@
+/**
+ * Verifies the audit trail from the streams alone (plus the platform's public key), so it can run on a
+ * second machine against a replica or a copy. For each instance it recomputes every hash, follows the
+ * prev links and the seq numbers, checks every signed checkpoint against the record at its seq, and
+ * checks the chain head; it reports the FIRST broken link (lowest seq).
+ *
+ * It may run while writers append: the head is read before the walk (its record must be met on the way)
+ * and again after it (it may only have moved forward).
+ */
+import type { KeyObject } from 'node:crypto';
+import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
+import { chainHash, GENESIS_HASH } from './canonical.js';
+import { readCheckpointEntry, verifyPayload } from './checkpoint.js';
+import { parseRecord, readChainEntry, walkStream } from './entries.js';
+import { type AuditKeys, auditKeys } from './keys.js';
+import { INSTANCE_ID_PATTERN } from './record.js';
+
+export type BrokenReason =
+  | 'hash-mismatch'
+  | 'prev-link-broken'
+  | 'seq-gap'
+  | 'torn-record'
+  | 'checkpoint-signature-invalid'
+  | 'checkpoint-hash-mismatch'
+  | 'head-mismatch'
+  /** A stream exists for the instance, but the registry of instances (which search reads) lacks it. */
+  | 'instance-unregistered'
+  /** The instance asked for has neither a stream nor a registration. */
+  | 'instance-unknown';
+
+export interface BrokenLink {
+  /** The seq where the chain breaks (for a checkpoint: the seq it vouches for). */
+  seq: number;
+  /** Stream id of the offending entry (record, checkpoint or head). */
+  id: string;
+  reason: BrokenReason;
+  /** What exactly was wrong, for the auditor's report. */
+  detail: string;
+}
+
+export interface InstanceVerification {
+  instance: string;
+  records: number;
+  checkpoints: number;
+  /**
+   * Records after the last one a valid checkpoint vouches for: intact as a chain, but not yet covered by
+   * a platform signature (a writer signs every N records or T seconds; one that stopped leaves its last
+   * records so). Anyone able to write to Redis could rewrite these consistently.
+   */
+  unsignedTail: number;
+  firstBroken?: BrokenLink;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  instances: InstanceVerification[];
+  recordsPerSecond: number;
+}
+
+export interface VerifyOptions {
+  /** The platform signing key's public half. */
+  publicKey: KeyObject;
+  /** Verify only this instance. @defaultValue every instance registered or with a stream */
+  instance?: string;
+  onProgress?: (progress: { instance: string; records: number }) => void;
+  /** Entries per XRANGE. @defaultValue 1000 */
+  chunk?: number;
+}
+
+const ORDER: BrokenReason[] = [
+  'torn-record',
+  'seq-gap',
+  'prev-link-broken',
+  'hash-mismatch',
+  'checkpoint-signature-invalid',
+  'checkpoint-hash-mismatch',
+  'head-mismatch',
+];
+
+export async function verifyAudit(
+  redis: RedisClient,
+  prefix: string,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
+  const keys = auditKeys(prefix);
+  const started = performance.now();
+  const registered = new Set(await redis.smembers(keys.instances));
+  // Streams are found by their key too: an instance removed from the registry is still verified, and
+  // reported, rather than skipped.
+  const stored = new Set(await streamInstances(redis, prefix));
+  const names = options.instance ? [options.instance] : [...new Set([...registered, ...stored])].sort();
+  const instances: InstanceVerification[] = [];
+  for (const instance of names) {
+    if (!registered.has(instance) && !stored.has(instance)) {
+      instances.push({
+        instance,
+        records: 0,
+        checkpoints: 0,
+        unsignedTail: 0,
+        firstBroken: {
+          seq: 0,
+          id: '',
+          reason: 'instance-unknown',
+          detail: `no audit trail is registered or stored for instance ${instance}`,
+        },
+      });
+      continue;
+    }
+    const verified = await verifyInstance(redis, keys, instance, options);
+    if (!registered.has(instance)) {
+      verified.firstBroken = {
+        seq: 0,
+        id: keys.stream(instance),
+        reason: 'instance-unregistered',
+        detail: `the stream exists but ${keys.instances} lacks the instance, so searches by time skip it`,
+      };
+    }
+    instances.push(verified);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const records = instances.reduce((sum, i) => sum + i.records, 0);
+  return {
+    ok: instances.every((i) => !i.firstBroken),
+    instances,
+    recordsPerSecond: seconds > 0 ? Math.round(records / seconds) : records,
+  };
+}
+
+/** Instances that have a stream under this prefix (SCAN of the stream keys). */
+async function streamInstances(redis: RedisClient, prefix: string): Promise<string[]> {
+  const head = `${prefix}{audit:`;
+  const found = await scanKeys(redis, `${globLiteral(head)}*}:stream`);
+  const instances: string[] = [];
+  for (const key of found) {
+    const instance = key.slice(head.length, -'}:stream'.length);
+    if (INSTANCE.test(instance)) instances.push(instance);
+  }
+  return instances;
+}
+
+const INSTANCE = new RegExp(INSTANCE_ID_PATTERN);
+
+interface Head {
+  seq: number;
+  hash: string;
+  id: string;
+}
+
+async function readHead(redis: RedisClient, keys: AuditKeys, instance: string): Promise<Head | undefined> {
+  const [seq, hash, id] = await redis.hmget(keys.head(instance), 'seq', 'hash', 'id');
+  return seq ? { seq: Number(seq), hash: hash ?? '', id: id ?? '' } : undefined;
+}
+
+async function verifyInstance(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  options: VerifyOptions,
+): Promise<InstanceVerification> {
+  const broken: BrokenLink[] = [];
+  const chunk = options.chunk ?? 1000;
+
+  // Checkpoints first (one per thousand records or so): signatures now, hashes during the walk.
+  const vouched = new Map<number, { id: string; hash: string }[]>();
+  let checkpoints = 0;
+  for await (const entries of walkStream(redis, keys.checkpoints(instance), chunk)) {
+    for (const raw of entries) {
+      checkpoints++;
+      const cp = readCheckpointEntry(raw);
+      const seq = cp.parsed?.seq ?? 0;
+      if (
+        !cp.parsed ||
+        cp.parsed.instance !== instance ||
+        !verifyPayload(options.publicKey, cp.payload, cp.sig)
+      ) {
+        const why = !cp.parsed
+          ? 'payload unreadable'
+          : cp.parsed.instance !== instance
+            ? 'for another instance'
+            : 'bad signature';
+        broken.push({
+          seq,
+          id: cp.id,
+          reason: 'checkpoint-signature-invalid',
+          detail: `checkpoint ${cp.id}: ${why}`,
+        });
+        continue;
+      }
+      const list = vouched.get(seq) ?? [];
+      list.push({ id: cp.id, hash: cp.parsed.hash });
+      vouched.set(seq, list);
+    }
+  }
+
+  const headBefore = await readHead(redis, keys, instance);
+  let headBeforeSeen = false;
+  let records = 0;
+  let expected = 1;
+  let prev = GENESIS_HASH;
+  let last: Head = { seq: 0, hash: GENESIS_HASH, id: '0-0' };
+  let recordFault = false;
+  const lastVouched = Math.max(0, ...vouched.keys());
+  for await (const entries of walkStream(redis, keys.stream(instance), chunk)) {
+    records += entries.length;
+    for (const raw of entries) {
+      if (recordFault) break;
+      const entry = readChainEntry(raw);
+      const at = { seq: expected, id: raw[0] };
+      if ('torn' in entry || parseRecord(entry.rec) === undefined) {
+        const detail = 'torn' in entry ? entry.torn : 'rec is not a JSON object';
+        broken.push({ ...at, reason: 'torn-record', detail: `entry ${raw[0]}: ${detail}` });
+      } else if (entry.seq !== expected) {
+        broken.push({ ...at, reason: 'seq-gap', detail: `expected seq ${expected}, found ${entry.seq}` });
+      } else if (entry.prev !== prev) {
+        broken.push({
+          ...at,
+          reason: 'prev-link-broken',
+          detail: `prev is not the hash of seq ${expected - 1}`,
+        });
+      } else if (chainHash(entry.prev, entry.rec) !== entry.hash) {
+        broken.push({ ...at, reason: 'hash-mismatch', detail: 'the stored hash is not sha256(prev + rec)' });
+      } else {
+        for (const cp of vouched.get(entry.seq) ?? []) {
+          if (cp.hash !== entry.hash) {
+            broken.push({
+              seq: entry.seq,
+              id: cp.id,
+              reason: 'checkpoint-hash-mismatch',
+              detail: `checkpoint ${cp.id} signed another hash for seq ${entry.seq}`,
+            });
+          }
+        }
+        vouched.delete(entry.seq);
+        if (headBefore?.seq === entry.seq) {
+          headBeforeSeen = true;
+          if (headBefore.hash !== entry.hash || headBefore.id !== entry.id) {
+            broken.push({
+              seq: entry.seq,
+              id: headBefore.id,
+              reason: 'head-mismatch',
+              detail: 'head differs from its record',
+            });
+          }
+        }
+        prev = entry.hash;
+        last = { seq: entry.seq, hash: entry.hash, id: entry.id };
+        expected++;
+        continue;
+      }
+      recordFault = true;
+    }
+    options.onProgress?.({ instance, records });
+  }
+
+  if (!recordFault) {
+    for (const [seq, list] of vouched) {
+      for (const cp of list) {
+        broken.push({
+          seq,
+          id: cp.id,
+          reason: 'checkpoint-hash-mismatch',
+          detail: `checkpoint ${cp.id} vouches for seq ${seq}, beyond the last record ${last.seq}`,
+        });
+      }
+    }
+    const headAfter = await readHead(redis, keys, instance);
+    if (headBefore && !headBeforeSeen) {
+      broken.push({
+        seq: headBefore.seq,
+        id: headBefore.id,
+        reason: 'head-mismatch',
+        detail: `head points at seq ${headBefore.seq}, which the stream does not hold`,
+      });
+    } else if (!headAfter && last.seq > 0) {
+      broken.push({ seq: last.seq, id: last.id, reason: 'head-mismatch', detail: 'the head key is missing' });
+    } else if (headAfter && headAfter.seq < last.seq) {
+      broken.push({
+        seq: headAfter.seq,
+        id: headAfter.id,
+        reason: 'head-mismatch',
+        detail: `the stream holds records beyond the head (seq ${last.seq})`,
+      });
+    } else if (
+      headAfter &&
+      headAfter.seq === last.seq &&
+      (headAfter.hash !== last.hash || headAfter.id !== last.id)
+    ) {
+      broken.push({
+        seq: last.seq,
+        id: headAfter.id,
+        reason: 'head-mismatch',
+        detail: 'head differs from the last record',
+      });
+    }
+  }
+
+  broken.sort((a, b) => a.seq - b.seq || ORDER.indexOf(a.reason) - ORDER.indexOf(b.reason));
+  const result: InstanceVerification = {
+    instance,
+    records,
+    checkpoints,
+    unsignedTail: Math.max(0, last.seq - lastVouched),
+  };
+  if (broken[0]) result.firstBroken = broken[0];
+  return result;
+}

@@ -1,0 +1,473 @@
+/**
+ * The audit writer: one hash-chained Redis Stream per gateway instance, written before the response
+ * leaves and failing closed (a rejected `append` means: answer 503, release nothing).
+ *
+ * Group commit ("flush when idle"): while one batch is on its way to Redis, new records wait; when it is
+ * acknowledged, everything waiting goes in ONE round trip: the append script (records + head, atomic,
+ * refused unless the stored head is the one this writer expects) sent back to back with the index
+ * writes. Callers are answered on the append script's reply; the index writes finish behind it (a failed
+ * index write is reported to onBackgroundError: indexes can be rebuilt, records cannot).
+ * At low load a record is sent at once; under load batches grow by themselves. No timer is involved.
+ *
+ * Stream ids are chosen here, `<ms>-<n>` from the record's time (kept increasing), so that the index
+ * members can be written in the same round trip as the records.
+ *
+ * Durability: `append` resolves once Redis has acknowledged the script. With AOF `appendfsync everysec`
+ * (the default) an acknowledged record can still be lost if the machine loses power within about one
+ * second; `appendfsync always` closes that gap at some throughput cost (see bench/audit-append.ts).
+ * A lost tail shows up in the verifier as `head-mismatch` or a checkpoint beyond the last record, and the
+ * script's head check makes the writer resynchronize rather than fork the chain. A caller whose append
+ * timed out after its record was sent may see 503 while the record is stored after all: the trail can
+ * over-record a refused request, never under-record a served one.
+ */
+
+import { BoundedSet } from '../platform/bounded-set.js';
+import type { RedisClient } from '../platform/redis.js';
+import { canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
+import { type CheckpointSigner, checkSigner, lastCheckpointSeq, writeCheckpoint } from './checkpoint.js';
+import { lastEntry, parseStreamId, readChainEntry } from './entries.js';
+import {
+  AuditChainBroken,
+  AuditChainConflict,
+  AuditRecordInvalid,
+  AuditSetupInvalid,
+  AuditWriteFailed,
+  AuditWriterClosed,
+} from './errors.js';
+import { DEFAULT_INDEX_RETENTION_MS, type IndexEntry, indexCommands, indexEntriesFor } from './indexes.js';
+import { type AuditKeys, auditKeys, type IndexKind } from './keys.js';
+import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './record.js';
+import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
+
+const INDEX_TRIM_INTERVAL_MS = 60_000;
+const RECENT_REQUESTS = 20_000;
+/**
+ * Index kinds with a key per request or per person: there are too many of those keys to remember when
+ * each was last trimmed (a map of them only fed the garbage collector: 8 KB per request reached the old
+ * generation), so they are trimmed on every write; a key per request is new anyway.
+ */
+const TRIM_ON_EVERY_WRITE: ReadonlySet<IndexKind> = new Set(['request', 'subject']);
+
+export interface AuditWriterOptions {
+  /** The platform signing key and certificate for checkpoints. */
+  signer: CheckpointSigner;
+  /** Sign a checkpoint after this many records. @defaultValue 1000 */
+  checkpointEvery?: number;
+  /** Also sign one this often when records were added since the last. @defaultValue 10_000 */
+  checkpointIntervalMs?: number;
+  /** How long index entries are kept. @defaultValue DEFAULT_INDEX_RETENTION_MS (180 days) */
+  indexRetentionMs?: number;
+  /** An append not acknowledged within this many ms is rejected. @defaultValue 2000 */
+  timeoutMs?: number;
+  /** Most records per round trip (at most 1000). @defaultValue 500 */
+  maxBatch?: number;
+  /** Appends waiting beyond this many are refused at once. @defaultValue 20_000 */
+  maxPending?: number;
+  /** Largest canonical record accepted, in bytes. @defaultValue 131_072 */
+  maxRecordBytes?: number;
+  /** @defaultValue Date.now */
+  now?: () => number;
+  /** Failures off the request path (checkpoint signing, index and tally writes). @defaultValue process.emitWarning */
+  onBackgroundError?: (err: Error, during: 'checkpoint' | 'index' | 'tally') => void;
+}
+
+/**
+ * A counter to increment (HINCRBY) once the record it comes with is stored, e.g. the call statistics.
+ * Tallies of stored records are summed per key and field and ride along with the next batch's round trip
+ * (or are sent on their own when no batch follows), so they count exactly what the trail holds and cost
+ * no round trip of their own under load.
+ */
+export interface Tally {
+  key: string;
+  field: string;
+  by: number;
+}
+
+export interface AppendResult {
+  /** Stream id of the record. */
+  id: string;
+  seq: number;
+  hash: string;
+}
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+  /** Stream id of the last record, `0-0` for an empty chain. */
+  id: string;
+}
+
+interface Pending {
+  record: AuditRecord;
+  rec: string;
+  tallies: readonly Tally[] | undefined;
+  state: 'waiting' | 'sent' | 'done';
+  timer: NodeJS.Timeout;
+  resolve: (result: AppendResult) => void;
+  reject: (err: Error) => void;
+}
+
+export class AuditWriter {
+  readonly instance: string;
+  private readonly keys: AuditKeys;
+  private readonly options: Required<Omit<AuditWriterOptions, 'signer'>> & { signer: CheckpointSigner };
+  private head: ChainHead | undefined;
+  private queue: Pending[] = [];
+  private waiting = 0;
+  private flushing: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private closed = false;
+  private lastCheckpoint = 0;
+  private lastCheckpointTime: number | undefined;
+  private readonly lastTrim = new Map<string, number>();
+  /**
+   * Request ids of appends not yet claimed by `takeRecordFor` (bounded, oldest dropped first), so that a
+   * request's catch-all record is not a duplicate. Claimed when the request is answered, so an id lives
+   * about as long as its request.
+   */
+  private readonly recentRequests = new BoundedSet<string>(RECENT_REQUESTS);
+  /** Tallies of stored records not yet sent: key → field → increment. */
+  private readonly unsentTallies = new Map<string, Map<string, number>>();
+  private checkpointing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    instanceId: string,
+    options: AuditWriterOptions,
+  ) {
+    if (!new RegExp(INSTANCE_ID_PATTERN).test(instanceId)) {
+      throw new AuditSetupInvalid(`the instance id "${instanceId}" must match ${INSTANCE_ID_PATTERN}`);
+    }
+    checkSigner(options.signer);
+    this.instance = instanceId;
+    this.keys = auditKeys(prefix);
+    this.options = {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 10_000,
+      indexRetentionMs: DEFAULT_INDEX_RETENTION_MS,
+      timeoutMs: 2000,
+      maxPending: 20_000,
+      // The largest record the schema allows (1000 subjects, 500 items) is ~101 KB.
+      maxRecordBytes: 131_072,
+      now: Date.now,
+      onBackgroundError: (err, during) =>
+        process.emitWarning(err, { code: `GOVSHARE_AUDIT_${during.toUpperCase()}` }),
+      ...definedOnly(options),
+      maxBatch: Math.min(Math.max(1, options.maxBatch ?? 500), 1000),
+    };
+    defineAuditScripts(redis);
+  }
+
+  /** Registers the instance, loads the chain head and the last checkpoint. `append` calls it when needed. */
+  start(): Promise<void> {
+    this.starting ??= this.load().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Index keys are trimmed to the retention window and given a TTL at most once a minute each: the
+   * window moves by milliseconds per write, so trimming every batch only costs Redis CPU.
+   */
+  private trimDue(key: string, kind: IndexKind): boolean {
+    if (TRIM_ON_EVERY_WRITE.has(kind)) return true;
+    const now = this.options.now();
+    const last = this.lastTrim.get(key);
+    if (last !== undefined && now >= last && now - last < INDEX_TRIM_INTERVAL_MS) return false;
+    if (this.lastTrim.size >= 100_000) this.lastTrim.clear();
+    this.lastTrim.set(key, now);
+    return true;
+  }
+
+  /**
+   * Whether a record naming this request id was handed to `append` since the last call for that id (of
+   * the latest 20,000 unclaimed ids); claims it. The gateway asks once per answered request and writes a
+   * catch-all record only for requests whose route wrote none.
+   */
+  takeRecordFor(requestId: string): boolean {
+    return this.recentRequests.delete(requestId);
+  }
+
+  /** Whether a record naming this request id was appended and not yet claimed (see takeRecordFor). */
+  holdsRecordFor(requestId: string): boolean {
+    return this.recentRequests.has(requestId);
+  }
+
+  private noteRequest(requestId: string): void {
+    this.recentRequests.add(requestId);
+  }
+
+  /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
+  lastCheckpointAt(): number | undefined {
+    return this.lastCheckpointTime;
+  }
+
+  /** The chain head as this writer knows it (undefined before start or after a failed write). */
+  chainHead(): ChainHead | undefined {
+    return this.head && { ...this.head };
+  }
+
+  /** Resolves once Redis has stored the record; rejects (AUDIT_*) when it cannot be stored. */
+  append(record: AuditRecord, tallies?: readonly Tally[]): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new AuditWriterClosed('the audit writer is closed'));
+    let rec: string;
+    try {
+      rec = this.serialize(record);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.noteRequest(record.requestId);
+    if (this.waiting >= this.options.maxPending) {
+      return Promise.reject(
+        new AuditWriteFailed(`${this.waiting} audit records are already waiting for Redis`),
+      );
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      const pending: Pending = { record, rec, tallies, state: 'waiting', resolve, reject, timer: undefined! };
+      pending.timer = setTimeout(() => this.expire(pending), this.options.timeoutMs);
+      this.queue.push(pending);
+      this.waiting++;
+      this.flushing ??= this.flushWhenIdle();
+    });
+  }
+
+  /** Signs a checkpoint of the current head now if records were added since the last one. */
+  async checkpoint(): Promise<void> {
+    await this.checkpointing;
+    this.maybeCheckpoint(true);
+    await this.checkpointing;
+  }
+
+  /** Refuses new appends, waits (at most 2 × timeoutMs) for those in flight and a last checkpoint. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    // Bounded: a Redis that hangs must not hang the shutdown (the callers were already rejected).
+    const work = (async () => {
+      await this.flushing;
+      await this.checkpoint();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2 * this.options.timeoutMs);
+    });
+    await Promise.race([work, limit]);
+    clearTimeout(timer);
+  }
+
+  private serialize(record: AuditRecord): string {
+    if (!auditRecordChecker.Check(record)) {
+      const first = auditRecordChecker.Errors(record).First();
+      throw new AuditRecordInvalid(`audit record ${first?.path || '/'}: ${first?.message ?? 'invalid'}`);
+    }
+    if (record.instance !== this.instance) {
+      throw new AuditRecordInvalid(
+        `audit record instance "${record.instance}" is not this writer's "${this.instance}"`,
+      );
+    }
+    let rec: string;
+    try {
+      rec = canonicalJson(record);
+    } catch (err) {
+      throw new AuditRecordInvalid(`audit record is not plain JSON: ${(err as Error).message}`);
+    }
+    if (Buffer.byteLength(rec) > this.options.maxRecordBytes) {
+      throw new AuditRecordInvalid(
+        `audit record exceeds ${this.options.maxRecordBytes} bytes; shorten detail`,
+      );
+    }
+    return rec;
+  }
+
+  private async load(): Promise<void> {
+    const [, head, checkpointSeq] = await Promise.all([
+      this.redis.sadd(this.keys.instances, this.instance),
+      this.loadHead(),
+      lastCheckpointSeq(this.redis, this.keys, this.instance),
+    ]);
+    this.head = head;
+    this.lastCheckpoint = checkpointSeq;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.maybeCheckpoint(true), this.options.checkpointIntervalMs).unref();
+  }
+
+  /** Mirrors the append script: the head key, or the stream's last entry when the head key is missing. */
+  private async loadHead(): Promise<ChainHead> {
+    const [seq, hash, id] = await this.redis.hmget(this.keys.head(this.instance), 'seq', 'hash', 'id');
+    const last = !(seq && hash && id)
+      ? await lastEntry(this.redis, this.keys.stream(this.instance))
+      : undefined;
+    if (seq && hash) return { seq: Number(seq), hash, id: id ?? last?.[0] ?? '0-0' };
+    if (!last) return { seq: 0, hash: GENESIS_HASH, id: '0-0' };
+    const entry = readChainEntry(last);
+    if ('torn' in entry) throw new AuditChainBroken(`the last audit entry ${last[0]} is torn: ${entry.torn}`);
+    return { seq: entry.seq, hash: entry.hash, id: entry.id };
+  }
+
+  private expire(pending: Pending): void {
+    if (pending.state === 'done') return;
+    if (pending.state === 'waiting') this.waiting--;
+    pending.state = 'done';
+    pending.reject(
+      new AuditWriteFailed(`Redis did not store the audit record within ${this.options.timeoutMs} ms`),
+    );
+  }
+
+  private async flushWhenIdle(): Promise<void> {
+    // Let the callers of this tick join the first batch.
+    await Promise.resolve();
+    try {
+      for (;;) {
+        if (this.queue.length === 0) return this.sendTallies();
+        const batch = this.queue.splice(0, this.options.maxBatch).filter((p) => p.state === 'waiting');
+        if (batch.length > 0) await this.flushBatch(batch);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async flushBatch(batch: Pending[]): Promise<void> {
+    try {
+      await this.start();
+      this.head ??= await this.loadHead();
+    } catch (err) {
+      this.fail(batch, err, `the audit chain head could not be loaded: ${(err as Error).message}`);
+      return;
+    }
+    const live = batch.filter((p) => p.state === 'waiting');
+    if (live.length === 0) return;
+    const base = this.head;
+    let { ms, n } = parseStreamId(base.id);
+    let { seq, hash } = base;
+    const args: (string | number)[] = [base.seq, base.hash];
+    const results: AppendResult[] = [];
+    const indexEntries: IndexEntry[] = [];
+    for (const pending of live) {
+      const time = Date.parse(pending.record.time);
+      if (time > ms) [ms, n] = [time, 0];
+      else n++;
+      const id = `${ms}-${n}`;
+      const prev = hash;
+      seq++;
+      hash = chainHash(prev, pending.rec);
+      args.push(id, seq, prev, hash, pending.rec);
+      results.push({ id, seq, hash });
+      indexEntries.push(...indexEntriesFor(this.keys, pending.record, this.instance, id));
+      pending.state = 'sent';
+      this.waiting--;
+    }
+    const commands: Command[] = [
+      [APPEND_COMMAND, this.keys.stream(this.instance), this.keys.head(this.instance), ...args],
+      ...indexCommands(
+        this.redis,
+        indexEntries,
+        { now: this.options.now(), retentionMs: this.options.indexRetentionMs },
+        (key, kind) => this.trimDue(key, kind),
+      ),
+    ];
+    const [appended, ...indexed] = sendEach(this.redis, commands);
+    for (const index of indexed) index.catch((err: Error) => this.options.onBackgroundError(err, 'index'));
+    this.sendTallies();
+    try {
+      await appended;
+    } catch (err) {
+      this.fail(live, err, `Redis did not store the audit records: ${(err as Error).message}`);
+      return;
+    }
+    this.head = { seq, hash, id: results[results.length - 1]!.id };
+    live.forEach((pending, i) => {
+      clearTimeout(pending.timer);
+      if (pending.state === 'done') return;
+      pending.state = 'done';
+      pending.resolve(results[i]!);
+    });
+    this.addTallies(live);
+    this.maybeCheckpoint(false);
+  }
+
+  /** Sums the tallies of stored records per key and field until they are sent. */
+  private addTallies(stored: Pending[]): void {
+    for (const { tallies } of stored) {
+      for (const { key, field, by } of tallies ?? []) {
+        const fields = this.unsentTallies.get(key) ?? new Map<string, number>();
+        this.unsentTallies.set(key, fields);
+        fields.set(field, (fields.get(field) ?? 0) + by);
+      }
+    }
+  }
+
+  /**
+   * Sends the unsent tallies; called right after a batch's commands, so that they travel back to back
+   * with them, and when the queue runs empty. Failures are background errors.
+   */
+  private sendTallies(): void {
+    if (this.unsentTallies.size === 0) return;
+    const commands: Command[] = [];
+    for (const [key, fields] of this.unsentTallies) {
+      for (const [field, by] of fields) commands.push(['hincrby', key, field, by]);
+    }
+    this.unsentTallies.clear();
+    for (const sent of sendEach(this.redis, commands)) {
+      sent.catch((err: Error) => this.options.onBackgroundError(err, 'tally'));
+    }
+  }
+
+  /** Rejects the batch and forgets the head, so the next batch starts from what Redis holds. */
+  private fail(batch: Pending[], cause: unknown, message?: string): void {
+    this.head = undefined;
+    const text = (cause as Error)?.message ?? String(cause);
+    const make = (): Error => {
+      if (text.startsWith('AUDITCONFLICT')) {
+        return new AuditChainConflict(
+          `the audit chain of instance "${this.instance}" moved under this writer (${text}); is another process using the same instance id? The writer resynchronized`,
+        );
+      }
+      if (cause instanceof AuditChainBroken) return new AuditChainBroken(`${text}; run the verifier`);
+      if (text.startsWith('AUDITBROKEN')) {
+        return new AuditChainBroken(
+          `the audit stream of instance "${this.instance}" holds entries beyond its head (${text}); run the verifier`,
+        );
+      }
+      return new AuditWriteFailed(message ?? `Redis did not store the audit records: ${text}`);
+    };
+    for (const pending of batch) {
+      clearTimeout(pending.timer);
+      if (pending.state === 'done') continue;
+      if (pending.state === 'waiting') this.waiting--;
+      pending.state = 'done';
+      pending.reject(make());
+    }
+  }
+
+  private maybeCheckpoint(force: boolean): void {
+    const head = this.head;
+    if (this.checkpointing || !head) return;
+    const due = head.seq - this.lastCheckpoint;
+    if (due <= 0 || (!force && due < this.options.checkpointEvery)) return;
+    const payload = {
+      instance: this.instance,
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(this.options.now()).toISOString(),
+    };
+    this.checkpointing = writeCheckpoint(this.redis, this.keys, this.options.signer, payload)
+      .then(() => {
+        this.lastCheckpoint = Math.max(this.lastCheckpoint, payload.seq);
+        this.lastCheckpointTime = this.options.now();
+      })
+      .catch((err: unknown) => this.options.onBackgroundError(err as Error, 'checkpoint'))
+      .finally(() => {
+        this.checkpointing = undefined;
+      });
+  }
+}
+
+/** Drops properties set to undefined, so they fall back to their defaults. */
+function definedOnly<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+}

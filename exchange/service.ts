@@ -1,0 +1,270 @@
+/**
+ * What the exchange routes call. A consumer system submits a job (decided in mode bulk against its own
+ * grant, encrypted for the certificate that signed the request), follows it, and downloads its file.
+ * Only the job's own system (department + system) sees a job: for anyone else it does not exist (404),
+ * so job ids reveal nothing.
+ */
+import { stat } from 'node:fs/promises';
+import { createEnvelope } from '../certs/envelope.js';
+import type { Caller } from '../policies/decide.js';
+import { jobAudit } from './audit.js';
+import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
+import { errorSummary, exchangeErrors } from './errors.js';
+import { KeyVault } from './key-vault.js';
+import { assertJobId, fileName, jobFilePath, newJobId } from './paths.js';
+import {
+  checkJobRequest,
+  type ExchangeConsumer,
+  type ExchangeFilter,
+  type ExchangeFormat,
+  type ExchangeJob,
+  type ExchangeJobRequest,
+  type ExchangeJobView,
+  type ExchangeKind,
+} from './schema.js';
+import { ExchangeStore } from './store.js';
+import { resolveTerms, usableCertificate } from './terms.js';
+
+export interface SubmitContext {
+  /** The x-purpose of the signed request. */
+  purpose: string;
+  /** The request id, for the audit record. */
+  requestId?: string;
+}
+
+/** Everything a new job is made of, whether a consumer posted it or a subscription's schedule fired. */
+export interface NewJob {
+  consumer: ExchangeConsumer;
+  purpose: string;
+  resource: string;
+  items?: string[];
+  filter?: ExchangeFilter;
+  kind: ExchangeKind;
+  format: ExchangeFormat;
+  since?: string;
+  subscriptionId?: string;
+  /** Pin the job to this grant (a subscription's); the consumer's current grant when absent. */
+  grantId?: string;
+}
+
+/** Checks a submission, stores the job (queued) and enqueues it. Throws deny / EXCHANGE_* errors. */
+export async function submitExchangeJob(
+  deps: ExchangeDeps,
+  caller: Caller,
+  request: unknown,
+  context: SubmitContext,
+): Promise<ExchangeJob> {
+  if (!checkJobRequest.Check(request)) {
+    const first = checkJobRequest.Errors(request).First();
+    throw new exchangeErrors.EXCHANGE_REQUEST_INVALID(
+      `exchange job request${first?.path ?? ''}: ${first?.message ?? 'invalid'}`,
+    );
+  }
+  const body = request as ExchangeJobRequest;
+  if (body.since !== undefined && body.kind !== 'incremental') {
+    throw new exchangeErrors.EXCHANGE_REQUEST_INVALID('since applies to incremental jobs only');
+  }
+  return createJob(
+    deps,
+    {
+      consumer: { deptCode: caller.deptCode, systemId: caller.systemId, certSerial: caller.serial },
+      purpose: context.purpose,
+      resource: body.resource,
+      ...(body.items ? { items: body.items } : {}),
+      ...(body.filter ? { filter: body.filter } : {}),
+      kind: body.kind,
+      format: body.format,
+      ...(body.since === undefined ? {} : { since: body.since }),
+    },
+    context.requestId,
+  );
+}
+
+export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: string): Promise<ExchangeJob> {
+  const started = nowOf(deps);
+  const settings = settingsOf(deps);
+  const caller: Caller = {
+    deptCode: input.consumer.deptCode,
+    systemId: input.consumer.systemId,
+    serial: input.consumer.certSerial,
+  };
+  const id = newJobId();
+  const draft = {
+    id,
+    consumer: input.consumer,
+    resource: input.resource,
+    grantId: input.grantId ?? '',
+    purpose: input.purpose,
+    items: input.items ?? [],
+    kind: input.kind,
+    format: input.format,
+    ...(input.subscriptionId ? { subscriptionId: input.subscriptionId } : {}),
+  };
+  let job: ExchangeJob;
+  try {
+    const terms = await resolveTerms(
+      deps,
+      caller,
+      {
+        resource: input.resource,
+        ...(input.items ? { items: input.items } : {}),
+        ...(input.filter ? { filter: input.filter } : {}),
+        kind: input.kind,
+        purpose: input.purpose,
+        ...(input.grantId ? { grantId: input.grantId } : {}),
+        ...(input.kind === 'incremental' && input.since !== undefined ? { since: input.since } : {}),
+      },
+      started,
+    );
+    draft.grantId = terms.grant.id;
+    draft.items = [...terms.obligations.items];
+    const cert = await usableCertificate(deps, input.consumer, started);
+    const envelope = createEnvelope(
+      { certPem: cert.certPem, serial: cert.serial },
+      { chunkSize: settings.chunkSize },
+    );
+    const createdAt = new Date(started).toISOString();
+    const watermarkItem = terms.service.watermark;
+    job = {
+      ...draft,
+      resourceVersion: terms.resourceVersion,
+      providerCode: terms.entry.provider.code,
+      ...(input.filter ? { filter: input.filter } : {}),
+      ...(watermarkItem
+        ? {
+            watermark: {
+              item: watermarkItem,
+              ...(input.kind === 'incremental' && input.since !== undefined ? { from: input.since } : {}),
+            },
+          }
+        : {}),
+      state: 'queued',
+      progress: { rows: 0, scanned: 0, pagesDone: 0, segments: 0 },
+      attempts: 0,
+      createdAt,
+      updatedAt: createdAt,
+      envelopeHeader: envelope.headerBytes.toString('base64'),
+    };
+    const store = new ExchangeStore(deps.redis, deps.prefix);
+    await store.create(job, new KeyVault(deps.platform.subjectHmacKey).seal(id, envelope.dataKey));
+  } catch (error) {
+    const e = error as { code?: string; statusCode?: number };
+    if (typeof e.code === 'string') {
+      await deps.audit(
+        jobAudit(draft, {
+          action: 'exchange.submit',
+          now: nowOf(deps),
+          decision: 'deny',
+          status: e.statusCode ?? 500,
+          reasonCode: e.code,
+          latencyMs: nowOf(deps) - started,
+          ...(requestId ? { requestId } : {}),
+        }),
+      );
+    }
+    throw error;
+  }
+  try {
+    // A job that could not be recorded never runs: nothing is exported unaudited.
+    await deps.audit(
+      jobAudit(job, {
+        action: 'exchange.submit',
+        now: nowOf(deps),
+        status: 202,
+        latencyMs: nowOf(deps) - started,
+        ...(requestId ? { requestId } : {}),
+        detail: { resourceVersion: job.resourceVersion, ...(job.filter ? { filter: job.filter } : {}) },
+      }),
+    );
+    await deps.queue.enqueue(id);
+  } catch (error) {
+    // Not left queued forever: the consumer sees why and submits again.
+    const failedAt = new Date(nowOf(deps)).toISOString();
+    const store = new ExchangeStore(deps.redis, deps.prefix);
+    await store.change(id, (j) =>
+      j.state === 'queued'
+        ? { ...j, state: 'failed', error: errorSummary(error), updatedAt: failedAt }
+        : undefined,
+    );
+    await store.dropSealedKey(id);
+    throw error;
+  }
+  return job;
+}
+
+const visibleTo = (job: ExchangeJob, caller: Pick<Caller, 'deptCode' | 'systemId'>) =>
+  job.consumer.deptCode === caller.deptCode && job.consumer.systemId === caller.systemId;
+
+/** The job, if it is the caller's own; EXCHANGE_JOB_NOT_FOUND otherwise (whether or not it exists). */
+export async function getJobForCaller(
+  deps: Pick<ExchangeDeps, 'redis' | 'prefix'>,
+  caller: Pick<Caller, 'deptCode' | 'systemId'>,
+  id: string,
+): Promise<ExchangeJob> {
+  assertJobId(id);
+  const job = await new ExchangeStore(deps.redis, deps.prefix).get(id);
+  if (!job || !visibleTo(job, caller))
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_FOUND(`no exchange job ${id}`);
+  return job;
+}
+
+/** The caller's jobs, newest first. */
+export async function listJobsForCaller(
+  deps: Pick<ExchangeDeps, 'redis' | 'prefix'>,
+  caller: Pick<Caller, 'deptCode' | 'systemId'>,
+  limit = 50,
+): Promise<ExchangeJob[]> {
+  const jobs = await new ExchangeStore(deps.redis, deps.prefix).listForConsumer(
+    caller.deptCode,
+    caller.systemId,
+    Math.min(Math.max(1, limit), 500),
+  );
+  return jobs.filter((job) => visibleTo(job, caller));
+}
+
+export interface JobFile {
+  /** Absolute path to stream from (Range requests: byte offsets into it). */
+  path: string;
+  name: string;
+  bytes: number;
+  sha256: string;
+  job: ExchangeJob;
+}
+
+/**
+ * The finished file of the caller's job. EXCHANGE_JOB_NOT_FOUND (not the caller's), EXCHANGE_JOB_NOT_READY
+ * (queued, running or failed), EXCHANGE_FILE_EXPIRED (expired or gone from disk).
+ */
+export async function openJobFileForCaller(
+  deps: Pick<ExchangeDeps, 'redis' | 'prefix' | 'settings'>,
+  caller: Pick<Caller, 'deptCode' | 'systemId'>,
+  id: string,
+): Promise<JobFile> {
+  const job = await getJobForCaller(deps, caller, id);
+  if (job.state === 'expired') {
+    throw new exchangeErrors.EXCHANGE_FILE_EXPIRED(
+      `the file of job ${id} expired at ${job.expiresAt}; submit a new job`,
+    );
+  }
+  if (job.state !== 'completed' || !job.file) {
+    const why = job.state === 'failed' ? `failed (${job.error?.code ?? 'unknown'})` : `is ${job.state}`;
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_READY(`job ${id} ${why}: there is no file to download`);
+  }
+  const path = jobFilePath(settingsOf(deps).exchangeDir, job.id, job.format);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
+  if (size !== job.file.bytes) {
+    throw new exchangeErrors.EXCHANGE_FILE_EXPIRED(
+      `the file of job ${id} is no longer available; submit a new job`,
+    );
+  }
+  return { path, name: fileName(job.format), bytes: job.file.bytes, sha256: job.file.sha256, job };
+}
+
+/** The job as a consumer sees it: without the checkpoint (provider cursors) and the envelope header. */
+export function jobView(job: ExchangeJob): ExchangeJobView {
+  const { checkpoint: _checkpoint, envelopeHeader: _header, ...view } = job;
+  return view;
+}

@@ -1,0 +1,269 @@
+/**
+ * The configuration schema is the source of truth: every GOVSHARE_* variable is declared here once, with
+ * its type, default and description (the README's configuration table is generated from this object by
+ * `govshare config --markdown` and checked by a test). Start-up stops on the first bad value with a
+ * message that names the variable and what is expected.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../../connectors/wire.js';
+import { parseRedisUrl } from '../../platform/redis.js';
+
+export const ConfigSchema = Type.Object(
+  {
+    GOVSHARE_REDIS_URL: Type.String({
+      default: 'redis://127.0.0.1:6379',
+      description:
+        'Redis to use: redis://, rediss://, redis+sentinel://h:p,h:p/master or redis+cluster://h:p,h:p',
+    }),
+    GOVSHARE_REDIS_PREFIX: Type.String({
+      default: 'gs:',
+      pattern: '^[A-Za-z0-9:_{}.-]{1,64}$',
+      description: 'Prefix of every Redis key govshare writes (several platforms can share one Redis)',
+    }),
+    GOVSHARE_HOST: Type.String({
+      default: '127.0.0.1',
+      minLength: 1,
+      description: 'Address the gateway listens on',
+    }),
+    GOVSHARE_PORT: Type.Integer({
+      default: 8080,
+      minimum: 0,
+      maximum: 65535,
+      description: 'Port the gateway listens on',
+    }),
+    GOVSHARE_DATA_DIR: Type.String({
+      default: './data',
+      minLength: 1,
+      description: 'Directory of the platform CA, platform keys and token key (private keys are mode 0600)',
+    }),
+    GOVSHARE_LOG_LEVEL: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level' },
+    ),
+    GOVSHARE_INSTANCE_ID: Type.String({
+      default: '',
+      pattern: '^[A-Za-z0-9_.-]{0,64}$',
+      description: 'Name of this gateway instance in audit records; hostname-pid when empty',
+    }),
+    GOVSHARE_JWT_ISSUER: Type.String({
+      default: 'govshare',
+      minLength: 1,
+      description: 'Expected `iss` of people tokens',
+    }),
+    GOVSHARE_JWT_AUDIENCE: Type.String({
+      default: 'govshare',
+      minLength: 1,
+      description: 'Expected `aud` of people tokens',
+    }),
+    GOVSHARE_JWT_JWKS_URL: Type.String({
+      default: '',
+      description:
+        'JWKS URL of an external identity provider; when empty, tokens are verified with the platform token key',
+    }),
+    GOVSHARE_BODY_LIMIT: Type.Integer({
+      default: 1_048_576,
+      minimum: 1024,
+      maximum: 104_857_600,
+      description: 'Largest request body accepted, in bytes',
+    }),
+    GOVSHARE_SIG_WINDOW_SECONDS: Type.Integer({
+      default: 300,
+      minimum: 30,
+      maximum: 3600,
+      description:
+        'Signed calls: `created` must be within ± this many seconds of the gateway clock; nonces are kept twice as long',
+    }),
+    GOVSHARE_BATCH_MAX_KEYS: Type.Integer({
+      default: 100,
+      minimum: 1,
+      // One batch is one connector lookup, and connectors take at most this many key values.
+      maximum: MAX_LOOKUP_VALUES,
+      description: 'Most keys in one POST /v1/data/{code}/query',
+    }),
+    GOVSHARE_PUBLIC_ORIGIN: Type.String({
+      default: '',
+      pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$',
+      description:
+        'Origin clients sign in @target-uri when a proxy terminates TLS (e.g. https://gw.example.gov.cn); else http://<Host>',
+    }),
+    GOVSHARE_CONNECTOR_TIMEOUT_MS: Type.Integer({
+      default: 5000,
+      minimum: 50,
+      maximum: 120_000,
+      description:
+        'Default timeout of a call to a provider front-end processor (a catalog entry can set its own)',
+    }),
+    GOVSHARE_CONNECTOR_CONNECTIONS: Type.Integer({
+      default: 32,
+      minimum: 1,
+      maximum: 1024,
+      description: 'Keep-alive connections per provider front-end processor',
+    }),
+    GOVSHARE_REGION: Type.Union([Type.Literal('hubei'), Type.Literal('shanxi'), Type.Literal('hechi')], {
+      default: 'hubei',
+      description:
+        'Region profile of the statutory working-day limits (check / authorize / notify / direct grant)',
+    }),
+    GOVSHARE_CALENDAR_FILE: Type.String({
+      default: '',
+      description:
+        "Operator's working-day override file (a new year's holiday notice, a regional holiday); empty: built-in table",
+    }),
+    GOVSHARE_SQL_SOURCES_FILE: Type.String({
+      default: '',
+      description:
+        "JSON file naming the providers' front-end databases (host, user, passwordFile/passwordEnv); empty: SQL connector off",
+    }),
+    GOVSHARE_QUALITY_THRESHOLD: Type.Number({
+      default: 90,
+      minimum: 0,
+      maximum: 100,
+      description: 'A quality run scoring below this opens a correction task and notifies the provider',
+    }),
+    GOVSHARE_WORKER_CONCURRENCY: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 64,
+      description: '`govshare worker`: jobs run at once per queue in one worker process',
+    }),
+    GOVSHARE_EXCHANGE_DIR: Type.String({
+      default: '',
+      description:
+        'Directory of bulk exchange files (encrypted for their consumer); <GOVSHARE_DATA_DIR>/exchange when empty',
+    }),
+    GOVSHARE_EXCHANGE_FILE_TTL_HOURS: Type.Integer({
+      default: 168,
+      minimum: 1,
+      maximum: 8760,
+      description: 'Hours a finished bulk exchange file stays downloadable before it is deleted',
+    }),
+    GOVSHARE_EXCHANGE_PAGE_SIZE: Type.Integer({
+      default: 1000,
+      minimum: 10,
+      // Connectors refuse larger pages: a larger setting would fail every export.
+      maximum: MAX_PAGE_LIMIT,
+      description: 'Rows per connector page in bulk exchange jobs and quality scans',
+    }),
+    GOVSHARE_EXCHANGE_PROVIDER_CONCURRENCY: Type.Integer({
+      default: 2,
+      minimum: 1,
+      maximum: 64,
+      description: "Bulk jobs running against one provider's front-end processor at once, across all workers",
+    }),
+    GOVSHARE_WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({
+      default: false,
+      description:
+        'Let webhooks target loopback addresses (127.0.0.0/8, ::1, localhost): development and tests only. Link-local (169.254.0.0/16, fe80::/10), unspecified and multicast addresses are always refused',
+    }),
+    GOVSHARE_METRICS_TOKEN: Type.String({
+      default: '',
+      description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',
+    }),
+    GOVSHARE_CRL_DAYS: Type.Integer({
+      default: 7,
+      minimum: 1,
+      maximum: 365,
+      description: 'Days until the nextUpdate of each CRL the platform issues',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type GovshareConfig = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
+const validate = ajv.compile<GovshareConfig>(ConfigSchema);
+
+function expectation(variable: string): string {
+  const schema = (ConfigSchema.properties as Record<string, Record<string, unknown>>)[variable];
+  if (!schema) return 'nothing: it is not a govshare setting';
+  if (schema.anyOf) return `one of ${(schema.anyOf as { const: string }[]).map((s) => s.const).join(', ')}`;
+  const parts: string[] = [schema.type === 'integer' ? 'an integer' : 'a string'];
+  if (schema.minimum !== undefined && schema.maximum !== undefined)
+    parts.push(`from ${schema.minimum} to ${schema.maximum}`);
+  if (schema.pattern) parts.push(`matching ${schema.pattern}`);
+  if (schema.minLength) parts.push('that is not empty');
+  return parts.join(' ');
+}
+
+/**
+ * Reads GOVSHARE_* variables from `env`, then applies `overrides` (CLI flags win over the environment).
+ * Unknown GOVSHARE_* variables are refused: a misspelt setting should not be silently ignored.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof GovshareConfig, string | number>> = {},
+): GovshareConfig {
+  const known = Object.keys(ConfigSchema.properties);
+  const raw: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('GOVSHARE_') || value === undefined) continue;
+    if (!known.includes(name)) {
+      throw new ConfigError(name, `${name} is not a govshare setting. Known settings: ${known.join(', ')}`);
+    }
+    raw[name] = value;
+  }
+  for (const [name, value] of Object.entries(overrides)) if (value !== undefined) raw[name] = value;
+  if (!validate(raw)) {
+    const error = validate.errors?.[0];
+    const variable = error?.instancePath.replace(/^\//, '') ?? 'configuration';
+    const given = JSON.stringify(raw[variable]);
+    throw new ConfigError(variable, `${variable} must be ${expectation(variable)} (got ${given})`);
+  }
+  const config = raw as GovshareConfig;
+  try {
+    parseRedisUrl(config.GOVSHARE_REDIS_URL);
+  } catch (err) {
+    throw new ConfigError('GOVSHARE_REDIS_URL', `GOVSHARE_REDIS_URL is invalid: ${(err as Error).message}`);
+  }
+  if (config.GOVSHARE_JWT_JWKS_URL && !/^https?:\/\/\S+$/.test(config.GOVSHARE_JWT_JWKS_URL)) {
+    throw new ConfigError('GOVSHARE_JWT_JWKS_URL', 'GOVSHARE_JWT_JWKS_URL must be an http(s) URL or empty');
+  }
+  config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
+  // Job files are addressed by absolute paths: a relative setting would fail every export later.
+  if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
+  if (!config.GOVSHARE_INSTANCE_ID) {
+    // Any host name must make a usable instance id (the audit stream's name), however long or odd.
+    const suffix = `-${process.pid}`;
+    const host =
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 64 - suffix.length) || 'host';
+    config.GOVSHARE_INSTANCE_ID = `${host}${suffix}`;
+  }
+  return config;
+}
+
+/** Settings whose values are secrets: shown masked wherever the configuration is printed. */
+export const SECRET_SETTINGS: ReadonlySet<keyof GovshareConfig> = new Set(['GOVSHARE_METRICS_TOKEN']);
+
+/** The value as it may be printed: secrets masked, and the password of a Redis URL. */
+export function printableSetting(name: string, value: unknown): string {
+  if (SECRET_SETTINGS.has(name as keyof GovshareConfig)) return value === '' ? '' : '***';
+  if (name === 'GOVSHARE_REDIS_URL') return String(value).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return String(value);
+}
+
+/** The configuration table for the README, generated from the schema so the two cannot drift. */
+export function configMarkdownTable(): string {
+  const rows = Object.entries(
+    ConfigSchema.properties as Record<string, { default?: unknown; description?: string }>,
+  ).map(
+    ([name, schema]) =>
+      `| \`${name}\` | \`${JSON.stringify(schema.default)}\` | ${schema.description ?? ''} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,158 @@
+/**
+ * Everything a gateway or worker process shares between requests: configuration, the Redis client, the
+ * platform keys, the domain services and the per-process caches of the data path. Built once per process;
+ * tests build one per test with their own Redis and key prefix.
+ */
+
+import { AuditWriter } from '../../audit/writer.js';
+import { catalogKeys } from '../../catalog/keys.js';
+import { CatalogService } from '../../catalog/service.js';
+import { loadPlatform, type Platform } from '../../certs/platform.js';
+import { CertsStore } from '../../certs/store.js';
+import { HttpConnectorFactory } from '../../connectors/http-connector.js';
+import { ConnectorRegistry } from '../../connectors/registry.js';
+import { SqlConnectorFactory } from '../../connectors/sql/connector.js';
+import { loadSqlSources } from '../../connectors/sql/sources.js';
+import { InvalidationBus } from '../../platform/invalidation.js';
+import { createRedisClient, type RedisClient } from '../../platform/redis.js';
+import { GrantStore } from '../../policies/grant-store.js';
+import { QuotaCounter } from '../../policies/quota.js';
+import { GrantCache, ResourceCache } from '../data-path/caches.js';
+import { CallerKeys } from '../identity/caller-keys.js';
+import type { GovshareConfig } from './config.js';
+import { GatewayMetrics } from './metrics.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+  warnings: string[];
+}
+
+export interface GatewayContext {
+  config: GovshareConfig;
+  redis: RedisClient;
+  /** The data path's connection (nonces, quotas, audit): the same client as `redis` when one was given. */
+  dataRedis: RedisClient;
+  prefix: string;
+  platform: Platform;
+  certs: CertsStore;
+  catalog: CatalogService;
+  grants: GrantStore;
+  quota: QuotaCounter;
+  connectors: ConnectorRegistry;
+  /** This instance's hash-chained audit stream. */
+  audit: AuditWriter;
+  callerKeys: CallerKeys;
+  resources: ResourceCache;
+  grantCache: GrantCache;
+  metrics: GatewayMetrics;
+  now: () => Date;
+  readiness(): Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Use this client instead of connecting to GOVSHARE_REDIS_URL (the caller keeps ownership). */
+  redis?: RedisClient;
+  now?: () => Date;
+}
+
+export async function createContext(
+  config: GovshareConfig,
+  options: ContextOptions = {},
+): Promise<GatewayContext> {
+  const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+  const ownsRedis = options.redis === undefined;
+  const redis =
+    options.redis ??
+    createRedisClient(config.GOVSHARE_REDIS_URL, {
+      connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}`,
+    });
+  // The data path's writes (nonces, quotas, audit records, statistics) on a connection of their own, so
+  // they never queue behind the catalog, grant and job traffic of the shared one. Not auto-pipelined:
+  // ioredis gives every auto-pipeline batch a Pipeline with a per-instance `length` accessor, and that
+  // kept each batch, its commands and the requests awaiting them alive through young-generation GCs
+  // until the next full GC. At ~1000 req/s the gateway promoted ~14 MB/s, ran a full GC cycle every few
+  // seconds and each one held ~80 requests up for 40-60 ms (2.6 MB/s promoted without it; bench/README.md).
+  // Its writes are coalesced per event-loop turn instead (CoalescingRedis), without a Pipeline.
+  const dataRedis =
+    options.redis ??
+    createRedisClient(config.GOVSHARE_REDIS_URL, {
+      connectionName: `govshare:${config.GOVSHARE_INSTANCE_ID}:data`,
+      coalesceWrites: true,
+    });
+  const prefix = config.GOVSHARE_REDIS_PREFIX;
+  const now = options.now ?? (() => new Date());
+  const certs = new CertsStore(redis, prefix);
+  const catalog = new CatalogService(redis, prefix, {
+    now,
+    isKnownDepartment: async (code) => (await certs.getDepartment(code)) !== null,
+  });
+  const grants = new GrantStore(redis, prefix, { now });
+  const connectors = new ConnectorRegistry({
+    http: new HttpConnectorFactory({
+      connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
+      defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
+    }),
+    ...(config.GOVSHARE_SQL_SOURCES_FILE
+      ? { sql: new SqlConnectorFactory(loadSqlSources(config.GOVSHARE_SQL_SOURCES_FILE)) }
+      : {}),
+  });
+  const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
+    signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+  });
+
+  const bus = new InvalidationBus(redis.duplicate());
+  const callerKeys = new CallerKeys(certs, platform, { now });
+  const resources = new ResourceCache(catalog, catalogKeys(prefix).channel);
+  const grantCache = new GrantCache(grants);
+  await callerKeys.start(bus);
+  await resources.start(bus);
+  await grantCache.start(bus);
+
+  return {
+    config,
+    redis,
+    dataRedis,
+    prefix,
+    platform,
+    certs,
+    catalog,
+    grants,
+    quota: new QuotaCounter(dataRedis, prefix),
+    connectors,
+    audit,
+    callerKeys,
+    resources,
+    grantCache,
+    metrics: new GatewayMetrics({ connectors, audit, now: () => now().getTime() }),
+    now,
+    async readiness() {
+      const checks: Record<string, string> = { ca: 'loaded' };
+      let ready = true;
+      try {
+        const pong = await Promise.race([
+          Promise.all([redis.ping(), dataRedis.ping()]).then(([a, b]) => (a === b ? a : `${a}/${b}`)),
+          new Promise<string>((_, reject) =>
+            setTimeout(() => reject(new Error('timed out after 1 s')), 1000).unref(),
+          ),
+        ]);
+        checks.redis = pong === 'PONG' ? 'ok' : `unexpected answer ${pong}`;
+        if (pong !== 'PONG') ready = false;
+      } catch (err) {
+        checks.redis = `unreachable: ${(err as Error).message}`;
+        ready = false;
+      }
+      return { ready, checks, warnings: [] };
+    },
+    async close() {
+      callerKeys.stop();
+      await audit.close().catch(() => undefined);
+      await connectors.close().catch(() => undefined);
+      await bus.close();
+      if (ownsRedis) {
+        await Promise.all([redis, dataRedis].map((client) => client.quit().catch(() => client.disconnect())));
+      }
+    },
+  };
+}

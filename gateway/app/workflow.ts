@@ -1,0 +1,290 @@
+/**
+ * The application workflow composed for a gateway or worker process: the applications service with its
+ * statutory clocks, resource status changes, webhook notifications, statistics, the BullMQ queues, and
+ * (in the worker) their workers. Gateways only enqueue; `startWorkers` runs the jobs.
+ *
+ *   const workflow = createWorkflow(context, { calendar, limits: { region: 'hubei' } });
+ *   await workflow.startWorkers();   // in `govshare worker`
+ *   await workflow.close();
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, type Worker } from 'bullmq';
+import { type Logger, pino } from 'pino';
+import type { ActorRef, ResourceStatus } from '../../catalog/records.js';
+import type { ConnectorRegistry } from '../../connectors/registry.js';
+import { type DeliveryJob, Notifier, type NotifierOptions } from '../../notifications/notifier.js';
+import { OutboxRelay, type PlatformAuditAppend, scheduleTimer } from '../../notifications/outbox-relay.js';
+import { WebhookStore } from '../../notifications/store.js';
+import { createRedisClient, type RedisClient } from '../../platform/redis.js';
+import { openStageTimers, recomputeProvisional } from '../../policies/applications/clock.js';
+import { PLATFORM } from '../../policies/applications/commit.js';
+import { type ResourceChangeOutcome, ResourceChanges } from '../../policies/applications/resource-changes.js';
+import type { Timer } from '../../policies/applications/schema.js';
+import { ApplicationService } from '../../policies/applications/service.js';
+import { ApplicationStore } from '../../policies/applications/store.js';
+import { WorkdayCalendar } from '../../policies/calendar/calendar.js';
+import {
+  type RegionLimitsConfig,
+  type RegionName,
+  resolveLimits,
+  type StatutoryLimits,
+} from '../../policies/calendar/limits.js';
+import { loadCalendarOverrides } from '../../policies/calendar/overrides.js';
+import type { GrantStore } from '../../policies/grant-store.js';
+import { ObjectionService } from '../../policies/objections/service.js';
+import { ObjectionStore } from '../../policies/objections/store.js';
+import { StatsService } from '../../policies/stats/service.js';
+import { scheduleAvailabilityProbes, startAvailabilityWorker } from '../jobs/availability.js';
+import { type SystemAudit, startDeadlineWorker } from '../jobs/deadlines.js';
+import { bullPrefix, QUEUE_NAMES } from '../jobs/queues.js';
+import { startWebhookWorker } from '../jobs/webhooks.js';
+import type { CatalogRouteHooks } from '../routes/catalog.js';
+import type { GovshareConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+
+export interface WorkflowOptions {
+  /** The working-day calendar (with the operator's overrides). @defaultValue the built-in table */
+  calendar?: WorkdayCalendar;
+  /** Region profile and limit overrides. @defaultValue Hubei */
+  limits?: RegionLimitsConfig;
+  /** @defaultValue context.grants */
+  grants?: GrantStore;
+  /** Connectors to probe for the availability statistics. @defaultValue context.connectors */
+  connectors?: ConnectorRegistry;
+  /** Webhook delivery: attempts, backoff, timeout. */
+  webhooks?: NotifierOptions;
+  /** How often the worker re-drains the outbox (crash recovery). @defaultValue 5000 */
+  relayIntervalMs?: number;
+  /** How often provider data services are probed. @defaultValue 300_000 (5 minutes) */
+  probeEveryMs?: number;
+  /** Audit records for changes the platform makes in the worker, outside any request. @defaultValue admin records in context.audit */
+  auditSystem?: SystemAudit;
+  log?: Logger;
+}
+
+export interface StartWorkersOptions {
+  /** @defaultValue true */
+  deadlines?: boolean;
+  /** @defaultValue true */
+  webhooks?: boolean;
+  /** @defaultValue true */
+  availability?: boolean;
+}
+
+export interface Workflow {
+  applications: ApplicationService;
+  /** Objections to shared records and their answer deadlines (policies/objections). */
+  objections: ObjectionService;
+  resources: ResourceChanges;
+  notifications: Notifier;
+  stats: StatsService;
+  grants: GrantStore;
+  calendar: WorkdayCalendar;
+  limits: StatutoryLimits;
+  queues: { deadlines: Queue<Timer>; webhooks: Queue<DeliveryJob>; availability: Queue };
+  /** Call from the catalog routes after a suspend, resume or withdraw was recorded. */
+  onResourceStatusChanged(
+    code: string,
+    status: ResourceStatus,
+    reason: string,
+    actor: ActorRef,
+    effectiveFrom?: Date,
+  ): Promise<ResourceChangeOutcome>;
+  /** The catalog routes' hooks (gateway/routes/catalog.ts): grants follow the declared status. */
+  catalogHooks: CatalogRouteHooks;
+  /** Moves committed events and timers to the queues (done after every change; exposed for the worker and tests). */
+  drainOutbox(): Promise<number>;
+  /** For /ready and the logs: the calendar lacks this year, or (from October) next year. */
+  calendarWarning(): string | undefined;
+  startWorkers(options?: StartWorkersOptions): Promise<Worker[]>;
+  close(): Promise<void>;
+}
+
+export function createWorkflow(context: GatewayContext, options: WorkflowOptions = {}): Workflow {
+  const { redis, prefix, now } = context;
+  const log = options.log ?? pino({ level: context.config.GOVSHARE_LOG_LEVEL, name: 'workflow' });
+  const calendar = options.calendar ?? new WorkdayCalendar();
+  const limits = resolveLimits(options.limits);
+  const grants = options.grants ?? context.grants;
+  const connectors = options.connectors ?? context.connectors;
+  const auditSystem =
+    options.auditSystem ??
+    (async (action, detail, at = {}) => {
+      await context.audit.append({
+        time: (at.time ?? now()).toISOString(),
+        requestId: at.requestId ?? `worker-${randomUUID()}`,
+        instance: context.audit.instance,
+        kind: 'admin',
+        actor: { person: PLATFORM.name, role: 'system' },
+        action,
+        decision: 'allow',
+        status: 200,
+        latencyMs: 0,
+        detail,
+      });
+    });
+  const store = new ApplicationStore(redis, prefix);
+  const queuePrefix = bullPrefix(prefix);
+  const queues = {
+    deadlines: new Queue<Timer>(QUEUE_NAMES.deadlines, { connection: redis, prefix: queuePrefix }),
+    webhooks: new Queue<DeliveryJob>(QUEUE_NAMES.webhooks, { connection: redis, prefix: queuePrefix }),
+    availability: new Queue(QUEUE_NAMES.availability, { connection: redis, prefix: queuePrefix }),
+  };
+  const signer = {
+    keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
+    privateKey: context.platform.signingKey,
+  };
+  const notifications = new Notifier(new WebhookStore(redis, prefix), queues.webhooks, signer, now, {
+    targets: { allowLoopback: context.config.GOVSHARE_WEBHOOK_ALLOW_LOOPBACK },
+    ...options.webhooks,
+  });
+  const appendPlatformAudit: PlatformAuditAppend = (entry, requestId) =>
+    auditSystem(entry.action, entry.detail, { time: new Date(entry.at), requestId });
+  const relay = new OutboxRelay(
+    'applications',
+    store,
+    queues.deadlines,
+    notifications,
+    appendPlatformAudit,
+    now,
+  );
+  const objectionStore = new ObjectionStore(redis, prefix);
+  const objectionRelay = new OutboxRelay(
+    'objections',
+    objectionStore,
+    queues.deadlines,
+    notifications,
+    appendPlatformAudit,
+    now,
+  );
+  const drainBoth = async () => (await relay.drain()) + (await objectionRelay.drain());
+  const afterCommit = async () => {
+    try {
+      await drainBoth();
+    } catch (err) {
+      // Committed changes stay in the outbox; the worker's periodic drain delivers them.
+      log.warn({ err }, 'outbox drain failed; the worker will retry');
+    }
+  };
+  const applications = new ApplicationService({
+    store,
+    grants,
+    catalog: context.catalog,
+    systems: context.certs,
+    calendar,
+    limits,
+    now,
+    afterCommit,
+  });
+  const resources = new ResourceChanges({
+    store,
+    grants,
+    catalog: context.catalog,
+    close: (id, reason) => applications.close(id, reason),
+    now,
+    afterCommit,
+  });
+  const objections = new ObjectionService({
+    store: objectionStore,
+    grants,
+    catalog: context.catalog,
+    calendar,
+    limits,
+    now,
+    afterCommit,
+  });
+  const stats = new StatsService({ redis, prefix, applications: store, calendar, now });
+
+  const workers: Worker[] = [];
+  const connections: RedisClient[] = [];
+  let relayTimer: NodeJS.Timeout | undefined;
+  const workerConnection = () => {
+    const connection = createRedisClient(context.config.GOVSHARE_REDIS_URL, {
+      maxRetriesPerRequest: null,
+      connectionName: `govshare:${context.config.GOVSHARE_INSTANCE_ID}:worker`,
+    });
+    connections.push(connection);
+    return connection;
+  };
+
+  return {
+    applications,
+    objections,
+    resources,
+    notifications,
+    stats,
+    grants,
+    calendar,
+    limits,
+    queues,
+    onResourceStatusChanged: (code, status, reason, actor, effectiveFrom) =>
+      resources.onResourceStatusChanged(code, status, reason, actor, effectiveFrom),
+    catalogHooks: {
+      // The declaration just filed says what the status becomes and from when.
+      async onResourceStatusChanged(code, action, reason, actor) {
+        const loaded = await context.catalog.store.load(code);
+        if (!loaded) return;
+        const { declared, effectiveFrom } = loaded.resource.status;
+        const stated = reason ?? loaded.resource.status.reason ?? `${action} by ${actor.name}`;
+        await resources.onResourceStatusChanged(code, declared, stated, actor, new Date(effectiveFrom));
+      },
+    },
+    drainOutbox: drainBoth,
+    calendarWarning: () => calendar.missingNextYearWarning(now()),
+
+    async startWorkers(start: StartWorkersOptions = {}) {
+      const moved = await recomputeProvisional(applications.writer, calendar);
+      if (moved > 0) log.info({ moved }, 'provisional deadlines recomputed with the calendar');
+      for (const timer of await openStageTimers(applications.writer))
+        await scheduleTimer(queues.deadlines, timer, now());
+      const objectionClocks = await objections.recoverClocks();
+      if (objectionClocks.moved > 0)
+        log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
+      for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
+      // Entries waiting for the audit trail keep waiting; the periodic drain below retries them.
+      await drainBoth().catch((err) => log.warn({ err }, 'outbox drain at start failed; retrying'));
+      const warning = calendar.missingNextYearWarning(now());
+      if (warning) log.warn(warning);
+
+      if (start.deadlines ?? true) {
+        const deps = { applications, resources, objections, now, log, auditSystem };
+        workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
+      }
+      if (start.webhooks ?? true)
+        workers.push(startWebhookWorker(notifications, workerConnection(), queuePrefix, log));
+      if (start.availability ?? true) {
+        const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now };
+        await scheduleAvailabilityProbes(queues.availability, options.probeEveryMs ?? 300_000);
+        workers.push(startAvailabilityWorker(probeDeps, workerConnection(), queuePrefix, log));
+      }
+      relayTimer = setInterval(() => {
+        drainBoth().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));
+      }, options.relayIntervalMs ?? 5000);
+      relayTimer.unref();
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      return [...workers];
+    },
+
+    async close() {
+      if (relayTimer) clearInterval(relayTimer);
+      await Promise.allSettled(workers.map((w) => w.close()));
+      await drainBoth().catch(() => 0);
+      await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+      await notifications.close();
+      await Promise.allSettled(connections.map((c) => c.quit()));
+    },
+  };
+}
+
+/** The workflow's calendar and region limits from GOVSHARE_CALENDAR_FILE and GOVSHARE_REGION. */
+export async function workflowSettings(
+  config: GovshareConfig,
+): Promise<Pick<WorkflowOptions, 'calendar' | 'limits'>> {
+  const calendar = config.GOVSHARE_CALENDAR_FILE
+    ? new WorkdayCalendar({
+        overrides: await loadCalendarOverrides(config.GOVSHARE_CALENDAR_FILE),
+        overridesOrigin: config.GOVSHARE_CALENDAR_FILE,
+      })
+    : undefined;
+  return { ...(calendar ? { calendar } : {}), limits: { region: config.GOVSHARE_REGION as RegionName } };
+}

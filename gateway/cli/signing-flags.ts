@@ -1,0 +1,54 @@
+/**
+ * The flags every command that signs calls as a department system shares (`call`, `exchange run`): the
+ * key, certificate and CA files, the purpose, the acting official and case, and the algorithm.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type SignedCallInput, SignedClient } from '../../certs/client.js';
+import { required, UsageError } from './command.js';
+
+export const SIGNING_FLAGS = {
+  key: { type: 'string' },
+  cert: { type: 'string' },
+  ca: { type: 'string' },
+  purpose: { type: 'string' },
+  'user-id': { type: 'string' },
+  'case-id': { type: 'string' },
+  alg: { type: 'string' },
+} as const;
+
+export const SIGNING_USAGE =
+  '--key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256]';
+
+/** What every signed call of one command run carries besides its method, URL and body. */
+export type CallIdentity = Required<Pick<SignedCallInput, 'purpose' | 'alg'>> &
+  Pick<SignedCallInput, 'userId' | 'caseId'>;
+
+/** The client (key, certificate, CA; the CA defaults to ca.pem beside the certificate) and the call identity. */
+export function signingIdentity(values: { [K in keyof typeof SIGNING_FLAGS]?: string }): {
+  client: SignedClient;
+  identity: CallIdentity;
+  /** The system's private key (PEM), e.g. to decrypt a bulk file wrapped for it. */
+  keyPem: string;
+} {
+  const alg = values.alg ?? 'rsa-pss-sha512';
+  if (alg !== 'rsa-pss-sha512' && alg !== 'rsa-v1_5-sha256')
+    throw new UsageError('--alg must be rsa-pss-sha512 or rsa-v1_5-sha256');
+  const certPath = required(values, 'cert');
+  const keyPem = readFileSync(required(values, 'key'), 'utf8');
+  const client = new SignedClient({
+    keyPem,
+    certPem: readFileSync(certPath, 'utf8'),
+    caPem: readFileSync(values.ca ?? join(dirname(certPath), 'ca.pem'), 'utf8'),
+  });
+  return {
+    client,
+    keyPem,
+    identity: {
+      purpose: required(values, 'purpose'),
+      alg,
+      ...(values['user-id'] ? { userId: values['user-id'] } : {}),
+      ...(values['case-id'] ? { caseId: values['case-id'] } : {}),
+    },
+  };
+}
