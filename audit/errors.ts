@@ -11,6 +11,9 @@ export const AuditWriterClosed = createError('AUDIT_WRITER_CLOSED', '%s', 503);
 export const AuditRecordInvalid = createError('AUDIT_RECORD_INVALID', '%s', 500);
 export const AuditSetupInvalid = createError('AUDIT_SETUP_INVALID', '%s', 500);
 export const AuditQueryInvalid = createError('AUDIT_QUERY_INVALID', '%s', 400);
+export const AuditBacklog = createError('AUDIT_BACKLOG', '%s', 503);
+export const AuditStoreUnavailable = createError('AUDIT_STORE_UNAVAILABLE', '%s', 503);
+export const AuditShippingBroken = createError('AUDIT_SHIPPING_BROKEN', '%s', 500);
 
 export const auditErrors = {
   AUDIT_WRITE_FAILED: AuditWriteFailed,
@@ -20,6 +23,9 @@ export const auditErrors = {
   AUDIT_RECORD_INVALID: AuditRecordInvalid,
   AUDIT_SETUP_INVALID: AuditSetupInvalid,
   AUDIT_QUERY_INVALID: AuditQueryInvalid,
+  AUDIT_BACKLOG: AuditBacklog,
+  AUDIT_STORE_UNAVAILABLE: AuditStoreUnavailable,
+  AUDIT_SHIPPING_BROKEN: AuditShippingBroken,
 } as const;
 
 export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
@@ -34,4 +40,10 @@ export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
   AUDIT_SETUP_INVALID:
     'The audit trail was configured with a bad instance id, signing key, certificate or subject secret.',
   AUDIT_QUERY_INVALID: 'The audit search or export query is malformed; the message names the field.',
+  AUDIT_BACKLOG:
+    'More audit records wait to be shipped to the PostgreSQL audit store than the high-water mark allows (GOVSHARE_AUDIT_BACKLOG_MAX): the store is down or behind. No data is released until the shipper catches up; retry later.',
+  AUDIT_STORE_UNAVAILABLE:
+    'The PostgreSQL audit store could not be reached or answered with an error; audit search and shipping resume when it is back.',
+  AUDIT_SHIPPING_BROKEN:
+    'A record in the stream does not continue the chain already shipped to PostgreSQL (wrong seq, prev or hash): shipping of that instance stops until an operator runs `govshare audit verify`.',
 };

@@ -59,6 +59,7 @@ export const AuditRecord = Type.Object(
       description: "What was done, e.g. 'data.lookup', 'catalog.approve', 'cert.revoke'",
     }),
     resource: Type.Optional(Text(64, 'Catalog resource code')),
+    providerDept: Type.Optional(Text(32, 'Department providing the resource (unified social credit code)')),
     grantId: Type.Optional(Text(128, 'Grant the request was decided under')),
     purpose: Type.Optional(Text(256, 'Declared purpose (x-purpose)')),
     items: Type.Optional(

@@ -7,18 +7,21 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from '../platform/redis.js';
 
 export const APPEND_COMMAND = 'govshareAuditAppend';
-export const INDEX_COMMAND = 'govshareAuditIndex';
 
 /**
  * Appends a batch of chained records to one instance's stream and moves the head, atomically.
  *
- * KEYS[1] the instance's stream, KEYS[2] its head hash (same hash tag)
+ * KEYS[1] the instance's stream, KEYS[2] its head hash, KEYS[3] its shipped hash (same hash tag)
  * ARGV[1] the head seq the writer expects ("0" for an empty chain)
  * ARGV[2] the head hash the writer expects (64 zeros for an empty chain)
- * ARGV[3..] five values per record in chain order: stream id, seq, prev, hash, rec
+ * ARGV[3] the high-water mark: most records allowed beyond the one last shipped to PostgreSQL
+ *         (0 = no audit store, no limit)
+ * ARGV[4..] five values per record in chain order: stream id, seq, prev, hash, rec
  *
- * Returns the number of records appended. Errors (nothing is written in either case):
+ * Returns {records appended, seq and stream id of the last record shipped ('0', '' when none)}.
+ * Errors (nothing is written in any case):
  * - `AUDITCONFLICT <seq> <hash>`: the head is not what the writer expected;
+ * - `AUDITBACKLOG <unshipped>`: appending would leave more unshipped records than the high-water mark;
  * - `AUDITBROKEN <reason>`: the stream already holds an entry at or beyond the first new id.
  * A missing head (new chain, or a lost head key) is taken from the stream's last entry.
  */
@@ -37,10 +40,16 @@ end
 if seq ~= ARGV[1] or hash ~= ARGV[2] then
   return redis.error_reply('AUDITCONFLICT ' .. tostring(seq) .. ' ' .. tostring(hash))
 end
-local n = (#ARGV - 2) / 5
+local n = (#ARGV - 3) / 5
+local limit = tonumber(ARGV[3])
+local shippedSeq, shippedId = unpack(redis.call('HMGET', KEYS[3], 'seq', 'id'))
+if limit > 0 then
+  local unshipped = tonumber(seq) + n - tonumber(shippedSeq or '0')
+  if unshipped > limit then return redis.error_reply('AUDITBACKLOG ' .. unshipped) end
+end
 local id
 for i = 0, n - 1 do
-  local b = 3 + i * 5
+  local b = 4 + i * 5
   local r = redis.pcall('XADD', KEYS[1], ARGV[b], 'seq', ARGV[b + 1], 'prev', ARGV[b + 2], 'hash', ARGV[b + 3], 'rec', ARGV[b + 4])
   if type(r) == 'table' and r.err then
     if i == 0 then return redis.error_reply('AUDITBROKEN ' .. r.err) end
@@ -48,36 +57,9 @@ for i = 0, n - 1 do
   end
   id = r
 end
-local last = 3 + (n - 1) * 5
+local last = 4 + (n - 1) * 5
 redis.call('HSET', KEYS[2], 'seq', ARGV[last + 1], 'hash', ARGV[last + 3], 'id', id)
-return n
-`;
-
-/**
- * Adds members to index sorted sets and applies the retention window to each key it touches.
- *
- * KEYS[1..k] index keys
- * ARGV[1] cutoff score: members scored below it are removed
- * ARGV[2] time to live of each key in ms (a key nobody wrote to for that long holds only expired members)
- * ARGV[3..] per key, in KEYS order: the member count m (negative: add only, do not trim or expire the key
- *          this time), then |m| pairs of score, member
- *
- * Returns the number of keys touched.
- */
-const INDEX_LUA = `
-local cutoff, ttl, a = ARGV[1], ARGV[2], 3
-for k = 1, #KEYS do
-  local m = tonumber(ARGV[a])
-  local trim = m > 0
-  if not trim then m = -m end
-  redis.call('ZADD', KEYS[k], unpack(ARGV, a + 1, a + 2 * m))
-  if trim then
-    redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. cutoff)
-    redis.call('PEXPIRE', KEYS[k], ttl)
-  end
-  a = a + 1 + 2 * m
-end
-return #KEYS
+return {n, shippedSeq or '0', shippedId or ''}
 `;
 
 type Arg = string | number;
@@ -89,10 +71,7 @@ type CommandTarget = Record<string, (...args: Arg[]) => unknown>;
 export function defineAuditScripts(redis: RedisClient): void {
   const target = redis as unknown as CommandTarget;
   if (typeof target[APPEND_COMMAND] !== 'function') {
-    redis.defineCommand(APPEND_COMMAND, { lua: APPEND_LUA, numberOfKeys: 2 });
-  }
-  if (typeof target[INDEX_COMMAND] !== 'function') {
-    redis.defineCommand(INDEX_COMMAND, { lua: INDEX_LUA });
+    redis.defineCommand(APPEND_COMMAND, { lua: APPEND_LUA, numberOfKeys: 3 });
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * Searching the trail, newest first. With any filter besides time, the most selective index drives
- * (the one with the fewest members in the time range, counted with ZCOUNT); the other filters are
- * applied in process to each record read, which also keeps stray index members (see indexes.ts) out.
- * With a time range only, the instances' streams are merged with XREVRANGE.
+ * Searching the trail, newest first (stream-id time, then id sequence, then instance). With the
+ * PostgreSQL store, shipped records are found through its indexes and the streams' unshipped tails
+ * (normally a second's worth) are scanned and merged in, so a record is found as soon as it is written.
+ * Without a store the streams are scanned, at most MAX_SCAN entries per instance per page.
  *
  * Time bounds apply to the stream-id time: the record's time, or a slightly later one for a record that
  * was written after one with a later time. `from` is inclusive, `to` exclusive.
@@ -11,11 +11,11 @@ import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parseInstant } from '../platform/instant.js';
 import type { RedisClient } from '../platform/redis.js';
-import { idTime, parseRecord, parseStreamId, type RawEntry, readChainEntry } from './entries.js';
+import { parseRecord, parseStreamId, type RawEntry, readChainEntry } from './entries.js';
 import { AuditQueryInvalid } from './errors.js';
-import { type AuditKeys, auditKeys, type IndexKind, parseIndexMember } from './keys.js';
+import { type AuditKeys, auditKeys } from './keys.js';
 import { AuditDecision, type AuditRecord, type StoredAuditRecord } from './record.js';
-import { type Command, roundTripValues } from './scripts.js';
+import type { AuditStore, SearchPosition, ShippingPosition, StoreFilter } from './store/store.js';
 import { subjectHash } from './subject.js';
 
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$';
@@ -27,6 +27,7 @@ export const AuditFilters = Type.Object(
     from: Type.Optional(Type.String({ pattern: ISO_DATE_TIME, description: 'From this time (inclusive)' })),
     to: Type.Optional(Type.String({ pattern: ISO_DATE_TIME, description: 'Up to this time (exclusive)' })),
     deptCode: Value('Calling department'),
+    providerDept: Value('Department providing the resource'),
     systemId: Value('Calling system'),
     resource: Value('Catalog resource code'),
     grantId: Value('Grant'),
@@ -68,35 +69,78 @@ export interface AuditPage {
 
 const queryChecker = TypeCompiler.Compile(AuditQuery);
 const filtersChecker = TypeCompiler.Compile(AuditFilters);
-/** Most index members one call examines before handing back a cursor (bounds the work per page). */
+/** Most stream entries one instance's scan examines per page before handing back a cursor. */
 const MAX_SCAN = 5000;
+const SCAN_CHUNK = 500;
 
 interface Plan {
   fromMs: number | undefined;
   toMs: number | undefined;
-  filters: [IndexKind, string][];
+  filters: StoreFilter[];
   limit: number;
 }
 
-type IndexCursor = { k: 'i'; s: number; m: string };
-type TimeCursor = { k: 't'; ms: number; n: number; i: string };
+interface Candidate extends SearchPosition {
+  record: StoredAuditRecord;
+}
 
 export async function searchAudit(
   redis: RedisClient,
   prefix: string,
   subjectSecret: Buffer,
   query: AuditQuery,
+  store?: AuditStore,
 ): Promise<AuditPage> {
   const plan = planQuery(query, subjectSecret);
-  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const keys = auditKeys(prefix);
-  if (plan.filters.length === 0) {
-    if (cursor && cursor.k !== 't') throw new AuditQueryInvalid('the cursor belongs to a query with filters');
-    return searchStreams(redis, keys, plan, cursor);
+  // Positions before the tails: a record shipped meanwhile is then found twice (and kept once), never
+  // missed, since a stream is trimmed only below shipped records.
+  const positions = store ? await store.positions() : new Map<string, ShippingPosition>();
+  const instances = (await redis.smembers(keys.instances)).sort();
+  const tails = await Promise.all(
+    instances.map((instance) => scanTail(redis, keys, instance, positions.get(instance), plan, after)),
+  );
+  const candidates: Candidate[] = tails.flatMap((tail) => tail.matches);
+  // Nothing older than a scan's frontier may be answered: an instance scanned only so far may hold
+  // newer matches below it.
+  let bound: SearchPosition | undefined;
+  for (const tail of tails)
+    if (tail.frontier && (!bound || newer(tail.frontier, bound))) bound = tail.frontier;
+  if (store) {
+    const rows = await store.search({
+      filters: plan.filters,
+      ...(plan.fromMs === undefined ? {} : { fromMs: plan.fromMs }),
+      ...(plan.toMs === undefined ? {} : { toMs: plan.toMs }),
+      ...(after ? { after } : {}),
+      limit: plan.limit,
+    });
+    const seen = new Set(candidates.map((c) => `${c.instance}|${c.record.seq}`));
+    for (const row of rows) {
+      if (seen.has(`${row.instance}|${row.seq}`)) continue;
+      const record = parseRecord(row.rec);
+      if (record)
+        candidates.push({
+          ms: row.ms,
+          n: row.n,
+          instance: row.instance,
+          record: { ...record, id: `${row.ms}-${row.n}`, seq: row.seq },
+        });
+    }
+    const last = rows[rows.length - 1];
+    if (rows.length === plan.limit && last) {
+      const position = { ms: last.ms, n: last.n, instance: last.instance };
+      if (!bound || newer(position, bound)) bound = position;
+    }
   }
-  if (cursor && cursor.k !== 'i')
-    throw new AuditQueryInvalid('the cursor belongs to a time-range-only query');
-  return searchIndex(redis, keys, plan, cursor);
+  candidates.sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
+  const answerable = bound ? candidates.filter((c) => !newer(bound!, c)) : candidates;
+  const records = answerable.slice(0, plan.limit);
+  const lastTaken = records.length === plan.limit ? answerable[plan.limit - 1] : undefined;
+  const next = lastTaken ?? bound;
+  return next
+    ? { records: records.map((c) => c.record), nextCursor: encodeCursor(next) }
+    : { records: records.map((c) => c.record) };
 }
 
 /** Every record matching the filters, newest first, one JSON object per line (each ending in "\n"). */
@@ -105,6 +149,7 @@ export async function* exportAudit(
   prefix: string,
   subjectSecret: Buffer,
   filters: AuditFilters,
+  store?: AuditStore,
 ): AsyncGenerator<string> {
   if (!filtersChecker.Check(filters)) {
     const first = filtersChecker.Errors(filters).First();
@@ -112,11 +157,13 @@ export async function* exportAudit(
   }
   let cursor: string | undefined;
   do {
-    const page = await searchAudit(redis, prefix, subjectSecret, {
-      ...filters,
-      limit: 500,
-      ...(cursor ? { cursor } : {}),
-    });
+    const page = await searchAudit(
+      redis,
+      prefix,
+      subjectSecret,
+      { ...filters, limit: 500, ...(cursor ? { cursor } : {}) },
+      store,
+    );
     for (const record of page.records) yield `${JSON.stringify(record)}\n`;
     cursor = page.nextCursor;
   } while (cursor);
@@ -145,21 +192,22 @@ function planQuery(query: AuditQuery, subjectSecret: Buffer): Plan {
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
     throw new AuditQueryInvalid('audit query: from must be earlier than to');
   }
-  const filters: [IndexKind, string][] = [];
-  const add = (kind: IndexKind, value: string | undefined) =>
-    value !== undefined && filters.push([kind, value]);
+  const filters: StoreFilter[] = [];
+  const add = (kind: StoreFilter[0], value: string | undefined) =>
+    value !== undefined && filters.push([kind, value] as StoreFilter);
   add('request', query.requestId);
   add('subject', query.subject === undefined ? undefined : subjectHash(subjectSecret, query.subject));
   add('grant', query.grantId);
   add('resource', query.resource);
   add('system', query.systemId);
   add('dept', query.deptCode);
+  add('provider', query.providerDept);
   add('reason', query.reasonCode);
   add('decision', query.decision);
   return { fromMs, toMs, filters, limit: query.limit ?? 100 };
 }
 
-function matches(record: AuditRecord, filters: [IndexKind, string][]): boolean {
+function matches(record: AuditRecord, filters: readonly StoreFilter[]): boolean {
   return filters.every(([kind, value]) => {
     switch (kind) {
       case 'request':
@@ -174,6 +222,8 @@ function matches(record: AuditRecord, filters: [IndexKind, string][]): boolean {
         return record.actor?.systemId === value;
       case 'dept':
         return record.actor?.deptCode === value;
+      case 'provider':
+        return record.providerDept === value;
       case 'reason':
         return record.reasonCode === value;
       case 'decision':
@@ -183,6 +233,63 @@ function matches(record: AuditRecord, filters: [IndexKind, string][]): boolean {
   });
 }
 
+/** Whether a comes before b in newest-first order. */
+function newer(a: SearchPosition, b: SearchPosition): boolean {
+  if (a.ms !== b.ms) return a.ms > b.ms;
+  if (a.n !== b.n) return a.n > b.n;
+  return a.instance > b.instance;
+}
+
+/**
+ * Scans one instance's stream newest first, from the cursor (or `to`) down to the shipped position (or
+ * `from`), for at most `limit` matches and MAX_SCAN entries. `frontier` is the last entry examined when
+ * the scan stopped before the end of its range.
+ */
+async function scanTail(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  shipped: ShippingPosition | undefined,
+  plan: Plan,
+  after: SearchPosition | undefined,
+): Promise<{ matches: Candidate[]; frontier?: SearchPosition }> {
+  let end: string;
+  if (after) {
+    end = instance < after.instance ? `${after.ms}-${after.n}` : `(${after.ms}-${after.n}`;
+    if (plan.toMs !== undefined && plan.toMs - 1 < after.ms) end = String(plan.toMs - 1);
+  } else {
+    end = plan.toMs === undefined ? '+' : String(plan.toMs - 1);
+  }
+  let start = plan.fromMs === undefined ? '-' : String(plan.fromMs);
+  if (shipped && (plan.fromMs === undefined || parseStreamId(shipped.streamId).ms >= plan.fromMs)) {
+    start = `(${shipped.streamId}`;
+  }
+  const found: Candidate[] = [];
+  let scanned = 0;
+  for (;;) {
+    const chunk = (await redis.xrevrange(
+      keys.stream(instance),
+      end,
+      start,
+      'COUNT',
+      SCAN_CHUNK,
+    )) as RawEntry[];
+    for (const raw of chunk) {
+      scanned++;
+      const { ms, n } = parseStreamId(raw[0]);
+      const record = stored(raw);
+      if (record && (plan.toMs === undefined || ms < plan.toMs) && matches(record, plan.filters)) {
+        found.push({ ms, n, instance, record });
+        if (found.length === plan.limit) return { matches: found, frontier: { ms, n, instance } };
+      }
+    }
+    if (chunk.length < SCAN_CHUNK) return { matches: found };
+    const last = chunk[chunk.length - 1]!;
+    if (scanned >= MAX_SCAN) return { matches: found, frontier: { ...parseStreamId(last[0]), instance } };
+    end = `(${last[0]}`;
+  }
+}
+
 function stored(raw: RawEntry): StoredAuditRecord | undefined {
   const entry = readChainEntry(raw);
   if ('torn' in entry) return undefined;
@@ -190,156 +297,28 @@ function stored(raw: RawEntry): StoredAuditRecord | undefined {
   return record && { ...record, id: entry.id, seq: entry.seq };
 }
 
-async function searchIndex(
-  redis: RedisClient,
-  keys: AuditKeys,
-  plan: Plan,
-  cursor: IndexCursor | undefined,
-): Promise<AuditPage> {
-  const min = plan.fromMs === undefined ? '-inf' : String(plan.fromMs);
-  const max = plan.toMs === undefined ? '+inf' : `(${plan.toMs}`;
-  const candidates = plan.filters.map(([kind, value]) => keys.index(kind, value));
-  let driving = candidates[0]!;
-  if (candidates.length > 1) {
-    const counts = (await roundTripValues(
-      redis,
-      candidates.map((key) => ['zcount', key, min, max]),
-    )) as number[];
-    driving = candidates[counts.indexOf(Math.min(...counts))]!;
-  }
-  const records: StoredAuditRecord[] = [];
-  let position = cursor;
-  let offset = 0;
-  let scanned = 0;
-  for (;;) {
-    // Several filters: read wide pages, most members fail another filter. One filter: read what is asked.
-    const count = plan.filters.length > 1 ? 500 : plan.limit - records.length;
-    const upper = position ? String(position.s) : max;
-    const flat = await redis.zrange(
-      driving,
-      upper,
-      min,
-      'BYSCORE',
-      'REV',
-      'LIMIT',
-      offset,
-      count,
-      'WITHSCORES',
-    );
-    const page: { s: number; m: string }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) page.push({ m: flat[i]!, s: Number(flat[i + 1]) });
-    const exhausted = page.length < count;
-    // Members of the cursor's own score at or above it come first in the page: skip past them.
-    const fresh = position ? page.filter((p) => !isAtOrBefore(p, position!)) : page;
-    if (fresh.length === 0) {
-      if (exhausted) return { records };
-      offset += page.length;
-      continue;
-    }
-    offset = 0;
-    const entries = (await roundTripValues(
-      redis,
-      fresh.map(({ m }) => {
-        const where = parseIndexMember(m);
-        return where
-          ? (['xrange', keys.stream(where.instance), where.id, where.id] as Command)
-          : (['echo', ''] as Command);
-      }),
-    )) as (RawEntry[] | string)[];
-    for (let i = 0; i < fresh.length; i++) {
-      position = { k: 'i', ...fresh[i]! };
-      scanned++;
-      const raw = entries[i];
-      const record = Array.isArray(raw) && raw[0] ? stored(raw[0]) : undefined;
-      if (record && matches(record, plan.filters)) {
-        records.push(record);
-        if (records.length === plan.limit) {
-          return exhausted && i === fresh.length - 1
-            ? { records }
-            : { records, nextCursor: encodeCursor(position) };
-        }
-      }
-    }
-    if (exhausted) return { records };
-    if (scanned >= MAX_SCAN) return { records, nextCursor: encodeCursor(position!) };
-  }
-}
-
-/** Whether index item p comes at or before the cursor in newest-first order (score, then member, descending). */
-function isAtOrBefore(p: { s: number; m: string }, c: { s: number; m: string }): boolean {
-  if (p.s !== c.s) return p.s > c.s;
-  return Buffer.compare(Buffer.from(p.m), Buffer.from(c.m)) >= 0;
-}
-
-async function searchStreams(
-  redis: RedisClient,
-  keys: AuditKeys,
-  plan: Plan,
-  cursor: TimeCursor | undefined,
-): Promise<AuditPage> {
-  const instances = (await redis.smembers(keys.instances)).sort();
-  const start = plan.fromMs === undefined ? '-' : String(plan.fromMs);
-  const defaultEnd = plan.toMs === undefined ? '+' : String(plan.toMs - 1);
-  const lists = (await roundTripValues(
-    redis,
-    instances.map((instance) => {
-      // Order: stream-id time, then id sequence, then instance name, all descending.
-      const end = !cursor
-        ? defaultEnd
-        : instance < cursor.i
-          ? `${cursor.ms}-${cursor.n}`
-          : `(${cursor.ms}-${cursor.n}`;
-      return ['xrevrange', keys.stream(instance), end, start, 'COUNT', plan.limit] as Command;
-    }),
-  )) as RawEntry[][];
-  const merged: { instance: string; ms: number; n: number; raw: RawEntry }[] = [];
-  let more = false;
-  lists.forEach((list, i) => {
-    if (list.length === plan.limit) more = true;
-    for (const raw of list) merged.push({ instance: instances[i]!, ...parseStreamId(raw[0]), raw });
-  });
-  merged.sort(
-    (a, b) => b.ms - a.ms || b.n - a.n || (a.instance < b.instance ? 1 : a.instance > b.instance ? -1 : 0),
+function encodeCursor(position: SearchPosition): string {
+  return Buffer.from(JSON.stringify({ ms: position.ms, n: position.n, i: position.instance })).toString(
+    'base64url',
   );
-  const taken = merged.slice(0, plan.limit);
-  const records: StoredAuditRecord[] = [];
-  for (const { raw } of taken) {
-    const record = stored(raw);
-    if (record && (plan.toMs === undefined || idTime(raw[0]) < plan.toMs)) records.push(record);
-  }
-  const last = taken[taken.length - 1];
-  if (last && (merged.length > plan.limit || more)) {
-    return { records, nextCursor: encodeCursor({ k: 't', ms: last.ms, n: last.n, i: last.instance }) };
-  }
-  return { records };
 }
 
-function encodeCursor(cursor: IndexCursor | TimeCursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(text: string): IndexCursor | TimeCursor {
+function decodeCursor(text: string): SearchPosition {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as {
-      k?: unknown;
-      s?: number;
-      m?: unknown;
       ms?: number;
       n?: number;
       i?: unknown;
     };
-    if (value.k === 'i' && Number.isFinite(value.s) && typeof value.m === 'string') {
-      return { k: 'i', s: value.s!, m: value.m };
-    }
     if (
-      value.k === 't' &&
       Number.isSafeInteger(value.ms) &&
       value.ms! >= 0 &&
       Number.isSafeInteger(value.n) &&
       value.n! >= 0 &&
-      typeof value.i === 'string'
+      typeof value.i === 'string' &&
+      value.i.length <= 64
     ) {
-      return { k: 't', ms: value.ms!, n: value.n!, i: value.i };
+      return { ms: value.ms!, n: value.n!, instance: value.i };
     }
   } catch {
     // falls through to the error below

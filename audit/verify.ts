@@ -1,6 +1,7 @@
 /**
- * Verifies the audit trail from the streams alone (plus the platform's public key), so it can run on a
- * second machine against a replica or a copy. For each instance it recomputes every hash, follows the
+ * Verifies the audit trail from the streams (and, when the trail is shipped, the PostgreSQL store: its
+ * records first, in chain order, then the stream's unshipped tail) plus the platform's public key, so it
+ * can run on a second machine against a replica or a copy. For each instance it recomputes every hash, follows the
  * prev links and the seq numbers, checks every signed checkpoint against the record at its seq, and
  * checks the chain head; it reports the FIRST broken link (lowest seq).
  *
@@ -11,9 +12,10 @@ import type { KeyObject } from 'node:crypto';
 import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
 import { readCheckpointEntry, verifyPayload } from './checkpoint.js';
-import { parseRecord, readChainEntry, walkStream } from './entries.js';
+import { parseRecord, type RawEntry, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys } from './keys.js';
 import { INSTANCE_ID_PATTERN } from './record.js';
+import type { AuditStore } from './store/store.js';
 
 export type BrokenReason =
   | 'hash-mismatch'
@@ -65,6 +67,8 @@ export interface VerifyOptions {
   onProgress?: (progress: { instance: string; records: number }) => void;
   /** Entries per XRANGE. @defaultValue 1000 */
   chunk?: number;
+  /** The PostgreSQL store the streams are shipped to: its records are verified before the stream tail. */
+  store?: AuditStore;
 }
 
 const ORDER: BrokenReason[] = [
@@ -88,6 +92,7 @@ export async function verifyAudit(
   // Streams are found by their key too: an instance removed from the registry is still verified, and
   // reported, rather than skipped.
   const stored = new Set(await streamInstances(redis, prefix));
+  for (const instance of (await options.store?.instances()) ?? []) stored.add(instance);
   const names = options.instance ? [options.instance] : [...new Set([...registered, ...stored])].sort();
   const instances: InstanceVerification[] = [];
   for (const instance of names) {
@@ -124,6 +129,42 @@ export async function verifyAudit(
     instances,
     recordsPerSecond: seconds > 0 ? Math.round(records / seconds) : records,
   };
+}
+
+/**
+ * An instance's chain oldest first: the records in the store (when there is one), then the stream's
+ * entries after the last of them (the stream is trimmed only below shipped records).
+ */
+async function* walkChain(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  store: AuditStore | undefined,
+  chunk: number,
+): AsyncGenerator<RawEntry[]> {
+  let after = '-';
+  if (store) {
+    let fromSeq = 1;
+    for (;;) {
+      const rows = await store.chain(instance, fromSeq, chunk);
+      if (rows.length > 0) {
+        yield rows.map((r) => [
+          `${r.ms}-${r.n}`,
+          ['seq', String(r.seq), 'prev', r.prev, 'hash', r.hash, 'rec', r.rec],
+        ]);
+        const last = rows[rows.length - 1]!;
+        after = `(${last.ms}-${last.n}`;
+        fromSeq = last.seq + 1;
+      }
+      if (rows.length < chunk) break;
+    }
+  }
+  for (;;) {
+    const entries = (await redis.xrange(keys.stream(instance), after, '+', 'COUNT', chunk)) as RawEntry[];
+    if (entries.length > 0) yield entries;
+    if (entries.length < chunk) return;
+    after = `(${entries[entries.length - 1]![0]}`;
+  }
 }
 
 /** Instances that have a stream under this prefix (SCAN of the stream keys). */
@@ -200,7 +241,7 @@ async function verifyInstance(
   let last: Head = { seq: 0, hash: GENESIS_HASH, id: '0-0' };
   let recordFault = false;
   const lastVouched = Math.max(0, ...vouched.keys());
-  for await (const entries of walkStream(redis, keys.stream(instance), chunk)) {
+  for await (const entries of walkChain(redis, keys, instance, options.store, chunk)) {
     records += entries.length;
     for (const raw of entries) {
       if (recordFault) break;

@@ -4,13 +4,13 @@
  *
  * Group commit ("flush when idle"): while one batch is on its way to Redis, new records wait; when it is
  * acknowledged, everything waiting goes in ONE round trip: the append script (records + head, atomic,
- * refused unless the stored head is the one this writer expects) sent back to back with the index
- * writes. Callers are answered on the append script's reply; the index writes finish behind it (a failed
- * index write is reported to onBackgroundError: indexes can be rebuilt, records cannot).
+ * refused unless the stored head is the one this writer expects, and refused past the high-water mark of
+ * unshipped records when the trail is shipped to PostgreSQL). Nothing else is written on the hot path:
+ * search indexes live in the PostgreSQL store (see shipper.ts), not in Redis.
  * At low load a record is sent at once; under load batches grow by themselves. No timer is involved.
  *
- * Stream ids are chosen here, `<ms>-<n>` from the record's time (kept increasing), so that the index
- * members can be written in the same round trip as the records.
+ * Stream ids are chosen here, `<ms>-<n>` from the record's time (kept increasing), so that a record's
+ * id says when it was written and the store can partition and order by it.
  *
  * Durability: `append` resolves once Redis has acknowledged the script. With AOF `appendfsync everysec`
  * (the default) an acknowledged record can still be lost if the machine loses power within about one
@@ -27,6 +27,7 @@ import { canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
 import { type CheckpointSigner, checkSigner, lastCheckpointSeq, writeCheckpoint } from './checkpoint.js';
 import { lastEntry, parseStreamId, readChainEntry } from './entries.js';
 import {
+  AuditBacklog,
   AuditChainBroken,
   AuditChainConflict,
   AuditRecordInvalid,
@@ -34,19 +35,11 @@ import {
   AuditWriteFailed,
   AuditWriterClosed,
 } from './errors.js';
-import { DEFAULT_INDEX_RETENTION_MS, type IndexEntry, indexCommands, indexEntriesFor } from './indexes.js';
-import { type AuditKeys, auditKeys, type IndexKind } from './keys.js';
+import { type AuditKeys, auditKeys } from './keys.js';
 import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './record.js';
 import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
 
-const INDEX_TRIM_INTERVAL_MS = 60_000;
 const RECENT_REQUESTS = 20_000;
-/**
- * Index kinds with a key per request or per person: there are too many of those keys to remember when
- * each was last trimmed (a map of them only fed the garbage collector: 8 KB per request reached the old
- * generation), so they are trimmed on every write; a key per request is new anyway.
- */
-const TRIM_ON_EVERY_WRITE: ReadonlySet<IndexKind> = new Set(['request', 'subject']);
 
 export interface AuditWriterOptions {
   /** The platform signing key and certificate for checkpoints. */
@@ -55,8 +48,12 @@ export interface AuditWriterOptions {
   checkpointEvery?: number;
   /** Also sign one this often when records were added since the last. @defaultValue 10_000 */
   checkpointIntervalMs?: number;
-  /** How long index entries are kept. @defaultValue DEFAULT_INDEX_RETENTION_MS (180 days) */
-  indexRetentionMs?: number;
+  /**
+   * Most records allowed in the stream beyond the last one shipped to the PostgreSQL store; past it
+   * appends are refused with AUDIT_BACKLOG (fail closed). 0: the trail is not shipped, no limit.
+   * @defaultValue 0
+   */
+  backlogMax?: number;
   /** An append not acknowledged within this many ms is rejected. @defaultValue 2000 */
   timeoutMs?: number;
   /** Most records per round trip (at most 1000). @defaultValue 500 */
@@ -67,8 +64,8 @@ export interface AuditWriterOptions {
   maxRecordBytes?: number;
   /** @defaultValue Date.now */
   now?: () => number;
-  /** Failures off the request path (checkpoint signing, index and tally writes). @defaultValue process.emitWarning */
-  onBackgroundError?: (err: Error, during: 'checkpoint' | 'index' | 'tally') => void;
+  /** Failures off the request path (checkpoint signing, tally writes). @defaultValue process.emitWarning */
+  onBackgroundError?: (err: Error, during: 'checkpoint' | 'tally') => void;
 }
 
 /**
@@ -119,7 +116,6 @@ export class AuditWriter {
   private closed = false;
   private lastCheckpoint = 0;
   private lastCheckpointTime: number | undefined;
-  private readonly lastTrim = new Map<string, number>();
   /**
    * Request ids of appends not yet claimed by `takeRecordFor` (bounded, oldest dropped first), so that a
    * request's catch-all record is not a duplicate. Claimed when the request is answered, so an id lives
@@ -129,6 +125,9 @@ export class AuditWriter {
   /** Tallies of stored records not yet sent: key → field → increment. */
   private readonly unsentTallies = new Map<string, Map<string, number>>();
   private checkpointing: Promise<void> | undefined;
+  /** The last shipped record as the append script last reported it. */
+  private shipped: { seq: number; ms: number } = { seq: 0, ms: 0 };
+  private firstAppendAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -146,7 +145,7 @@ export class AuditWriter {
     this.options = {
       checkpointEvery: 1000,
       checkpointIntervalMs: 10_000,
-      indexRetentionMs: DEFAULT_INDEX_RETENTION_MS,
+      backlogMax: 0,
       timeoutMs: 2000,
       maxPending: 20_000,
       // The largest record the schema allows (1000 subjects, 500 items) is ~101 KB.
@@ -170,20 +169,6 @@ export class AuditWriter {
   }
 
   /**
-   * Index keys are trimmed to the retention window and given a TTL at most once a minute each: the
-   * window moves by milliseconds per write, so trimming every batch only costs Redis CPU.
-   */
-  private trimDue(key: string, kind: IndexKind): boolean {
-    if (TRIM_ON_EVERY_WRITE.has(kind)) return true;
-    const now = this.options.now();
-    const last = this.lastTrim.get(key);
-    if (last !== undefined && now >= last && now - last < INDEX_TRIM_INTERVAL_MS) return false;
-    if (this.lastTrim.size >= 100_000) this.lastTrim.clear();
-    this.lastTrim.set(key, now);
-    return true;
-  }
-
-  /**
    * Whether a record naming this request id was handed to `append` since the last call for that id (of
    * the latest 20,000 unclaimed ids); claims it. The gateway asks once per answered request and writes a
    * catch-all record only for requests whose route wrote none.
@@ -204,6 +189,20 @@ export class AuditWriter {
   /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
   lastCheckpointAt(): number | undefined {
     return this.lastCheckpointTime;
+  }
+
+  /**
+   * Records of this instance not yet in the PostgreSQL store, and seconds since the last shipped record
+   * was written (0 when nothing waits), as of the last append; zeros when the trail is not shipped.
+   */
+  shipping(): { unshipped: number; lagSeconds: number } {
+    if (this.options.backlogMax === 0) return { unshipped: 0, lagSeconds: 0 }; // not shipped at all
+    const unshipped = Math.max(0, (this.head?.seq ?? 0) - this.shipped.seq);
+    const since = this.shipped.ms || this.firstAppendAt;
+    return {
+      unshipped,
+      lagSeconds: unshipped > 0 && since ? Math.max(0, (this.options.now() - since) / 1000) : 0,
+    };
   }
 
   /** The chain head as this writer knows it (undefined before start or after a failed write). */
@@ -344,9 +343,8 @@ export class AuditWriter {
     const base = this.head;
     let { ms, n } = parseStreamId(base.id);
     let { seq, hash } = base;
-    const args: (string | number)[] = [base.seq, base.hash];
+    const args: (string | number)[] = [base.seq, base.hash, this.options.backlogMax];
     const results: AppendResult[] = [];
-    const indexEntries: IndexEntry[] = [];
     for (const pending of live) {
       const time = Date.parse(pending.record.time);
       if (time > ms) [ms, n] = [time, 0];
@@ -357,29 +355,28 @@ export class AuditWriter {
       hash = chainHash(prev, pending.rec);
       args.push(id, seq, prev, hash, pending.rec);
       results.push({ id, seq, hash });
-      indexEntries.push(...indexEntriesFor(this.keys, pending.record, this.instance, id));
       pending.state = 'sent';
       this.waiting--;
     }
-    const commands: Command[] = [
-      [APPEND_COMMAND, this.keys.stream(this.instance), this.keys.head(this.instance), ...args],
-      ...indexCommands(
-        this.redis,
-        indexEntries,
-        { now: this.options.now(), retentionMs: this.options.indexRetentionMs },
-        (key, kind) => this.trimDue(key, kind),
-      ),
-    ];
-    const [appended, ...indexed] = sendEach(this.redis, commands);
-    for (const index of indexed) index.catch((err: Error) => this.options.onBackgroundError(err, 'index'));
+    const [appended] = sendEach(this.redis, [
+      [
+        APPEND_COMMAND,
+        this.keys.stream(this.instance),
+        this.keys.head(this.instance),
+        this.keys.shipped(this.instance),
+        ...args,
+      ],
+    ]);
     this.sendTallies();
     try {
-      await appended;
+      const [, shippedSeq, shippedId] = (await appended) as [number, string, string];
+      this.shipped = { seq: Number(shippedSeq), ms: shippedId ? parseStreamId(shippedId).ms : 0 };
     } catch (err) {
       this.fail(live, err, `Redis did not store the audit records: ${(err as Error).message}`);
       return;
     }
     this.head = { seq, hash, id: results[results.length - 1]!.id };
+    this.firstAppendAt ||= this.options.now();
     live.forEach((pending, i) => {
       clearTimeout(pending.timer);
       if (pending.state === 'done') return;
@@ -428,6 +425,11 @@ export class AuditWriter {
         );
       }
       if (cause instanceof AuditChainBroken) return new AuditChainBroken(`${text}; run the verifier`);
+      if (text.startsWith('AUDITBACKLOG')) {
+        return new AuditBacklog(
+          `${text.slice('AUDITBACKLOG '.length)} audit records of instance "${this.instance}" wait to be shipped to the PostgreSQL audit store (high-water mark ${this.options.backlogMax}); is the store down or the shipper stopped?`,
+        );
+      }
       if (text.startsWith('AUDITBROKEN')) {
         return new AuditChainBroken(
           `the audit stream of instance "${this.instance}" holds entries beyond its head (${text}); run the verifier`,

@@ -32,7 +32,7 @@ export interface JobAuditFields {
 
 export function jobAudit(
   job: Pick<ExchangeJob, 'id' | 'consumer' | 'resource' | 'grantId' | 'purpose' | 'items'> &
-    Partial<Pick<ExchangeJob, 'kind' | 'format' | 'subscriptionId'>>,
+    Partial<Pick<ExchangeJob, 'kind' | 'format' | 'subscriptionId' | 'providerCode'>>,
   fields: JobAuditFields,
 ): ExchangeAuditRecord {
   const detail: Record<string, unknown> = { jobId: job.id };
@@ -51,6 +51,7 @@ export function jobAudit(
     },
     action: fields.action,
     resource: job.resource,
+    ...(job.providerCode ? { providerDept: job.providerCode } : {}),
     ...(job.grantId ? { grantId: job.grantId } : {}),
     purpose: job.purpose,
     ...(job.items.length > 0 ? { items: [...job.items] } : {}),

@@ -1,10 +1,12 @@
 /**
  * `govshare worker`: runs the BullMQ workers — deadline clocks, webhook deliveries, availability probes,
- * data-quality re-checks (and bulk exchange jobs) — in any number of processes on any machine that
+ * data-quality re-checks (and bulk exchange jobs) — and ships the audit streams to the PostgreSQL store
+ * when one is configured, in any number of processes on any machine that
  * reaches Redis. Each process owns its connections; SIGINT/SIGTERM finishes the jobs in hand and exits.
  */
 import type { Worker } from 'bullmq';
 import { pino } from 'pino';
+import { AuditShipper } from '../audit/shipper.js';
 import { settingsOf } from '../exchange/deps.js';
 import { ProviderLimiter } from '../exchange/provider-limit.js';
 import { createRedisClient } from '../platform/redis.js';
@@ -13,6 +15,7 @@ import { createContext } from './app/context.js';
 import { createExchange } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
 import { createWorkflow, workflowSettings } from './app/workflow.js';
+import { startShippingLoop } from './jobs/audit-shipping.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
 
@@ -55,9 +58,20 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
     onError: (err) => log.warn({ err: err.message }, 'exchange worker error'),
   });
   workers.push(exchangeWorker.worker);
+  const shipping = context.auditStore
+    ? startShippingLoop(new AuditShipper(context.dataRedis, context.prefix, context.auditStore), {
+        intervalMs: config.GOVSHARE_AUDIT_SHIP_INTERVAL_MS,
+        onError: (err) => log.warn({ err: err.message }, 'audit shipping failed; retrying'),
+      })
+    : undefined;
   const schedules = await syncQualitySchedules(quality.queue, await listQualityTargets(context.catalog));
   log.info(
-    { workers: workers.length, qualitySchedules: schedules.scheduled.length, concurrency },
+    {
+      workers: workers.length,
+      qualitySchedules: schedules.scheduled.length,
+      concurrency,
+      auditShipping: shipping ? 'on' : 'off (no GOVSHARE_AUDIT_STORE_URL)',
+    },
     'worker started',
   );
   for (const worker of workers)
@@ -69,6 +83,7 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
   return {
     close() {
       closing ??= (async () => {
+        await shipping?.close();
         await exchangeWorker.close();
         await Promise.allSettled(workers.map((w) => w.close()));
         await exchange.queue.close();

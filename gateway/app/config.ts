@@ -117,6 +117,24 @@ export const ConfigSchema = Type.Object(
       description:
         "JSON file naming the providers' front-end databases (host, user, passwordFile/passwordEnv); empty: SQL connector off",
     }),
+    GOVSHARE_AUDIT_STORE_URL: Type.String({
+      default: '',
+      pattern: '^(postgres(ql)?://\\S+)?$',
+      description:
+        'PostgreSQL audit store (postgres://user@host:port/db; the password from PGPASSWORD or ~/.pgpass); empty: the trail stays in Redis only',
+    }),
+    GOVSHARE_AUDIT_BACKLOG_MAX: Type.Integer({
+      default: 1_000_000,
+      minimum: 1000,
+      description:
+        'With an audit store: most records an instance may hold unshipped before data calls get 503 AUDIT_BACKLOG',
+    }),
+    GOVSHARE_AUDIT_SHIP_INTERVAL_MS: Type.Integer({
+      default: 250,
+      minimum: 10,
+      maximum: 60_000,
+      description: 'With an audit store: how often the worker ships new records when it has caught up',
+    }),
     GOVSHARE_QUALITY_THRESHOLD: Type.Number({
       default: 90,
       minimum: 0,

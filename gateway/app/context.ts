@@ -4,6 +4,7 @@
  * tests build one per test with their own Redis and key prefix.
  */
 
+import { AuditStore } from '../../audit/store/store.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { catalogKeys } from '../../catalog/keys.js';
 import { CatalogService } from '../../catalog/service.js';
@@ -42,6 +43,8 @@ export interface GatewayContext {
   connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
   audit: AuditWriter;
+  /** The PostgreSQL audit store the streams are shipped to (GOVSHARE_AUDIT_STORE_URL), when configured. */
+  auditStore: AuditStore | undefined;
   callerKeys: CallerKeys;
   resources: ResourceCache;
   grantCache: GrantCache;
@@ -98,8 +101,15 @@ export async function createContext(
       ? { sql: new SqlConnectorFactory(loadSqlSources(config.GOVSHARE_SQL_SOURCES_FILE)) }
       : {}),
   });
+  const auditStore = config.GOVSHARE_AUDIT_STORE_URL
+    ? AuditStore.open(config.GOVSHARE_AUDIT_STORE_URL, (err) =>
+        process.emitWarning(err, { code: 'GOVSHARE_AUDIT_STORE' }),
+      )
+    : undefined;
   const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+    // Without a store nothing ships, so nothing may hold the hot path back.
+    backlogMax: auditStore ? config.GOVSHARE_AUDIT_BACKLOG_MAX : 0,
   });
 
   const bus = new InvalidationBus(redis.duplicate());
@@ -122,6 +132,7 @@ export async function createContext(
     quota: new QuotaCounter(dataRedis, prefix),
     connectors,
     audit,
+    auditStore,
     callerKeys,
     resources,
     grantCache,
@@ -148,6 +159,7 @@ export async function createContext(
     async close() {
       callerKeys.stop();
       await audit.close().catch(() => undefined);
+      await auditStore?.close().catch(() => undefined);
       await connectors.close().catch(() => undefined);
       await bus.close();
       if (ownsRedis) {

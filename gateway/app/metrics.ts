@@ -76,6 +76,22 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: 'govshare_audit_unshipped_records',
+      help: "Records of this instance's audit stream not yet shipped to the PostgreSQL store (alert on growth)",
+      registers: [registry],
+      collect() {
+        this.set(deps.audit.shipping().unshipped);
+      },
+    });
+    new Gauge({
+      name: 'govshare_audit_shipping_lag_seconds',
+      help: 'Seconds since the last shipped audit record of this instance was written, while records wait',
+      registers: [registry],
+      collect() {
+        this.set(deps.audit.shipping().lagSeconds);
+      },
+    });
+    new Gauge({
       name: 'govshare_audit_last_checkpoint_age_seconds',
       help: 'Seconds since this instance last signed an audit checkpoint (-1 before the first)',
       registers: [registry],

@@ -26,6 +26,7 @@ export const CONFIG_FLAGS = {
   'redis-prefix': { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
+  'audit-store-url': { type: 'string' },
 } as const satisfies Options;
 
 export function parseFlags<T extends Options>(argv: string[], options: T) {
@@ -51,6 +52,8 @@ export function configFrom(
   if (typeof values['redis-prefix'] === 'string') overrides.GOVSHARE_REDIS_PREFIX = values['redis-prefix'];
   if (typeof values['data-dir'] === 'string') overrides.GOVSHARE_DATA_DIR = values['data-dir'];
   if (typeof values['log-level'] === 'string') overrides.GOVSHARE_LOG_LEVEL = values['log-level'];
+  if (typeof values['audit-store-url'] === 'string')
+    overrides.GOVSHARE_AUDIT_STORE_URL = values['audit-store-url'];
   return loadConfig(io.env, overrides);
 }
 

@@ -259,6 +259,7 @@ async function auditOutcome(
     actor: callerActor(caller),
     action: query.action,
     resource: query.code,
+    ...(outcome.entry ? { providerDept: outcome.entry.entry.provider.code } : {}),
     ...(outcome.grant ? { grantId: outcome.grant.id } : {}),
     ...(caller.purpose ? { purpose: caller.purpose.slice(0, 256) } : {}),
     ...(body && outcome.obligations

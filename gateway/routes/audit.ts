@@ -20,7 +20,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
   app,
   { context },
 ) => {
-  const { redis, prefix, platform } = context;
+  const { redis, prefix, platform, auditStore } = context;
 
   app.get(
     '/v1/audit',
@@ -29,7 +29,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       schema: {
         tags: ['audit'],
         description:
-          'Search audit records, newest first, by time, department, system, resource, grant, request id, subject (a plain ID number: hashed by the gateway) and decision.',
+          'Search audit records, newest first, by time, calling department, system, providing department, resource, grant, request id, subject (a plain ID number: hashed by the gateway) and decision. Shipped records come from the PostgreSQL store, the rest from the streams.',
         querystring: AuditQuery,
         response: {
           200: Type.Object({ records: Type.Array(Type.Unknown()), nextCursor: Type.Optional(Type.String()) }),
@@ -38,7 +38,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       },
     },
     async (request) => {
-      const page = await searchAudit(redis, prefix, platform.subjectHmacKey, request.query);
+      const page = await searchAudit(redis, prefix, platform.subjectHmacKey, request.query, auditStore);
       await request.auditAdmin('audit.search', usedFilters(request.query));
       return page;
     },
@@ -58,7 +58,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
     async (request, reply) => {
       await request.auditAdmin('audit.export', usedFilters(request.query));
       reply.type('application/x-ndjson');
-      return reply.send(Readable.from(exportAudit(redis, prefix, platform.subjectHmacKey, request.query)));
+      return reply.send(
+        Readable.from(exportAudit(redis, prefix, platform.subjectHmacKey, request.query, auditStore)),
+      );
     },
   );
 
@@ -73,7 +75,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       },
     },
     async (request) => {
-      const result = await verifyAudit(redis, prefix, { publicKey: platform.signingCertX509.publicKey });
+      const result = await verifyAudit(redis, prefix, {
+        publicKey: platform.signingCertX509.publicKey,
+        ...(auditStore ? { store: auditStore } : {}),
+      });
       await request.auditAdmin('audit.verify', { ok: result.ok });
       return result;
     },

@@ -1,6 +1,4 @@
 import t from 'tap';
-import { rebuildIndexes } from '../../audit/indexes.js';
-import { auditKeys, indexMember } from '../../audit/keys.js';
 import type { AuditRecord, StoredAuditRecord } from '../../audit/record.js';
 import { type AuditQuery, exportAudit, searchAudit } from '../../audit/search.js';
 import { subjectHash } from '../../audit/subject.js';
@@ -132,88 +130,31 @@ t.test('records with the same millisecond page without loss or repetition', asyn
   }
 });
 
-t.test('stray index members never put a wrong record in an answer; indexes rebuild', async (t) => {
-  const { redis, prefix } = await useRedis(t);
-  const records = await populate(redis, prefix);
-  const keys = auditKeys(prefix);
-  const d1 = ids(newestFirst(records.filter((r) => r.actor.deptCode === 'D1')));
-  const d2Entry = (await redis.xrange(keys.stream('gw-a'), '-', '+')).find(([, f]) =>
-    f[f.indexOf('rec') + 1]!.includes('"D2"'),
-  );
-  await redis.zadd(keys.index('dept', 'D1'), Date.parse(at(59)) + 5, indexMember('gw-a', d2Entry![0]));
-  await redis.zadd(keys.index('dept', 'D1'), Date.parse(at(59)) + 6, indexMember('gw-a', '1-0'));
-  await redis.zadd(keys.index('dept', 'D1'), Date.parse(at(59)) + 7, 'no-bar-member');
-  t.same(ids(await allPages(redis, prefix, { deptCode: 'D1', limit: 4 })), d1, 'stray members are skipped');
-
-  await redis.del(keys.index('dept', 'D1'), keys.index('request', 'req-17'));
-  const rebuilt = await rebuildIndexes(redis, prefix, { now: () => BASE_TIME + 100_000 });
-  t.same(rebuilt, { records: COUNT, skipped: 0 });
-  t.same(ids(await allPages(redis, prefix, { deptCode: 'D1', limit: 500 })), d1, 'rebuilt from the streams');
-  t.equal((await searchAudit(redis, prefix, SUBJECT_SECRET, { requestId: 'req-17' })).records.length, 1);
-
-  const late = await rebuildIndexes(redis, prefix, { now: () => BASE_TIME + 400 * 86_400_000 });
-  t.same(late, { records: 0, skipped: COUNT }, 'records beyond the retention window are not indexed');
-  t.same((await searchAudit(redis, prefix, SUBJECT_SECRET, { deptCode: 'D1' })).records, []);
-  t.equal(
-    (await searchAudit(redis, prefix, SUBJECT_SECRET, {})).records.length,
-    60,
-    'the streams still hold them',
-  );
-});
-
-t.test('index keys trim members older than the retention window and expire', async (t) => {
-  const { redis, prefix } = await useRedis(t);
-  const keys = auditKeys(prefix);
-  const day = 86_400_000;
-  let clock = BASE_TIME + 10 * day;
-  const writer = new AuditWriter(redis, prefix, 'gw-ret', {
-    signer,
-    indexRetentionMs: 5 * day,
-    now: () => clock,
-  });
-  await writer.append(makeRecord('gw-ret', { time: at(0), actor: { deptCode: 'OLD' } }));
-  t.equal(await redis.zcard(keys.index('dept', 'OLD')), 0, 'a record older than the window is not kept');
-  clock = BASE_TIME + day;
-  await writer.append(
-    makeRecord('gw-ret', { time: new Date(clock).toISOString(), actor: { deptCode: 'OLD' } }),
-  );
-  t.equal(await redis.zcard(keys.index('dept', 'OLD')), 1);
-  const ttl = await redis.pttl(keys.index('dept', 'OLD'));
-  t.ok(ttl > 4 * day && ttl <= 5 * day, 'the key expires with the window');
-  await writer.close();
-});
-
-t.test('subject and request keys are trimmed on every write, the others at most once a minute', async (t) => {
-  const { redis, prefix } = await useRedis(t);
-  const keys = auditKeys(prefix);
-  const day = 86_400_000;
-  let clock = BASE_TIME + 10 * day;
-  const writer = new AuditWriter(redis, prefix, 'gw-trim', {
-    signer,
-    indexRetentionMs: 5 * day,
-    now: () => clock,
-  });
-  const subject = subjectHash(SUBJECT_SECRET, '110101199003070011');
-  const record = (time: number, requestId: string) =>
-    makeRecord('gw-trim', {
-      time: new Date(time).toISOString(),
-      requestId,
-      actor: { deptCode: 'TRIM' },
-      subjects: [subject],
-    });
-  await writer.append(record(BASE_TIME + 5 * day + 10_000, 'req-old'));
-  // 30 s later the first record is outside the window, but the dept key was trimmed under a minute ago.
-  clock += 30_000;
-  await writer.append(record(clock, 'req-new'));
-  t.equal(await redis.zcard(keys.index('subject', subject)), 1, 'the subject key drops the old member');
-  t.equal(await redis.zcard(keys.index('dept', 'TRIM')), 2, 'the dept key keeps it until its next trim');
-  const ttl = await redis.pttl(keys.index('request', 'req-new'));
-  t.ok(ttl > 4 * day && ttl <= 5 * day, 'a request key expires with the window');
-  clock += 60_000;
-  await writer.append(record(clock, 'req-later'));
-  t.equal(await redis.zcard(keys.index('dept', 'TRIM')), 2, 'a minute later the dept key is trimmed too');
-  await writer.close();
-});
+t.test(
+  'the writer keeps no search indexes in Redis: only the stream, its head and checkpoints',
+  async (t) => {
+    const { redis, prefix } = await useRedis(t);
+    const writer = new AuditWriter(redis, prefix, 'gw-lean', { signer });
+    for (let i = 0; i < 20; i++) {
+      await writer.append(
+        makeRecord('gw-lean', { time: at(i), requestId: `lean-${i}`, actor: { deptCode: 'D1' } }),
+      );
+    }
+    await writer.close();
+    const keys = (await redis.keys(`${prefix}*`)).sort();
+    t.same(
+      keys,
+      [
+        `${prefix}audit:instances`,
+        `${prefix}{audit:gw-lean}:checkpoints`,
+        `${prefix}{audit:gw-lean}:head`,
+        `${prefix}{audit:gw-lean}:stream`,
+      ],
+      'no index keys',
+    );
+    t.equal((await searchAudit(redis, prefix, SUBJECT_SECRET, { requestId: 'lean-7' })).records.length, 1);
+  },
+);
 
 t.test('export yields JSON lines for the same filters', async (t) => {
   const { redis, prefix } = await useRedis(t);

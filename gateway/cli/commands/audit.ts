@@ -1,8 +1,51 @@
 import { searchAudit } from '../../../audit/search.js';
+import { migrate } from '../../../audit/store/migrations.js';
+import { AuditStore } from '../../../audit/store/store.js';
 import { verifyAudit } from '../../../audit/verify.js';
 import { loadPlatform } from '../../../certs/platform.js';
-import { CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
+import type { GovshareConfig } from '../../app/config.js';
+import { type CliIo, CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
 import { withRedis } from './identities.js';
+
+/** Runs `fn` with the configured audit store (undefined when GOVSHARE_AUDIT_STORE_URL is empty). */
+export async function withAuditStore<T>(
+  config: GovshareConfig,
+  fn: (store: AuditStore | undefined) => Promise<T>,
+): Promise<T> {
+  const store = config.GOVSHARE_AUDIT_STORE_URL
+    ? AuditStore.open(config.GOVSHARE_AUDIT_STORE_URL)
+    : undefined;
+  try {
+    return await fn(store);
+  } finally {
+    await store?.close();
+  }
+}
+
+/** Applies the audit store's migrations; prints what it did. Shared by `migrate` and `init`. */
+export async function migrateAuditStore(config: GovshareConfig, io: CliIo): Promise<void> {
+  await withAuditStore(config, async (store) => {
+    if (!store) {
+      io.out('no audit store configured (GOVSHARE_AUDIT_STORE_URL): the trail stays in Redis only');
+      return;
+    }
+    const result = await migrate(store.pool);
+    for (const migration of result.applied)
+      io.out(`applied migration ${migration.version}: ${migration.name}`);
+    io.out(`audit store schema at version ${result.version}`);
+  });
+}
+
+export const migrateCommand: Command = {
+  name: 'migrate',
+  summary: 'Apply the PostgreSQL audit store schema migrations this version has and the database lacks',
+  usage: 'migrate [--audit-store-url postgres://…]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, CONFIG_FLAGS);
+    await migrateAuditStore(configFrom(values, io), io);
+    return 0;
+  },
+};
 
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
@@ -12,25 +55,31 @@ export const auditVerifyCommand: Command = {
     const { values } = parseFlags(argv, { ...CONFIG_FLAGS, instance: { type: 'string' } });
     const config = configFrom(values, io);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
-    return withRedis(config, async (redis) => {
-      const result = await verifyAudit(redis, config.GOVSHARE_REDIS_PREFIX, {
-        publicKey: platform.signingCertX509.publicKey,
-        ...(values.instance ? { instance: values.instance } : {}),
-      });
-      for (const instance of result.instances) {
-        const broken = instance.firstBroken;
-        const tail = instance.unsignedTail > 0 ? ` (${instance.unsignedTail} after the last checkpoint)` : '';
+    return withRedis(config, (redis) =>
+      withAuditStore(config, async (store) => {
+        const result = await verifyAudit(redis, config.GOVSHARE_REDIS_PREFIX, {
+          publicKey: platform.signingCertX509.publicKey,
+          ...(values.instance ? { instance: values.instance } : {}),
+          ...(store ? { store } : {}),
+        });
+        for (const instance of result.instances) {
+          const broken = instance.firstBroken;
+          const tail =
+            instance.unsignedTail > 0 ? ` (${instance.unsignedTail} after the last checkpoint)` : '';
+          io.out(
+            `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints — ${
+              broken
+                ? `BROKEN at seq ${broken.seq} (${broken.id}): ${broken.reason}${broken.detail ? ` — ${broken.detail}` : ''}`
+                : `intact${tail}`
+            }`,
+          );
+        }
         io.out(
-          `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints — ${
-            broken
-              ? `BROKEN at seq ${broken.seq} (${broken.id}): ${broken.reason}${broken.detail ? ` — ${broken.detail}` : ''}`
-              : `intact${tail}`
-          }`,
+          `${result.ok ? 'OK' : 'FAILED'}: verified at ${Math.round(result.recordsPerSecond)} records/s`,
         );
-      }
-      io.out(`${result.ok ? 'OK' : 'FAILED'}: verified at ${Math.round(result.recordsPerSecond)} records/s`);
-      return result.ok ? 0 : 3;
-    });
+        return result.ok ? 0 : 3;
+      }),
+    );
   },
 };
 
@@ -38,12 +87,13 @@ export const auditSearchCommand: Command = {
   name: 'audit search',
   summary: 'Search the audit trail (as an auditor on the platform host); prints JSON lines',
   usage:
-    'audit search [--subject ID_NUMBER] [--dept USCC] [--system ID] [--resource CODE] [--request-id ID] [--decision allow|deny|error] [--from ISO] [--to ISO] [--limit N] [--cursor C]',
+    'audit search [--subject ID_NUMBER] [--dept USCC] [--provider USCC] [--system ID] [--resource CODE] [--request-id ID] [--decision allow|deny|error] [--from ISO] [--to ISO] [--limit N] [--cursor C]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
       subject: { type: 'string' },
       dept: { type: 'string' },
+      provider: { type: 'string' },
       system: { type: 'string' },
       resource: { type: 'string' },
       'request-id': { type: 'string' },
@@ -55,23 +105,32 @@ export const auditSearchCommand: Command = {
     });
     const config = configFrom(values, io);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
-    return withRedis(config, async (redis) => {
-      const page = await searchAudit(redis, config.GOVSHARE_REDIS_PREFIX, platform.subjectHmacKey, {
-        ...(values.subject ? { subject: values.subject } : {}),
-        ...(values.dept ? { deptCode: values.dept } : {}),
-        ...(values.system ? { systemId: values.system } : {}),
-        ...(values.resource ? { resource: values.resource } : {}),
-        ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
-        ...(values.decision ? { decision: values.decision as 'allow' } : {}),
-        ...(values.from ? { from: values.from } : {}),
-        ...(values.to ? { to: values.to } : {}),
-        ...(values.cursor ? { cursor: values.cursor } : {}),
-        limit: values.limit ? Number(values.limit) : 20,
-      });
-      for (const record of page.records) io.out(JSON.stringify(record));
-      // A page may end early (or empty) at its scan bound while more matches remain: say how to go on.
-      if (page.nextCursor) io.err(`more records may follow: repeat with --cursor ${page.nextCursor}`);
-      return 0;
-    });
+    return withRedis(config, (redis) =>
+      withAuditStore(config, async (store) => {
+        const page = await searchAudit(
+          redis,
+          config.GOVSHARE_REDIS_PREFIX,
+          platform.subjectHmacKey,
+          {
+            ...(values.subject ? { subject: values.subject } : {}),
+            ...(values.dept ? { deptCode: values.dept } : {}),
+            ...(values.provider ? { providerDept: values.provider } : {}),
+            ...(values.system ? { systemId: values.system } : {}),
+            ...(values.resource ? { resource: values.resource } : {}),
+            ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
+            ...(values.decision ? { decision: values.decision as 'allow' } : {}),
+            ...(values.from ? { from: values.from } : {}),
+            ...(values.to ? { to: values.to } : {}),
+            ...(values.cursor ? { cursor: values.cursor } : {}),
+            limit: values.limit ? Number(values.limit) : 20,
+          },
+          store,
+        );
+        for (const record of page.records) io.out(JSON.stringify(record));
+        // A page may end early (or empty) at its scan bound while more matches remain: say how to go on.
+        if (page.nextCursor) io.err(`more records may follow: repeat with --cursor ${page.nextCursor}`);
+        return 0;
+      }),
+    );
   },
 };

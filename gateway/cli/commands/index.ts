@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { auditSearchCommand, auditVerifyCommand } from './audit.js';
+import { auditSearchCommand, auditVerifyCommand, migrateCommand } from './audit.js';
 import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
@@ -20,6 +20,7 @@ import { workerCommand } from './worker.js';
 /** Every command, in the order `govshare --help` lists them. */
 export const commands: Command[] = [
   initCommand,
+  migrateCommand,
   serveCommand,
   workerCommand,
   configCommand,

@@ -4,10 +4,11 @@ import { parseTtl, ROLES, type Role } from '../../auth/people.js';
 import { issueToken } from '../../auth/tokens.js';
 import { startServer } from '../../server.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
+import { migrateAuditStore } from './audit.js';
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'Create the platform root CA, signing key and token key (idempotent)',
+  summary: 'Create the platform root CA, signing key and token key, and migrate the audit store (idempotent)',
   usage: 'init [--data-dir DIR]',
   async run(argv, io) {
     const { values } = parseFlags(argv, CONFIG_FLAGS);
@@ -23,6 +24,7 @@ export const initCommand: Command = {
     }
     io.out(`CA serial ${result.caSerial}`);
     io.out(`CA SHA-256 fingerprint ${result.caFingerprint256}`);
+    await migrateAuditStore(config, io);
     return 0;
   },
 };

@@ -1,0 +1,355 @@
+/**
+ * The PostgreSQL audit store: the lasting, searchable home of the trail (the Redis streams are its
+ * write-ahead log). Records arrive from the shipper in chain order, a batch per transaction, together
+ * with the instance's new shipping position; a batch that does not continue the stored position is
+ * refused, and a record stored twice (a batch retried after a lost COMMIT reply) is kept once, keyed by
+ * instance, seq and stream-id time. Parameterized SQL only; identifiers are never built from input
+ * except partition names, which come from dates.
+ */
+import pg from 'pg';
+import { AuditStoreUnavailable } from '../errors.js';
+import type { AuditRecord } from '../record.js';
+
+/** One chained record as the shipper hands it over. */
+export interface ShippedRecord {
+  /** Stream id `<ms>-<n>`. */
+  id: string;
+  ms: number;
+  n: number;
+  seq: number;
+  prev: string;
+  hash: string;
+  /** Canonical JSON exactly as chained. */
+  rec: string;
+  record: AuditRecord;
+}
+
+/** How far an instance's chain is in the store. */
+export interface ShippingPosition {
+  seq: number;
+  hash: string;
+  /** Stream id of the last shipped record. */
+  streamId: string;
+}
+
+/** A record as the store returns it, in search order. */
+export interface StoredRow {
+  instance: string;
+  seq: number;
+  ms: number;
+  n: number;
+  prev: string;
+  hash: string;
+  rec: string;
+}
+
+/** A position in the search order: newest first by stream-id time, then id sequence, then instance. */
+export interface SearchPosition {
+  ms: number;
+  n: number;
+  instance: string;
+}
+
+export type StoreFilter =
+  | ['request', string]
+  | ['subject', string]
+  | ['grant', string]
+  | ['resource', string]
+  | ['system', string]
+  | ['dept', string]
+  | ['provider', string]
+  | ['reason', string]
+  | ['decision', string];
+
+export interface StoreSearch {
+  filters: readonly StoreFilter[];
+  fromMs?: number;
+  toMs?: number;
+  /** Rows strictly after this position (in newest-first order). */
+  after?: SearchPosition;
+  limit: number;
+}
+
+const COLUMN: Record<Exclude<StoreFilter[0], 'subject'>, string> = {
+  request: 'r.request_id',
+  grant: 'r.grant_id',
+  resource: 'r.resource',
+  system: 'r.system_id',
+  dept: 'r.consumer_dept',
+  provider: 'r.provider_dept',
+  reason: 'r.reason_code',
+  decision: 'r.decision',
+};
+
+/** Partition of the month an epoch-ms time falls in (UTC): its name and [from, to) bounds in ms. */
+export function monthPartition(ms: number): { suffix: string; fromMs: number; toMs: number } {
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  return {
+    suffix: `y${year}m${String(month + 1).padStart(2, '0')}`,
+    fromMs: Date.UTC(year, month, 1),
+    toMs: Date.UTC(year, month + 1, 1),
+  };
+}
+
+/** A partition-key advisory lock per instance: one shipper per chain at a time, across processes. */
+const SHIP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('govshare-audit-ship:' || $1))";
+const PARTITION_LOCK = 0x60_5a_a0_02;
+
+export class AuditStore {
+  private readonly partitions = new Set<string>();
+
+  constructor(readonly pool: pg.Pool) {}
+
+  /**
+   * A store on its own small pool. An idle connection that breaks (the server restarts) is dropped
+   * and reported, never thrown: the gateway keeps serving into the streams meanwhile.
+   */
+  static open(url: string, onError: (err: Error) => void = () => undefined): AuditStore {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      connectionTimeoutMillis: 2000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 10_000,
+      application_name: 'govshare-audit',
+    });
+    pool.on('error', onError);
+    return new AuditStore(pool);
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+
+  /** Every instance's shipping position. */
+  async positions(): Promise<Map<string, ShippingPosition>> {
+    const { rows } = await this.query<{ instance: string; seq: string; hash: string; stream_id: string }>(
+      'SELECT instance, seq, hash, stream_id FROM audit_shipping',
+    );
+    return new Map(
+      rows.map((row) => [row.instance, { seq: Number(row.seq), hash: row.hash, streamId: row.stream_id }]),
+    );
+  }
+
+  /**
+   * Stores a batch of one instance's chain, continuing `from` (undefined: the chain's first batch), and
+   * moves the position to the batch's last record, in one transaction. Returns false (nothing stored)
+   * when the stored position is not `from`: another shipper got there first.
+   */
+  async append(
+    instance: string,
+    from: ShippingPosition | undefined,
+    batch: ShippedRecord[],
+  ): Promise<boolean> {
+    if (batch.length === 0) return true;
+    await this.ensurePartitions(batch.map((r) => r.ms));
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(SHIP_LOCK_SQL, [instance]);
+      const { rows } = await client.query<{ seq: string; hash: string }>(
+        'SELECT seq, hash FROM audit_shipping WHERE instance = $1',
+        [instance],
+      );
+      const stored = rows[0];
+      const continues = stored
+        ? from !== undefined && Number(stored.seq) === from.seq && stored.hash === from.hash
+        : from === undefined;
+      if (!continues) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query(
+        `INSERT INTO audit_records (instance, seq, id_ms, id_n, prev, hash, rec, request_id, kind, action,
+           decision, reason_code, consumer_dept, system_id, provider_dept, resource, grant_id)
+         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+           $16::text[], $17::text[])
+         ON CONFLICT DO NOTHING`,
+        [
+          instance,
+          batch.map((r) => r.seq),
+          batch.map((r) => r.ms),
+          batch.map((r) => r.n),
+          batch.map((r) => r.prev),
+          batch.map((r) => r.hash),
+          batch.map((r) => r.rec),
+          batch.map((r) => r.record.requestId),
+          batch.map((r) => r.record.kind),
+          batch.map((r) => r.record.action),
+          batch.map((r) => r.record.decision),
+          batch.map((r) => r.record.reasonCode ?? null),
+          batch.map((r) => r.record.actor.deptCode ?? null),
+          batch.map((r) => r.record.actor.systemId ?? null),
+          batch.map((r) => r.record.providerDept ?? null),
+          batch.map((r) => r.record.resource ?? null),
+          batch.map((r) => r.record.grantId ?? null),
+        ],
+      );
+      const subjects = batch.flatMap((r) => (r.record.subjects ?? []).map((subject) => ({ subject, r })));
+      if (subjects.length > 0) {
+        await client.query(
+          `INSERT INTO audit_subjects (subject, id_ms, id_n, instance, seq)
+           SELECT s, ms, n, $1, seq FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(s, ms, n, seq)
+           ON CONFLICT DO NOTHING`,
+          [
+            instance,
+            subjects.map((x) => x.subject),
+            subjects.map((x) => x.r.ms),
+            subjects.map((x) => x.r.n),
+            subjects.map((x) => x.r.seq),
+          ],
+        );
+      }
+      const last = batch[batch.length - 1]!;
+      await client.query(
+        `INSERT INTO audit_shipping (instance, seq, hash, stream_id, shipped_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (instance) DO UPDATE SET seq = $2, hash = $3, stream_id = $4, shipped_at = now()`,
+        [instance, last.seq, last.hash, last.id],
+      );
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw unavailable(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Records matching the filters, newest first, after `search.after`. */
+  async search(search: StoreSearch): Promise<StoredRow[]> {
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const subject = search.filters.find((f) => f[0] === 'subject');
+    // With a subject, the subjects table drives (its key is subject, then time) and joins the record.
+    const t = subject ? 's' : 'r';
+    const where: string[] = [];
+    if (subject) where.push(`s.subject = ${param(subject[1])}`);
+    for (const [kind, value] of search.filters) {
+      if (kind !== 'subject') where.push(`${COLUMN[kind]} = ${param(value)}`);
+    }
+    if (search.fromMs !== undefined) where.push(`${t}.id_ms >= ${param(search.fromMs)}`);
+    if (search.toMs !== undefined) where.push(`${t}.id_ms < ${param(search.toMs)}`);
+    if (search.after) {
+      const { ms, n, instance } = search.after;
+      where.push(`(${t}.id_ms, ${t}.id_n, ${t}.instance) < (${param(ms)}, ${param(n)}, ${param(instance)})`);
+    }
+    const from = subject
+      ? 'audit_subjects s JOIN audit_records r ON r.instance = s.instance AND r.seq = s.seq AND r.id_ms = s.id_ms'
+      : 'audit_records r';
+    const sql = `SELECT r.instance, r.seq, r.id_ms, r.id_n, r.prev, r.hash, r.rec FROM ${from}
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${t}.id_ms DESC, ${t}.id_n DESC, ${t}.instance DESC LIMIT ${param(search.limit)}`;
+    const { rows } = await this.query<RowText>(sql, params);
+    return rows.map(toRow);
+  }
+
+  /** One instance's records in chain order from `fromSeq`, at most `limit` (for verification). */
+  async chain(instance: string, fromSeq: number, limit: number): Promise<StoredRow[]> {
+    const { rows } = await this.query<RowText>(
+      `SELECT instance, seq, id_ms, id_n, prev, hash, rec FROM audit_records
+       WHERE instance = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
+      [instance, fromSeq, limit],
+    );
+    return rows.map(toRow);
+  }
+
+  /** The stream id of one shipped record, if the store holds it. */
+  async streamIdOf(instance: string, seq: number): Promise<string | undefined> {
+    const { rows } = await this.query<{ id_ms: string; id_n: string }>(
+      'SELECT id_ms, id_n FROM audit_records WHERE instance = $1 AND seq = $2',
+      [instance, seq],
+    );
+    return rows[0] && `${rows[0].id_ms}-${rows[0].id_n}`;
+  }
+
+  /** Instances with records in the store. */
+  async instances(): Promise<string[]> {
+    const { rows } = await this.query<{ instance: string }>(
+      'SELECT instance FROM audit_shipping ORDER BY instance',
+    );
+    return rows.map((row) => row.instance);
+  }
+
+  /** Creates the monthly partitions (records and subjects) the given times fall in, once per process. */
+  private async ensurePartitions(times: number[]): Promise<void> {
+    const wanted = new Map<string, { fromMs: number; toMs: number }>();
+    for (const ms of times) {
+      const month = monthPartition(ms);
+      if (!this.partitions.has(month.suffix)) wanted.set(month.suffix, month);
+    }
+    if (wanted.size === 0) return;
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+      for (const [suffix, { fromMs, toMs }] of wanted) {
+        // suffix is yYYYYmMM from a date, the bounds integers: nothing from input reaches the DDL.
+        for (const table of ['audit_records', 'audit_subjects']) {
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${table}_${suffix} PARTITION OF ${table} FOR VALUES FROM (${fromMs}) TO (${toMs})`,
+          );
+        }
+      }
+      await client.query('COMMIT');
+      for (const suffix of wanted.keys()) this.partitions.add(suffix);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw unavailable(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}
+
+interface RowText {
+  instance: string;
+  seq: string;
+  id_ms: string;
+  id_n: string;
+  prev: string;
+  hash: string;
+  rec: string;
+}
+
+function toRow(row: RowText): StoredRow {
+  return {
+    instance: row.instance,
+    seq: Number(row.seq),
+    ms: Number(row.id_ms),
+    n: Number(row.id_n),
+    prev: row.prev,
+    hash: row.hash,
+    rec: row.rec,
+  };
+}
+
+function unavailable(err: unknown): Error {
+  if (err instanceof AuditStoreUnavailable) return err;
+  return new AuditStoreUnavailable(`the PostgreSQL audit store failed: ${(err as Error).message}`);
+}
