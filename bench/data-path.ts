@@ -19,10 +19,12 @@
  * then also offered the same fixed rate (lib/paced.ts), to show added latency without queueing.
  * Results and how to read them: bench/README.md.
  */
+
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { auditKeys } from '../audit/keys.js';
 import { sampleKeys } from '../connectors/simulator/datasets.js';
 import type { RedisClient } from '../platform/redis.js';
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     const mixes: string[] = [];
+    const sentPerResponse: string[] = [];
     const measure = async (
       target: Target,
       connections: number,
@@ -284,7 +287,11 @@ async function main(): Promise<void> {
       // Warm-up in two halves; the second, warm one calibrates: the measured run is sized to last about
       // SECONDS at its rate.
       const half = Math.max(GOVSHARE_WARMUP / 2, connections * 10);
-      await govshareLoad(connections, await sign(half + connections));
+      const pool0 = await sign(half + connections);
+      const sampled = await sentCommands(client, () => govshareLoad(connections, pool0));
+      sentPerResponse.push(
+        `c=${connections}: ${(sampled.sent / sampled.responses).toFixed(2)} sent by the gateway per response (${sampled.scripted} more run inside its scripts)`,
+      );
       const warm = await govshareLoad(connections, await sign(half + connections));
       const amount = Math.min(60_000, Math.max(connections * 50, Math.round(warm.rps * SECONDS * 1.5)));
       log(
@@ -358,6 +365,10 @@ async function main(): Promise<void> {
     );
     console.log(checksSummary());
     for (const mix of mixes) console.log(`Redis commands per govshare response, ${mix}`);
+    // Round trips: each command a client sends is at most one (pipelined ones share one); script-run
+    // commands travel inside their EVALSHA. Sampled with MONITOR over the first warm-up, never a measured run.
+    for (const sent of sentPerResponse)
+      console.log(`Redis round trips (commands sent) per govshare response, ${sent}`);
     console.log(`Redis latency events of 5 ms or more: ${await latencyEvents(client)}`);
     const info = await client.info();
     const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1] ?? '?';
@@ -394,6 +405,24 @@ async function latencyEvents(client: RedisClient): Promise<string> {
   const latest = (await client.call('LATENCY', 'LATEST')) as [string, number, number, number][];
   if (latest.length === 0) return 'none';
   return latest.map(([event, , last, max]) => `${event} (last ${last} ms, worst ${max} ms)`).join('; ');
+}
+
+/**
+ * Commands clients sent to Redis while `run` ran, apart from those that scripts ran (MONITOR marks those
+ * `lua`), per response of the run.
+ */
+async function sentCommands(client: RedisClient, run: () => Promise<Measurement>) {
+  const monitor = await (client as Redis).monitor();
+  let sent = 0;
+  let scripted = 0;
+  monitor.on('monitor', (_time: string, _args: string[], source: string) => {
+    if (source === 'lua') scripted++;
+    else sent++;
+  });
+  const m = await run();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  monitor.disconnect();
+  return { sent, responses: m.responses, scripted: (scripted / m.responses).toFixed(2) };
 }
 
 /** Calls per Redis command so far (INFO commandstats). */

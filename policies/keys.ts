@@ -1,7 +1,7 @@
 /**
- * Every Redis key of policies/ (grants and quota counters), from the prefix the caller passes (e.g. `gs:`).
+ * Every Redis key of policies/ (grants, nonces and quota counters), from the prefix the caller passes (e.g. `gs:`).
  * The hash tags put keys that one Lua script touches into one Redis Cluster slot: all grant keys share
- * `{grants}`, the two quota counters of a grant share `{quota:<grantId>}`.
+ * `{grants}`; a caller's nonces and quota counters share `{adm:<dept>:<system>}` (see admission.ts).
  */
 export function grantKeys(prefix: string) {
   const base = `${prefix}{grants}:`;
@@ -20,11 +20,14 @@ export function grantKeys(prefix: string) {
   };
 }
 
-export function quotaKeys(prefix: string) {
+export function admissionKeys(prefix: string) {
+  const tag = (deptCode: string, systemId: string) => `${prefix}{adm:${deptCode}:${systemId}}`;
   return {
-    /** Counter of the calls in one epoch minute. */
-    minute: (grantId: string, epochMinute: number) => `${prefix}{quota:${grantId}}:m:${epochMinute}`,
-    /** Counter of the calls in one CST calendar day, `yyyymmdd`. */
-    day: (grantId: string, cstDay: string) => `${prefix}{quota:${grantId}}:d:${cstDay}`,
+    /** A signature nonce seen from one keyid of the caller (expires with the signature window). */
+    nonce: (deptCode: string, systemId: string, keyid: string, nonce: string) =>
+      `${tag(deptCode, systemId)}:n:${keyid}:${nonce}`,
+    /** BITFIELD of a grant's call counters in one CST day `yyyymmdd`: `#0` the day, `#1`.. the minutes. */
+    quota: (deptCode: string, systemId: string, grantId: string, cstDay: string) =>
+      `${tag(deptCode, systemId)}:q:${grantId}:${cstDay}`,
   };
 }

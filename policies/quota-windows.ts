@@ -10,6 +10,11 @@ export function epochMinute(now: number): number {
   return Math.floor(now / MINUTE_MS);
 }
 
+/** The minute of the CST calendar day that contains `now` (0..1439). */
+export function cstMinuteOfDay(now: number): number {
+  return epochMinute(now + CST_OFFSET_MS) % (DAY_MS / MINUTE_MS);
+}
+
 /** `yyyymmdd` of the CST calendar day that contains `now`. */
 export function cstDay(now: number): string {
   const d = new Date(now + CST_OFFSET_MS);

@@ -16,8 +16,8 @@ import { SqlConnectorFactory } from '../../connectors/sql/connector.js';
 import { loadSqlSources } from '../../connectors/sql/sources.js';
 import { InvalidationBus } from '../../platform/invalidation.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
+import { AdmissionGate } from '../../policies/admission.js';
 import { GrantStore } from '../../policies/grant-store.js';
-import { QuotaCounter } from '../../policies/quota.js';
 import { GrantCache, ResourceCache } from '../data-path/caches.js';
 import { CallerKeys } from '../identity/caller-keys.js';
 import type { GovshareConfig } from './config.js';
@@ -39,7 +39,7 @@ export interface GatewayContext {
   certs: CertsStore;
   catalog: CatalogService;
   grants: GrantStore;
-  quota: QuotaCounter;
+  admission: AdmissionGate;
   connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
   audit: AuditWriter;
@@ -129,7 +129,7 @@ export async function createContext(
     certs,
     catalog,
     grants,
-    quota: new QuotaCounter(dataRedis, prefix),
+    admission: new AdmissionGate(dataRedis, prefix),
     connectors,
     audit,
     auditStore,

@@ -17,6 +17,11 @@ export interface Caller {
   targetUri: string;
   /** SHA-256 hex of the Signature header, for the audit record. */
   signatureHash: string;
+  /**
+   * Set when the route left the nonce to the data path (it is recorded in one round trip with the
+   * quota): how long to remember it. The data path records it before anything is released.
+   */
+  pendingNonce?: { ttlSeconds: number };
 }
 
 /** The audit actor of a verified caller: department, system, certificate, and the official and case sent. */

@@ -5,7 +5,7 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
   return {
     resources: context.resources,
     grants: context.grantCache,
-    quota: context.quota,
+    admission: context.admission,
     connectors: context.connectors,
     audit: context.audit,
     subjectSecret: context.platform.subjectHmacKey,

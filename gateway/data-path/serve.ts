@@ -1,8 +1,8 @@
 /**
- * The data path as named steps: resolve the entry and the grant → decide → count the quota → fetch through
- * the connector → validate rows → apply obligations → audit → respond (signed when asked). Every outcome,
- * allowed or refused, leaves one audit record before the answer does; if that record cannot be written,
- * the answer is 503 and no data leaves.
+ * The data path as named steps: resolve the entry and the grant → decide → admit (the signature's nonce
+ * and the quota, one Redis round trip) → fetch through the connector → validate rows → apply obligations
+ * → audit → respond (signed when asked). Every outcome, allowed or refused, leaves one audit record
+ * before the answer does; if that record cannot be written, the answer is 503 and no data leaves.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -11,14 +11,14 @@ import { subjectHash } from '../../audit/subject.js';
 import type { AuditWriter, Tally } from '../../audit/writer.js';
 import { rowValidator } from '../../catalog/item-schema.js';
 import type { PublishedEntry } from '../../catalog/records.js';
-import { parseAcceptSignature, signResponse } from '../../certs/httpsig/index.js';
+import { parseAcceptSignature, SigReplay, signResponse } from '../../certs/httpsig/index.js';
 import { type ConnectorRegistry, serviceShape } from '../../connectors/registry.js';
 import type { Row } from '../../connectors/types.js';
+import type { AdmissionGate } from '../../policies/admission.js';
 import { decide } from '../../policies/decide.js';
 import { denyError, denyErrors } from '../../policies/errors.js';
 import type { Grant } from '../../policies/grant.js';
 import { applyObligations, type Obligations } from '../../policies/obligations.js';
-import type { QuotaCounter } from '../../policies/quota.js';
 import { gatewayErrors } from '../app/errors.js';
 import { bindRequestLog } from '../app/request-log.js';
 import type { GrantCache, ResourceCache } from './caches.js';
@@ -27,7 +27,8 @@ import { type Caller, callerActor } from './caller.js';
 export interface DataPathDeps {
   resources: ResourceCache;
   grants: GrantCache;
-  quota: QuotaCounter;
+  /** Nonce and quota in one round trip (the signed-calls plugin leaves data calls' nonces to it). */
+  admission: AdmissionGate;
   connectors: ConnectorRegistry;
   audit: AuditWriter;
   subjectSecret: Buffer;
@@ -78,6 +79,7 @@ export async function serveData(
   const outcome: Outcome = {};
   let body: string;
   let accepted: AcceptedSignature | undefined;
+  const admission = { done: caller.pendingNonce === undefined };
   try {
     // A malformed Accept-Signature is refused before any quota is used or any provider is asked.
     accepted = acceptedSignature(request);
@@ -89,7 +91,7 @@ export async function serveData(
     const policyStart = performance.now();
     const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
     outcome.obligations = obligations;
-    await consumeQuota(deps, obligations, grant!);
+    await admit(deps, caller, admission, obligations, grant!);
     const fetchStart = performance.now();
     deps.observe?.('policy', (fetchStart - policyStart) / 1000);
     const rows = await fetchRows(deps, entry, keyItem, query, String(request.id));
@@ -108,8 +110,16 @@ export async function serveData(
       },
     });
   } catch (err) {
-    await auditOutcome(request, deps, query, outcome, err as Error & { code?: string; statusCode?: number });
-    throw err;
+    // A refused call's nonce is recorded too, so that its replay is refused as a replay.
+    const error = admission.done ? err : await admitRefused(deps, caller, admission, err);
+    await auditOutcome(
+      request,
+      deps,
+      query,
+      outcome,
+      error as Error & { code?: string; statusCode?: number },
+    );
+    throw error;
   }
   const signed = responseSignature(request, deps, outcome.obligations!, accepted, body);
   await auditOutcome(request, deps, query, outcome, undefined, body);
@@ -155,17 +165,70 @@ function decideAccess(
   return decision.obligations;
 }
 
-async function consumeQuota(deps: DataPathDeps, obligations: Obligations, grant: Grant): Promise<void> {
+/** The nonce and, when the grant has limits, the quota: one round trip, before any provider is asked. */
+async function admit(
+  deps: DataPathDeps,
+  caller: Caller,
+  admission: { done: boolean },
+  obligations: Obligations,
+  grant: Grant,
+): Promise<void> {
   const { perMinute, perDay } = obligations.quota;
-  if (!perMinute && !perDay) return;
-  const result = await deps.quota.consume(grant.id, obligations.quota, deps.now().getTime());
-  if (!result.allowed) {
-    const error = new denyErrors.QUOTA_EXCEEDED(
-      `the quota of grant ${grant.id} is used up (${result.usage.minute}/${perMinute ?? '∞'} this minute, ${result.usage.day}/${perDay ?? '∞'} today); retry after ${result.retryAfterSeconds} s`,
-    ) as Error & { retryAfterSeconds?: number };
-    error.retryAfterSeconds = result.retryAfterSeconds ?? 60;
-    throw error;
+  const counted = Boolean(perMinute || perDay);
+  if (admission.done && !counted) return;
+  const withNonce = !admission.done;
+  // Attempted is done: a script that failed on its way may still have run, and its nonce must not make
+  // this very request a replay of itself.
+  admission.done = true;
+  const result = await deps.admission.admit({
+    caller,
+    ...(withNonce ? { nonce: nonceOf(caller) } : {}),
+    ...(counted ? { quota: { grantId: grant.id, limits: obligations.quota } } : {}),
+    now: deps.now().getTime(),
+  });
+  if (result.admitted) return;
+  if (result.reason === 'replay') throw replayError(caller);
+  const error = new denyErrors.QUOTA_EXCEEDED(
+    `the quota of grant ${grant.id} is used up (${result.usage.minute}/${perMinute ?? '∞'} this minute, ${result.usage.day}/${perDay ?? '∞'} today); retry after ${result.retryAfterSeconds} s`,
+  ) as Error & { retryAfterSeconds?: number };
+  error.retryAfterSeconds = result.retryAfterSeconds;
+  throw error;
+}
+
+/**
+ * Records the nonce of a call refused before admission; a replay is answered as one. Not after a failure
+ * (5xx): nothing is released then, and Redis may be what failed; if recording fails, the refusal stands.
+ */
+async function admitRefused(
+  deps: DataPathDeps,
+  caller: Caller,
+  admission: { done: boolean },
+  refusal: unknown,
+): Promise<unknown> {
+  const status = (refusal as { statusCode?: number }).statusCode ?? 500;
+  if (status >= 500) return refusal;
+  admission.done = true;
+  try {
+    const result = await deps.admission.admit({
+      caller,
+      nonce: nonceOf(caller),
+      now: deps.now().getTime(),
+    });
+    return !result.admitted && result.reason === 'replay' ? replayError(caller) : refusal;
+  } catch {
+    return refusal;
   }
+}
+
+function nonceOf(caller: Caller) {
+  const { keyid, nonce } = caller.signature;
+  return { keyid, nonce, ttlSeconds: caller.pendingNonce?.ttlSeconds ?? 0 };
+}
+
+function replayError(caller: Caller): Error {
+  return new SigReplay(
+    `nonce ${JSON.stringify(caller.signature.nonce)} was already used by keyid ${caller.signature.keyid}: sign every request with a fresh random nonce`,
+  );
 }
 
 async function fetchRows(

@@ -16,6 +16,14 @@ import type { Caller } from '../data-path/caller.js';
 import type { CallerKeys } from '../identity/caller-keys.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `'data-path'`: the route's handler records the nonce itself, in one Redis round trip with the
+     * quota (policies/admission.ts), before it releases anything. A request that fails validation
+     * after its signature was verified leaves no nonce behind, and was answered without data.
+     */
+    nonce?: 'data-path';
+  }
   interface FastifyRequest {
     caller?: Caller;
     rawBody?: Buffer;
@@ -75,6 +83,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
   app.addHook('preValidation', async function verifyCaller(request) {
     if (request.routeOptions.config.access !== 'system') return;
     const started = performance.now();
+    const deferNonce = request.routeOptions.config.nonce === 'data-path';
     try {
       const url = targetUri(request, options.publicOrigin);
       const signature = await verifyRequestSignature(
@@ -86,7 +95,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
         },
         {
           resolveKey: (keyid) => keys.resolve(keyid),
-          checkNonce: (keyid, nonce) => checkNonce(keyid, nonce),
+          checkNonce: (keyid, nonce) => (deferNonce ? Promise.resolve(true) : checkNonce(keyid, nonce)),
           now: () => options.now().getTime(),
           maxSkewSeconds: options.maxSkewSeconds,
         },
@@ -110,6 +119,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
         signatureHash: createHash('sha256')
           .update(String(request.headers.signature ?? ''))
           .digest('hex'),
+        ...(deferNonce ? { pendingNonce: { ttlSeconds: nonceTtl } } : {}),
       };
     } catch (err) {
       const error = err as Error & { code?: string; statusCode?: number };

@@ -59,7 +59,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<{ deps: DataPathDeps; batchMa
   app.get(
     '/v1/data/:code',
     {
-      config: { access: 'system' },
+      config: { access: 'system', nonce: 'data-path' },
       schema: {
         tags: ['data'],
         description:
@@ -115,7 +115,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<{ deps: DataPathDeps; batchMa
   app.post(
     '/v1/data/:code/query',
     {
-      config: { access: 'system' },
+      config: { access: 'system', nonce: 'data-path' },
       schema: {
         tags: ['data'],
         description: `Look up a batch of up to ${batchMaxKeys} keys. Signed (RFC 9421) with Content-Digest covered.`,

@@ -63,7 +63,14 @@ t.test('a certificate of another CA, replays across instances, clock skew within
   t.equal(replay.json().code, 'SIG_REPLAY', 'a replay against the other instance is refused');
   // Remembered past the last moment the signature could still be accepted: seen first at created − 300 s,
   // acceptable until created + 300 s and the second it is rounded to.
-  const [, nonceKeys] = await a.context.redis.scan(0, 'MATCH', `${a.context.prefix}nonce:*`, 'COUNT', 1000);
+  // Data calls record their nonce with the quota, under the caller's admission tag.
+  const [, nonceKeys] = await a.context.redis.scan(
+    0,
+    'MATCH',
+    `${a.context.prefix}{adm:${amr.deptCode}:${amr.systemId}}:n:*`,
+    'COUNT',
+    1000,
+  );
   t.ok(nonceKeys.length > 0);
   for (const key of nonceKeys) t.ok((await a.context.redis.ttl(key)) >= 601, `${key} lives 602 s`);
 
