@@ -10,6 +10,8 @@ import pg from 'pg';
 import { AuditStoreUnavailable } from '../errors.js';
 import type { AuditRecord } from '../record.js';
 
+const guarded = new WeakSet<pg.PoolClient>();
+
 /** One chained record as the shipper hands it over. */
 export interface ShippedRecord {
   /** Stream id `<ms>-<n>`. */
@@ -146,6 +148,7 @@ export class AuditStore {
     if (batch.length === 0) return true;
     await this.ensurePartitions(batch.map((r) => r.ms));
     const client = await this.connect();
+    let failed = false;
     try {
       await client.query('BEGIN');
       await client.query(SHIP_LOCK_SQL, [instance]);
@@ -212,10 +215,12 @@ export class AuditStore {
       await client.query('COMMIT');
       return true;
     } catch (err) {
+      failed = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw unavailable(err);
     } finally {
-      client.release();
+      // A client that failed may be broken: the pool discards it rather than handing it out again.
+      client.release(failed);
     }
   }
 
@@ -286,6 +291,7 @@ export class AuditStore {
     }
     if (wanted.size === 0) return;
     const client = await this.connect();
+    let failed = false;
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
@@ -300,19 +306,32 @@ export class AuditStore {
       await client.query('COMMIT');
       for (const suffix of wanted.keys()) this.partitions.add(suffix);
     } catch (err) {
+      failed = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw unavailable(err);
     } finally {
-      client.release();
+      // A client that failed may be broken: the pool discards it rather than handing it out again.
+      client.release(failed);
     }
   }
 
+  /**
+   * A client for a transaction. The pool listens for errors of idle clients only; one checked out can
+   * still be told the server is going away between two queries, so it gets a listener of its own (its
+   * next query fails, which the caller handles).
+   */
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (err) {
       throw unavailable(err);
     }
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on('error', () => undefined);
+    }
+    return client;
   }
 
   private async query<R extends pg.QueryResultRow>(

@@ -348,6 +348,12 @@ async function auditOutcome(
     await deps.audit.append(record, tally ? [tally] : undefined);
     deps.observe?.('audit', (performance.now() - auditStart) / 1000);
   } catch (auditError) {
+    // Past the high-water mark the writer refused the record before writing anything: no retraction is
+    // due, and the caller is told why (503 AUDIT_BACKLOG).
+    if ((auditError as { code?: string }).code === 'AUDIT_BACKLOG') {
+      request.log.warn({ requestId: request.id }, 'audit backlog past its high-water mark: answering 503');
+      throw auditError;
+    }
     request.log.error(
       { err: auditError, requestId: request.id },
       'audit write failed: answering 503, no data released',
