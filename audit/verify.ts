@@ -10,6 +10,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
+import { archivedHead } from './archive.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
 import { readCheckpointEntry, verifyPayload } from './checkpoint.js';
 import { parseRecord, type RawEntry, readChainEntry, walkStream } from './entries.js';
@@ -141,10 +142,10 @@ async function* walkChain(
   instance: string,
   store: AuditStore | undefined,
   chunk: number,
+  fromSeq = 1,
 ): AsyncGenerator<RawEntry[]> {
   let after = '-';
   if (store) {
-    let fromSeq = 1;
     for (;;) {
       const rows = await store.chain(instance, fromSeq, chunk);
       if (rows.length > 0) {
@@ -160,11 +161,19 @@ async function* walkChain(
     }
   }
   for (;;) {
-    const entries = (await redis.xrange(keys.stream(instance), after, '+', 'COUNT', chunk)) as RawEntry[];
+    const read = (await redis.xrange(keys.stream(instance), after, '+', 'COUNT', chunk)) as RawEntry[];
+    // Archived records may still be in an untrimmed stream: the chain goes on after the archived head.
+    const entries = fromSeq > 1 ? read.filter((entry) => entrySeq(entry) >= fromSeq) : read;
     if (entries.length > 0) yield entries;
-    if (entries.length < chunk) return;
-    after = `(${entries[entries.length - 1]![0]}`;
+    const lastRead = read[read.length - 1];
+    if (read.length < chunk || !lastRead) return;
+    after = `(${lastRead[0]}`;
   }
+}
+
+function entrySeq([, fields]: RawEntry): number {
+  const at = fields.indexOf('seq');
+  return at >= 0 ? Number(fields[at + 1]) : Number.NaN;
 }
 
 /** Instances that have a stream under this prefix (SCAN of the stream keys). */
@@ -236,12 +245,16 @@ async function verifyInstance(
   const headBefore = await readHead(redis, keys, instance);
   let headBeforeSeen = false;
   let records = 0;
-  let expected = 1;
-  let prev = GENESIS_HASH;
-  let last: Head = { seq: 0, hash: GENESIS_HASH, id: '0-0' };
+  // Months past retention were archived (archive.ts): the stored chain continues the last archived
+  // record, and checkpoints up to it vouch for records verified with their segment.
+  const archived = options.store ? await archivedHead(options.store, instance) : undefined;
+  let expected = (archived?.seq ?? 0) + 1;
+  let prev = archived?.hash ?? GENESIS_HASH;
+  let last: Head = { seq: archived?.seq ?? 0, hash: prev, id: archived?.id ?? '0-0' };
+  for (const seq of vouched.keys()) if (seq < expected) vouched.delete(seq);
   let recordFault = false;
-  const lastVouched = Math.max(0, ...vouched.keys());
-  for await (const entries of walkChain(redis, keys, instance, options.store, chunk)) {
+  const lastVouched = Math.max(archived?.seq ?? 0, ...vouched.keys());
+  for await (const entries of walkChain(redis, keys, instance, options.store, chunk, expected)) {
     records += entries.length;
     for (const raw of entries) {
       if (recordFault) break;
@@ -305,7 +318,13 @@ async function verifyInstance(
       }
     }
     const headAfter = await readHead(redis, keys, instance);
-    if (headBefore && !headBeforeSeen) {
+    // A head at or below the archived head points into a verified segment (the archive checks those).
+    const headArchived =
+      archived !== undefined &&
+      headBefore !== undefined &&
+      (headBefore.seq < archived.seq ||
+        (headBefore.seq === archived.seq && headBefore.hash === archived.hash));
+    if (headBefore && !headBeforeSeen && !headArchived) {
       broken.push({
         seq: headBefore.seq,
         id: headBefore.id,

@@ -10,11 +10,12 @@ import { AuditShipper } from '../audit/shipper.js';
 import { settingsOf } from '../exchange/deps.js';
 import { ProviderLimiter } from '../exchange/provider-limit.js';
 import { createRedisClient } from '../platform/redis.js';
-import type { GovshareConfig } from './app/config.js';
+import { auditArchiveDir, type GovshareConfig } from './app/config.js';
 import { createContext } from './app/context.js';
 import { createExchange } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
 import { createWorkflow, workflowSettings } from './app/workflow.js';
+import { startRetentionLoop } from './jobs/audit-retention.js';
 import { startShippingLoop } from './jobs/audit-shipping.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
@@ -64,6 +65,17 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         onError: (err) => log.warn({ err: err.message }, 'audit shipping failed; retrying'),
       })
     : undefined;
+  const retention = context.auditStore
+    ? startRetentionLoop(context.auditStore, {
+        dir: auditArchiveDir(config),
+        retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
+        signer: { privateKey: context.platform.signingKey, certificate: context.platform.signingCertX509 },
+        intervalMs: 6 * 3_600_000,
+        firstRunMs: 60_000,
+        onArchived: (months) => log.info({ months }, 'audit months archived and dropped from the store'),
+        onError: (err) => log.error({ err: err.message }, 'audit archiving failed; nothing was dropped'),
+      })
+    : undefined;
   const schedules = await syncQualitySchedules(quality.queue, await listQualityTargets(context.catalog));
   log.info(
     {
@@ -84,6 +96,7 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
     close() {
       closing ??= (async () => {
         await shipping?.close();
+        await retention?.close();
         await exchangeWorker.close();
         await Promise.allSettled(workers.map((w) => w.close()));
         await exchange.queue.close();

@@ -75,6 +75,28 @@ CREATE TABLE audit_shipping (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'audit archive segments',
+    sql: `
+-- Months past retention, exported to signed segments (audit/archive.ts) and then dropped.
+CREATE TABLE audit_archives (
+  month       text        PRIMARY KEY,
+  segment     text        NOT NULL,
+  records     bigint      NOT NULL,
+  sha256      text        NOT NULL,
+  archived_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Where each instance's stored chain now starts: the last record archived (its successor links to it).
+CREATE TABLE audit_archived_heads (
+  instance text   COLLATE "C" PRIMARY KEY,
+  seq       bigint NOT NULL,
+  hash      text   NOT NULL,
+  stream_id text   NOT NULL
+);
+`,
+  },
 ];
 
 export interface MigrationResult {

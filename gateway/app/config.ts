@@ -5,7 +5,7 @@
  * message that names the variable and what is expected.
  */
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../../connectors/wire.js';
@@ -134,6 +134,18 @@ export const ConfigSchema = Type.Object(
       minimum: 10,
       maximum: 60_000,
       description: 'With an audit store: how often the worker ships new records when it has caught up',
+    }),
+    GOVSHARE_AUDIT_RETENTION_DAYS: Type.Integer({
+      default: 1095,
+      minimum: 180,
+      maximum: 36_500,
+      description:
+        'With an audit store: months older than this are archived to signed segments and dropped (never below 180 days)',
+    }),
+    GOVSHARE_AUDIT_ARCHIVE_DIR: Type.String({
+      default: '',
+      maxLength: 4096,
+      description: 'Where archive segments are written; default `<GOVSHARE_DATA_DIR>/audit-archive`',
     }),
     GOVSHARE_QUALITY_THRESHOLD: Type.Number({
       default: 90,
@@ -269,6 +281,11 @@ export function loadConfig(
 export const SECRET_SETTINGS: ReadonlySet<keyof GovshareConfig> = new Set(['GOVSHARE_METRICS_TOKEN']);
 
 /** The value as it may be printed: secrets masked, and the password of a Redis URL. */
+/** Where the audit archive segments go: the configured directory, else `<data dir>/audit-archive`. */
+export function auditArchiveDir(config: GovshareConfig): string {
+  return config.GOVSHARE_AUDIT_ARCHIVE_DIR || join(config.GOVSHARE_DATA_DIR, 'audit-archive');
+}
+
 export function printableSetting(name: string, value: unknown): string {
   if (SECRET_SETTINGS.has(name as keyof GovshareConfig)) return value === '' ? '' : '***';
   if (name === 'GOVSHARE_REDIS_URL') return String(value).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');

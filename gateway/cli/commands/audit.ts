@@ -1,9 +1,12 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { archiveExpired, verifyArchive } from '../../../audit/archive.js';
 import { searchAudit } from '../../../audit/search.js';
 import { migrate } from '../../../audit/store/migrations.js';
 import { AuditStore } from '../../../audit/store/store.js';
 import { verifyAudit } from '../../../audit/verify.js';
 import { loadPlatform } from '../../../certs/platform.js';
-import type { GovshareConfig } from '../../app/config.js';
+import { auditArchiveDir, type GovshareConfig } from '../../app/config.js';
 import { type CliIo, CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
 import { withRedis } from './identities.js';
 
@@ -50,9 +53,15 @@ export const migrateCommand: Command = {
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
   summary: "Walk every instance's audit hash chain and signed checkpoints; report the first broken link",
-  usage: 'audit verify [--instance ID]',
+  usage: 'audit verify [--instance ID] | audit verify --archive DIR [--ca ca.pem]',
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CONFIG_FLAGS, instance: { type: 'string' } });
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      instance: { type: 'string' },
+      archive: { type: 'string' },
+      ca: { type: 'string' },
+    });
+    if (values.archive) return verifyArchiveDir(values.archive, values.ca, () => configFrom(values, io), io);
     const config = configFrom(values, io);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
     return withRedis(config, (redis) =>
@@ -132,5 +141,62 @@ export const auditSearchCommand: Command = {
         return 0;
       }),
     );
+  },
+};
+
+/** Offline: needs only the segments and the platform CA (`--ca`, else the CA of the data directory). */
+async function verifyArchiveDir(
+  dir: string,
+  caFile: string | undefined,
+  config: () => GovshareConfig,
+  io: CliIo,
+): Promise<number> {
+  const ca = new X509Certificate(
+    caFile ? readFileSync(caFile) : loadPlatform(config().GOVSHARE_DATA_DIR).caCertPem,
+  );
+  const result = await verifyArchive(dir, ca);
+  if (result.segments.length === 0) io.out(`no archive manifests (audit-YYYY-MM.manifest.json) in ${dir}`);
+  for (const segment of result.segments) {
+    io.out(
+      `${segment.month ?? segment.manifest}: ${segment.records} records — ${
+        segment.problems.length === 0
+          ? 'intact, signed by the platform'
+          : `BROKEN: ${segment.problems.join('; ')}`
+      }`,
+    );
+  }
+  io.out(result.ok ? 'OK' : 'FAILED');
+  return result.ok ? 0 : 3;
+}
+
+export const auditArchiveCommand: Command = {
+  name: 'audit archive',
+  summary:
+    'Archive the audit store months past GOVSHARE_AUDIT_RETENTION_DAYS to signed segments, then drop them (the worker does this every 6 h)',
+  usage: 'audit archive [--audit-store-url postgres://…]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, CONFIG_FLAGS);
+    const config = configFrom(values, io);
+    const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    return withAuditStore(config, async (store) => {
+      if (!store) {
+        io.err('no audit store configured (GOVSHARE_AUDIT_STORE_URL): nothing to archive');
+        return 2;
+      }
+      const dir = auditArchiveDir(config);
+      const months = await archiveExpired(store, {
+        dir,
+        retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
+        signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+      });
+      for (const month of months)
+        io.out(`archived ${month.month}: ${month.records} records → ${dir}/${month.segment}`);
+      io.out(
+        months.length === 0
+          ? `nothing older than ${config.GOVSHARE_AUDIT_RETENTION_DAYS} days to archive`
+          : `archived ${months.length} month(s)`,
+      );
+      return 0;
+    });
   },
 };

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { auditSearchCommand, auditVerifyCommand, migrateCommand } from './audit.js';
+import { auditArchiveCommand, auditSearchCommand, auditVerifyCommand, migrateCommand } from './audit.js';
 import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
@@ -38,6 +38,7 @@ export const commands: Command[] = [
   apiCommand,
   auditVerifyCommand,
   auditSearchCommand,
+  auditArchiveCommand,
   exchangeRunCommand,
   exchangeDecryptCommand,
   calendarIsWorkdayCommand,
