@@ -5,7 +5,7 @@
  *
  *   npx tsc -p . --outDir .build/bench && node .build/bench/bench/all.js
  *
- * The scripts are found next to this one (any out dir works). About 4.5 minutes on 2 busy cores.
+ * The scripts are found next to this one (any out dir works). About 4.5 minutes on 2 busy cores, plus ~2 for audit-store.
  * audit-append and exchange-pg have no --json: their printed lines are parsed.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +21,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'govshare-bench-all-'));
 /** Bulk export target (issue 5): at least this share of COPY's rows/s. */
 const EXPORT_TARGET_SHARE = 0.3;
+/** Audit store targets (issue 15): shipping records/s, and search p95. */
+const AUDIT_SHIP_TARGET = 20_000;
+const AUDIT_SEARCH_P95_MS = 50;
 
 interface Row {
   benchmark: string;
@@ -209,6 +212,42 @@ function exchangeRows(output: string): Row[] {
   ];
 }
 
+function auditStoreRows(): Row[] {
+  type L = { p95: number };
+  const raw = json<{
+    stored: number;
+    ship: { records: number; perSecond: number };
+    baseline: { perSecond: number };
+    searches: { name: string; govshare: L; baseline: L }[];
+    size: { records: number; subjects: number; rows: number };
+    redisBytesPerRecord: number;
+  }>('audit-store.json');
+  const b = 'audit-store';
+  const shipRatio = raw.ship.perSecond / raw.baseline.perSecond;
+  return [
+    row(b, `shipping records/s, ${int(raw.ship.records)} records (baseline: INSERT … unnest, unindexed)`, {
+      govshare: int(raw.ship.perSecond),
+      baseline: int(raw.baseline.perSecond),
+      ratio: f2(shipRatio),
+      target: `≥ ${int(AUDIT_SHIP_TARGET)}/s`,
+      met: met(raw.ship.perSecond >= AUDIT_SHIP_TARGET),
+    }),
+    ...raw.searches.map((s) =>
+      row(b, `${s.name} p95 ms, ${int(raw.stored)} stored (baseline: the same SQL through pg)`, {
+        govshare: f2(s.govshare.p95),
+        baseline: f2(s.baseline.p95),
+        ratio: f2(s.govshare.p95 / s.baseline.p95),
+        target: `< ${AUDIT_SEARCH_P95_MS} ms`,
+        met: met(s.govshare.p95 < AUDIT_SEARCH_P95_MS),
+      }),
+    ),
+    row(b, 'Redis bytes per unshipped record', { govshare: int(raw.redisBytesPerRecord) }),
+    row(b, 'PostgreSQL MiB per million stored records (tables + indexes)', {
+      govshare: int((raw.size.records + raw.size.subjects) / 1048576 / (raw.size.rows / 1e6)),
+    }),
+  ];
+}
+
 const RUNS: Run[] = [
   {
     name: 'data-path',
@@ -233,6 +272,13 @@ const RUNS: Run[] = [
   },
   { name: 'audit-append', script: 'audit-append.js', args: ['2'], limitMs: 90_000, rows: auditAppendRows },
   { name: 'exchange-pg', script: 'exchange-pg.js', args: ['--quick'], limitMs: 180_000, rows: exchangeRows },
+  {
+    name: 'audit-store',
+    script: 'audit-store.js',
+    args: ['--quick', '--json', join(work, 'audit-store.json')],
+    limitMs: 300_000,
+    rows: auditStoreRows,
+  },
 ];
 
 /** The benchmark running now: its process group is ended on Ctrl-C or when it overruns its limit. */
