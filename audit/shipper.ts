@@ -38,6 +38,9 @@ export interface ShipResult {
   instances: InstanceShipping[];
 }
 
+/** Instances shipped at once: the store's pool has four connections; one is left for other queries. */
+const PARALLEL_INSTANCES = 3;
+
 export class AuditShipper {
   private readonly keys: AuditKeys;
   private readonly batch: number;
@@ -54,17 +57,39 @@ export class AuditShipper {
     this.now = options.now ?? Date.now;
   }
 
-  /** Ships what every instance's stream holds beyond the store's position, batch by batch. */
+  /**
+   * Ships what every instance's stream holds beyond the store's position, batch by batch. Instances are
+   * shipped side by side (their chains are independent; each batch still commits alone), and within one
+   * the next batch is read and checked while the one before is being stored.
+   */
   async shipAll(): Promise<ShipResult> {
     const instances = (await this.redis.smembers(this.keys.instances)).sort();
     const positions = await this.store.positions();
-    const result: ShipResult = { shipped: 0, instances: [] };
-    for (const instance of instances) {
-      const status = await this.shipInstance(instance, positions.get(instance));
-      result.shipped += status.shipped;
-      result.instances.push(status.status);
-    }
-    return result;
+    const done = new Array<{ shipped: number; status: InstanceShipping }>(instances.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < instances.length) {
+        const i = next++;
+        done[i] = await this.shipInstance(instances[i]!, positions.get(instances[i]!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_INSTANCES, instances.length) }, lane));
+    return {
+      shipped: done.reduce((sum, d) => sum + d.shipped, 0),
+      instances: done.map((d) => d.status),
+    };
+  }
+
+  /** A batch of the stream after `position`, checked to continue the chain there. */
+  private async read(instance: string, position: ShippingPosition | undefined) {
+    const raw = (await this.redis.xrange(
+      this.keys.stream(instance),
+      position ? `(${position.streamId}` : '-',
+      '+',
+      'COUNT',
+      this.batch,
+    )) as RawEntry[];
+    return { full: raw.length === this.batch, ...continueChain(position, raw) };
   }
 
   private async shipInstance(
@@ -73,33 +98,36 @@ export class AuditShipper {
   ): Promise<{ shipped: number; status: InstanceShipping }> {
     let position = start;
     let shipped = 0;
+    let pending = this.read(instance, position);
     for (;;) {
-      const from = position ? `(${position.streamId}` : '-';
-      const raw = (await this.redis.xrange(
-        this.keys.stream(instance),
-        from,
-        '+',
-        'COUNT',
-        this.batch,
-      )) as RawEntry[];
-      const { records, broken } = continueChain(position, raw);
+      const { records, broken, full } = await pending;
       if (records.length > 0) {
+        const last = records[records.length - 1]!;
+        const after = { seq: last.seq, hash: last.hash, streamId: last.id };
+        const ahead = full && !broken ? this.read(instance, after) : undefined;
+        // A read ahead that is not used must not leave a rejection unhandled.
+        ahead?.catch(() => undefined);
         if (!(await this.store.append(instance, position, records))) {
           // Another shipper moved the position: start again from what the store holds.
           position = (await this.store.positions()).get(instance);
+          pending = this.read(instance, position);
           continue;
         }
-        const last = records[records.length - 1]!;
-        position = { seq: last.seq, hash: last.hash, streamId: last.id };
+        position = after;
         shipped += records.length;
         await this.redis.hset(this.keys.shipped(instance), 'seq', last.seq, 'id', last.id);
         await this.trim(instance, position);
+        if (ahead) {
+          pending = ahead;
+          continue;
+        }
       }
       if (broken) {
         const status = await this.status(instance, position);
         return { shipped, status: { ...status, broken } };
       }
-      if (raw.length < this.batch) return { shipped, status: await this.status(instance, position) };
+      if (!full) return { shipped, status: await this.status(instance, position) };
+      pending = this.read(instance, position);
     }
   }
 

@@ -718,7 +718,7 @@ async function main() {
     );
     const shipRate = shipped / shipSeconds;
     console.log(
-      `| govshare: AuditShipper.shipAll() until caught up (batches of ${SHIP_BATCH}: XRANGE, chain check, 2 INSERTs, position, trim) | ${int(shipped)} | ${f2(shipSeconds)} | ${int(shipRate)} | ${cpuText(shipCpu.cpuUsPerRecord)} | ≥ ${int(TARGET_SHIP_PER_S)}/s | ${shipRate >= TARGET_SHIP_PER_S ? 'yes' : '**no**'} |`,
+      `| govshare: AuditShipper.shipAll() until caught up (batches of ${SHIP_BATCH}: XRANGE read ahead, chain check, COPY records and subjects, position, trim; 3 instances at a time) | ${int(shipped)} | ${f2(shipSeconds)} | ${int(shipRate)} | ${cpuText(shipCpu.cpuUsPerRecord)} | ≥ ${int(TARGET_SHIP_PER_S)}/s | ${shipRate >= TARGET_SHIP_PER_S ? 'yes' : '**no**'} |`,
     );
     console.log(
       `| baseline: the same rows by INSERT … unnest(arrays), ${SHIP_BATCH} per transaction, into unindexed unpartitioned tables | ${int(baseline.records)} | ${f2(baseline.seconds)} | ${int(baseline.perSecond)} | ${cpuText(baseline.cpuUsPerRecord)} (rows read beforehand) | | |`,

@@ -6,11 +6,61 @@
  * instance, seq and stream-id time. Parameterized SQL only; identifiers are never built from input
  * except partition names, which come from dates.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { AuditStoreUnavailable } from '../errors.js';
 import type { AuditRecord } from '../record.js';
 
 const guarded = new WeakSet<pg.PoolClient>();
+
+const RECORD_COPY = `COPY audit_records (instance, seq, id_ms, id_n, prev, hash, rec, request_id, kind, action,
+  decision, reason_code, consumer_dept, system_id, provider_dept, resource, grant_id) FROM STDIN`;
+const SUBJECT_COPY = 'COPY audit_subjects (subject, id_ms, id_n, instance, seq) FROM STDIN';
+
+function recordRow(instance: string, r: ShippedRecord): string {
+  const { record } = r;
+  return copyLine([
+    instance,
+    r.seq,
+    r.ms,
+    r.n,
+    r.prev,
+    r.hash,
+    r.rec,
+    record.requestId,
+    record.kind,
+    record.action,
+    record.decision,
+    record.reasonCode,
+    record.actor.deptCode,
+    record.actor.systemId,
+    record.providerDept,
+    record.resource,
+    record.grantId,
+  ]);
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One line of COPY's text format: tab-separated, `\N` for null, backslash escapes. */
+function copyLine(values: (string | number | undefined | null)[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) line += '\t';
+    if (value === undefined || value === null) line += '\\N';
+    else if (typeof value === 'number') line += String(value);
+    else line += value.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]!);
+  }
+  return `${line}\n`;
+}
+
+async function copyRows(client: pg.PoolClient, sql: string, lines: string[]): Promise<void> {
+  await pipeline(Readable.from([lines.join('')]), client.query(copyFrom(sql)));
+}
 
 /** One chained record as the shipper hands it over. */
 export interface ShippedRecord {
@@ -164,48 +214,17 @@ export class AuditStore {
         await client.query('ROLLBACK');
         return false;
       }
-      await client.query(
-        `INSERT INTO audit_records (instance, seq, id_ms, id_n, prev, hash, rec, request_id, kind, action,
-           decision, reason_code, consumer_dept, system_id, provider_dept, resource, grant_id)
-         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-           $16::text[], $17::text[])
-         ON CONFLICT DO NOTHING`,
-        [
-          instance,
-          batch.map((r) => r.seq),
-          batch.map((r) => r.ms),
-          batch.map((r) => r.n),
-          batch.map((r) => r.prev),
-          batch.map((r) => r.hash),
-          batch.map((r) => r.rec),
-          batch.map((r) => r.record.requestId),
-          batch.map((r) => r.record.kind),
-          batch.map((r) => r.record.action),
-          batch.map((r) => r.record.decision),
-          batch.map((r) => r.record.reasonCode ?? null),
-          batch.map((r) => r.record.actor.deptCode ?? null),
-          batch.map((r) => r.record.actor.systemId ?? null),
-          batch.map((r) => r.record.providerDept ?? null),
-          batch.map((r) => r.record.resource ?? null),
-          batch.map((r) => r.record.grantId ?? null),
-        ],
+      // COPY: the position check above (under the instance's lock) already guarantees that none of these
+      // rows is stored, so no conflict handling is needed, and COPY is the cheapest way in.
+      await copyRows(
+        client,
+        RECORD_COPY,
+        batch.map((r) => recordRow(instance, r)),
       );
-      const subjects = batch.flatMap((r) => (r.record.subjects ?? []).map((subject) => ({ subject, r })));
-      if (subjects.length > 0) {
-        await client.query(
-          `INSERT INTO audit_subjects (subject, id_ms, id_n, instance, seq)
-           SELECT s, ms, n, $1, seq FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(s, ms, n, seq)
-           ON CONFLICT DO NOTHING`,
-          [
-            instance,
-            subjects.map((x) => x.subject),
-            subjects.map((x) => x.r.ms),
-            subjects.map((x) => x.r.n),
-            subjects.map((x) => x.r.seq),
-          ],
-        );
-      }
+      const subjects = batch.flatMap((r) =>
+        (r.record.subjects ?? []).map((subject) => copyLine([subject, r.ms, r.n, instance, r.seq])),
+      );
+      if (subjects.length > 0) await copyRows(client, SUBJECT_COPY, subjects);
       const last = batch[batch.length - 1]!;
       await client.query(
         `INSERT INTO audit_shipping (instance, seq, hash, stream_id, shipped_at) VALUES ($1, $2, $3, $4, now())

@@ -243,3 +243,24 @@ t.test('past the high-water mark appends fail with AUDIT_BACKLOG until the shipp
   t.same(writer.shipping().unshipped, 1);
   await writer.close();
 });
+
+t.test('records with tabs, newlines, backslashes and quotes are stored byte for byte', async (t) => {
+  const { redis, prefix, store } = await setUp(t);
+  const writer = new AuditWriter(redis, prefix, 'gw-esc', { signer });
+  const awkward = 'tab\there\nnew line\r\\N not null \\ "quoted" 中文 \u0001';
+  await writer.append(makeRecord('gw-esc', { requestId: 'esc-1', detail: { note: awkward } }));
+  await writer.append(makeRecord('gw-esc', { requestId: 'esc-2', purpose: awkward.slice(0, 40) }));
+  await writer.close();
+  t.equal((await new AuditShipper(redis, prefix, store).shipAll()).shipped, 2);
+  const [stored] = await store.chain('gw-esc', 1, 1);
+  t.equal(JSON.parse(stored!.rec).detail.note, awkward);
+  await redis.del(auditKeys(prefix).stream('gw-esc'));
+  const report = await verifyAudit(redis, prefix, {
+    publicKey: signer.certificate.publicKey,
+    store,
+    instance: 'gw-esc',
+  });
+  t.equal(report.instances[0]?.records, 2, 'read from the store alone');
+  t.not(report.instances[0]?.firstBroken?.reason, 'hash-mismatch', 'every stored rec hashes as chained');
+  t.not(report.instances[0]?.firstBroken?.seq, 1);
+});
