@@ -264,12 +264,21 @@ export class AuditStore {
       const { ms, n, instance } = search.after;
       where.push(`(${t}.id_ms, ${t}.id_n, ${t}.instance) < (${param(ms)}, ${param(n)}, ${param(instance)})`);
     }
-    const from = subject
-      ? 'audit_subjects s JOIN audit_records r ON r.instance = s.instance AND r.seq = s.seq AND r.id_ms = s.id_ms'
-      : 'audit_records r';
-    const sql = `SELECT r.instance, r.seq, r.id_ms, r.id_n, r.prev, r.hash, r.rec FROM ${from}
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${t}.id_ms DESC, ${t}.id_n DESC, ${t}.instance DESC LIMIT ${param(search.limit)}`;
+    const order = `ORDER BY ${t}.id_ms DESC, ${t}.id_n DESC, ${t}.instance DESC`;
+    const join = 'JOIN audit_records r ON r.instance = s.instance AND r.seq = s.seq AND r.id_ms = s.id_ms';
+    const filtered = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    let sql: string;
+    if (subject && search.filters.length === 1) {
+      // The subject alone: take the page from the subjects' key first, then join only its rows (the
+      // planner otherwise may join every record of a busy person before it sorts and limits).
+      sql = `SELECT r.instance, r.seq, r.id_ms, r.id_n, r.prev, r.hash, r.rec FROM
+        (SELECT s.instance, s.seq, s.id_ms, s.id_n FROM audit_subjects s ${filtered} ${order}
+          LIMIT ${param(search.limit)}) s ${join} ${order}`;
+    } else {
+      const from = subject ? `audit_subjects s ${join}` : 'audit_records r';
+      sql = `SELECT r.instance, r.seq, r.id_ms, r.id_n, r.prev, r.hash, r.rec FROM ${from} ${filtered}
+        ${order} LIMIT ${param(search.limit)}`;
+    }
     const { rows } = await this.query<RowText>(sql, params);
     return rows.map(toRow);
   }
