@@ -10,6 +10,7 @@ import { AuditFilters, AuditQuery, exportAudit, searchAudit } from '../../audit/
 import { verifyAudit } from '../../audit/verify.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
+import { readTsaTrustAnchors } from '../app/timestamps.js';
 
 function usedFilters(query: Record<string, unknown>): Record<string, unknown> {
   const { subject, cursor: _cursor, ...rest } = query;
@@ -71,13 +72,15 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       schema: {
         tags: ['audit'],
         description:
-          "Walk every instance's hash chain and signed checkpoints; reports the first broken or missing link per instance.",
+          "Walk every instance's hash chain and signed checkpoints (their hashes, RFC 9162 tree heads and, with GOVSHARE_AUDIT_TSA_CA, RFC 3161 timestamps); reports the first broken or missing link per instance.",
       },
     },
     async (request) => {
+      const tsaTrustAnchorsPem = readTsaTrustAnchors(context.config);
       const result = await verifyAudit(redis, prefix, {
         publicKey: platform.signingCertX509.publicKey,
         ...(auditStore ? { store: auditStore } : {}),
+        ...(tsaTrustAnchorsPem ? { tsaTrustAnchorsPem } : {}),
       });
       await request.auditAdmin('audit.verify', { ok: result.ok });
       return result;
