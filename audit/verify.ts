@@ -13,7 +13,7 @@
 import type { KeyObject } from 'node:crypto';
 import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
-import { readCheckpointEntry, recordLeaf, verifyPayload } from './checkpoint.js';
+import { readCheckpointEntry, recordLeaf, type StoredCheckpoint, verifyPayload } from './checkpoint.js';
 import { parseRecord, type RawEntry, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys } from './keys.js';
 import { treeHead } from './merkle.js';
@@ -193,6 +193,29 @@ async function* walkChain(
   }
 }
 
+/**
+ * The instance's checkpoints: its checkpoint stream's, then those only the store still holds (a
+ * checkpoint deleted from Redis is still checked, and still vouches for its records).
+ */
+async function* allCheckpoints(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  store: AuditStore | undefined,
+  chunk: number,
+): AsyncGenerator<StoredCheckpoint> {
+  const seen = new Set<string>();
+  for await (const entries of walkStream(redis, keys.checkpoints(instance), chunk)) {
+    for (const raw of entries) {
+      seen.add(raw[0]);
+      yield readCheckpointEntry(raw);
+    }
+  }
+  for (const checkpoint of (await store?.checkpoints(instance)) ?? []) {
+    if (!seen.has(checkpoint.id)) yield checkpoint;
+  }
+}
+
 /** Instances that have a stream under this prefix (SCAN of the stream keys). */
 async function streamInstances(redis: RedisClient, prefix: string): Promise<string[]> {
   const head = `${prefix}{audit:`;
@@ -234,47 +257,44 @@ async function verifyInstance(
   const vouched = new Map<number, { id: string; hash: string }[]>();
   const trees = new TreeHeadCheck();
   let checkpoints = 0;
-  for await (const entries of walkStream(redis, keys.checkpoints(instance), chunk)) {
-    for (const raw of entries) {
-      checkpoints++;
-      const cp = readCheckpointEntry(raw);
-      const seq = cp.parsed?.seq ?? 0;
-      if (
-        !cp.parsed ||
-        cp.parsed.instance !== instance ||
-        !verifyPayload(options.publicKey, cp.payload, cp.sig)
-      ) {
-        const why = !cp.parsed
-          ? 'payload unreadable'
-          : cp.parsed.instance !== instance
-            ? 'for another instance'
-            : 'bad signature';
+  for await (const cp of allCheckpoints(redis, keys, instance, options.store, chunk)) {
+    checkpoints++;
+    const seq = cp.parsed?.seq ?? 0;
+    if (
+      !cp.parsed ||
+      cp.parsed.instance !== instance ||
+      !verifyPayload(options.publicKey, cp.payload, cp.sig)
+    ) {
+      const why = !cp.parsed
+        ? 'payload unreadable'
+        : cp.parsed.instance !== instance
+          ? 'for another instance'
+          : 'bad signature';
+      broken.push({
+        seq,
+        id: cp.id,
+        reason: 'checkpoint-signature-invalid',
+        detail: `checkpoint ${cp.id}: ${why}`,
+      });
+      continue;
+    }
+    const list = vouched.get(seq) ?? [];
+    list.push({ id: cp.id, hash: cp.parsed.hash });
+    vouched.set(seq, list);
+    if (cp.parsed.root !== undefined) trees.add(cp.id, cp.parsed.from!, seq, cp.parsed.root);
+    if (!cp.tst) timestamps.absent++;
+    else if (!anchors) timestamps.unchecked++;
+    else {
+      try {
+        await verifyTimestampToken(Buffer.from(cp.tst, 'base64'), Buffer.from(cp.payload, 'utf8'), anchors);
+        timestamps.verified++;
+      } catch (err) {
         broken.push({
           seq,
           id: cp.id,
-          reason: 'checkpoint-signature-invalid',
-          detail: `checkpoint ${cp.id}: ${why}`,
+          reason: 'checkpoint-timestamp-invalid',
+          detail: `checkpoint ${cp.id}: ${(err as Error).message}`,
         });
-        continue;
-      }
-      const list = vouched.get(seq) ?? [];
-      list.push({ id: cp.id, hash: cp.parsed.hash });
-      vouched.set(seq, list);
-      if (cp.parsed.root !== undefined) trees.add(cp.id, cp.parsed.from!, seq, cp.parsed.root);
-      if (!cp.tst) timestamps.absent++;
-      else if (!anchors) timestamps.unchecked++;
-      else {
-        try {
-          await verifyTimestampToken(Buffer.from(cp.tst, 'base64'), Buffer.from(cp.payload, 'utf8'), anchors);
-          timestamps.verified++;
-        } catch (err) {
-          broken.push({
-            seq,
-            id: cp.id,
-            reason: 'checkpoint-timestamp-invalid',
-            detail: `checkpoint ${cp.id}: ${(err as Error).message}`,
-          });
-        }
       }
     }
   }

@@ -307,6 +307,16 @@ export class AuditStore {
     return rows[0] && `${rows[0].id_ms}-${rows[0].id_n}`;
   }
 
+  /** Every stored checkpoint of the instance, in stream order (about one per thousand records). */
+  async checkpoints(instance: string): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.query<CheckpointRow>(
+      `SELECT id_ms, id_n, payload, sig, alg, signer, tst FROM audit_checkpoints
+       WHERE instance = $1 ORDER BY id_ms, id_n`,
+      [instance],
+    );
+    return rows.map(checkpointOf);
+  }
+
   /** The first stored checkpoint with a tree head that covers seq (from < seq ≤ its seq). */
   async checkpointCovering(instance: string, seq: number): Promise<StoredCheckpoint | undefined> {
     const { rows } = await this.query<CheckpointRow>(
@@ -314,17 +324,7 @@ export class AuditStore {
        WHERE instance = $1 AND seq >= $2 AND from_seq < $2 ORDER BY seq, id_ms, id_n LIMIT 1`,
       [instance, seq],
     );
-    const row = rows[0];
-    return (
-      row &&
-      readCheckpoint(`${row.id_ms}-${row.id_n}`, {
-        payload: row.payload,
-        sig: row.sig,
-        alg: row.alg,
-        signer: row.signer ?? undefined,
-        tst: row.tst ?? undefined,
-      })
-    );
+    return rows[0] && checkpointOf(rows[0]);
   }
 
   /** Instances with records in the store. */
@@ -393,6 +393,16 @@ interface CheckpointRow {
   alg: string;
   signer: string | null;
   tst: string | null;
+}
+
+function checkpointOf(row: CheckpointRow): StoredCheckpoint {
+  return readCheckpoint(`${row.id_ms}-${row.id_n}`, {
+    payload: row.payload,
+    sig: row.sig,
+    alg: row.alg,
+    signer: row.signer ?? undefined,
+    tst: row.tst ?? undefined,
+  });
 }
 
 interface RowText {

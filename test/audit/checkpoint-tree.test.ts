@@ -217,6 +217,14 @@ t.test('checkpoints are shipped to PostgreSQL and still prove the trimmed stream
   const report = await verifyAudit(redis, prefix, { publicKey, store });
   t.ok(report.ok);
   t.match(report.instances[0], { records: 25, treeHeads: 3 });
+  await redis.del(keys.checkpoints('gw-p'));
+  const fromStore = await verifyAudit(redis, prefix, { publicKey, store });
+  t.ok(fromStore.ok);
+  t.match(
+    fromStore.instances[0],
+    { checkpoints: 3, treeHeads: 3, unsignedTail: 0 },
+    'checkpoints only the store still holds are checked and vouch',
+  );
   await writer.close();
   await t.rejects(readChainRange(redis, keys, { instance: 'gw-p', fromSeq: 1, toSeq: 25 }), {
     code: 'AUDIT_CHAIN_BROKEN',

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as pkijs from 'pkijs';
 import t, { type Test } from 'tap';
 import { canonicalJson } from '../../audit/canonical.js';
 import { parseTrustAnchors, TsaClient, verifyTimestampToken } from '../../audit/tsa.js';
@@ -138,5 +139,78 @@ t.test('bad settings are refused at construction', async (t) => {
   t.throws(() => new TsaClient({ url: 'https://tsa.example/', trustAnchorsPem: 'no pem here' }), {
     code: 'AUDIT_SETUP_INVALID',
     message: /no PEM certificate/,
+  });
+});
+
+t.test('a token signed by a certificate without the timeStamping EKU is refused', async (t) => {
+  const tsa = await startTestTsa(t);
+  const dir = scratch(t);
+  const openssl = (...args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(result.stderr);
+  };
+  // A plain certificate of the TSA's own CA, made first: it must be valid at the token's genTime.
+  writeFileSync(join(dir, 'plain.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'plain.key',
+    '-out',
+    'plain.csr',
+    '-subj',
+    '/CN=plain',
+  );
+  const caKey = join(tsa.dir, 'tsa-ca.key');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'plain.csr',
+    '-CA',
+    tsa.caFile,
+    '-CAkey',
+    caKey,
+    '-set_serial',
+    '0x2002',
+    '-days',
+    '1',
+    '-extfile',
+    'plain.ext',
+    '-out',
+    'plain.pem',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // notBefore and genTime count whole seconds
+  const { token } = await new TsaClient({ url: tsa.url, trustAnchorsPem: tsa.caPem }).timestamp(payload);
+  // The genuine token's TSTInfo, signed again as CMS by the plain certificate.
+  const content = pkijs.ContentInfo.fromBER(Buffer.from(token, 'base64')).content;
+  const tstInfo = new pkijs.SignedData({ schema: content }).encapContentInfo.eContent!.getValue();
+  writeFileSync(join(dir, 'tstinfo.der'), Buffer.from(tstInfo));
+  openssl(
+    'cms',
+    '-sign',
+    '-binary',
+    '-nodetach',
+    '-in',
+    'tstinfo.der',
+    '-econtent_type',
+    '1.2.840.113549.1.9.16.1.4',
+    '-signer',
+    'plain.pem',
+    '-inkey',
+    'plain.key',
+    '-md',
+    'sha256',
+    '-outform',
+    'DER',
+    '-out',
+    'forged.der',
+  );
+  const forged = readFileSync(join(dir, 'forged.der'));
+  await t.rejects(verifyTimestampToken(forged, payload, parseTrustAnchors(tsa.caPem)), {
+    code: 'AUDIT_TIMESTAMP_INVALID',
+    message: /without the critical timeStamping extended key usage/,
   });
 });
