@@ -1,21 +1,31 @@
 /**
- * Signed checkpoints: now and then the writer signs its chain head `{ instance, seq, hash, time }` with
- * the platform signing key. A checkpoint makes every record up to `seq` unforgeable for anyone without
- * the key, even someone able to rewrite the whole stream and recompute every hash.
+ * Signed checkpoints: now and then the writer signs its chain head with the platform signing key. A
+ * checkpoint makes every record up to `seq` unforgeable for anyone without the key, even someone able to
+ * rewrite the whole stream and recompute every hash.
  *
- * Checkpoint stream entry fields:
- * - `payload`: canonical JSON (see canonical.ts) of `{ hash, instance, seq, time }`;
+ * Since issue 15 a checkpoint also carries the RFC 9162 tree head (`root`, hex) over the records it
+ * covers, `from` + 1 .. `seq` (`from` is the seq of the instance's previous checkpoint, 0 for the first),
+ * whose leaves are the UTF-8 bytes of each record's canonical JSON exactly as chained: an inclusion proof
+ * then shows one record's content to be in the signed trail without the rest of it. Checkpoints written
+ * before carry neither field and are checked by their hash alone.
+ *
+ * Checkpoint stream entry fields (the same columns in the store's `audit_checkpoints`):
+ * - `payload`: canonical JSON (see canonical.ts) of `{ from?, hash, instance, root?, seq, time }`;
  * - `sig`: base64 RSA-PSS signature over the UTF-8 bytes of `payload`, SHA-256, MGF1-SHA-256, salt
  *   length 32 (the JOSE "PS256" parameters), e.g. `openssl dgst -sha256 -sigopt rsa_padding_mode:pss
  *   -sigopt rsa_pss_saltlen:32 -verify pub.pem -signature sig.bin payload.txt`;
- * - `alg`: `rsa-pss-sha256`; `signer`: SHA-256 fingerprint of the signing certificate.
+ * - `alg`: `rsa-pss-sha256`; `signer`: SHA-256 fingerprint of the signing certificate;
+ * - `tst` (when a TSA is configured and answered): base64 DER of an RFC 3161 TimeStampToken over
+ *   SHA-256 of the UTF-8 bytes of `payload` (see tsa.ts), the trusted time the checkpoint existed by.
  */
 import { constants, type KeyObject, sign, verify, type X509Certificate } from 'node:crypto';
 import type { RedisClient } from '../platform/redis.js';
 import { canonicalJson } from './canonical.js';
-import { fieldMap, lastEntry, type RawEntry } from './entries.js';
+import { type ChainEntry, fieldMap, lastEntry, type RawEntry } from './entries.js';
 import { AuditSetupInvalid } from './errors.js';
 import type { AuditKeys } from './keys.js';
+import { leafHash, treeHead } from './merkle.js';
+import type { TimestampToken } from './tsa.js';
 
 export const CHECKPOINT_ALG = 'rsa-pss-sha256';
 
@@ -26,6 +36,36 @@ export interface CheckpointPayload {
   seq: number;
   hash: string;
   time: string;
+  /** The seq after which the covered records start (the previous checkpoint's); absent before issue 15. */
+  from?: number;
+  /** Hex RFC 9162 tree head over the records from + 1 .. seq; absent before issue 15. */
+  root?: string;
+}
+
+/** A checkpoint as stored: the stream entry's fields. */
+export interface SignedCheckpoint {
+  payload: string;
+  sig: string;
+  alg: string;
+  signer: string;
+  tst?: string;
+}
+
+/** Asks a time-stamping authority for a token over some bytes (TsaClient). */
+export interface Timestamper {
+  timestamp(data: Uint8Array): Promise<TimestampToken>;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The Merkle leaf hash of a record: over the UTF-8 bytes of its canonical JSON as chained. */
+export function recordLeaf(rec: string): Buffer {
+  return leafHash(Buffer.from(rec, 'utf8'));
+}
+
+/** The hex tree head over consecutive records, as a checkpoint's `root`. */
+export function recordsRoot(entries: readonly Pick<ChainEntry, 'rec'>[]): string {
+  return treeHead(entries.map((entry) => recordLeaf(entry.rec))).toString('hex');
 }
 
 export interface CheckpointSigner {
@@ -66,27 +106,40 @@ export function verifyPayload(publicKey: KeyObject, payload: string, signatureBa
   }
 }
 
-export async function writeCheckpoint(
-  redis: RedisClient,
-  keys: AuditKeys,
+/**
+ * Signs the checkpoint and, with a timestamper, asks for a token over the signed payload. A timestamp
+ * failure is handed to `onTimestampError` and leaves the checkpoint signed only: trusted time is worth
+ * having, never worth losing the checkpoint for.
+ */
+export async function signCheckpoint(
   signer: CheckpointSigner,
   checkpoint: CheckpointPayload,
-): Promise<string> {
+  timestamper?: Timestamper,
+  onTimestampError?: (err: Error) => void,
+): Promise<SignedCheckpoint> {
   const payload = canonicalJson(checkpoint);
   const sig = await signPayload(signer.privateKey, payload);
   const fingerprint = signer.certificate.fingerprint256.replaceAll(':', '').toLowerCase();
-  const id = await redis.xadd(
-    keys.checkpoints(checkpoint.instance),
-    '*',
-    'payload',
-    payload,
-    'sig',
-    sig,
-    'alg',
-    CHECKPOINT_ALG,
-    'signer',
-    fingerprint,
-  );
+  const signed: SignedCheckpoint = { payload, sig, alg: CHECKPOINT_ALG, signer: fingerprint };
+  if (timestamper) {
+    try {
+      signed.tst = (await timestamper.timestamp(Buffer.from(payload, 'utf8'))).token;
+    } catch (err) {
+      onTimestampError?.(err as Error);
+    }
+  }
+  return signed;
+}
+
+export async function writeCheckpoint(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  signed: SignedCheckpoint,
+): Promise<string> {
+  const fields = ['payload', signed.payload, 'sig', signed.sig, 'alg', signed.alg, 'signer', signed.signer];
+  if (signed.tst) fields.push('tst', signed.tst);
+  const id = await redis.xadd(keys.checkpoints(instance), '*', ...fields);
   return id!;
 }
 
@@ -94,29 +147,88 @@ export interface StoredCheckpoint {
   id: string;
   payload: string;
   sig: string;
+  alg: string | undefined;
   signer: string | undefined;
+  tst: string | undefined;
   /** Parsed payload; undefined when it is not a well-formed checkpoint payload. */
   parsed: CheckpointPayload | undefined;
 }
 
 export function readCheckpointEntry([id, fields]: RawEntry): StoredCheckpoint {
   const map = fieldMap(fields);
-  const payload = map.get('payload') ?? '';
-  let parsed: CheckpointPayload | undefined;
+  return readCheckpoint(id, {
+    payload: map.get('payload') ?? '',
+    sig: map.get('sig') ?? '',
+    alg: map.get('alg'),
+    signer: map.get('signer'),
+    tst: map.get('tst'),
+  });
+}
+
+/** A checkpoint from its fields (a stream entry's or a store row's), its payload parsed and checked. */
+export function readCheckpoint(
+  id: string,
+  fields: {
+    payload: string;
+    sig: string;
+    alg?: string | undefined;
+    signer?: string | undefined;
+    tst?: string | undefined;
+  },
+): StoredCheckpoint {
+  return {
+    id,
+    payload: fields.payload,
+    sig: fields.sig,
+    alg: fields.alg,
+    signer: fields.signer,
+    tst: fields.tst || undefined,
+    parsed: parsePayload(fields.payload),
+  };
+}
+
+function parsePayload(payload: string): CheckpointPayload | undefined {
+  let value: Partial<CheckpointPayload>;
   try {
-    const value = JSON.parse(payload) as Partial<CheckpointPayload>;
-    if (
-      typeof value.instance === 'string' &&
-      Number.isSafeInteger(value.seq) &&
-      typeof value.hash === 'string' &&
-      typeof value.time === 'string'
-    ) {
-      parsed = value as CheckpointPayload;
-    }
+    value = JSON.parse(payload) as Partial<CheckpointPayload>;
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  return { id, payload, sig: map.get('sig') ?? '', signer: map.get('signer'), parsed };
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.instance !== 'string' ||
+    !Number.isSafeInteger(value.seq) ||
+    typeof value.hash !== 'string' ||
+    typeof value.time !== 'string'
+  ) {
+    return undefined;
+  }
+  const hasTree = value.from !== undefined || value.root !== undefined;
+  if (
+    hasTree &&
+    !(
+      Number.isSafeInteger(value.from) &&
+      value.from! >= 0 &&
+      value.from! < value.seq! &&
+      typeof value.root === 'string' &&
+      HEX64.test(value.root)
+    )
+  ) {
+    return undefined;
+  }
+  return value as CheckpointPayload;
+}
+
+/** The instance's last checkpoint (seq and hash), undefined when it has none. */
+export async function lastCheckpoint(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+): Promise<{ seq: number; hash: string } | undefined> {
+  const entry = await lastEntry(redis, keys.checkpoints(instance));
+  const parsed = entry && readCheckpointEntry(entry).parsed;
+  return parsed && { seq: parsed.seq, hash: parsed.hash };
 }
 
 /** The seq of the instance's last checkpoint, 0 when it has none. */
@@ -125,6 +237,5 @@ export async function lastCheckpointSeq(
   keys: AuditKeys,
   instance: string,
 ): Promise<number> {
-  const entry = await lastEntry(redis, keys.checkpoints(instance));
-  return entry ? (readCheckpointEntry(entry).parsed?.seq ?? 0) : 0;
+  return (await lastCheckpoint(redis, keys, instance))?.seq ?? 0;
 }

@@ -14,6 +14,12 @@ export const AuditQueryInvalid = createError('AUDIT_QUERY_INVALID', '%s', 400);
 export const AuditBacklog = createError('AUDIT_BACKLOG', '%s', 503);
 export const AuditStoreUnavailable = createError('AUDIT_STORE_UNAVAILABLE', '%s', 503);
 export const AuditShippingBroken = createError('AUDIT_SHIPPING_BROKEN', '%s', 500);
+export const AuditTsaUnavailable = createError('AUDIT_TSA_UNAVAILABLE', '%s', 502);
+export const AuditTimestampRefused = createError('AUDIT_TIMESTAMP_REFUSED', '%s', 502);
+export const AuditTimestampInvalid = createError('AUDIT_TIMESTAMP_INVALID', '%s', 422);
+export const AuditRecordUnknown = createError('AUDIT_RECORD_UNKNOWN', '%s', 404);
+export const AuditProofPending = createError('AUDIT_PROOF_PENDING', '%s', 409);
+export const AuditProofInvalid = createError('AUDIT_PROOF_INVALID', '%s', 422);
 
 export const auditErrors = {
   AUDIT_WRITE_FAILED: AuditWriteFailed,
@@ -26,6 +32,12 @@ export const auditErrors = {
   AUDIT_BACKLOG: AuditBacklog,
   AUDIT_STORE_UNAVAILABLE: AuditStoreUnavailable,
   AUDIT_SHIPPING_BROKEN: AuditShippingBroken,
+  AUDIT_TSA_UNAVAILABLE: AuditTsaUnavailable,
+  AUDIT_TIMESTAMP_REFUSED: AuditTimestampRefused,
+  AUDIT_TIMESTAMP_INVALID: AuditTimestampInvalid,
+  AUDIT_RECORD_UNKNOWN: AuditRecordUnknown,
+  AUDIT_PROOF_PENDING: AuditProofPending,
+  AUDIT_PROOF_INVALID: AuditProofInvalid,
 } as const;
 
 export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
@@ -46,4 +58,15 @@ export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
     'The PostgreSQL audit store could not be reached or answered with an error; audit search and shipping resume when it is back.',
   AUDIT_SHIPPING_BROKEN:
     'A record in the stream does not continue the chain already shipped to PostgreSQL (wrong seq, prev or hash): shipping of that instance stops until an operator runs `govshare audit verify`.',
+  AUDIT_TSA_UNAVAILABLE:
+    'The RFC 3161 time-stamping authority (GOVSHARE_AUDIT_TSA_URL) could not be reached, timed out or did not answer with a timestamp reply; the checkpoint stays signed without a timestamp.',
+  AUDIT_TIMESTAMP_REFUSED:
+    'The time-stamping authority answered, but did not grant a timestamp (the message gives its status and failure info); the checkpoint stays signed without a timestamp.',
+  AUDIT_TIMESTAMP_INVALID:
+    'An RFC 3161 timestamp token does not verify: it is malformed, covers another digest or nonce, its signature is bad, or its signer does not chain to the configured TSA trust anchor or lacks the critical timeStamping key usage.',
+  AUDIT_RECORD_UNKNOWN: 'No audit record names this request id (or, with seq, none at that seq).',
+  AUDIT_PROOF_PENDING:
+    'The record is not covered by a signed checkpoint with a tree head yet (checkpoints follow every 1000 records or 10 s); retry shortly. Records covered only by checkpoints from before tree heads get no proof.',
+  AUDIT_PROOF_INVALID:
+    'An inclusion proof does not verify: malformed, a certificate that is not the platform signing certificate of the given CA, a bad checkpoint signature, or an audit path that does not lead from the record to the signed root.',
 };

@@ -10,7 +10,7 @@
  */
 import type { RedisClient } from '../platform/redis.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
-import { lastCheckpointSeq } from './checkpoint.js';
+import { lastCheckpointSeq, readCheckpointEntry, type StoredCheckpoint } from './checkpoint.js';
 import { parseRecord, parseStreamId, type RawEntry, readChainEntry } from './entries.js';
 import { AuditShippingBroken } from './errors.js';
 import { type AuditKeys, auditKeys } from './keys.js';
@@ -45,6 +45,8 @@ export class AuditShipper {
   private readonly keys: AuditKeys;
   private readonly batch: number;
   private readonly now: () => number;
+  /** Stream id of each instance's last checkpoint known to be in the store. */
+  private readonly checkpointsShipped = new Map<string, string | undefined>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -70,7 +72,9 @@ export class AuditShipper {
     const lane = async () => {
       while (next < instances.length) {
         const i = next++;
-        done[i] = await this.shipInstance(instances[i]!, positions.get(instances[i]!));
+        const shipped = await this.shipInstance(instances[i]!, positions.get(instances[i]!));
+        await this.shipCheckpoints(instances[i]!, shipped.position);
+        done[i] = shipped;
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_INSTANCES, instances.length) }, lane));
@@ -95,7 +99,7 @@ export class AuditShipper {
   private async shipInstance(
     instance: string,
     start: ShippingPosition | undefined,
-  ): Promise<{ shipped: number; status: InstanceShipping }> {
+  ): Promise<{ shipped: number; status: InstanceShipping; position: ShippingPosition | undefined }> {
     let position = start;
     let shipped = 0;
     let pending = this.read(instance, position);
@@ -124,10 +128,46 @@ export class AuditShipper {
       }
       if (broken) {
         const status = await this.status(instance, position);
-        return { shipped, status: { ...status, broken } };
+        return { shipped, status: { ...status, broken }, position };
       }
-      if (!full) return { shipped, status: await this.status(instance, position) };
+      if (!full) return { shipped, status: await this.status(instance, position), position };
       pending = this.read(instance, position);
+    }
+  }
+
+  /**
+   * Copies the instance's checkpoints into the store, in stream order, up to the first that vouches for
+   * a record not stored yet (it follows once that record is shipped).
+   */
+  private async shipCheckpoints(instance: string, position: ShippingPosition | undefined): Promise<void> {
+    if (!position) return;
+    let after = this.checkpointsShipped.has(instance)
+      ? this.checkpointsShipped.get(instance)
+      : await this.store.lastCheckpointId(instance);
+    for (;;) {
+      const raw = (await this.redis.xrange(
+        this.keys.checkpoints(instance),
+        after ? `(${after}` : '-',
+        '+',
+        'COUNT',
+        this.batch,
+      )) as RawEntry[];
+      const ready: StoredCheckpoint[] = [];
+      let waiting = false;
+      for (const entry of raw) {
+        const checkpoint = readCheckpointEntry(entry);
+        if (checkpoint.parsed && checkpoint.parsed.seq > position.seq) {
+          waiting = true;
+          break;
+        }
+        ready.push(checkpoint);
+      }
+      if (ready.length > 0) {
+        await this.store.appendCheckpoints(instance, ready);
+        after = ready[ready.length - 1]!.id;
+      }
+      this.checkpointsShipped.set(instance, after);
+      if (waiting || raw.length < this.batch) return;
     }
   }
 

@@ -2,8 +2,10 @@
  * Verifies the audit trail from the streams (and, when the trail is shipped, the PostgreSQL store: its
  * records first, in chain order, then the stream's unshipped tail) plus the platform's public key, so it
  * can run on a second machine against a replica or a copy. For each instance it recomputes every hash, follows the
- * prev links and the seq numbers, checks every signed checkpoint against the record at its seq, and
- * checks the chain head; it reports the FIRST broken link (lowest seq).
+ * prev links and the seq numbers, checks every signed checkpoint against the record at its seq (and,
+ * for checkpoints with a tree head, the RFC 9162 root over the records it covers; with the TSA's trust
+ * anchor, its RFC 3161 timestamp token), and checks the chain head; it reports the FIRST broken link
+ * (lowest seq).
  *
  * It may run while writers append: the head is read before the walk (its record must be met on the way)
  * and again after it (it may only have moved forward).
@@ -12,11 +14,13 @@ import type { KeyObject } from 'node:crypto';
 import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
 import { archivedHead } from './archive.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
-import { readCheckpointEntry, verifyPayload } from './checkpoint.js';
+import { readCheckpointEntry, recordLeaf, type StoredCheckpoint, verifyPayload } from './checkpoint.js';
 import { parseRecord, type RawEntry, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys } from './keys.js';
+import { treeHead } from './merkle.js';
 import { INSTANCE_ID_PATTERN } from './record.js';
 import type { AuditStore } from './store/store.js';
+import { parseTrustAnchors, verifyTimestampToken } from './tsa.js';
 
 export type BrokenReason =
   | 'hash-mismatch'
@@ -25,6 +29,10 @@ export type BrokenReason =
   | 'torn-record'
   | 'checkpoint-signature-invalid'
   | 'checkpoint-hash-mismatch'
+  /** The checkpoint's tree head is not the RFC 9162 root over the records it says it covers. */
+  | 'checkpoint-root-mismatch'
+  /** The checkpoint's RFC 3161 token does not verify for its payload against the TSA trust anchor. */
+  | 'checkpoint-timestamp-invalid'
   | 'head-mismatch'
   /** A stream exists for the instance, but the registry of instances (which search reads) lacks it. */
   | 'instance-unregistered'
@@ -51,7 +59,18 @@ export interface InstanceVerification {
    * records so). Anyone able to write to Redis could rewrite these consistently.
    */
   unsignedTail: number;
+  /** Checkpoints whose tree head was recomputed from the records and matched. */
+  treeHeads: number;
+  /** The checkpoints' RFC 3161 tokens: verified, present but not checked (no TSA anchor given), absent. */
+  timestamps: TimestampTally;
   firstBroken?: BrokenLink;
+}
+
+export interface TimestampTally {
+  verified: number;
+  unchecked: number;
+  /** Checkpoints signed only, with no timestamp. */
+  absent: number;
 }
 
 export interface VerifyResult {
@@ -70,6 +89,8 @@ export interface VerifyOptions {
   chunk?: number;
   /** The PostgreSQL store the streams are shipped to: its records are verified before the stream tail. */
   store?: AuditStore;
+  /** PEM of the TSA trust anchor(s): checkpoint timestamp tokens are verified against it. */
+  tsaTrustAnchorsPem?: string;
 }
 
 const ORDER: BrokenReason[] = [
@@ -79,6 +100,8 @@ const ORDER: BrokenReason[] = [
   'hash-mismatch',
   'checkpoint-signature-invalid',
   'checkpoint-hash-mismatch',
+  'checkpoint-root-mismatch',
+  'checkpoint-timestamp-invalid',
   'head-mismatch',
 ];
 
@@ -95,6 +118,7 @@ export async function verifyAudit(
   const stored = new Set(await streamInstances(redis, prefix));
   for (const instance of (await options.store?.instances()) ?? []) stored.add(instance);
   const names = options.instance ? [options.instance] : [...new Set([...registered, ...stored])].sort();
+  const anchors = options.tsaTrustAnchorsPem ? parseTrustAnchors(options.tsaTrustAnchorsPem) : undefined;
   const instances: InstanceVerification[] = [];
   for (const instance of names) {
     if (!registered.has(instance) && !stored.has(instance)) {
@@ -103,6 +127,8 @@ export async function verifyAudit(
         records: 0,
         checkpoints: 0,
         unsignedTail: 0,
+        treeHeads: 0,
+        timestamps: { verified: 0, unchecked: 0, absent: 0 },
         firstBroken: {
           seq: 0,
           id: '',
@@ -112,7 +138,7 @@ export async function verifyAudit(
       });
       continue;
     }
-    const verified = await verifyInstance(redis, keys, instance, options);
+    const verified = await verifyInstance(redis, keys, instance, options, anchors);
     if (!registered.has(instance)) {
       verified.firstBroken = {
         seq: 0,
@@ -176,6 +202,29 @@ function entrySeq([, fields]: RawEntry): number {
   return at >= 0 ? Number(fields[at + 1]) : Number.NaN;
 }
 
+/**
+ * The instance's checkpoints: its checkpoint stream's, then those only the store still holds (a
+ * checkpoint deleted from Redis is still checked, and still vouches for its records).
+ */
+async function* allCheckpoints(
+  redis: RedisClient,
+  keys: AuditKeys,
+  instance: string,
+  store: AuditStore | undefined,
+  chunk: number,
+): AsyncGenerator<StoredCheckpoint> {
+  const seen = new Set<string>();
+  for await (const entries of walkStream(redis, keys.checkpoints(instance), chunk)) {
+    for (const raw of entries) {
+      seen.add(raw[0]);
+      yield readCheckpointEntry(raw);
+    }
+  }
+  for (const checkpoint of (await store?.checkpoints(instance)) ?? []) {
+    if (!seen.has(checkpoint.id)) yield checkpoint;
+  }
+}
+
 /** Instances that have a stream under this prefix (SCAN of the stream keys). */
 async function streamInstances(redis: RedisClient, prefix: string): Promise<string[]> {
   const head = `${prefix}{audit:`;
@@ -206,48 +255,66 @@ async function verifyInstance(
   keys: AuditKeys,
   instance: string,
   options: VerifyOptions,
+  anchors: ReturnType<typeof parseTrustAnchors> | undefined,
 ): Promise<InstanceVerification> {
   const broken: BrokenLink[] = [];
   const chunk = options.chunk ?? 1000;
+  const timestamps: TimestampTally = { verified: 0, unchecked: 0, absent: 0 };
 
-  // Checkpoints first (one per thousand records or so): signatures now, hashes during the walk.
+  // Checkpoints first (one per thousand records or so): signatures and timestamps now, hashes and tree
+  // heads during the walk.
   const vouched = new Map<number, { id: string; hash: string }[]>();
+  const trees = new TreeHeadCheck();
+  // Months past retention were archived (archive.ts): the stored chain continues the last archived
+  // record; checkpoints over archived records vouch for what their segment verifies.
+  const archived = options.store ? await archivedHead(options.store, instance) : undefined;
   let checkpoints = 0;
-  for await (const entries of walkStream(redis, keys.checkpoints(instance), chunk)) {
-    for (const raw of entries) {
-      checkpoints++;
-      const cp = readCheckpointEntry(raw);
-      const seq = cp.parsed?.seq ?? 0;
-      if (
-        !cp.parsed ||
-        cp.parsed.instance !== instance ||
-        !verifyPayload(options.publicKey, cp.payload, cp.sig)
-      ) {
-        const why = !cp.parsed
-          ? 'payload unreadable'
-          : cp.parsed.instance !== instance
-            ? 'for another instance'
-            : 'bad signature';
+  for await (const cp of allCheckpoints(redis, keys, instance, options.store, chunk)) {
+    checkpoints++;
+    const seq = cp.parsed?.seq ?? 0;
+    if (
+      !cp.parsed ||
+      cp.parsed.instance !== instance ||
+      !verifyPayload(options.publicKey, cp.payload, cp.sig)
+    ) {
+      const why = !cp.parsed
+        ? 'payload unreadable'
+        : cp.parsed.instance !== instance
+          ? 'for another instance'
+          : 'bad signature';
+      broken.push({
+        seq,
+        id: cp.id,
+        reason: 'checkpoint-signature-invalid',
+        detail: `checkpoint ${cp.id}: ${why}`,
+      });
+      continue;
+    }
+    const list = vouched.get(seq) ?? [];
+    list.push({ id: cp.id, hash: cp.parsed.hash });
+    vouched.set(seq, list);
+    if (cp.parsed.root !== undefined && cp.parsed.from! >= (archived?.seq ?? 0))
+      trees.add(cp.id, cp.parsed.from!, seq, cp.parsed.root);
+    if (!cp.tst) timestamps.absent++;
+    else if (!anchors) timestamps.unchecked++;
+    else {
+      try {
+        await verifyTimestampToken(Buffer.from(cp.tst, 'base64'), Buffer.from(cp.payload, 'utf8'), anchors);
+        timestamps.verified++;
+      } catch (err) {
         broken.push({
           seq,
           id: cp.id,
-          reason: 'checkpoint-signature-invalid',
-          detail: `checkpoint ${cp.id}: ${why}`,
+          reason: 'checkpoint-timestamp-invalid',
+          detail: `checkpoint ${cp.id}: ${(err as Error).message}`,
         });
-        continue;
       }
-      const list = vouched.get(seq) ?? [];
-      list.push({ id: cp.id, hash: cp.parsed.hash });
-      vouched.set(seq, list);
     }
   }
 
   const headBefore = await readHead(redis, keys, instance);
   let headBeforeSeen = false;
   let records = 0;
-  // Months past retention were archived (archive.ts): the stored chain continues the last archived
-  // record, and checkpoints up to it vouch for records verified with their segment.
-  const archived = options.store ? await archivedHead(options.store, instance) : undefined;
   let expected = (archived?.seq ?? 0) + 1;
   let prev = archived?.hash ?? GENESIS_HASH;
   let last: Head = { seq: archived?.seq ?? 0, hash: prev, id: archived?.id ?? '0-0' };
@@ -285,6 +352,14 @@ async function verifyInstance(
           }
         }
         vouched.delete(entry.seq);
+        for (const mismatch of trees.record(entry.seq, entry.rec)) {
+          broken.push({
+            seq: entry.seq,
+            id: mismatch.id,
+            reason: 'checkpoint-root-mismatch',
+            detail: `checkpoint ${mismatch.id}: its tree head is not the root over records ${mismatch.from + 1}..${entry.seq}`,
+          });
+        }
         if (headBefore?.seq === entry.seq) {
           headBeforeSeen = true;
           if (headBefore.hash !== entry.hash || headBefore.id !== entry.id) {
@@ -360,7 +435,57 @@ async function verifyInstance(
     records,
     checkpoints,
     unsignedTail: Math.max(0, last.seq - lastVouched),
+    treeHeads: trees.matched,
+    timestamps,
   };
   if (broken[0]) result.firstBroken = broken[0];
   return result;
+}
+
+interface TreeToCheck {
+  id: string;
+  from: number;
+  root: string;
+}
+
+/**
+ * Recomputes the checkpoints' tree heads as the walk meets their records, holding the leaf hashes only
+ * from the lowest `from` of the checkpoints still to come (about one checkpoint's worth).
+ */
+class TreeHeadCheck {
+  matched = 0;
+  private readonly bySeq = new Map<number, TreeToCheck[]>();
+  /** leaves[i] is the leaf hash of seq base + 1 + i. */
+  private leaves: Buffer[] = [];
+  private base = Number.POSITIVE_INFINITY;
+
+  add(id: string, from: number, seq: number, root: string): void {
+    const list = this.bySeq.get(seq) ?? [];
+    list.push({ id, from, root });
+    this.bySeq.set(seq, list);
+    this.base = Math.min(this.base, from);
+  }
+
+  /** Takes the next record of the walk; returns the checkpoints at its seq whose tree head differs. */
+  record(seq: number, rec: string): TreeToCheck[] {
+    if (seq > this.base) this.leaves.push(recordLeaf(rec));
+    const due = this.bySeq.get(seq);
+    if (!due) return [];
+    this.bySeq.delete(seq);
+    const mismatched = due.filter((tree) => {
+      const root = treeHead(this.leaves.slice(tree.from - this.base, seq - this.base)).toString('hex');
+      if (root === tree.root) this.matched++;
+      return root !== tree.root;
+    });
+    let next = this.bySeq.size === 0 ? Number.POSITIVE_INFINITY : seq;
+    for (const list of this.bySeq.values()) for (const tree of list) next = Math.min(next, tree.from);
+    if (next === Number.POSITIVE_INFINITY) {
+      this.leaves = [];
+      this.base = next;
+    } else if (next > this.base) {
+      this.leaves = this.leaves.slice(next - this.base);
+      this.base = next;
+    }
+    return mismatched;
+  }
 }

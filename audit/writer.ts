@@ -24,7 +24,17 @@
 import { BoundedSet } from '../platform/bounded-set.js';
 import type { RedisClient } from '../platform/redis.js';
 import { canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
-import { type CheckpointSigner, checkSigner, lastCheckpointSeq, writeCheckpoint } from './checkpoint.js';
+import { readChainRange } from './chain-range.js';
+import {
+  type CheckpointPayload,
+  type CheckpointSigner,
+  checkSigner,
+  lastCheckpoint,
+  recordsRoot,
+  signCheckpoint,
+  type Timestamper,
+  writeCheckpoint,
+} from './checkpoint.js';
 import { lastEntry, parseStreamId, readChainEntry } from './entries.js';
 import {
   AuditBacklog,
@@ -64,8 +74,23 @@ export interface AuditWriterOptions {
   maxRecordBytes?: number;
   /** @defaultValue Date.now */
   now?: () => number;
-  /** Failures off the request path (checkpoint signing, tally writes). @defaultValue process.emitWarning */
-  onBackgroundError?: (err: Error, during: 'checkpoint' | 'tally') => void;
+  /**
+   * An RFC 3161 time-stamping authority: each checkpoint is sent to it after signing and stored with the
+   * token; when it fails the checkpoint is stored signed only (and the failure reported as 'timestamp').
+   * The last checkpoint at close is not sent, so a slow TSA cannot hold a shutdown back.
+   */
+  timestamper?: Timestamper;
+  /**
+   * Failures off the request path (checkpoint signing, timestamps, tally writes).
+   * @defaultValue process.emitWarning
+   */
+  onBackgroundError?: (err: Error, during: 'checkpoint' | 'timestamp' | 'tally') => void;
+}
+
+/** Checkpoints sent to the TSA since the writer started: with a token, and left signed only. */
+export interface TimestampCounts {
+  stamped: number;
+  failed: number;
 }
 
 /**
@@ -107,7 +132,10 @@ interface Pending {
 export class AuditWriter {
   readonly instance: string;
   private readonly keys: AuditKeys;
-  private readonly options: Required<Omit<AuditWriterOptions, 'signer'>> & { signer: CheckpointSigner };
+  private readonly options: Required<Omit<AuditWriterOptions, 'signer' | 'timestamper'>> & {
+    signer: CheckpointSigner;
+    timestamper: Timestamper | undefined;
+  };
   private head: ChainHead | undefined;
   private queue: Pending[] = [];
   private waiting = 0;
@@ -115,6 +143,9 @@ export class AuditWriter {
   private starting: Promise<void> | undefined;
   private closed = false;
   private lastCheckpoint = 0;
+  /** Chain hash at lastCheckpoint (undefined before the first): the next checkpoint's records link to it. */
+  private lastCheckpointHash: string | undefined;
+  private readonly timestamps: TimestampCounts = { stamped: 0, failed: 0 };
   private lastCheckpointTime: number | undefined;
   /**
    * Request ids of appends not yet claimed by `takeRecordFor` (bounded, oldest dropped first), so that a
@@ -153,6 +184,7 @@ export class AuditWriter {
       now: Date.now,
       onBackgroundError: (err, during) =>
         process.emitWarning(err, { code: `GOVSHARE_AUDIT_${during.toUpperCase()}` }),
+      timestamper: undefined,
       ...definedOnly(options),
       maxBatch: Math.min(Math.max(1, options.maxBatch ?? 500), 1000),
     };
@@ -184,6 +216,11 @@ export class AuditWriter {
 
   private noteRequest(requestId: string): void {
     this.recentRequests.add(requestId);
+  }
+
+  /** Checkpoints this writer had timestamped, and those left signed only because the TSA failed. */
+  timestamping(): TimestampCounts {
+    return { ...this.timestamps };
   }
 
   /** Epoch ms of the last checkpoint this writer signed (undefined before the first). */
@@ -283,13 +320,14 @@ export class AuditWriter {
   }
 
   private async load(): Promise<void> {
-    const [, head, checkpointSeq] = await Promise.all([
+    const [, head, checkpoint] = await Promise.all([
       this.redis.sadd(this.keys.instances, this.instance),
       this.loadHead(),
-      lastCheckpointSeq(this.redis, this.keys, this.instance),
+      lastCheckpoint(this.redis, this.keys, this.instance),
     ]);
     this.head = head;
-    this.lastCheckpoint = checkpointSeq;
+    this.lastCheckpoint = checkpoint?.seq ?? 0;
+    this.lastCheckpointHash = checkpoint?.hash;
     clearInterval(this.timer);
     this.timer = setInterval(() => this.maybeCheckpoint(true), this.options.checkpointIntervalMs).unref();
   }
@@ -451,21 +489,56 @@ export class AuditWriter {
     if (this.checkpointing || !head) return;
     const due = head.seq - this.lastCheckpoint;
     if (due <= 0 || (!force && due < this.options.checkpointEvery)) return;
-    const payload = {
-      instance: this.instance,
-      seq: head.seq,
-      hash: head.hash,
-      time: new Date(this.options.now()).toISOString(),
-    };
-    this.checkpointing = writeCheckpoint(this.redis, this.keys, this.options.signer, payload)
-      .then(() => {
-        this.lastCheckpoint = Math.max(this.lastCheckpoint, payload.seq);
-        this.lastCheckpointTime = this.options.now();
-      })
+    this.checkpointing = this.signHead(head)
       .catch((err: unknown) => this.options.onBackgroundError(err as Error, 'checkpoint'))
       .finally(() => {
         this.checkpointing = undefined;
       });
+  }
+
+  /**
+   * Signs a checkpoint of `head` over the records since the last one. They are read back from the
+   * stream (not kept in memory, so a restarted or resynchronized writer needs nothing it lacks) and
+   * must chain from the last checkpoint's hash to the head's: what is signed is what this writer wrote.
+   */
+  private async signHead(head: ChainHead): Promise<void> {
+    const from = this.lastCheckpoint;
+    const records = await readChainRange(this.redis, this.keys, {
+      instance: this.instance,
+      fromSeq: from + 1,
+      toSeq: head.seq,
+      endId: head.id,
+    });
+    if (records[records.length - 1]!.hash !== head.hash) {
+      throw new AuditChainBroken(
+        `the stream's record at seq ${head.seq} is not the one this writer appended`,
+      );
+    }
+    if (this.lastCheckpointHash !== undefined && records[0]!.prev !== this.lastCheckpointHash) {
+      throw new AuditChainBroken(
+        `the stream's record at seq ${from + 1} does not follow the last checkpoint`,
+      );
+    }
+    const payload: CheckpointPayload = {
+      instance: this.instance,
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(this.options.now()).toISOString(),
+      from,
+      root: recordsRoot(records),
+    };
+    const timestamper = this.closed ? undefined : this.options.timestamper;
+    const signed = await signCheckpoint(this.options.signer, payload, timestamper, (err) => {
+      this.timestamps.failed++;
+      this.options.onBackgroundError(err, 'timestamp');
+    });
+    if (signed.tst) this.timestamps.stamped++;
+    await writeCheckpoint(this.redis, this.keys, this.instance, signed);
+    if (payload.seq > this.lastCheckpoint) {
+      this.lastCheckpoint = payload.seq;
+      this.lastCheckpointHash = payload.hash;
+    }
+    this.lastCheckpointTime = this.options.now();
   }
 }
 

@@ -97,6 +97,33 @@ CREATE TABLE audit_archived_heads (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'audit store: signed checkpoints with their tree heads and timestamps',
+    sql: `
+-- The signed checkpoints of each instance, copied from its checkpoint stream once the records they vouch
+-- for are stored, so tree heads and inclusion proofs outlive the trimmed streams. payload, sig, alg,
+-- signer and tst are the stream entry's fields exactly (see audit/checkpoint.ts); seq and from_seq are
+-- read from the payload (from_seq is NULL on checkpoints written before tree heads). id_ms and id_n are
+-- the checkpoint's stream id.
+CREATE TABLE audit_checkpoints (
+  instance  text   COLLATE "C" NOT NULL,
+  id_ms     bigint NOT NULL,
+  id_n      bigint NOT NULL,
+  seq       bigint NOT NULL,
+  from_seq  bigint,
+  payload   text   NOT NULL,
+  sig       text   NOT NULL,
+  alg       text   NOT NULL,
+  signer    text,
+  tst       text,
+  PRIMARY KEY (instance, id_ms, id_n)
+);
+
+-- "Which checkpoint covers seq s": from_seq < s <= seq.
+CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (instance, seq);
+`,
+  },
 ];
 
 export interface MigrationResult {

@@ -10,6 +10,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { readCheckpoint, type StoredCheckpoint } from '../checkpoint.js';
+import { parseStreamId } from '../entries.js';
 import { AuditStoreUnavailable } from '../errors.js';
 import type { AuditRecord } from '../record.js';
 
@@ -302,6 +304,62 @@ export class AuditStore {
     return rows[0] && `${rows[0].id_ms}-${rows[0].id_n}`;
   }
 
+  /**
+   * Stores checkpoints of one instance (readable ones: their payload parsed), each once whatever the
+   * retries; the shipper hands over only those whose records are stored.
+   */
+  async appendCheckpoints(instance: string, checkpoints: readonly StoredCheckpoint[]): Promise<void> {
+    const rows = checkpoints.filter((cp) => cp.parsed);
+    if (rows.length === 0) return;
+    await this.query(
+      `INSERT INTO audit_checkpoints (instance, id_ms, id_n, seq, from_seq, payload, sig, alg, signer, tst)
+       SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+         $8::text[], $9::text[], $10::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        instance,
+        rows.map((cp) => parseStreamId(cp.id).ms),
+        rows.map((cp) => parseStreamId(cp.id).n),
+        rows.map((cp) => cp.parsed!.seq),
+        rows.map((cp) => cp.parsed!.from ?? null),
+        rows.map((cp) => cp.payload),
+        rows.map((cp) => cp.sig),
+        rows.map((cp) => cp.alg ?? ''),
+        rows.map((cp) => cp.signer ?? null),
+        rows.map((cp) => cp.tst ?? null),
+      ],
+    );
+  }
+
+  /** Stream id of the instance's newest stored checkpoint, if any. */
+  async lastCheckpointId(instance: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ id_ms: string; id_n: string }>(
+      'SELECT id_ms, id_n FROM audit_checkpoints WHERE instance = $1 ORDER BY id_ms DESC, id_n DESC LIMIT 1',
+      [instance],
+    );
+    return rows[0] && `${rows[0].id_ms}-${rows[0].id_n}`;
+  }
+
+  /** Every stored checkpoint of the instance, in stream order (about one per thousand records). */
+  async checkpoints(instance: string): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.query<CheckpointRow>(
+      `SELECT id_ms, id_n, payload, sig, alg, signer, tst FROM audit_checkpoints
+       WHERE instance = $1 ORDER BY id_ms, id_n`,
+      [instance],
+    );
+    return rows.map(checkpointOf);
+  }
+
+  /** The first stored checkpoint with a tree head that covers seq (from < seq ≤ its seq). */
+  async checkpointCovering(instance: string, seq: number): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.query<CheckpointRow>(
+      `SELECT id_ms, id_n, payload, sig, alg, signer, tst FROM audit_checkpoints
+       WHERE instance = $1 AND seq >= $2 AND from_seq < $2 ORDER BY seq, id_ms, id_n LIMIT 1`,
+      [instance, seq],
+    );
+    return rows[0] && checkpointOf(rows[0]);
+  }
+
   /** Instances with records in the store. */
   async instances(): Promise<string[]> {
     const { rows } = await this.query<{ instance: string }>(
@@ -372,6 +430,26 @@ export class AuditStore {
       throw unavailable(err);
     }
   }
+}
+
+interface CheckpointRow {
+  id_ms: string;
+  id_n: string;
+  payload: string;
+  sig: string;
+  alg: string;
+  signer: string | null;
+  tst: string | null;
+}
+
+function checkpointOf(row: CheckpointRow): StoredCheckpoint {
+  return readCheckpoint(`${row.id_ms}-${row.id_n}`, {
+    payload: row.payload,
+    sig: row.sig,
+    alg: row.alg,
+    signer: row.signer ?? undefined,
+    tst: row.tst ?? undefined,
+  });
 }
 
 interface RowText {

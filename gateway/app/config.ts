@@ -147,6 +147,22 @@ export const ConfigSchema = Type.Object(
       maxLength: 4096,
       description: 'Where archive segments are written; default `<GOVSHARE_DATA_DIR>/audit-archive`',
     }),
+    GOVSHARE_AUDIT_TSA_URL: Type.String({
+      default: '',
+      pattern: '^(https?://\\S+)?$',
+      description:
+        'RFC 3161 time-stamping authority each audit checkpoint is sent to (needs GOVSHARE_AUDIT_TSA_CA); empty: checkpoints are signed only',
+    }),
+    GOVSHARE_AUDIT_TSA_CA: Type.String({
+      default: '',
+      description: "PEM file of the TSA's trust anchor: timestamp tokens must chain to it",
+    }),
+    GOVSHARE_AUDIT_TSA_TIMEOUT_MS: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 60_000,
+      description: 'Most time a checkpoint waits for the TSA before it is stored signed only',
+    }),
     GOVSHARE_QUALITY_THRESHOLD: Type.Number({
       default: 90,
       minimum: 0,
@@ -262,6 +278,13 @@ export function loadConfig(
   if (config.GOVSHARE_JWT_JWKS_URL && !/^https?:\/\/\S+$/.test(config.GOVSHARE_JWT_JWKS_URL)) {
     throw new ConfigError('GOVSHARE_JWT_JWKS_URL', 'GOVSHARE_JWT_JWKS_URL must be an http(s) URL or empty');
   }
+  if (config.GOVSHARE_AUDIT_TSA_URL && !config.GOVSHARE_AUDIT_TSA_CA) {
+    throw new ConfigError(
+      'GOVSHARE_AUDIT_TSA_CA',
+      "GOVSHARE_AUDIT_TSA_CA must name the TSA's trust anchor PEM file when GOVSHARE_AUDIT_TSA_URL is set",
+    );
+  }
+  if (config.GOVSHARE_AUDIT_TSA_CA) config.GOVSHARE_AUDIT_TSA_CA = resolve(config.GOVSHARE_AUDIT_TSA_CA);
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.
   if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);

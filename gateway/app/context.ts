@@ -22,6 +22,7 @@ import { GrantCache, ResourceCache } from '../data-path/caches.js';
 import { CallerKeys } from '../identity/caller-keys.js';
 import type { GovshareConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
+import { tsaClientFor } from './timestamps.js';
 
 export interface Readiness {
   ready: boolean;
@@ -106,8 +107,10 @@ export async function createContext(
         process.emitWarning(err, { code: 'GOVSHARE_AUDIT_STORE' }),
       )
     : undefined;
+  const timestamper = tsaClientFor(config);
   const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+    ...(timestamper ? { timestamper } : {}),
     // Without a store nothing ships, so nothing may hold the hot path back.
     backlogMax: auditStore ? config.GOVSHARE_AUDIT_BACKLOG_MAX : 0,
   });

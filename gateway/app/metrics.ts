@@ -91,6 +91,18 @@ export class GatewayMetrics {
         this.set(deps.audit.shipping().lagSeconds);
       },
     });
+    new Counter({
+      name: 'govshare_audit_checkpoint_timestamps_total',
+      help: 'Checkpoints sent to the RFC 3161 TSA: outcome stamped, or failed (stored signed only; alert on growth)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const counts = deps.audit.timestamping();
+        this.reset();
+        this.inc({ outcome: 'stamped' }, counts.stamped);
+        this.inc({ outcome: 'failed' }, counts.failed);
+      },
+    });
     new Gauge({
       name: 'govshare_audit_last_checkpoint_age_seconds',
       help: 'Seconds since this instance last signed an audit checkpoint (-1 before the first)',

@@ -2,14 +2,23 @@
  * The auditor's view of the trail: search, JSONL export and chain verification. Only the `auditor` role
  * (三员分立: not the bureau, not the security administrator). Auditors' own searches are audited too,
  * recording which filters were used but never a plain subject.
+ *
+ * Inclusion proofs (`/v1/audit/{requestId}/proof`) are also given to a department's administrator for
+ * its own department's requests: evidence of what the platform recorded about them, checkable offline
+ * with only the platform CA (`govshare audit verify-proof`).
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { AuditRecordUnknown } from '../../audit/errors.js';
+import { buildInclusionProof, InclusionProofBundle, recordsOfRequest } from '../../audit/proof.js';
+import { INSTANCE_ID_PATTERN } from '../../audit/record.js';
 import { AuditFilters, AuditQuery, exportAudit, searchAudit } from '../../audit/search.js';
 import { verifyAudit } from '../../audit/verify.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
+import { readTsaTrustAnchors } from '../app/timestamps.js';
+import { personOf, requireOwnDepartment } from '../plugins/people-auth.js';
 
 function usedFilters(query: Record<string, unknown>): Record<string, unknown> {
   const { subject, cursor: _cursor, ...rest } = query;
@@ -71,16 +80,71 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       schema: {
         tags: ['audit'],
         description:
-          "Walk every instance's hash chain and signed checkpoints; reports the first broken or missing link per instance.",
+          "Walk every instance's hash chain and signed checkpoints (their hashes, RFC 9162 tree heads and, with GOVSHARE_AUDIT_TSA_CA, RFC 3161 timestamps); reports the first broken or missing link per instance.",
       },
     },
     async (request) => {
+      const tsaTrustAnchorsPem = readTsaTrustAnchors(context.config);
       const result = await verifyAudit(redis, prefix, {
         publicKey: platform.signingCertX509.publicKey,
         ...(auditStore ? { store: auditStore } : {}),
+        ...(tsaTrustAnchorsPem ? { tsaTrustAnchorsPem } : {}),
       });
       await request.auditAdmin('audit.verify', { ok: result.ok });
       return result;
+    },
+  );
+
+  app.get(
+    '/v1/audit/:requestId/proof',
+    {
+      config: { access: ['auditor', 'dept-admin'] },
+      schema: {
+        tags: ['audit'],
+        description:
+          "An RFC 9162 inclusion proof of a request's audit record in the signed trail: the record as chained, its audit path, the signed checkpoint (with its RFC 3161 timestamp, if any) and the platform signing certificate. Verify it offline with `govshare audit verify-proof FILE --ca ca.pem`. The newest record of the request unless seq (and instance) name another. A dept-admin gets proofs of its own department's requests only. 409 AUDIT_PROOF_PENDING until a checkpoint covers the record.",
+        params: Type.Object({ requestId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        querystring: Type.Object(
+          {
+            seq: Type.Optional(
+              Type.Integer({ minimum: 1, description: 'Seq of the record, when the request has several' }),
+            ),
+            instance: Type.Optional(
+              Type.String({ pattern: INSTANCE_ID_PATTERN, description: 'Its instance' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: InclusionProofBundle, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const person = personOf(request);
+      const { requestId } = request.params;
+      const { seq, instance } = request.query;
+      let records = await recordsOfRequest(redis, prefix, platform.subjectHmacKey, requestId, auditStore);
+      if (person.role === 'dept-admin') {
+        const own = records.filter((r) => r.actor.deptCode === person.dept);
+        if (own.length === 0) requireOwnDepartment(person, records[0]!.actor.deptCode ?? '(none)');
+        records = own;
+      }
+      const chosen = records.find(
+        (r) => (seq === undefined || r.seq === seq) && (instance === undefined || r.instance === instance),
+      );
+      if (!chosen) {
+        throw new AuditRecordUnknown(
+          `request ${requestId} has no audit record at seq ${seq} of ${instance ?? 'any instance'}`,
+        );
+      }
+      const bundle = await buildInclusionProof(
+        redis,
+        prefix,
+        { instance: chosen.instance, seq: chosen.seq },
+        platform.signingCertX509,
+        auditStore,
+      );
+      await request.auditAdmin('audit.proof', { requestId, instance: chosen.instance, seq: chosen.seq });
+      return bundle;
     },
   );
 };

@@ -57,7 +57,7 @@ t.test('every audit error code is documented, stable and has its status', async 
     const err = new Ctor('message for the caller');
     t.equal(err.code, code);
     t.match(code, /^AUDIT_[A-Z_]+$/);
-    t.ok([400, 500, 503].includes(err.statusCode!), `${code} maps to ${err.statusCode}`);
+    t.ok([400, 404, 409, 422, 500, 502, 503].includes(err.statusCode!), `${code} maps to ${err.statusCode}`);
     t.equal(err.message, 'message for the caller');
     t.ok(auditErrorDocs[code as keyof typeof auditErrors].length > 20);
   }

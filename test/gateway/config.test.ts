@@ -30,6 +30,9 @@ const bad: [Record<string, string>, string, RegExp][] = [
   [{ GOVSHARE_PROT: '1' }, 'GOVSHARE_PROT', /is not a govshare setting/],
   [{ GOVSHARE_HOST: '' }, 'GOVSHARE_HOST', /not empty/],
   [{ GOVSHARE_JWT_JWKS_URL: 'ftp://x' }, 'GOVSHARE_JWT_JWKS_URL', /http\(s\) URL/],
+  [{ GOVSHARE_AUDIT_TSA_URL: 'ftp://tsa' }, 'GOVSHARE_AUDIT_TSA_URL', /matching/],
+  [{ GOVSHARE_AUDIT_TSA_URL: 'https://tsa.example/' }, 'GOVSHARE_AUDIT_TSA_CA', /trust anchor PEM file/],
+  [{ GOVSHARE_AUDIT_TSA_TIMEOUT_MS: '10' }, 'GOVSHARE_AUDIT_TSA_TIMEOUT_MS', /from 100 to 60000/],
   // Connectors read pages of at most 10,000 rows (connectors/wire.ts).
   [{ GOVSHARE_EXCHANGE_PAGE_SIZE: '20000' }, 'GOVSHARE_EXCHANGE_PAGE_SIZE', /from 10 to 10000/],
 ];

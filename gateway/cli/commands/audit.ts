@@ -4,9 +4,10 @@ import { archiveExpired, verifyArchive } from '../../../audit/archive.js';
 import { searchAudit } from '../../../audit/search.js';
 import { migrate } from '../../../audit/store/migrations.js';
 import { AuditStore } from '../../../audit/store/store.js';
-import { verifyAudit } from '../../../audit/verify.js';
+import { type InstanceVerification, verifyAudit } from '../../../audit/verify.js';
 import { loadPlatform } from '../../../certs/platform.js';
 import { auditArchiveDir, type GovshareConfig } from '../../app/config.js';
+import { readTsaTrustAnchors } from '../../app/timestamps.js';
 import { type CliIo, CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
 import { withRedis } from './identities.js';
 
@@ -52,31 +53,38 @@ export const migrateCommand: Command = {
 
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
-  summary: "Walk every instance's audit hash chain and signed checkpoints; report the first broken link",
-  usage: 'audit verify [--instance ID] | audit verify --archive DIR [--ca ca.pem]',
+  summary:
+    "Walk every instance's audit hash chain, signed checkpoints, their tree heads and timestamps (or archive segments); report the first broken link",
+  usage:
+    'audit verify [--instance ID] [--tsa-ca tsa-ca.pem (default GOVSHARE_AUDIT_TSA_CA)] | audit verify --archive DIR [--ca ca.pem]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
       instance: { type: 'string' },
+      'tsa-ca': { type: 'string' },
       archive: { type: 'string' },
       ca: { type: 'string' },
     });
     if (values.archive) return verifyArchiveDir(values.archive, values.ca, () => configFrom(values, io), io);
     const config = configFrom(values, io);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+    const tsaTrustAnchorsPem = values['tsa-ca']
+      ? readTsaTrustAnchors({ ...config, GOVSHARE_AUDIT_TSA_CA: values['tsa-ca'] })
+      : readTsaTrustAnchors(config);
     return withRedis(config, (redis) =>
       withAuditStore(config, async (store) => {
         const result = await verifyAudit(redis, config.GOVSHARE_REDIS_PREFIX, {
           publicKey: platform.signingCertX509.publicKey,
           ...(values.instance ? { instance: values.instance } : {}),
           ...(store ? { store } : {}),
+          ...(tsaTrustAnchorsPem ? { tsaTrustAnchorsPem } : {}),
         });
         for (const instance of result.instances) {
           const broken = instance.firstBroken;
           const tail =
             instance.unsignedTail > 0 ? ` (${instance.unsignedTail} after the last checkpoint)` : '';
           io.out(
-            `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints — ${
+            `${instance.instance}: ${instance.records} records, ${instance.checkpoints} signed checkpoints (${describeCheckpoints(instance)}) — ${
               broken
                 ? `BROKEN at seq ${broken.seq} (${broken.id}): ${broken.reason}${broken.detail ? ` — ${broken.detail}` : ''}`
                 : `intact${tail}`
@@ -91,6 +99,16 @@ export const auditVerifyCommand: Command = {
     );
   },
 };
+
+/** What the checkpoints prove beyond their signatures: tree heads and trusted time. */
+export function describeCheckpoints(instance: InstanceVerification): string {
+  const { verified, unchecked, absent } = instance.timestamps;
+  const parts = [`${instance.treeHeads} tree heads matched`];
+  if (verified > 0) parts.push(`${verified} timestamped`);
+  if (unchecked > 0) parts.push(`${unchecked} with a timestamp not checked (no TSA CA given)`);
+  if (absent > 0) parts.push(`${absent} signed only, no timestamp`);
+  return parts.join(', ');
+}
 
 export const auditSearchCommand: Command = {
   name: 'audit search',

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { auditArchiveCommand, auditSearchCommand, auditVerifyCommand, migrateCommand } from './audit.js';
+import { auditVerifyProofCommand } from './audit-proof.js';
 import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   callCommand,
   apiCommand,
   auditVerifyCommand,
+  auditVerifyProofCommand,
   auditSearchCommand,
   auditArchiveCommand,
   exchangeRunCommand,
