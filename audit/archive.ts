@@ -258,9 +258,7 @@ async function* exportLines(
 }
 
 async function dropMonth(store: AuditStore, month: StoredMonth, manifest: ArchiveManifest): Promise<void> {
-  const client = await store.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await store.transaction(async (client) => {
     await client.query(
       `INSERT INTO audit_archives (month, segment, records, sha256) VALUES ($1, $2, $3, $4)
        ON CONFLICT (month) DO UPDATE SET segment = EXCLUDED.segment, records = EXCLUDED.records,
@@ -278,13 +276,7 @@ async function dropMonth(store: AuditStore, month: StoredMonth, manifest: Archiv
     }
     await client.query(`DROP TABLE audit_records_${month.suffix}`);
     await client.query(`DROP TABLE IF EXISTS audit_subjects_${month.suffix}`);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Where an instance's stored chain starts: the last archived record, if any was archived. */

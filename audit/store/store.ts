@@ -199,10 +199,7 @@ export class AuditStore {
   ): Promise<boolean> {
     if (batch.length === 0) return true;
     await this.ensurePartitions(batch.map((r) => r.ms));
-    const client = await this.connect();
-    let failed = false;
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       await client.query(SHIP_LOCK_SQL, [instance]);
       const { rows } = await client.query<{ seq: string; hash: string }>(
         'SELECT seq, hash FROM audit_shipping WHERE instance = $1',
@@ -212,10 +209,7 @@ export class AuditStore {
       const continues = stored
         ? from !== undefined && Number(stored.seq) === from.seq && stored.hash === from.hash
         : from === undefined;
-      if (!continues) {
-        await client.query('ROLLBACK');
-        return false;
-      }
+      if (!continues) return false;
       // COPY: the position check above (under the instance's lock) already guarantees that none of these
       // rows is stored, so no conflict handling is needed, and COPY is the cheapest way in.
       await copyRows(
@@ -233,16 +227,8 @@ export class AuditStore {
          ON CONFLICT (instance) DO UPDATE SET seq = $2, hash = $3, stream_id = $4, shipped_at = now()`,
         [instance, last.seq, last.hash, last.id],
       );
-      await client.query('COMMIT');
       return true;
-    } catch (err) {
-      failed = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailable(err);
-    } finally {
-      // A client that failed may be broken: the pool discards it rather than handing it out again.
-      client.release(failed);
-    }
+    });
   }
 
   /** Records matching the filters, newest first, after `search.after`. */
@@ -376,10 +362,7 @@ export class AuditStore {
       if (!this.partitions.has(month.suffix)) wanted.set(month.suffix, month);
     }
     if (wanted.size === 0) return;
-    const client = await this.connect();
-    let failed = false;
-    try {
-      await client.query('BEGIN');
+    await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
       for (const [suffix, { fromMs, toMs }] of wanted) {
         // suffix is yYYYYmMM from a date, the bounds integers: nothing from input reaches the DDL.
@@ -389,14 +372,27 @@ export class AuditStore {
           );
         }
       }
+    });
+    for (const suffix of wanted.keys()) this.partitions.add(suffix);
+  }
+
+  /**
+   * Runs `work` in one transaction on a client of its own: committed when it returns, rolled back when
+   * it throws (as AUDIT_STORE_UNAVAILABLE). A client that failed may be broken, so the pool discards it.
+   */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let failed = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
       await client.query('COMMIT');
-      for (const suffix of wanted.keys()) this.partitions.add(suffix);
+      return result;
     } catch (err) {
       failed = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw unavailable(err);
     } finally {
-      // A client that failed may be broken: the pool discards it rather than handing it out again.
       client.release(failed);
     }
   }
