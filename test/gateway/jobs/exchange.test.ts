@@ -147,6 +147,11 @@ t.test('permanent failures are not retried; transient ones are', async (t) => {
   const failed = (await store.get(doomed.id))!;
   t.equal(failed.state, 'failed');
   t.equal(failed.error?.code, 'GRANT_SUSPENDED');
+  // The job record is final before BullMQ files the processor's throw: wait for BullMQ's own state.
+  await until(
+    'BullMQ files the failure',
+    async () => (await (await queue.queue.getJob(doomed.id))?.getState()) === 'failed',
+  );
   const bull = await queue.queue.getJob(doomed.id);
   t.equal(await bull?.getState(), 'failed');
   t.equal(bull?.attemptsMade, 1, 'UnrecoverableError: one attempt only');
