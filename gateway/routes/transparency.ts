@@ -19,6 +19,7 @@ import {
   transparencySubject,
   transparencyUses,
 } from '../../audit/transparency.js';
+import { parseAcceptSignature, signResponse } from '../../certs/httpsig/index.js';
 import type { GatewayContext } from '../app/context.js';
 import { gatewayErrors } from '../app/errors.js';
 import { problemResponses } from '../app/schemas.js';
@@ -43,6 +44,7 @@ export const transparencyRoutes: FastifyPluginAsyncTypebox<{ context: GatewayCon
 ) => {
   const { certs, audit } = context;
   const delayDays = context.config.GOVSHARE_TRANSPARENCY_DELAY_DAYS;
+  const signingKeyId = context.platform.signingCertX509.serialNumber.toLowerCase();
 
   /** The query's own record: who asked (the portal), for whom (the hash), and the outcome. */
   async function auditQuery(
@@ -106,7 +108,12 @@ export const transparencyRoutes: FastifyPluginAsyncTypebox<{ context: GatewayCon
       let subject: string | undefined;
       let body: string;
       let count: number;
+      let accepted: ReturnType<typeof parseAcceptSignature>[number] | undefined;
       try {
+        // Evidence for the portal, as on the data path: the answer signed by the platform when asked
+        // (RFC 9421 §5); a malformed Accept-Signature is refused before anything is read.
+        const asked = request.headers['accept-signature'];
+        accepted = asked ? parseAcceptSignature(asked)[0] : undefined;
         // Checked even for a system about to be refused: its attempt is then audited under the hash.
         let subjectError: Error | undefined;
         try {
@@ -150,6 +157,21 @@ export const transparencyRoutes: FastifyPluginAsyncTypebox<{ context: GatewayCon
       );
       request.log.info({ uses: count }, 'transparency query answered');
       reply.header('cache-control', 'no-store');
+      if (accepted) {
+        const signed = signResponse({
+          status: 200,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body,
+          request: { method: request.method, url: caller.targetUri, headers: request.headers },
+          requestLabel: caller.signature.label,
+          keyId: signingKeyId,
+          privateKey: context.platform.signingKey,
+          alg: 'rsa-pss-sha512',
+          label: accepted.label ?? 'sig1',
+          ...(typeof accepted.params.nonce === 'string' ? { nonce: accepted.params.nonce } : {}),
+        });
+        for (const [name, value] of Object.entries(signed)) reply.header(name, value);
+      }
       // Sent as the exact bytes the audit record's responseDigest covers (a string is not re-serialized).
       return reply.type('application/json; charset=utf-8').send(body as unknown as TransparencyPage);
     },

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { AuditShipper } from '../../../audit/shipper.js';
@@ -6,6 +9,7 @@ import { subjectHash } from '../../../audit/subject.js';
 import * as registry from '../../../certs/registry.js';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { buildTestApp, type TestApp } from '../../helpers/app.js';
+import { cli } from '../../helpers/cli.js';
 import { usePostgres } from '../../helpers/postgres.js';
 import { useRedis } from '../../helpers/redis.js';
 import {
@@ -391,4 +395,51 @@ t.test('the query is not answered when its audit record cannot be written (503)'
   t.equal(res.json().code, 'SERVICE_UNAVAILABLE');
   t.notOk(res.body.includes('registration'), 'nothing released');
   t.notOk(res.body.includes(world.systems.amr.deptCode), 'nothing released');
+});
+
+t.test('govshare call --subject-id sends the ID number in the signed header, not the URL', async (t) => {
+  const testApp = await buildTestApp(t);
+  const world = await buildWorld(t, testApp.context);
+  const portal = await registerPortal(testApp);
+  await setRole(testApp, portal, 'portal');
+  await grantPopulation(testApp, world);
+  t.equal((await lookup(testApp, world, world.systems.amr, idNumber)).statusCode, 200);
+  const address = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'govshare-portal-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'key.pem'), portal.keyPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'cert.pem'), portal.certPem);
+  writeFileSync(join(dir, 'ca.pem'), testApp.context.platform.caCertPem);
+  const flags = [
+    '--key',
+    join(dir, 'key.pem'),
+    '--cert',
+    join(dir, 'cert.pem'),
+    '--purpose',
+    'citizen-transparency',
+  ];
+  const res = await cli(
+    [
+      'call',
+      'GET',
+      `${address}/v1/transparency/uses`,
+      ...flags,
+      '--user-id',
+      'portal-1',
+      '--subject-id',
+      idNumber,
+    ],
+    {},
+  );
+  t.equal(res.code, 0, res.err.join(' '));
+  t.match(res.err.join('\n'), /HTTP 200/);
+  t.match(res.err.join('\n'), /response signature: verified/, 'signed by the platform, as asked');
+  t.match(JSON.parse(res.out.join('\n')), {
+    uses: [
+      { department: { code: world.systems.amr.deptCode, name: '武汉市市场监督管理局' }, decision: 'allow' },
+    ],
+  });
+  const without = await cli(['call', 'GET', `${address}/v1/transparency/uses`, ...flags], {});
+  t.equal(without.code, 1);
+  t.match(without.out.join('\n'), /TRANSPARENCY_SUBJECT_INVALID/);
 });
