@@ -40,6 +40,10 @@ export const auditErrors = {
   AUDIT_RECORD_UNKNOWN: AuditRecordUnknown,
   AUDIT_PROOF_PENDING: AuditProofPending,
   AUDIT_PROOF_INVALID: AuditProofInvalid,
+} as const;
+
+/** Citizen transparency queries (transparency.ts and the gateway's /v1/transparency route). */
+export const transparencyErrors = {
   TRANSPARENCY_SUBJECT_INVALID: TransparencySubjectInvalid,
   TRANSPARENCY_PORTAL_ONLY: TransparencyPortalOnly,
 } as const;
@@ -73,6 +77,9 @@ export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
     'The record is not covered by a signed checkpoint with a tree head yet (checkpoints follow every 1000 records or 10 s); retry shortly. Records covered only by checkpoints from before tree heads get no proof.',
   AUDIT_PROOF_INVALID:
     'An inclusion proof does not verify: malformed, a certificate that is not the platform signing certificate of the given CA, a bad checkpoint signature, or an audit path that does not lead from the record to the signed root.',
+};
+
+export const transparencyErrorDocs: Record<keyof typeof transparencyErrors, string> = {
   TRANSPARENCY_SUBJECT_INVALID:
     'A transparency query needs the signed header x-subject-id holding the resident ID number (GB 11643-1999) of the person the portal verified; it is missing or not a valid number (the message never repeats it).',
   TRANSPARENCY_PORTAL_ONLY:
