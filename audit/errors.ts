@@ -20,6 +20,8 @@ export const AuditTimestampInvalid = createError('AUDIT_TIMESTAMP_INVALID', '%s'
 export const AuditRecordUnknown = createError('AUDIT_RECORD_UNKNOWN', '%s', 404);
 export const AuditProofPending = createError('AUDIT_PROOF_PENDING', '%s', 409);
 export const AuditProofInvalid = createError('AUDIT_PROOF_INVALID', '%s', 422);
+export const TransparencySubjectInvalid = createError('TRANSPARENCY_SUBJECT_INVALID', '%s', 400);
+export const TransparencyPortalOnly = createError('TRANSPARENCY_PORTAL_ONLY', '%s', 403);
 
 export const auditErrors = {
   AUDIT_WRITE_FAILED: AuditWriteFailed,
@@ -38,6 +40,12 @@ export const auditErrors = {
   AUDIT_RECORD_UNKNOWN: AuditRecordUnknown,
   AUDIT_PROOF_PENDING: AuditProofPending,
   AUDIT_PROOF_INVALID: AuditProofInvalid,
+} as const;
+
+/** Citizen transparency queries (transparency.ts and the gateway's /v1/transparency route). */
+export const transparencyErrors = {
+  TRANSPARENCY_SUBJECT_INVALID: TransparencySubjectInvalid,
+  TRANSPARENCY_PORTAL_ONLY: TransparencyPortalOnly,
 } as const;
 
 export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
@@ -69,4 +77,11 @@ export const auditErrorDocs: Record<keyof typeof auditErrors, string> = {
     'The record is not covered by a signed checkpoint with a tree head yet (checkpoints follow every 1000 records or 10 s); retry shortly. Records covered only by checkpoints from before tree heads get no proof.',
   AUDIT_PROOF_INVALID:
     'An inclusion proof does not verify: malformed, a certificate that is not the platform signing certificate of the given CA, a bad checkpoint signature, or an audit path that does not lead from the record to the signed root.',
+};
+
+export const transparencyErrorDocs: Record<keyof typeof transparencyErrors, string> = {
+  TRANSPARENCY_SUBJECT_INVALID:
+    'A transparency query needs the signed header x-subject-id holding the resident ID number (GB 11643-1999) of the person the portal verified; it is missing or not a valid number (the message never repeats it).',
+  TRANSPARENCY_PORTAL_ONLY:
+    "Only a system the bureau made a citizen portal (role `portal`) may ask who used a person's record; the refusal is audited.",
 };

@@ -24,7 +24,13 @@ import {
   verifyPayload,
 } from './checkpoint.js';
 import { parseRecord, walkStream } from './entries.js';
-import { AuditChainBroken, AuditProofInvalid, AuditProofPending, AuditRecordUnknown } from './errors.js';
+import {
+  AuditChainBroken,
+  AuditProofInvalid,
+  AuditProofPending,
+  AuditRecordUnknown,
+  AuditSetupInvalid,
+} from './errors.js';
 import { auditKeys } from './keys.js';
 import { inclusionProof, verifyInclusion } from './merkle.js';
 import { type AuditRecord, INSTANCE_ID_PATTERN } from './record.js';
@@ -113,17 +119,29 @@ export async function recordsOfRequest(
  * The inclusion proof of a record: its checkpoint (from the store, else the checkpoint stream), the
  * records of that checkpoint's tree (store, then stream) and the audit path. AUDIT_PROOF_PENDING when
  * no checkpoint with a tree head covers the record yet.
+ *
+ * `signingCertificates` holds every platform signing certificate by fingerprint: the bundle carries the
+ * one that signed the checkpoint, so a proof of a checkpoint signed before a key rotation still
+ * verifies. A checkpoint naming no signer is checked against `current`.
  */
 export async function buildInclusionProof(
   redis: RedisClient,
   prefix: string,
   at: RecordLocator,
-  platformCertificate: X509Certificate,
+  signing: { current: X509Certificate; byFingerprint: ReadonlyMap<string, X509Certificate> },
   store?: AuditStore,
 ): Promise<InclusionProofBundle> {
   const keys = auditKeys(prefix);
   const checkpoint = await coveringCheckpoint(redis, prefix, at, store);
   const { from, seq, root, hash } = checkpoint.parsed!;
+  const platformCertificate = checkpoint.signer
+    ? signing.byFingerprint.get(checkpoint.signer)
+    : signing.current;
+  if (!platformCertificate) {
+    throw new AuditSetupInvalid(
+      `checkpoint ${checkpoint.id} of ${at.instance} was signed by platform certificate ${checkpoint.signer}, which is not in the signing history: restore it to platform/signing-history/`,
+    );
+  }
   if (!verifyPayload(platformCertificate.publicKey, checkpoint.payload, checkpoint.sig)) {
     throw new AuditChainBroken(
       `checkpoint ${checkpoint.id} of ${at.instance} is not signed by the platform key`,

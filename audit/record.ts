@@ -61,6 +61,12 @@ export const AuditRecord = Type.Object(
     resource: Type.Optional(Text(64, 'Catalog resource code')),
     providerDept: Type.Optional(Text(32, 'Department providing the resource (unified social credit code)')),
     grantId: Type.Optional(Text(128, 'Grant the request was decided under')),
+    investigation: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'The grant carried the investigation flag when the call was made: citizens see the call only after the transparency delay',
+      }),
+    ),
     purpose: Type.Optional(Text(256, 'Declared purpose (x-purpose)')),
     items: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {

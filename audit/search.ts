@@ -92,7 +92,47 @@ export async function searchAudit(
   store?: AuditStore,
 ): Promise<AuditPage> {
   const plan = planQuery(query, subjectSecret);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  return searchPlanned(redis, prefix, plan, query.cursor, store);
+}
+
+/** A search already reduced to store filters (subjects hashed), for callers other than `/v1/audit`. */
+export interface FilteredSearch {
+  filters: StoreFilter[];
+  fromMs?: number;
+  toMs?: number;
+  /** 1 to 500. */
+  limit: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+}
+
+/** The same search, newest first with keyset pagination, on filters built by the caller. */
+export function searchFiltered(
+  redis: RedisClient,
+  prefix: string,
+  search: FilteredSearch,
+  store?: AuditStore,
+): Promise<AuditPage> {
+  if (!Number.isInteger(search.limit) || search.limit < 1 || search.limit > 500) {
+    throw new AuditQueryInvalid(`audit query /limit: ${search.limit} is not 1 to 500`);
+  }
+  const plan: Plan = {
+    fromMs: search.fromMs,
+    toMs: search.toMs,
+    filters: search.filters,
+    limit: search.limit,
+  };
+  return searchPlanned(redis, prefix, plan, search.cursor, store);
+}
+
+async function searchPlanned(
+  redis: RedisClient,
+  prefix: string,
+  plan: Plan,
+  cursor: string | undefined,
+  store?: AuditStore,
+): Promise<AuditPage> {
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
   const keys = auditKeys(prefix);
   // Positions before the tails: a record shipped meanwhile is then found twice (and kept once), never
   // missed, since a stream is trimmed only below shipped records.
@@ -207,9 +247,13 @@ function planQuery(query: AuditQuery, subjectSecret: Buffer): Plan {
   return { fromMs, toMs, filters, limit: query.limit ?? 100 };
 }
 
-function matches(record: AuditRecord, filters: readonly StoreFilter[]): boolean {
+function matches(record: AuditRecord, ms: number, filters: readonly StoreFilter[]): boolean {
   return filters.every(([kind, value]) => {
     switch (kind) {
+      case 'kind':
+        return record.kind === value;
+      case 'disclosedBefore':
+        return record.investigation !== true || ms < value;
       case 'request':
         return record.requestId === value;
       case 'subject':
@@ -278,7 +322,7 @@ async function scanTail(
       scanned++;
       const { ms, n } = parseStreamId(raw[0]);
       const record = stored(raw);
-      if (record && (plan.toMs === undefined || ms < plan.toMs) && matches(record, plan.filters)) {
+      if (record && (plan.toMs === undefined || ms < plan.toMs) && matches(record, ms, plan.filters)) {
         found.push({ ms, n, instance, record });
         if (found.length === plan.limit) return { matches: found, frontier: { ms, n, instance } };
       }

@@ -82,6 +82,12 @@ export interface VerifyResult {
 export interface VerifyOptions {
   /** The platform signing key's public half. */
   publicKey: KeyObject;
+  /**
+   * Every platform signing key, current and earlier, by its certificate's SHA-256 fingerprint: a
+   * checkpoint naming its signer is checked with that key (signed before a key rotation), one naming
+   * none with `publicKey`.
+   */
+  signerKeys?: ReadonlyMap<string, KeyObject>;
   /** Verify only this instance. @defaultValue every instance registered or with a stream */
   instance?: string;
   onProgress?: (progress: { instance: string; records: number }) => void;
@@ -104,6 +110,11 @@ const ORDER: BrokenReason[] = [
   'checkpoint-timestamp-invalid',
   'head-mismatch',
 ];
+
+/** The key a checkpoint names (an unknown signer gets the current key, and so fails as a bad signature). */
+function signerKey(options: VerifyOptions, signer: string | undefined): KeyObject {
+  return (signer && options.signerKeys?.get(signer)) || options.publicKey;
+}
 
 export async function verifyAudit(
   redis: RedisClient,
@@ -275,7 +286,7 @@ async function verifyInstance(
     if (
       !cp.parsed ||
       cp.parsed.instance !== instance ||
-      !verifyPayload(options.publicKey, cp.payload, cp.sig)
+      !verifyPayload(signerKey(options, cp.signer), cp.payload, cp.sig)
     ) {
       const why = !cp.parsed
         ? 'payload unreadable'

@@ -24,6 +24,11 @@ export interface SignedCallInput {
   body?: unknown;
   userId?: string;
   caseId?: string;
+  /**
+   * A citizen portal's transparency query: the resident ID number of the person it verified, sent in
+   * the signed header x-subject-id (never in the URL).
+   */
+  subjectId?: string;
   alg?: SignatureAlgorithm;
   /** Ask the platform to sign its response (RFC 9421 §5). @defaultValue true */
   askSignedResponse?: boolean;
@@ -74,6 +79,7 @@ export class SignedClient {
       'x-purpose': input.purpose,
       ...(input.userId ? { 'x-user-id': input.userId } : {}),
       ...(input.caseId ? { 'x-case-id': input.caseId } : {}),
+      ...(input.subjectId ? { 'x-subject-id': input.subjectId } : {}),
       ...(body ? { 'content-type': 'application/json' } : {}),
       ...(input.askSignedResponse === false
         ? {}

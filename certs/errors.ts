@@ -18,6 +18,7 @@ export const SystemIdInvalid = createError('SYSTEM_ID_INVALID', '%s', 422);
 export const SystemNameInvalid = createError('SYSTEM_NAME_INVALID', '%s', 422);
 export const SystemExists = createError('SYSTEM_EXISTS', '%s', 409);
 export const SystemNotFound = createError('SYSTEM_NOT_FOUND', '%s', 404);
+export const SystemRoleInvalid = createError('SYSTEM_ROLE_INVALID', '%s', 422);
 
 // Certificates and revocation.
 export const CertValidityInvalid = createError('CERT_VALIDITY_INVALID', '%s', 422);
@@ -41,6 +42,7 @@ export const certsErrors = {
   SystemNameInvalid,
   SystemExists,
   SystemNotFound,
+  SystemRoleInvalid,
   CertValidityInvalid,
   CertSerialInvalid,
   CertIdentityInvalid,
@@ -68,6 +70,7 @@ export const certsErrorDocs: Record<string, string> = {
   SYSTEM_NAME_INVALID: 'A system name must be 1-200 characters.',
   SYSTEM_EXISTS: 'The department already has a system with this id.',
   SYSTEM_NOT_FOUND: 'The department has no system with this id.',
+  SYSTEM_ROLE_INVALID: 'A system role is "standard" or "portal".',
   CERT_VALIDITY_INVALID: 'A certificate validity must be a whole number of days from 1 to 825.',
   CERT_SERIAL_INVALID: 'A certificate serial number is written as lowercase hexadecimal.',
   CERT_IDENTITY_INVALID: 'The certificate carries no valid urn:govshare:<deptCode>:<systemId> SAN URI.',

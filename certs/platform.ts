@@ -3,10 +3,15 @@
  * audit checkpoints, webhooks), the token key (people's JWTs, kept apart from the signing key) and the
  * secret under which audit records hash subjects. `initPlatform` creates what is missing and never
  * replaces what exists; `loadPlatform` reads it all and checks that it belongs together.
+ *
+ * The signing certificate lasts two years, so the signing key is rotated (`rotateSigningKey`). What it
+ * signed before stays verifiable: every earlier signing certificate is kept in `platform/signing-history/`
+ * (public, named by its SHA-256 fingerprint), and the checkpoints of the audit trail, which name their
+ * signer's fingerprint, are checked and proven with the certificate that signed them.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { PlatformIncomplete, PlatformInconsistent, PlatformNotInitialised } from './errors.js';
@@ -31,6 +36,11 @@ export interface Platform {
   signingKey: KeyObject;
   signingCertPem: string;
   signingCertX509: X509Certificate;
+  /**
+   * Every platform signing certificate, current and earlier, by its SHA-256 fingerprint (lowercase hex,
+   * no colons, as audit checkpoints name their signer).
+   */
+  signingCertificates: ReadonlyMap<string, X509Certificate>;
   tokenPrivateKeyPem: string;
   tokenPublicKeyPem: string;
   subjectHmacKey: Buffer;
@@ -65,6 +75,14 @@ export const platformFiles = {
 } as const;
 
 export const PLATFORM_SIGNING_URI = 'urn:govshare:platform';
+
+/** Earlier platform signing certificates, `<fingerprint>.pem`, under the data directory. */
+export const SIGNING_HISTORY_DIR = 'platform/signing-history';
+
+/** A certificate's SHA-256 fingerprint as lowercase hex without colons. */
+export function certificateFingerprint(cert: X509Certificate): string {
+  return cert.fingerprint256.replaceAll(':', '').toLowerCase();
+}
 
 /**
  * Whether `cert` is the platform's signing certificate as the platform CA issued it, valid at `now`.
@@ -207,6 +225,11 @@ export function loadPlatform(dataDir: string): Platform {
   ) {
     throw inconsistent(`${platformFiles.tokenPublic} is not the public half of ${platformFiles.tokenKey}`);
   }
+  const signingCertificates = new Map<string, X509Certificate>();
+  for (const cert of signingHistory(dataDir, caCertX509, inconsistent)) {
+    signingCertificates.set(certificateFingerprint(cert), cert);
+  }
+  signingCertificates.set(certificateFingerprint(signingCertX509), signingCertX509);
   const hmacHex = read(platformFiles.subjectHmacKey).trim();
   if (!/^[0-9a-f]{64}$/.test(hmacHex))
     throw inconsistent(`${platformFiles.subjectHmacKey} is not 32 bytes of hex`);
@@ -220,10 +243,97 @@ export function loadPlatform(dataDir: string): Platform {
     signingKey,
     signingCertPem,
     signingCertX509,
+    signingCertificates,
     tokenPrivateKeyPem,
     tokenPublicKeyPem,
     subjectHmacKey: Buffer.from(hmacHex, 'hex'),
   };
+}
+
+/**
+ * The earlier signing certificates. Each must be a platform signing certificate of this CA and be filed
+ * under its own fingerprint; anything else there is a sign of tampering and stops start-up.
+ */
+function signingHistory(
+  dataDir: string,
+  ca: X509Certificate,
+  inconsistent: (what: string) => Error,
+): X509Certificate[] {
+  const dir = join(dataDir, SIGNING_HISTORY_DIR);
+  if (!existsSync(dir)) return [];
+  const certs: X509Certificate[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith('.pem')) continue;
+    const file = `${SIGNING_HISTORY_DIR}/${name}`;
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(readFileSync(join(dir, name)));
+    } catch {
+      throw inconsistent(`${file} is not a PEM certificate`);
+    }
+    const names = (cert.subjectAltName ?? '').split(', ');
+    if (
+      !cert.checkIssued(ca) ||
+      !cert.verify(ca.publicKey) ||
+      !names.includes(`URI:${PLATFORM_SIGNING_URI}`)
+    ) {
+      throw inconsistent(`${file} is not a platform signing certificate of the CA`);
+    }
+    if (name !== `${certificateFingerprint(cert)}.pem`) {
+      throw inconsistent(`${file} is not named after its SHA-256 fingerprint`);
+    }
+    certs.push(cert);
+  }
+  return certs;
+}
+
+/** The public keys of every platform signing certificate, by fingerprint (for audit verification). */
+export function signerKeys(platform: Platform): Map<string, KeyObject> {
+  return new Map(
+    [...platform.signingCertificates].map(([fingerprint, cert]) => [fingerprint, cert.publicKey]),
+  );
+}
+
+export interface RotatedSigningKey {
+  /** Fingerprint of the certificate now kept in the history. */
+  previous: string;
+  /** Fingerprint of the new signing certificate. */
+  current: string;
+  notAfter: Date;
+}
+
+/**
+ * Replaces the platform signing key and certificate (before the certificate expires, or after a
+ * suspected compromise), keeping the old certificate in the signing history first so that what it
+ * signed still verifies. Running gateways and workers keep the old key until they restart.
+ */
+export async function rotateSigningKey(
+  dataDir: string,
+  options: { now?: Date } = {},
+): Promise<RotatedSigningKey> {
+  const platform = loadPlatform(dataDir);
+  const now = wholeSeconds(options.now ?? new Date());
+  const path = (file: string) => join(dataDir, file);
+  const previous = certificateFingerprint(platform.signingCertX509);
+  await mkdir(path(SIGNING_HISTORY_DIR), { recursive: true, mode: 0o700 });
+  const kept = path(`${SIGNING_HISTORY_DIR}/${previous}.pem`);
+  if (!existsSync(kept)) await writePublic(kept, platform.signingCertPem);
+  const pair = await generateRsaKeyPair(2048);
+  const certPem = signingCertificate(platform.caCert, platform.caKeyObject, pair.publicKeyPem, now);
+  // Written beside the live files, then renamed over them: each file is replaced whole. A crash between
+  // the two renames leaves a key that does not match its certificate, which loadPlatform refuses; the
+  // new certificate is then still in signing-cert.pem.next, to be renamed by hand (the history already
+  // holds the old certificate).
+  const keyNext = path(`${platformFiles.signingKey}.next`);
+  const certNext = path(`${platformFiles.signingCert}.next`);
+  await rm(keyNext, { force: true });
+  await rm(certNext, { force: true });
+  await writePrivate(keyNext, pair.privateKeyPem);
+  await writePublic(certNext, certPem);
+  await rename(keyNext, path(platformFiles.signingKey));
+  await rename(certNext, path(platformFiles.signingCert));
+  const current = loadPlatform(dataDir).signingCertX509;
+  return { previous, current: certificateFingerprint(current), notAfter: new Date(current.validTo) };
 }
 
 function selfSignedCa(

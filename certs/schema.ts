@@ -50,12 +50,24 @@ export const Department = Type.Object(
 );
 export type Department = Static<typeof Department>;
 
+/**
+ * What a system may do beyond the data calls its grants allow. `portal`: a citizen portal trusted to ask,
+ * for a person whose identity it has verified, who used that person's record
+ * (`GET /v1/transparency/uses`). Set by the bureau; absent means `standard`.
+ */
+export const SystemRole = Type.Union([Type.Literal('standard'), Type.Literal('portal')], {
+  description:
+    'standard: data calls under its grants; portal: also citizen transparency queries (set by the bureau)',
+});
+export type SystemRole = Static<typeof SystemRole>;
+
 export const DepartmentSystem = Type.Object(
   {
     deptCode: Type.String({ pattern: USCC_PATTERN }),
     systemId: Type.String({ pattern: SYSTEM_ID_PATTERN }),
     name: Name,
     createdAt: Timestamp,
+    role: Type.Optional(SystemRole),
   },
   { additionalProperties: false },
 );

@@ -17,6 +17,7 @@ import {
   SystemExists,
   SystemNameInvalid,
   SystemNotFound,
+  SystemRoleInvalid,
   UsccInvalid,
 } from './errors.js';
 import { assertSystemId } from './issue.js';
@@ -29,6 +30,7 @@ import {
   type RevocationReason,
   type RevokedEntry,
   SERIAL_PATTERN,
+  type SystemRole,
 } from './schema.js';
 
 /** The shape every route and certificate requires of a department code (catalog/schema.ts USCC_PATTERN). */
@@ -53,6 +55,19 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 return 1`;
+
+/**
+ * KEYS[1] system record. ARGV[1] role ('standard' removes the field). Returns the updated JSON, or false
+ * for an unknown system. A script, so that a concurrent change of the record is never lost.
+ */
+const SET_SYSTEM_ROLE = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local system = cjson.decode(raw)
+if ARGV[1] == 'standard' then system.role = nil else system.role = ARGV[1] end
+local json = cjson.encode(system)
+redis.call('SET', KEYS[1], json)
+return json`;
 
 /**
  * KEYS[1] system record, KEYS[2] certificate record, KEYS[3] all certificates, KEYS[4] the department's.
@@ -200,6 +215,19 @@ export class CertsStore {
 
   async getSystem(deptCode: string, systemId: string): Promise<DepartmentSystem | null> {
     return parse<DepartmentSystem>(await this.redis.get(this.keys.system(deptCode, systemId)));
+  }
+
+  /** Sets what a system may do beyond data calls (the bureau's decision); returns the updated system. */
+  async setSystemRole(deptCode: string, systemId: string, role: SystemRole): Promise<DepartmentSystem> {
+    assertSystemId(systemId);
+    if (role !== 'standard' && role !== 'portal') {
+      throw new SystemRoleInvalid(`"${String(role)}" is not a system role: standard or portal`);
+    }
+    const json = (await this.redis.eval(SET_SYSTEM_ROLE, 1, this.keys.system(deptCode, systemId), role)) as
+      | string
+      | null;
+    if (json === null) throw new SystemNotFound(`department ${deptCode} has no system "${systemId}"`);
+    return JSON.parse(json) as DepartmentSystem;
   }
 
   async listSystems(deptCode: string): Promise<DepartmentSystem[]> {

@@ -41,6 +41,7 @@ import { dataRoutes } from './routes/data.js';
 import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
+import { transparencyRoutes } from './routes/transparency.js';
 
 export interface BuildAppOptions {
   context: GatewayContext;
@@ -187,6 +188,7 @@ export async function buildApp({
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
+  await app.register(transparencyRoutes, { context });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

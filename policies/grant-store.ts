@@ -208,6 +208,7 @@ export class GrantStore {
       ],
     };
     if (input.rowFilter) grant.rowFilter = { ...input.rowFilter };
+    if (input.investigation) grant.investigation = true;
     const consumer = consumerKey(grant.deptCode, grant.systemId, grant.resourceCode);
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

@@ -142,6 +142,16 @@ const scope = {
   modes: Type.Array(GrantMode, { minItems: 1, uniqueItems: true }),
 };
 
+/**
+ * The grant serves a confidential investigation: every call under it is flagged in its audit record, and
+ * a citizen's transparency query shows those calls only after the platform's delay
+ * (GOVSHARE_TRANSPARENCY_DELAY_DAYS), so that the person looked into is not warned while it runs.
+ */
+const InvestigationFlag = Type.Boolean({
+  description:
+    "Calls under this grant serve a confidential investigation: citizens see them only after the platform's transparency delay",
+});
+
 /** What an API caller posts to create a grant. */
 export const GrantRequest = Type.Object(
   {
@@ -152,6 +162,7 @@ export const GrantRequest = Type.Object(
     masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Optional(Type.Boolean({ description: 'Every data response must be signed' })),
+    investigation: Type.Optional(InvestigationFlag),
   },
   { additionalProperties: false },
 );
@@ -168,6 +179,7 @@ export const Grant = Type.Object(
     masking: Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting),
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Boolean(),
+    investigation: Type.Optional(InvestigationFlag),
     status: GrantStatus,
     grantedBy: Actor,
     grantedAt: Instant('When the grant was made'),

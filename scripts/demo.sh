@@ -155,6 +155,40 @@ gs api GET "$GW/v1/audit?subject=$ID&limit=10" --token "$AUDITOR" \
 show "govshare audit verify"
 gs audit verify
 
+step "7. an inclusion proof: the record of a lookup of this citizen, proven to be in the signed trail, checked offline with only the CA"
+REQ=$(gs api GET "$GW/v1/audit?subject=$ID&resource=101001/000001&decision=allow&limit=1" --token "$AUDITOR" | json 'v.records[0].requestId')
+show "govshare api GET $GW/v1/audit/$REQ/proof --token \$AUDITOR > $DEMO/proof.json"
+# A checkpoint covers a record within 10 s (or 1000 records); until then the proof is 409 AUDIT_PROOF_PENDING.
+for _ in $(seq 1 30); do
+  gs api GET "$GW/v1/audit/$REQ/proof" --token "$AUDITOR" > "$DEMO/proof.json" 2>/dev/null && break
+  sleep 1
+done
+json '"record seq "+v.seq+" of "+v.instance+", leaf "+v.leafIndex+" of a tree of "+v.treeSize+", audit path of "+v.proof.length+" hashes"' < "$DEMO/proof.json"
+show "govshare audit verify-proof $DEMO/proof.json --ca $DEMO/systems/amr/ca.pem"
+gs audit verify-proof "$DEMO/proof.json" --ca "$DEMO/systems/amr/ca.pem"
+
+step "8. citizen transparency: the city's 一网通办 portal asks, for a resident it verified, who used their record"
+PORTAL_DEPT=11420100010002206J
+gs dept add --code "$PORTAL_DEPT" --name 武汉市政务服务和大数据管理局
+gs system add --dept "$PORTAL_DEPT" --id citizen-portal --name 一网通办市民门户
+gs cert issue --dept "$PORTAL_DEPT" --system citizen-portal --out "$DEMO/systems/portal" > /dev/null
+show "govshare api PUT $GW/v1/departments/$PORTAL_DEPT/systems/citizen-portal/role --token \$BUREAU --data '{\"role\":\"portal\"}'"
+gs api PUT "$GW/v1/departments/$PORTAL_DEPT/systems/citizen-portal/role" --token "$BUREAU" --data '{"role":"portal"}' | json '"system "+v.systemId+" of "+v.deptCode+": role "+v.role'
+echo "meanwhile HRSS looks the citizen up under a grant flagged for an investigation (withheld from the citizen for 90 days):"
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[hrss]}\",\"systemId\":\"insurance-service\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\"],\"purposes\":[\"fraud-investigation\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"investigation\":true}" | json '"grant "+v.id+" investigation "+v.investigation'
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" --key "$DEMO/systems/hrss/key.pem" --cert "$DEMO/systems/hrss/cert.pem" --purpose fraud-investigation --user-id zhao.jing --case-id JC-2026-0042 --quiet > /dev/null || true
+PORTAL=(--key "$DEMO/systems/portal/key.pem" --cert "$DEMO/systems/portal/cert.pem")
+PORTAL_TEXT="--key '$DEMO/systems/portal/key.pem' --cert '$DEMO/systems/portal/cert.pem'"
+show "govshare call GET '$GW/v1/transparency/uses?limit=10' $PORTAL_TEXT --purpose citizen-transparency --user-id portal-session-5f2c --subject-id $ID   # the ID number only in a signed header"
+gs call GET "$GW/v1/transparency/uses?limit=10" "${PORTAL[@]}" --purpose citizen-transparency --user-id portal-session-5f2c --subject-id "$ID" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const u of JSON.parse(s).uses)console.log([u.time,u.department.name??u.department.code,u.systemId??'-',u.resource??'-','purpose='+(u.purpose??'-'),'case='+(u.caseId??'-'),u.decision+(u.reasonCode?' '+u.reasonCode:'')].join('  '))})" || true
+echo "(HRSS's lookup under the investigation grant is not listed: the citizen sees it once 90 days have passed)"
+show "govshare call GET '$GW/v1/transparency/uses' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan --subject-id $ID   # not a portal"
+gs call GET "$GW/v1/transparency/uses" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --subject-id "$ID" --quiet || true
+echo "the portal's queries are audited too, under the citizen's hash:"
+gs api GET "$GW/v1/audit?subject=$ID&limit=3" --token "$AUDITOR" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records)console.log([r.time,r.actor.systemId??'-',r.action,r.decision,r.reasonCode??'',r.status,'user='+(r.actor.userId??'-')].join('  '))})"
+
 cat <<EOM
 
 govshare is running:
@@ -162,7 +196,7 @@ govshare is running:
   simulator      $SIM_URL
   redis          $GOVSHARE_REDIS_URL
   platform data  $GOVSHARE_DATA_DIR
-  certificates   $DEMO/systems/{psb,amr,hrss}/
+  certificates   $DEMO/systems/{psb,amr,hrss,portal}/
   logs           $LOGS/
 
 Try, in another shell (same directory):

@@ -14,9 +14,10 @@ for arg in "$@"; do
   esac
 done
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "govshare needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+# package.json engines: >= 20.19 (what pkijs requires); a plain major-version check would let 20.0-20.18 in.
+node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 19) ? 1 : 0' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "govshare needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
   exit 1
 fi
 

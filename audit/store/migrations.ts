@@ -124,6 +124,16 @@ CREATE TABLE audit_checkpoints (
 CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (instance, seq);
 `,
   },
+  {
+    version: 4,
+    name: 'audit store: the investigation flag of data records (citizen transparency delay)',
+    sql: `
+-- True when the grant a data call was made under carried the investigation flag: a citizen's
+-- transparency query shows such a call only once the configured delay has passed.
+-- A constant default: no table rewrite, and records shipped before keep false.
+ALTER TABLE audit_records ADD COLUMN investigation boolean NOT NULL DEFAULT false;
+`,
+  },
 ];
 
 export interface MigrationResult {

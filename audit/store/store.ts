@@ -18,7 +18,7 @@ import type { AuditRecord } from '../record.js';
 const guarded = new WeakSet<pg.PoolClient>();
 
 const RECORD_COPY = `COPY audit_records (instance, seq, id_ms, id_n, prev, hash, rec, request_id, kind, action,
-  decision, reason_code, consumer_dept, system_id, provider_dept, resource, grant_id) FROM STDIN`;
+  decision, reason_code, consumer_dept, system_id, provider_dept, resource, grant_id, investigation) FROM STDIN`;
 const SUBJECT_COPY = 'COPY audit_subjects (subject, id_ms, id_n, instance, seq) FROM STDIN';
 
 function recordRow(instance: string, r: ShippedRecord): string {
@@ -41,6 +41,7 @@ function recordRow(instance: string, r: ShippedRecord): string {
     record.providerDept,
     record.resource,
     record.grantId,
+    record.investigation ? 't' : 'f',
   ]);
 }
 
@@ -113,7 +114,13 @@ export type StoreFilter =
   | ['dept', string]
   | ['provider', string]
   | ['reason', string]
-  | ['decision', string];
+  | ['decision', string]
+  | ['kind', string]
+  /**
+   * Records made under an investigation flag only when their stream-id time is before this epoch-ms
+   * time; every other record passes.
+   */
+  | ['disclosedBefore', number];
 
 export interface StoreSearch {
   filters: readonly StoreFilter[];
@@ -124,7 +131,7 @@ export interface StoreSearch {
   limit: number;
 }
 
-const COLUMN: Record<Exclude<StoreFilter[0], 'subject'>, string> = {
+const COLUMN: Record<Exclude<StoreFilter[0], 'subject' | 'disclosedBefore'>, string> = {
   request: 'r.request_id',
   grant: 'r.grant_id',
   resource: 'r.resource',
@@ -133,6 +140,7 @@ const COLUMN: Record<Exclude<StoreFilter[0], 'subject'>, string> = {
   provider: 'r.provider_dept',
   reason: 'r.reason_code',
   decision: 'r.decision',
+  kind: 'r.kind',
 };
 
 /** Partition of the month an epoch-ms time falls in (UTC): its name and [from, to) bounds in ms. */
@@ -243,8 +251,12 @@ export class AuditStore {
     const t = subject ? 's' : 'r';
     const where: string[] = [];
     if (subject) where.push(`s.subject = ${param(subject[1])}`);
-    for (const [kind, value] of search.filters) {
-      if (kind !== 'subject') where.push(`${COLUMN[kind]} = ${param(value)}`);
+    for (const filter of search.filters) {
+      if (filter[0] === 'disclosedBefore') {
+        where.push(`(NOT r.investigation OR r.id_ms < ${param(filter[1])})`);
+      } else if (filter[0] !== 'subject') {
+        where.push(`${COLUMN[filter[0]]} = ${param(filter[1])}`);
+      }
     }
     if (search.fromMs !== undefined) where.push(`${t}.id_ms >= ${param(search.fromMs)}`);
     if (search.toMs !== undefined) where.push(`${t}.id_ms < ${param(search.toMs)}`);

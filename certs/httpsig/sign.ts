@@ -56,10 +56,10 @@ export interface SignResponseInput extends SigningKey {
   tag?: string;
 }
 
-/** `@method`, `@target-uri`, `x-purpose`; `x-user-id`/`x-case-id` when sent; `content-digest` with a body. */
+/** `@method`, `@target-uri`, `x-purpose`; `x-user-id`/`x-case-id`/`x-subject-id` when sent; `content-digest` with a body. */
 export function defaultSignedComponents(headers: Headers, hasBody: boolean): ComponentId[] {
   const components = ['@method', '@target-uri', 'x-purpose'];
-  for (const optional of ['x-user-id', 'x-case-id']) {
+  for (const optional of ['x-user-id', 'x-case-id', 'x-subject-id']) {
     if (fieldLines(headers, optional) !== undefined) components.push(optional);
   }
   if (hasBody) components.push('content-digest');

@@ -62,11 +62,12 @@ function hasBody(request: SignedRequest): boolean {
 
 /**
  * govshare's rule: `@method`, `@target-uri` and `x-purpose` always; `x-user-id` and `x-case-id` when
- * sent (the official acting and the case behind the call); `content-digest` when there is a body.
+ * sent (the official acting and the case behind the call), and `x-subject-id` when sent (the person a
+ * transparency portal asks for); `content-digest` when there is a body.
  */
 export function defaultRequiredComponents(request: SignedRequest): ComponentId[] {
   const required = ['@method', '@target-uri', 'x-purpose'];
-  for (const optional of ['x-user-id', 'x-case-id']) {
+  for (const optional of ['x-user-id', 'x-case-id', 'x-subject-id']) {
     if (fieldLines(request.headers, optional) !== undefined) required.push(optional);
   }
   if (hasBody(request)) required.push('content-digest');

@@ -163,6 +163,13 @@ export const ConfigSchema = Type.Object(
       maximum: 60_000,
       description: 'Most time a checkpoint waits for the TSA before it is stored signed only',
     }),
+    GOVSHARE_TRANSPARENCY_DELAY_DAYS: Type.Integer({
+      default: 90,
+      minimum: 0,
+      maximum: 3650,
+      description:
+        "Days before a citizen's transparency query shows a call made under a grant flagged for an investigation",
+    }),
     GOVSHARE_QUALITY_THRESHOLD: Type.Number({
       default: 90,
       minimum: 0,

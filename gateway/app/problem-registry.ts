@@ -4,7 +4,12 @@
  * from it and checked by a test, so the code, its status and its documentation cannot drift apart.
  */
 import type { FastifyErrorConstructor } from '@fastify/error';
-import { auditErrorDocs, auditErrors } from '../../audit/errors.js';
+import {
+  auditErrorDocs,
+  auditErrors,
+  transparencyErrorDocs,
+  transparencyErrors,
+} from '../../audit/errors.js';
 import { catalogErrorDocs, catalogErrors } from '../../catalog/errors.js';
 import { envelopeErrorDocs, envelopeErrors } from '../../certs/envelope.js';
 import { certsErrorDocs, certsErrors } from '../../certs/errors.js';
@@ -44,6 +49,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['envelope', envelopeErrors, envelopeErrorDocs],
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
+  ['transparency', transparencyErrors, transparencyErrorDocs],
 ];
 
 function collect(): Map<string, RegisteredProblem> {

@@ -324,6 +324,7 @@ async function auditOutcome(
     resource: query.code,
     ...(outcome.entry ? { providerDept: outcome.entry.entry.provider.code } : {}),
     ...(outcome.grant ? { grantId: outcome.grant.id } : {}),
+    ...(outcome.grant?.investigation ? { investigation: true as const } : {}),
     ...(caller.purpose ? { purpose: caller.purpose.slice(0, 256) } : {}),
     ...(body && outcome.obligations
       ? { items: [...outcome.obligations.items], rowCount: outcome.rowCount ?? 0 }

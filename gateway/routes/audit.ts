@@ -15,6 +15,7 @@ import { buildInclusionProof, InclusionProofBundle, recordsOfRequest } from '../
 import { INSTANCE_ID_PATTERN } from '../../audit/record.js';
 import { AuditFilters, AuditQuery, exportAudit, searchAudit } from '../../audit/search.js';
 import { verifyAudit } from '../../audit/verify.js';
+import { signerKeys } from '../../certs/platform.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
 import { readTsaTrustAnchors } from '../app/timestamps.js';
@@ -87,6 +88,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       const tsaTrustAnchorsPem = readTsaTrustAnchors(context.config);
       const result = await verifyAudit(redis, prefix, {
         publicKey: platform.signingCertX509.publicKey,
+        signerKeys: signerKeys(platform),
         ...(auditStore ? { store: auditStore } : {}),
         ...(tsaTrustAnchorsPem ? { tsaTrustAnchorsPem } : {}),
       });
@@ -140,7 +142,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
         redis,
         prefix,
         { instance: chosen.instance, seq: chosen.seq },
-        platform.signingCertX509,
+        { current: platform.signingCertX509, byFingerprint: platform.signingCertificates },
         auditStore,
       );
       await request.auditAdmin('audit.proof', { requestId, instance: chosen.instance, seq: chosen.seq });

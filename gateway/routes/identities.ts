@@ -15,6 +15,7 @@ import {
   RevocationReason,
   SERIAL_PATTERN,
   SYSTEM_ID_PATTERN,
+  SystemRole,
 } from '../../certs/schema.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
@@ -170,6 +171,30 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext
     async (request) => {
       requireOwnDepartment(personOf(request), request.params.code);
       return { systems: await certs.listSystems(request.params.code) };
+    },
+  );
+
+  app.put(
+    '/v1/departments/:code/systems/:systemId/role',
+    {
+      config: { access: ['bureau'] },
+      schema: {
+        tags: ['identities'],
+        description:
+          "Set what a system may do beyond the data calls its grants allow: `portal` makes it a citizen portal that may ask who used a person's record (GET /v1/transparency/uses); `standard` takes that away. The bureau decides; it takes effect on the next call.",
+        params: Type.Object({
+          code: Type.String({ pattern: USCC_PATTERN }),
+          systemId: Type.String({ pattern: SYSTEM_ID_PATTERN }),
+        }),
+        body: Type.Object({ role: SystemRole }, { additionalProperties: false }),
+        response: { 200: DepartmentSystem, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { code, systemId } = request.params;
+      const system = await certs.setSystemRole(code, systemId, request.body.role);
+      await request.auditAdmin('system.role', { dept: code, system: systemId, role: request.body.role });
+      return system;
     },
   );
 

@@ -83,6 +83,12 @@ export const AuthorizationTerms = Type.Object(
     masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Optional(Type.Boolean()),
+    investigation: Type.Optional(
+      Type.Boolean({
+        description:
+          "The grant serves a confidential investigation: citizens see its calls only after the platform's transparency delay",
+      }),
+    ),
     reason: Type.Optional(Reason('Why the terms differ from the application, if they do')),
   },
   { additionalProperties: false },

@@ -153,5 +153,6 @@ export function authorizedGrant(app: Application, terms: AuthorizationTerms, now
     ...(terms.masking ? { masking: terms.masking } : {}),
     ...(terms.rowFilter ? { rowFilter: terms.rowFilter } : {}),
     ...(terms.signResponses !== undefined ? { signResponses: terms.signResponses } : {}),
+    ...(terms.investigation ? { investigation: true } : {}),
   };
 }

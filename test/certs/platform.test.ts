@@ -3,7 +3,16 @@ import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import t from 'tap';
-import { initPlatform, loadPlatform, PLATFORM_SIGNING_URI, platformFiles } from '../../certs/platform.js';
+import {
+  initPlatform,
+  isPlatformSigningCertificate,
+  loadPlatform,
+  PLATFORM_SIGNING_URI,
+  platformFiles,
+  rotateSigningKey,
+  SIGNING_HISTORY_DIR,
+  signerKeys,
+} from '../../certs/platform.js';
 import { signCertificate, signSha256Rsa } from '../../certs/x509.js';
 import { openssl, tempDir } from './platform-fixture.js';
 
@@ -203,3 +212,63 @@ t.test('node:crypto signing gives the very bytes forge would', async (t) => {
   forges.sign(platform.caKey, forge.md.sha256.create());
   t.equal(forge.pki.certificateToPem(ours), forge.pki.certificateToPem(forges));
 });
+
+t.test(
+  'rotating the signing key keeps the old certificate in the history; a tampered history stops loading',
+  async (t) => {
+    const dir = copyOfDataDir('rotate');
+    const before = loadPlatform(dir);
+    const oldFingerprint = before.signingCertX509.fingerprint256.replaceAll(':', '').toLowerCase();
+    t.same([...before.signingCertificates.keys()], [oldFingerprint], 'only the current one at first');
+
+    const rotated = await rotateSigningKey(dir, { now: new Date('2027-01-01T00:00:00Z') });
+    t.equal(rotated.previous, oldFingerprint);
+    const after = loadPlatform(dir);
+    t.equal(rotated.current, after.signingCertX509.fingerprint256.replaceAll(':', '').toLowerCase());
+    t.not(rotated.current, rotated.previous, 'a new certificate');
+    t.notOk(
+      after.signingKey
+        .export({ format: 'der', type: 'pkcs8' })
+        .equals(before.signingKey.export({ format: 'der', type: 'pkcs8' })),
+      'over a new key',
+    );
+    t.equal(statSync(join(dir, platformFiles.signingKey)).mode & 0o777, 0o600, 'the new key is 0600');
+    t.ok(
+      isPlatformSigningCertificate(after.signingCertX509, after.caCertX509, new Date('2027-06-01T00:00:00Z')),
+    );
+    t.same([...after.signingCertificates.keys()].sort(), [rotated.previous, rotated.current].sort());
+    t.ok(after.signingCertificates.get(rotated.previous)!.publicKey.equals(before.signingCertX509.publicKey));
+    t.same([...signerKeys(after).keys()].sort(), [rotated.previous, rotated.current].sort());
+
+    // A second rotation keeps both earlier certificates.
+    const again = await rotateSigningKey(dir);
+    t.equal(again.previous, rotated.current);
+    t.equal(loadPlatform(dir).signingCertificates.size, 3);
+
+    // A file in the history that is not a platform signing certificate of this CA, or is misnamed.
+    const history = join(dir, SIGNING_HISTORY_DIR);
+    const copyRotated = (name: string) => {
+      const copy = join(root, name);
+      cpSync(dir, copy, { recursive: true });
+      return copy;
+    };
+    const systemCert = copyRotated('rotate-bad');
+    writeFileSync(
+      join(systemCert, SIGNING_HISTORY_DIR, `${'0'.repeat(64)}.pem`),
+      readFileSync(join(dir, platformFiles.caCert)),
+    );
+    t.throws(() => loadPlatform(systemCert), {
+      code: 'PLATFORM_INCONSISTENT',
+      message: /not a platform signing certificate/,
+    });
+    const misnamed = copyRotated('rotate-misnamed');
+    cpSync(
+      join(history, `${rotated.previous}.pem`),
+      join(misnamed, SIGNING_HISTORY_DIR, `${'a'.repeat(64)}.pem`),
+    );
+    t.throws(() => loadPlatform(misnamed), {
+      code: 'PLATFORM_INCONSISTENT',
+      message: /not named after its SHA-256 fingerprint/,
+    });
+  },
+);

@@ -204,3 +204,28 @@ t.test('every key carries the module hash tag', async (t) => {
   t.ok(keys.length >= 8);
   for (const key of keys) t.ok(key.startsWith(`${prefix}{certs}:`), key);
 });
+
+t.test(
+  'a system role: set, kept with the rest of the record, taken away; unknown systems and roles refused',
+  async (t) => {
+    const { store } = await storeWithSystem(t);
+    t.notOk((await store.getSystem(uscc, 'hukou-query'))!.role, 'standard by default');
+    const portal = await store.setSystemRole(uscc, 'hukou-query', 'portal');
+    t.same(portal, {
+      deptCode: uscc,
+      systemId: 'hukou-query',
+      name: '户籍查询',
+      createdAt: at.toISOString(),
+      role: 'portal',
+    });
+    t.same(await store.getSystem(uscc, 'hukou-query'), portal);
+    const standard = await store.setSystemRole(uscc, 'hukou-query', 'standard');
+    t.notOk('role' in standard, 'standard is the absence of a role');
+    t.same(await store.getSystem(uscc, 'hukou-query'), standard);
+    await t.rejects(store.setSystemRole(uscc, 'no-such', 'portal'), { code: 'SYSTEM_NOT_FOUND' });
+    await t.rejects(store.setSystemRole(otherUscc, 'hukou-query', 'portal'), { code: 'SYSTEM_NOT_FOUND' });
+    await t.rejects(store.setSystemRole(uscc, 'hukou-query', 'root' as never), {
+      code: 'SYSTEM_ROLE_INVALID',
+    });
+  },
+);

@@ -338,3 +338,16 @@ t.test('parseGrantChange rejects what is not a change', async (t) => {
     status: 'active',
   });
 });
+
+t.test('the investigation flag is kept on the grant only when set', async (t) => {
+  const { store } = await setup(t);
+  const flagged = await store.create(BUREAU, POPULATION, populationRequest({ investigation: true }));
+  t.equal(flagged.investigation, true);
+  t.equal((await store.get(flagged.id))!.investigation, true);
+  const plain = await store.create(
+    BUREAU,
+    POPULATION,
+    populationRequest({ systemId: 'pension', investigation: false }),
+  );
+  t.notOk('investigation' in plain, 'false is the absence of the flag');
+});

@@ -5,7 +5,7 @@ import { searchAudit } from '../../../audit/search.js';
 import { migrate } from '../../../audit/store/migrations.js';
 import { AuditStore } from '../../../audit/store/store.js';
 import { type InstanceVerification, verifyAudit } from '../../../audit/verify.js';
-import { loadPlatform } from '../../../certs/platform.js';
+import { loadPlatform, signerKeys } from '../../../certs/platform.js';
 import { auditArchiveDir, type GovshareConfig } from '../../app/config.js';
 import { readTsaTrustAnchors } from '../../app/timestamps.js';
 import { type CliIo, CONFIG_FLAGS, type Command, configFrom, parseFlags } from '../command.js';
@@ -75,6 +75,7 @@ export const auditVerifyCommand: Command = {
       withAuditStore(config, async (store) => {
         const result = await verifyAudit(redis, config.GOVSHARE_REDIS_PREFIX, {
           publicKey: platform.signingCertX509.publicKey,
+          signerKeys: signerKeys(platform),
           ...(values.instance ? { instance: values.instance } : {}),
           ...(store ? { store } : {}),
           ...(tsaTrustAnchorsPem ? { tsaTrustAnchorsPem } : {}),

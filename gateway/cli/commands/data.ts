@@ -6,11 +6,13 @@ import { SIGNING_FLAGS, SIGNING_USAGE, signingIdentity } from '../signing-flags.
 export const callCommand: Command = {
   name: 'call',
   summary: 'Make a signed call as a department system and verify the signed response',
-  usage: `call METHOD URL ${SIGNING_USAGE} [--data JSON] [--repeat N] [--quiet]`,
+  usage: `call METHOD URL ${SIGNING_USAGE} [--data JSON] [--repeat N] [--quiet] [--subject-id ID]`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, {
       ...SIGNING_FLAGS,
       data: { type: 'string' },
+      // A portal's transparency query: the person's ID number, in a signed header rather than the URL.
+      'subject-id': { type: 'string' },
       quiet: { type: 'boolean' },
       repeat: { type: 'string' },
     });
@@ -36,6 +38,7 @@ export const callCommand: Command = {
       method: method.toUpperCase(),
       url,
       ...identity,
+      ...(values['subject-id'] ? { subjectId: values['subject-id'] } : {}),
       ...(body === undefined ? {} : { body }),
     });
     let exit = 0;

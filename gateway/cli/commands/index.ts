@@ -14,7 +14,13 @@ import {
   deptListCommand,
   systemAddCommand,
 } from './identities.js';
-import { configCommand, initCommand, serveCommand, tokenCommand } from './platform.js';
+import {
+  configCommand,
+  initCommand,
+  serveCommand,
+  signingKeyRotateCommand,
+  tokenCommand,
+} from './platform.js';
 import { statsCommand } from './stats.js';
 import { workerCommand } from './worker.js';
 
@@ -26,6 +32,7 @@ export const commands: Command[] = [
   workerCommand,
   configCommand,
   tokenCommand,
+  signingKeyRotateCommand,
   deptAddCommand,
   deptListCommand,
   systemAddCommand,

@@ -1,4 +1,4 @@
-import { initPlatform, loadPlatform } from '../../../certs/platform.js';
+import { initPlatform, loadPlatform, rotateSigningKey } from '../../../certs/platform.js';
 import { configMarkdownTable, printableSetting } from '../../app/config.js';
 import { parseTtl, ROLES, type Role } from '../../auth/people.js';
 import { issueToken } from '../../auth/tokens.js';
@@ -25,6 +25,27 @@ export const initCommand: Command = {
     io.out(`CA serial ${result.caSerial}`);
     io.out(`CA SHA-256 fingerprint ${result.caFingerprint256}`);
     await migrateAuditStore(config, io);
+    return 0;
+  },
+};
+
+export const signingKeyRotateCommand: Command = {
+  name: 'signing-key rotate',
+  summary:
+    'Replace the platform signing key and certificate, keeping the old certificate so earlier checkpoints and proofs still verify',
+  usage: 'signing-key rotate [--data-dir DIR]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, CONFIG_FLAGS);
+    const config = configFrom(values, io);
+    const rotated = await rotateSigningKey(config.GOVSHARE_DATA_DIR);
+    io.out(`kept    platform/signing-history/${rotated.previous}.pem`);
+    io.out(
+      `created platform/signing-key.pem, platform/signing-cert.pem (valid until ${rotated.notAfter.toISOString()})`,
+    );
+    io.out(`signing certificate SHA-256 ${rotated.current}`);
+    io.out(
+      'Restart every gateway and worker to sign with the new key; copy platform/signing-history/ to each of them.',
+    );
     return 0;
   },
 };

@@ -403,3 +403,13 @@ t.test('validity dates must name real days, at submission and at authorization',
     message: /real instants/,
   });
 });
+
+t.test('the provider may authorize an application as serving an investigation', async (t) => {
+  const w = await buildWorld(t);
+  const app = await w.service.submit(civilAdmin, insuranceApplication());
+  w.clock.set('2026-03-03T15:00:00+08:00');
+  await w.service.check(bureauActor, app.id, { outcome: 'accept' });
+  const { grant } = await w.service.authorize(hrAdmin, app.id, { investigation: true });
+  t.equal(grant.investigation, true, 'the grant carries the flag its calls are audited with');
+  t.equal((await w.grants.get(grant.id))!.investigation, true);
+});
