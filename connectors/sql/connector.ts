@@ -27,6 +27,7 @@ import type {
 } from '../types.js';
 import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../wire.js';
 import { type ArrayPage, type ArrayPageReader, rowObjects } from './array-pages.js';
+import { type CopyPageReader, type CopyReadOptions, copyPages } from './copy-pages.js';
 import { type CursorValue, decodeCursor, encodeCursor } from './cursor.js';
 import type { PageQuery, QueryOptions, ReadShape, SqlDriver, SqlStatement } from './dialect.js';
 import { sqlConnectorErrors } from './errors.js';
@@ -106,7 +107,14 @@ export class SqlConnectorFactory implements ConnectorFactory {
   }
 }
 
-class SqlConnector implements Connector, ArrayPageReader {
+/** The message of SQL_PARAMETER_INVALID for a read's watermark value or cursor. */
+function misfitOf(watermark: string | undefined): string {
+  return watermark === undefined
+    ? 'the cursor does not fit the type of the key columns'
+    : `the watermark value or the cursor does not fit the type of column "${watermark}" or of the key`;
+}
+
+class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
   readonly kind = 'sql' as const;
   readonly endpoint: string;
   readonly #source: ResolvedSqlSource;
@@ -157,26 +165,7 @@ class SqlConnector implements Connector, ArrayPageReader {
     if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE_LIMIT) {
       throw new RangeError(`page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     }
-    let incremental: PageQuery['incremental'];
-    if (opts.since) {
-      if (typeof opts.since.value !== 'string') {
-        throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('the watermark value must be a string');
-      }
-      incremental = {
-        watermark: this.#column(opts.since.watermark, 'watermark item'),
-        since: opts.since.value,
-      };
-    }
-    const cursor =
-      opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
-    const misfit = incremental
-      ? `the watermark value or the cursor does not fit the type of column "${incremental.watermark}" or of the key`
-      : 'the cursor does not fit the type of the key columns';
-    let total = cursor?.total;
-    if (!cursor && this.#source.countTotal) {
-      const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
-      total = Number(counted?.n);
-    }
+    const { incremental, cursor, total, misfit } = await this.#start(opts);
     const query: PageQuery = { limit: opts.limit + 1 };
     if (incremental) query.incremental = incremental;
     if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
@@ -196,6 +185,57 @@ class SqlConnector implements Connector, ArrayPageReader {
     }
     if (total !== undefined) page.total = total;
     return page;
+  }
+
+  /** The whole read (from `after` on) in one COPY, as array pages: see copy-pages.ts. */
+  copyPages(opts: CopyReadOptions): AsyncGenerator<ArrayPage> {
+    return copyPages(
+      {
+        read: this.#read,
+        driver: this.#driver,
+        timeoutMs: this.#timeoutMs,
+        maxGroupRows: MAX_GROUP_ROWS,
+        start: async (o) => {
+          const { incremental, cursor, total } = await this.#start(o);
+          const query: Omit<PageQuery, 'limit'> = {};
+          if (incremental) query.incremental = incremental;
+          if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
+          return { query, total };
+        },
+        guarded: (o, run) => this.#guarded(o, misfitOf(o.since?.watermark), run),
+        position: (row, at, column) => this.#scalar(row[at], column),
+        streamed: (error) => {
+          if (error === undefined) this.#breaker.onSuccess(false);
+          else if (opts.signal?.aborted && error === opts.signal.reason) this.#breaker.onNeutral(false);
+          else if (isProviderError(error) && error.code !== 'UPSTREAM_REJECTED')
+            this.#breaker.onFailure(false);
+        },
+      },
+      opts,
+    );
+  }
+
+  /** The checked incremental condition, decoded cursor and total of a read (counted at its start). */
+  async #start(opts: Pick<PageOptions, 'since' | 'after' | 'signal' | 'requestId'>) {
+    let incremental: PageQuery['incremental'];
+    if (opts.since) {
+      if (typeof opts.since.value !== 'string') {
+        throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('the watermark value must be a string');
+      }
+      incremental = {
+        watermark: this.#column(opts.since.watermark, 'watermark item'),
+        since: opts.since.value,
+      };
+    }
+    const cursor =
+      opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
+    const misfit = misfitOf(incremental?.watermark);
+    let total = cursor?.total;
+    if (!cursor && this.#source.countTotal) {
+      const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
+      total = Number(counted?.n);
+    }
+    return { incremental, cursor, total, misfit };
   }
 
   /**
@@ -274,7 +314,10 @@ class SqlConnector implements Connector, ArrayPageReader {
   }
 
   #positionValue(row: readonly unknown[], column: string): CursorValue {
-    const value = row[this.#read.columns.indexOf(column)];
+    return this.#scalar(row[this.#read.columns.indexOf(column)], column);
+  }
+
+  #scalar(value: unknown, column: string): CursorValue {
     if (
       typeof value === 'string' ||
       typeof value === 'boolean' ||

@@ -3,7 +3,7 @@
  * one lexicographic comparison and can answer from a b-tree index on (a, b); the ORDER BY lists the same
  * columns in the same order, so the page order and the cursor condition always agree (same collation).
  */
-import type { PageQuery, ReadShape, SqlDialect, SqlStatement } from './dialect.js';
+import type { CopyQuery, PageQuery, ReadShape, SqlDialect, SqlStatement } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
 
 function quote(name: string): string {
@@ -26,6 +26,26 @@ function keyed(shape: ReadShape): string[] {
   return shape.key.map((k) => `${quote(k)} IS NOT NULL`);
 }
 
+/**
+ * The SELECT of a read, ordered, without its LIMIT: each value is written by `bind` (a `$n` parameter for
+ * a page, an escaped literal for COPY, which takes no parameters). `equals` adds text comparisons.
+ */
+function readText(shape: ReadShape, query: CopyQuery, bind: (value: unknown) => string): string {
+  const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
+  const where = keyed(shape);
+  if (query.incremental)
+    where.push(`${quote(query.incremental.watermark)} > ${bind(query.incremental.since)}`);
+  if (query.after) {
+    const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
+    where.push(`(${order.map(quote).join(', ')}) > (${position.map(bind).join(', ')})`);
+  }
+  for (const { column, value } of query.equals ?? []) where.push(`${quote(column)}::text = ${bind(value)}`);
+  return (
+    `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
+    ` ORDER BY ${order.map(quote).join(', ')}`
+  );
+}
+
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   quoteIdentifier: quote,
@@ -37,22 +57,16 @@ export const postgresDialect: SqlDialect = {
 
   page(shape: ReadShape, query: PageQuery): SqlStatement {
     const values: unknown[] = [];
-    const param = (value: unknown) => {
+    const text = readText(shape, query, (value) => {
       values.push(value);
       return `$${values.length}`;
-    };
-    const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
-    const where = keyed(shape);
-    if (query.incremental)
-      where.push(`${quote(query.incremental.watermark)} > ${param(query.incremental.since)}`);
-    if (query.after) {
-      const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
-      where.push(`(${order.map(quote).join(', ')}) > (${position.map(param).join(', ')})`);
-    }
-    const text =
-      `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
-      ` ORDER BY ${order.map(quote).join(', ')} LIMIT ${param(query.limit)}`;
-    return { text, values };
+    });
+    values.push(query.limit);
+    return { text: `${text} LIMIT $${values.length}`, values };
+  },
+
+  copySelect(shape: ReadShape, query: CopyQuery, literal: (value: unknown) => string): string {
+    return readText(shape, query, literal);
   },
 
   rowsAt(shape, columns, values, limit) {
