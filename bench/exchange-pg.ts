@@ -9,12 +9,15 @@
  *   checkpoints in a private Redis, the verifying pass and the signed manifest. Each export runs in a
  *   child process, so its RSS (sampled every 100 ms; peak of each half of the run) is the export's alone.
  *   A full run also exports a view of the first 200k rows, to show memory flat;
- * - paged through the connector alone, and scanned by the quality check (catalog/quality/run.ts).
+ * - read through the connector alone, by keyset pages and by one COPY cut into pages (copy-pages.ts, what
+ *   the export reads), and scanned by the quality check (catalog/quality/run.ts) through COPY pages, as
+ *   the quality job reads a SQL source (and, in a full run, through keyset pages as before).
  * The consumer decrypts the file and the bench fails unless every row is there, masked.
  *
- *   npx tsc -p . && node dist/bench/exchange-pg.js [--quick] [--page-size N] [--profile]
+ *   npx tsc -p . && node dist/bench/exchange-pg.js [--quick] [--rows N] [--page-size N] [--profile]
  *
- * --quick: 200k rows (default 1M); --page-size: rows per connector page for the export and the scan
+ * --quick: 200k rows (default 1M), no 200k-row view export, no keyset-page scan; --rows: that many rows
+ * (200k to 20M); --page-size: rows per connector page for the export and the scan
  * (default 1000, as GOVSHARE_EXCHANGE_PAGE_SIZE); --profile: the last export child runs with --cpu-prof
  * and its top self-time functions are printed. Loopback only. Measured results: end of this file.
  */
@@ -44,8 +47,9 @@ import { initPlatform, loadPlatform } from '../certs/platform.js';
 import { addDepartment, addSystem, issueCertificate } from '../certs/registry.js';
 import { CertsStore } from '../certs/store.js';
 import { ConnectorRegistry, serviceShape } from '../connectors/registry.js';
-import { readsArrayPages } from '../connectors/sql/array-pages.js';
+import { readsArrayPages, rowObjects } from '../connectors/sql/array-pages.js';
 import { SqlConnectorFactory } from '../connectors/sql/connector.js';
+import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
 import type { Connector } from '../connectors/types.js';
 import type { ExchangeDeps } from '../exchange/deps.js';
@@ -270,6 +274,14 @@ async function* pages(connector: Connector, limit: number): AsyncGenerator<Recor
   } while (after !== undefined);
 }
 
+/** COPY pages as row objects, as the quality job reads a SQL source (gateway/jobs/quality.ts). */
+async function* copyObjects(connector: Connector, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+  if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
+  for await (const page of connector.copyPages({ columns: COLUMNS, pageRows: limit })) {
+    yield rowObjects(page.columns, page.rows);
+  }
+}
+
 /** Pages as the export reads them: arrays of values when the connector offers them, else row objects. */
 async function* exportPages(connector: Connector, limit: number): AsyncGenerator<unknown[]> {
   let after: string | undefined;
@@ -323,7 +335,7 @@ function printTable(lines: Line[], exportRate: number): void {
   const ratio = (100 * exportRate) / copyRate;
   console.log(
     `\nreference: fastest COPY ORDER BY key, ${Math.round(copyRate).toLocaleString('en')} rows/s; the export ` +
-      `${ratio.toFixed(1)}% of it (target 30%: ${ratio >= 30 ? 'met' : 'missed'})`,
+      `${ratio.toFixed(1)}% of it (goal 50%: ${ratio >= 50 ? 'met' : 'missed'}; floor 30%: ${ratio >= 30 ? 'met' : 'missed'})`,
   );
 }
 
@@ -332,7 +344,11 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const pageIndex = args.indexOf('--page-size');
   const pageSize = pageIndex === -1 ? 1000 : Number(args[pageIndex + 1]);
-  const rows = quick ? 200_000 : 1_000_000;
+  const rowsIndex = args.indexOf('--rows');
+  const rows = rowsIndex !== -1 ? Number(args[rowsIndex + 1]) : quick ? 200_000 : 1_000_000;
+  if (!Number.isSafeInteger(rows) || rows < HEAD_ROWS || rows > 20_000_000) {
+    throw new RangeError(`--rows must be from ${HEAD_ROWS} to 20000000`);
+  }
   const loadStart = loadavg();
   const work = mkdtempSync(join(tmpdir(), 'govshare-bench-exchange-pg-'));
   const server = await startLocalPostgres();
@@ -423,15 +439,33 @@ async function main(): Promise<void> {
       paged,
       (performance.now() - t0) / 1000,
     );
-    const published = (await deps.catalog.publishedEntry(entry.code))!;
+    if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
     t0 = performance.now();
-    const report = await runQualityCheck(
-      qualityPlan(published.entry, published.version),
-      pages(connector, pageSize),
+    let copied = 0;
+    for await (const page of connector.copyPages({ columns: COLUMNS, pageRows: pageSize })) {
+      copied += page.rows.length;
+    }
+    note(
+      `connector COPY pages only (one COPY, pages of ${pageSize}, array rows)`,
+      copied,
+      (performance.now() - t0) / 1000,
     );
-    const found = report.rules.filter((x) => x.violations > 0).map((x) => ` ${x.rule}=${x.violations}`);
-    const scan = `quality scan through the connector, every row (score ${report.score}${found.join('')})`;
-    note(scan, report.rowsChecked, (performance.now() - t0) / 1000);
+    const published = (await deps.catalog.publishedEntry(entry.code))!;
+    const scanned = async (name: string, rows: AsyncIterable<Record<string, unknown>[]>) => {
+      t0 = performance.now();
+      const report = await runQualityCheck(qualityPlan(published.entry, published.version), rows);
+      const found = report.rules.filter((x) => x.violations > 0).map((x) => ` ${x.rule}=${x.violations}`);
+      note(
+        `${name}, every row (score ${report.score}${found.join('')})`,
+        report.rowsChecked,
+        (performance.now() - t0) / 1000,
+      );
+    };
+    await scanned(
+      'quality scan through COPY pages (as the quality job reads SQL)',
+      copyObjects(connector, pageSize),
+    );
+    if (!quick) await scanned('quality scan through keyset pages (before)', pages(connector, pageSize));
     await connectors.close();
 
     printTable(lines, rows / r.seconds);
