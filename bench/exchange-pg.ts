@@ -47,11 +47,11 @@ import { initPlatform, loadPlatform } from '../certs/platform.js';
 import { addDepartment, addSystem, issueCertificate } from '../certs/registry.js';
 import { CertsStore } from '../certs/store.js';
 import { ConnectorRegistry, serviceShape } from '../connectors/registry.js';
-import { readsArrayPages, rowObjects } from '../connectors/sql/array-pages.js';
+import { type ArrayPageReader, readsArrayPages, rowObjects } from '../connectors/sql/array-pages.js';
 import { SqlConnectorFactory } from '../connectors/sql/connector.js';
 import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
-import type { Connector } from '../connectors/types.js';
+import type { Connector, ConnectorFactory, PageOptions } from '../connectors/types.js';
 import type { ExchangeDeps } from '../exchange/deps.js';
 import { jobFilePath } from '../exchange/paths.js';
 import { runExportJob } from '../exchange/runner.js';
@@ -72,6 +72,8 @@ const mib = (bytes: number) => Math.round(bytes / 1048576);
 
 interface ChildConfig {
   redisUrl: string;
+  /** Read by keyset pages (the export before COPY), for an A/B in the same run. */
+  keysetPages?: boolean;
   platformDir: string;
   exchangeDir: string;
   jobId: string;
@@ -91,12 +93,30 @@ interface ExportResult {
 /** [measurement, rows, seconds, CPU seconds, RSS] */
 type Line = [string, number, number, string, string];
 
-function connectorsFor(pgc: ChildConfig['pg'], password: string): ConnectorRegistry {
+function connectorsFor(pgc: ChildConfig['pg'], password: string, keysetPages = false): ConnectorRegistry {
   const sources = resolveSqlSources(
     { sources: { fep: { dialect: 'postgres', ...pgc, passwordEnv: 'BENCH_PG_PASSWORD' } } },
     { env: { BENCH_PG_PASSWORD: password } },
   );
-  return new ConnectorRegistry({ sql: new SqlConnectorFactory(sources) });
+  const sql = new SqlConnectorFactory(sources);
+  if (!keysetPages) return new ConnectorRegistry({ sql });
+  // The same connector without copyPages: the export falls back to a keyset query per page.
+  const paging: ConnectorFactory = {
+    create: (service, shape) => {
+      const c = sql.create(service, shape) as Connector & ArrayPageReader;
+      return {
+        kind: c.kind,
+        endpoint: c.endpoint,
+        lookup: (...a) => c.lookup(...a),
+        page: (o) => c.page(o),
+        arrayPage: (o: PageOptions) => c.arrayPage(o),
+        health: () => c.health(),
+        close: () => c.close(),
+      } as Connector;
+    },
+    close: () => sql.close(),
+  };
+  return new ConnectorRegistry({ sql: paging });
 }
 
 function exchangeDeps(redis: ExchangeDeps['redis'], cfg: ChildConfig, connectors: ConnectorRegistry) {
@@ -117,7 +137,7 @@ function exchangeDeps(redis: ExchangeDeps['redis'], cfg: ChildConfig, connectors
 /** The child: runs one submitted job through the runner and prints its figures as one JSON line. */
 async function exportChild(cfg: ChildConfig): Promise<void> {
   const redis = createRedisClient(cfg.redisUrl);
-  const connectors = connectorsFor(cfg.pg, process.env.BENCH_PG_PASSWORD ?? '');
+  const connectors = connectorsFor(cfg.pg, process.env.BENCH_PG_PASSWORD ?? '', cfg.keysetPages);
   const deps = exchangeDeps(redis, cfg, connectors);
   const idle = process.memoryUsage().rss;
   const samples: number[] = [];
@@ -396,14 +416,20 @@ async function main(): Promise<void> {
     await copies(1);
     note('COPY (…, no ORDER BY) TO STDOUT, psql > /dev/null', rows, await copyWithPsql(server, SELECT));
 
-    const exported = async (entry: ResourceEntry, expected: number, profileDir?: string) => {
+    const exported = async (
+      entry: ResourceEntry,
+      expected: number,
+      profileDir?: string,
+      keysetPages = false,
+    ) => {
       const job = await submit(entry);
-      const r = await runChild(cfg(job.id), server.password, profileDir);
+      const r = await runChild({ ...cfg(job.id), keysetPages }, server.password, profileDir);
       if (r.rows !== expected)
         throw new Error(`the export of ${entry.code} wrote ${r.rows} rows, not ${expected}`);
       const { idle, firstHalf, secondHalf, max } = r.rssMiB;
       const rss = `peak ${firstHalf} / ${secondHalf} (1st / 2nd half), max ${max}, idle ${idle}`;
-      const what = `govshare export, ${expected} rows, pages of ${pageSize} (${r.fileMiB} MiB file)`;
+      const how = keysetPages ? 'keyset pages (before)' : 'one COPY';
+      const what = `govshare export, ${expected} rows, ${how}, pages of ${pageSize} (${r.fileMiB} MiB file)`;
       lines.push([what, r.rows, r.seconds, r.cpuSeconds.toFixed(1), rss]);
       return { job, r };
     };
@@ -412,6 +438,8 @@ async function main(): Promise<void> {
     if (profileDir) mkdirSync(profileDir);
     const { job, r } = await exported(residentsEntry('101001/000201', 'residents'), rows, profileDir);
     await copies(2);
+    // The same export reading keyset pages, in the same run: what COPY changed, free of the machine's mood.
+    await exported(residentsEntry('101001/000203', 'residents'), rows, undefined, true);
 
     let t0 = performance.now();
     const opened = await openExport(jobFilePath(exchangeDir, job.id, 'jsonl'), cert.keyPem!);
