@@ -196,11 +196,17 @@ class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
         timeoutMs: this.#timeoutMs,
         maxGroupRows: MAX_GROUP_ROWS,
         start: async (o) => {
-          const { incremental, cursor, total } = await this.#start(o);
+          const { incremental, cursor } = await this.#start(o, false);
           const query: Omit<PageQuery, 'limit'> = {};
           if (incremental) query.incremental = incremental;
           if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
-          return { query, total };
+          return { query, total: cursor?.total };
+        },
+        count: async (o, query, equals) => {
+          if (query.after || !this.#source.countTotal) return undefined;
+          const statement = this.#driver.dialect.count(this.#read, query.incremental, equals);
+          const [counted] = await this.#call(statement, o, misfitOf(o.since?.watermark));
+          return Number(counted?.n);
         },
         guarded: (o, run) => this.#guarded(o, misfitOf(o.since?.watermark), run),
         position: (row, at, column) => this.#scalar(row[at], column),
@@ -216,7 +222,7 @@ class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
   }
 
   /** The checked incremental condition, decoded cursor and total of a read (counted at its start). */
-  async #start(opts: Pick<PageOptions, 'since' | 'after' | 'signal' | 'requestId'>) {
+  async #start(opts: Pick<PageOptions, 'since' | 'after' | 'signal' | 'requestId'>, count = true) {
     let incremental: PageQuery['incremental'];
     if (opts.since) {
       if (typeof opts.since.value !== 'string') {
@@ -231,7 +237,7 @@ class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
       opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
     const misfit = misfitOf(incremental?.watermark);
     let total = cursor?.total;
-    if (!cursor && this.#source.countTotal) {
+    if (count && !cursor && this.#source.countTotal) {
       const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
       total = Number(counted?.n);
     }

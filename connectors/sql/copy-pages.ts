@@ -17,7 +17,7 @@
 import { providerError } from '../errors.js';
 import type { ArrayPage } from './array-pages.js';
 import { encodeCursor } from './cursor.js';
-import type { PageQuery, QueryOptions, ReadShape, SqlDriver } from './dialect.js';
+import type { CopyQuery, PageQuery, QueryOptions, ReadShape, SqlDriver } from './dialect.js';
 
 /** Column types whose text output `String()` of the parsed value repeats: an equality filter can run in SQL. */
 const TEXT_EQUAL_TYPES = new Set([21, 23, 25, 1043]);
@@ -54,8 +54,14 @@ export interface CopyContext {
   timeoutMs: number;
   /** Most rows sharing one order position. */
   maxGroupRows: number;
-  /** The checked read: incremental condition, decoded cursor and total (as `arrayPage` computes them). */
+  /** The checked read: incremental condition, decoded cursor and the total the cursor carries. */
   start(opts: CopyReadOptions): Promise<{ query: Omit<PageQuery, 'limit'>; total: number | undefined }>;
+  /** Rows of the whole read with its pre-filters, when the source counts and the read starts at its top. */
+  count(
+    opts: CopyReadOptions,
+    query: Omit<PageQuery, 'limit'>,
+    equals: CopyQuery['equals'],
+  ): Promise<number | undefined>;
   /** Runs `run` behind the connector's breaker, its failures classified as a page read's. */
   guarded<T>(opts: CopyReadOptions, run: (options: QueryOptions) => Promise<T>): Promise<T>;
   /** A row's value of an order column, checked to be a scalar. */
@@ -69,7 +75,7 @@ export async function* copyPages(ctx: CopyContext, opts: CopyReadOptions): Async
   if (!Number.isInteger(opts.pageRows) || opts.pageRows < 1) {
     throw new RangeError('pageRows must be a positive integer');
   }
-  const { query, total } = await ctx.start(opts);
+  const { query, total: carried } = await ctx.start(opts);
   const watermark = query.incremental?.watermark;
   const wanted = new Set(opts.columns.filter((c) => read.columns.includes(c)));
   for (const k of read.key) wanted.add(k);
@@ -82,9 +88,12 @@ export async function* copyPages(ctx: CopyContext, opts: CopyReadOptions): Async
   );
   const equals: { column: string; value: string }[] = [];
   for (const { item, value } of opts.equals ?? []) {
+    ctx.driver.literal(value); // refuses what no literal can hold before anything runs with it
     const at = columns.indexOf(item);
     if (at !== -1 && TEXT_EQUAL_TYPES.has(types[at]!)) equals.push({ column: item, value });
   }
+  // Counted with the pre-filters, so that progress reaches the total; a resumed read keeps its cursor's.
+  const total = carried ?? (await ctx.count(opts, query, equals));
   const literal = (value: unknown) => ctx.driver.literal(value);
   const select = ctx.driver.dialect.copySelect(shape, { ...query, equals }, literal);
 

@@ -62,8 +62,12 @@ export interface SqlDialect {
     values: readonly unknown[],
     limit: number,
   ): SqlStatement;
-  /** Number of rows a read would return in all (the same conditions as `page` without the keyset part). */
-  count(shape: ReadShape, incremental?: { watermark: string; since: unknown }): SqlStatement;
+  /** Number of rows a read would return in all (the conditions of `page` without the keyset part, and `equals`). */
+  count(
+    shape: ReadShape,
+    incremental?: { watermark: string; since: unknown },
+    equals?: CopyQuery['equals'],
+  ): SqlStatement;
   /** Number of rows with a NULL in a key column: pages cannot address them, so they are never read. */
   missingKeys(shape: ReadShape): SqlStatement;
   /** Sets the session's statement timeout; the driver runs it when a connection's setting differs. */

@@ -79,14 +79,17 @@ export const postgresDialect: SqlDialect = {
     };
   },
 
-  count(shape, incremental) {
-    const where = keyed(shape);
-    if (incremental) where.push(`${quote(incremental.watermark)} > $1`);
-    const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    return {
-      text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`,
-      values: incremental ? [incremental.since] : [],
+  count(shape, incremental, equals = []) {
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
     };
+    const where = keyed(shape);
+    if (incremental) where.push(`${quote(incremental.watermark)} > ${param(incremental.since)}`);
+    for (const { column, value } of equals) where.push(`${quote(column)}::text = ${param(value)}`);
+    const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    return { text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`, values };
   },
 
   missingKeys(shape) {

@@ -162,6 +162,7 @@ t.test('hostile request filters and watermarks: exactly the right rows, or refus
       'only rows with that value',
     );
     t.equal(job.progress.rows, rows.length);
+    t.match(job.progress, { total: rows.length, percent: 100 }, 'the total counts the filtered rows');
     t.ok(job.progress.scanned < ROWS, 'the filter ran in the database');
   }
   const since = '2025-02-28T16:20:00.000002+00:00';
