@@ -255,3 +255,52 @@ t.test('a column the read does not ask for is never read (column privileges)', a
     code: 'UPSTREAM_REJECTED',
   });
 });
+
+t.test('every type reads as page reads type it: exact numerics, microseconds, arrays, JSON', async (t) => {
+  const db = await usePostgres(t);
+  await db.pool.query(`CREATE TABLE typed (
+    id int PRIMARY KEY, big bigint, amount numeric, ratio float8, flag boolean, born date,
+    seen timestamp, changed timestamptz, doc jsonb, tags text[], note text, code char(4), raw bytea)`);
+  await db.pool.query(`INSERT INTO typed VALUES
+    (1, 9007199254740993, 12345678901234567890.123, 0.1, true, '1949-10-01', '2025-03-01 09:30:00.000001',
+     '2025-03-01 00:00:00.000001+08', '{"a": [1, "x\\ty"], "b": null}', '{a,"b c","d\\\\e",NULL}',
+     E'tab\\there\\nnew line \\\\ back', 'ab', '\\x00ff10'),
+    (2, -5, 0.1000000000000000055, -1.5e300, false, 'infinity', '2025-03-01 09:30:00', 'infinity',
+     '"just a string"', '{}', '', 'abcd', ''),
+    (3, NULL, 12.50, 'NaN', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+  const items = [
+    'id',
+    'big',
+    'amount',
+    'ratio',
+    'flag',
+    'born',
+    'seen',
+    'changed',
+    'doc',
+    'tags',
+    'note',
+    'code',
+    'raw',
+  ];
+  const factory = new SqlConnectorFactory(sourcesFor(db, { localTimeOffset: '+08:00' }));
+  t.teardown(() => factory.close());
+  const connector = factory.create(
+    { connector: 'sql', endpoint: 'frontdb', table: 'typed' },
+    { items, key: ['id'] },
+  );
+  const byCopy = (await allCopy(connector, { columns: items, pageRows: 2 })).flatMap((p) => p.rows);
+  const byPages = (await allPages(connector, { limit: 2 })).flatMap((p) => p.rows);
+  t.same(byCopy, byPages, 'the same values, of the same types');
+  t.strictSame(
+    byCopy[0]!.slice(0, 3),
+    [1, '9007199254740993', '12345678901234567890.123'],
+    'exact beyond 2^53',
+  );
+  t.equal(byCopy[1]![2], '0.1000000000000000055');
+  t.equal(byCopy[2]![2], 12.5);
+  t.equal(byCopy[0]![7], '2025-02-28T16:00:00.000001+00:00', 'microseconds kept');
+  t.equal(byCopy[0]![10], 'tab\there\nnew line \\ back');
+  t.same(byCopy[0]![9], ['a', 'b c', 'd\\e', null]);
+  t.ok(Buffer.isBuffer(byCopy[0]![12]), 'bytea as a Buffer');
+});
