@@ -200,10 +200,14 @@ class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
           const query: Omit<PageQuery, 'limit'> = {};
           if (incremental) query.incremental = incremental;
           if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
+          if (o.until !== undefined) {
+            const end = decodeCursor(o.until, this.#read.key.length, !!incremental);
+            query.until = { key: end.key, watermark: end.watermark };
+          }
           return { query, total: cursor?.total };
         },
         count: async (o, query, equals) => {
-          if (query.after || !this.#source.countTotal) return undefined;
+          if (query.after || query.until || !this.#source.countTotal) return undefined;
           const statement = this.#driver.dialect.count(this.#read, query.incremental, equals);
           const [counted] = await this.#call(statement, o, misfitOf(o.since?.watermark));
           return Number(counted?.n);
@@ -219,6 +223,41 @@ class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
       },
       opts,
     );
+  }
+
+  /**
+   * Cursors that cut the read (`since` as for pages) into parts of about `every` rows: part i is read by
+   * `copyPages` with `after` the cursor before it (none for the first) and `until` its own (none for the
+   * last). A part ends on a whole group of rows sharing a position, so the parts hold every row once.
+   */
+  async splitPoints(opts: {
+    every: number;
+    since?: PageOptions['since'];
+    signal?: AbortSignal;
+  }): Promise<string[]> {
+    if (!Number.isSafeInteger(opts.every) || opts.every < 1) {
+      throw new RangeError('every must be a positive integer');
+    }
+    const { incremental, misfit } = await this.#start(
+      { ...(opts.since ? { since: opts.since } : {}) },
+      false,
+    );
+    const order = [...(incremental ? [incremental.watermark] : []), ...this.#read.key];
+    const rows = await this.#callArrays(
+      this.#driver.dialect.splitPoints(this.#read, incremental, opts.every),
+      opts,
+      misfit,
+    );
+    const cursors: string[] = [];
+    for (const row of rows) {
+      const values = order.map((column, i) => this.#scalar(row[i], column));
+      const cursor = encodeCursor(
+        incremental ? { watermark: values[0]!, key: values.slice(1) } : { key: values },
+      );
+      // A group longer than `every` rows yields its position more than once: one part ends after it.
+      if (cursor !== cursors[cursors.length - 1]) cursors.push(cursor);
+    }
+    return cursors;
   }
 
   /** The checked incremental condition, decoded cursor and total of a read (counted at its start). */

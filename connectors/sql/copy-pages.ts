@@ -29,6 +29,8 @@ export interface CopyReadOptions {
   pageRows: number;
   /** Cursor of a page already read (from a page read or a COPY read of the same kind). */
   after?: string;
+  /** Cursor of the last row to read, inclusive: the end of a part (`splitPoints`). */
+  until?: string;
   since?: { watermark: string; value: string };
   /**
    * Rows that pass must have `String(value) === value` for each of these (row filters). Where the column's

@@ -35,6 +35,8 @@ export interface PageQuery {
   incremental?: { watermark: string; since: unknown };
   /** Keyset position of the last row already returned: the key values, and its watermark when incremental. */
   after?: { key: readonly unknown[]; watermark?: unknown };
+  /** Last keyset position to read, inclusive (the end of a part of a read; see `splitPoints`). */
+  until?: { key: readonly unknown[]; watermark?: unknown };
 }
 
 /** A whole read streamed by COPY: the conditions of a page without its limit, and text equalities. */
@@ -67,6 +69,16 @@ export interface SqlDialect {
     shape: ReadShape,
     incremental?: { watermark: string; since: unknown },
     equals?: CopyQuery['equals'],
+  ): SqlStatement;
+  /**
+   * The order positions (watermark and key values) of every `every`-th row of a read, last row excepted:
+   * the ends of its parts when it is cut into parts of `every` rows. A part ends after the whole group of
+   * rows sharing its end position, so a group is never split.
+   */
+  splitPoints(
+    shape: ReadShape,
+    incremental: { watermark: string; since: unknown } | undefined,
+    every: number,
   ): SqlStatement;
   /** Number of rows with a NULL in a key column: pages cannot address them, so they are never read. */
   missingKeys(shape: ReadShape): SqlStatement;

@@ -39,6 +39,10 @@ function readText(shape: ReadShape, query: CopyQuery, bind: (value: unknown) => 
     const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
     where.push(`(${order.map(quote).join(', ')}) > (${position.map(bind).join(', ')})`);
   }
+  if (query.until) {
+    const position = [...(query.incremental ? [query.until.watermark] : []), ...query.until.key];
+    where.push(`(${order.map(quote).join(', ')}) <= (${position.map(bind).join(', ')})`);
+  }
   for (const { column, value } of query.equals ?? []) where.push(`${quote(column)}::text = ${bind(value)}`);
   return (
     `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
@@ -90,6 +94,22 @@ export const postgresDialect: SqlDialect = {
     for (const { column, value } of equals) where.push(`${quote(column)}::text = ${param(value)}`);
     const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
     return { text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`, values };
+  },
+
+  splitPoints(shape, incremental, every) {
+    const order = [...(incremental ? [incremental.watermark] : []), ...shape.key].map(quote);
+    const where = keyed(shape);
+    if (incremental) where.push(`${quote(incremental.watermark)} > $1`);
+    const values: unknown[] = incremental ? [incremental.since] : [];
+    values.push(every);
+    // n numbers the rows, d the positions; a point in the last position would end an empty last part.
+    const cols = order.join(', ');
+    const text =
+      `SELECT ${cols} FROM (SELECT ${cols}, n, d, max(d) OVER () AS positions FROM (` +
+      `SELECT ${cols}, row_number() OVER w AS n, dense_rank() OVER w AS d FROM ${from(shape)}` +
+      ` WHERE ${where.join(' AND ')} WINDOW w AS (ORDER BY ${cols})) AS numbered) AS counted` +
+      ` WHERE n % $${values.length} = 0 AND d < positions ORDER BY ${cols}`;
+    return { text, values };
   },
 
   missingKeys(shape) {

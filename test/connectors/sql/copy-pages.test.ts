@@ -304,3 +304,57 @@ t.test('every type reads as page reads type it: exact numerics, microseconds, ar
   t.same(byCopy[0]![9], ['a', 'b c', 'd\\e', null]);
   t.ok(Buffer.isBuffer(byCopy[0]![12]), 'bytea as a Buffer');
 });
+
+t.test('split points cut a read into parts that hold every row once, groups whole', async (t) => {
+  const db = await usePostgres(t);
+  await createPeople(db.pool, 60, 7);
+  // Repeated keys (a front-end table may have them): groups of 1, 2 and 3 rows sharing a key.
+  await db.pool.query(`CREATE TABLE repeated ("idNumber" text, name text, "updatedAt" timestamptz)`);
+  await db.pool.query(
+    `INSERT INTO repeated SELECT 'k' || lpad((i / 3)::text, 3, '0'), 'n' || i, now()
+     FROM generate_series(0, 40) AS i, generate_series(1, 1 + i % 3) AS copy`,
+  );
+  const factory = new SqlConnectorFactory(sourcesFor(db, { countTotal: true }));
+  t.teardown(() => factory.close());
+  const people = factory.create(service, PEOPLE_SHAPE);
+  const repeated = factory.create(
+    { connector: 'sql', endpoint: 'frontdb', table: 'repeated' },
+    { items: ['idNumber', 'name', 'updatedAt'], key: ['idNumber'] },
+  );
+  const since = { watermark: 'updatedAt', value: '2025-02-28T16:00:02Z' };
+  const cases: [string, Connector, number, PageOptions['since']][] = [
+    ['full, parts of 7', people, 7, undefined],
+    ['full, parts of 1', people, 1, undefined],
+    ['incremental, parts of 5', people, 5, since],
+    ['one part', people, 1000, undefined],
+    ['repeated keys, parts of 2', repeated, 2, undefined],
+  ];
+  for (const [name, connector, every, incremental] of cases) {
+    if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
+    const split = connector as typeof connector & {
+      splitPoints(o: { every: number; since?: PageOptions['since'] }): Promise<string[]>;
+    };
+    const points = await split.splitPoints({ every, ...(incremental ? { since: incremental } : {}) });
+    const base = { columns: ['name'], pageRows: 3, ...(incremental ? { since: incremental } : {}) };
+    const whole = (await allCopy(connector, base)).flatMap((p) => p.rows);
+    const parts: unknown[][][] = [];
+    for (let i = 0; i <= points.length; i++) {
+      const bounds = {
+        ...(i > 0 ? { after: points[i - 1] } : {}),
+        ...(i < points.length ? { until: points[i] } : {}),
+      };
+      parts.push((await allCopy(connector, { ...base, ...bounds })).flatMap((p) => p.rows));
+    }
+    t.same(parts.flat(), whole, `${name}: the parts, in order, are the whole read`);
+    t.ok(
+      parts.every((rows) => rows.length > 0),
+      `${name}: ${parts.length} parts, none empty (${parts.map((p) => p.length).join(' ')})`,
+    );
+    const keys = parts.map((rows) => new Set(rows.map((r) => r[0])));
+    t.ok(
+      keys.every((a, i) => keys.every((b, j) => i === j || [...a].every((k) => !b.has(k)))),
+      `${name}: no key in two parts`,
+    );
+    if (every === 1000) t.equal(points.length, 0, 'fewer rows than a part: no split');
+  }
+});
