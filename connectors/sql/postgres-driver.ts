@@ -8,6 +8,8 @@
  * - Each connection starts with the source's statement_timeout; a query with another timeout sets it on
  *   its connection first (one extra round trip only when it differs). A client-side guard destroys a
  *   connection whose server stops answering altogether.
+ * - A whole read streams through `COPY (…) TO STDOUT` (pg-copy-streams) with no statement timeout, parsed
+ *   from COPY text by the same type parsers (copy-text.ts), so its values are those of a query.
  * - Errors never carry the server's message (it may quote a value, e.g. "invalid input syntax for type
  *   integer: <ID number>"), only the SQLSTATE code, and never the password.
  */
@@ -217,12 +219,7 @@ export class PostgresDriver implements SqlDriver {
   /** Sets the connection's statement_timeout to `ms` (0: none) unless it has it already. */
   async #timeout(client: pg.PoolClient, ms: number, options: QueryOptions): Promise<void> {
     if (this.#timeouts.get(client) === ms) return;
-    await this.#run(
-      client,
-      this.dialect.statementTimeout(ms),
-      { ...options, timeoutMs: options.timeoutMs },
-      false,
-    );
+    await this.#run(client, this.dialect.statementTimeout(ms), options, false);
     this.#timeouts.set(client, ms);
   }
 
