@@ -1,6 +1,7 @@
 /**
  * How a bulk export's CPU per row divides between its stages, on rows held in memory (no database, no
- * files): masking and jsonl from array rows (array-rows.ts, as the export does for SQL sources), encoding
+ * files): parsing COPY text into array rows (copy-text.ts, with the driver's timestamptz parser), masking
+ * and jsonl from array rows (array-rows.ts, as the export does for SQL sources), encoding
  * to UTF-8 (file-writer.ts), gzip at the export's default level, and the AES-256-GCM envelope. Beside
  * exchange-pg.ts, which measures the whole export against COPY, it tells which stage a change should aim
  * at. The rows are the simulator's residents with the six columns of the exchange-pg bench; the grant
@@ -19,6 +20,8 @@ import { gzipSync } from 'node:zlib';
 import { DEFAULT_MASKS } from '../catalog/masks.js';
 import { createEnvelope, EnvelopeEncryptor } from '../certs/envelope.js';
 import { DATASET_KINDS } from '../connectors/simulator/datasets.js';
+import { CopyTextParser } from '../connectors/sql/copy-text.js';
+import { isoTimestamp } from '../connectors/sql/postgres-driver.js';
 import { arrayPagePlan, arrayPageText } from '../exchange/array-rows.js';
 import { DEFAULT_SETTINGS } from '../exchange/deps.js';
 import { utf8 } from '../exchange/file-writer.js';
@@ -33,17 +36,23 @@ const PAGE_ROWS = 1000;
 const COLUMNS = ['idNumber', 'name', 'phone', 'address', 'divisionCode', 'updatedAt'];
 
 const residents = DATASET_KINDS.residents;
-const pages: string[][][] = [];
+/** Each page as PostgreSQL sends it from COPY … TO STDOUT (text format, timestamptz in a UTC session). */
+const pages: Buffer[] = [];
 for (let p = 0; p < PAGES; p++) {
-  const rows: string[][] = [];
+  let text = '';
   for (let i = 0; i < PAGE_ROWS; i++) {
     const index = p * PAGE_ROWS + i;
     const row = residents.row(index);
-    const updatedAt = new Date(residents.updatedAtMs(index)).toISOString();
-    rows.push(COLUMNS.map((c) => (c === 'updatedAt' ? updatedAt : String(row[c] ?? ''))));
+    const updatedAt = new Date(residents.updatedAtMs(index))
+      .toISOString()
+      .replace('T', ' ')
+      .replace('Z', '+00');
+    text += `${COLUMNS.map((c) => (c === 'updatedAt' ? updatedAt : String(row[c] ?? ''))).join('\t')}\n`;
   }
-  pages.push(rows);
+  pages.push(Buffer.from(text, 'utf8'));
 }
+/** The driver's parsers for the six columns: text as it is, timestamptz to ISO 8601. */
+const parsers = COLUMNS.map((c) => (c === 'updatedAt' ? (text: string) => isoTimestamp(text) : undefined));
 
 const obligations: Obligations = {
   grantId: 'bench',
@@ -72,17 +81,20 @@ function cpuOf<T>(work: () => T): { value: T; us: number } {
 console.log(
   `${PAGES} pages of ${PAGE_ROWS} rows, ${ROUNDS} rounds; CPU µs per row (the first round is warm-up)`,
 );
-console.log('round  mask+jsonl  utf8  gzip  aes-gcm  total   text B/row  gzip B/row');
+console.log('round  copy-parse  mask+jsonl  utf8  gzip  aes-gcm  total   text B/row  gzip B/row');
 for (let round = 1; round <= ROUNDS; round++) {
-  const us = { text: 0, utf8: 0, gzip: 0, aes: 0 };
+  const us = { parse: 0, text: 0, utf8: 0, gzip: 0, aes: 0 };
+  const parser = new CopyTextParser(parsers);
   let textBytes = 0;
   let gzipBytes = 0;
   const encryptor = new EnvelopeEncryptor(envelope.dataKey, envelope.headerBytes);
-  for (const rows of pages) {
-    const text = cpuOf(() => arrayPageText(plan, rows).text);
+  for (const page of pages) {
+    const rows = cpuOf(() => parser.push(page));
+    const text = cpuOf(() => arrayPageText(plan, rows.value).text);
     const bytes = cpuOf(() => utf8(text.value));
     const gzipped = cpuOf(() => gzipSync(bytes.value, { level: DEFAULT_SETTINGS.gzipLevel }));
     const sealed = cpuOf(() => encryptor.write(gzipped.value));
+    us.parse += rows.us;
     us.text += text.us;
     us.utf8 += bytes.us;
     us.gzip += gzipped.us;
@@ -93,6 +105,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   const rows = PAGES * PAGE_ROWS;
   const per = (n: number) => (n / rows).toFixed(2).padStart(5);
   console.log(
-    `${String(round).padStart(5)}  ${per(us.text).padStart(10)}  ${per(us.utf8)}  ${per(us.gzip)}  ${per(us.aes).padStart(7)}  ${per(us.text + us.utf8 + us.gzip + us.aes)}  ${String(Math.round(textBytes / rows)).padStart(11)}  ${String(Math.round(gzipBytes / rows)).padStart(10)}`,
+    `${String(round).padStart(5)}  ${per(us.parse).padStart(10)}  ${per(us.text).padStart(10)}  ${per(us.utf8)}  ${per(us.gzip)}  ${per(us.aes).padStart(7)}  ${per(us.parse + us.text + us.utf8 + us.gzip + us.aes)}  ${String(Math.round(textBytes / rows)).padStart(11)}  ${String(Math.round(gzipBytes / rows)).padStart(10)}`,
   );
 }

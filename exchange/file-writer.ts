@@ -5,6 +5,10 @@
  * time and flow with backpressure through gzip to the file, so memory does not grow with the file.
  * A connector that reads array pages (SQL) is read that way: its rows are filtered, masked and
  * serialized from the arrays in one pass (array-rows.ts), into the same text as the object path.
+ * A SQL source is read in one COPY per run (connectors/sql/copy-pages.ts) that goes on across segments:
+ * only the granted items, the filters' items and the watermark are selected, the filters run in SQL
+ * where that is exact (and again here), and the pages and cursors are those of page reads, so the file,
+ * the checkpoints and a resume are the same as with them.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, constants as fsConstants } from 'node:fs';
@@ -15,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import { createDecryptStream, EnvelopeEncryptor } from '../certs/envelope.js';
 import { type ArrayPage, readsArrayPages } from '../connectors/sql/array-pages.js';
+import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import type { Connector, Page, Row } from '../connectors/types.js';
 import { applyObligations, type Obligations } from '../policies/obligations.js';
 import { type ArrayPagePlan, arrayPagePlan, arrayPageText } from './array-rows.js';
@@ -46,6 +51,8 @@ export interface WriteContext {
   options: WriteOptions;
   /** The page after the last one processed, already asked for. */
   prefetched?: Prefetch;
+  /** The COPY read in progress (SQL sources) and the cursor of the page it yields next. */
+  copy?: { after: string | undefined; pages: AsyncGenerator<ArrayPage> };
 }
 
 interface Prefetch {
@@ -98,6 +105,10 @@ export async function writeFile(
       if (last) return { job, bytes: file.position };
     }
   } finally {
+    // A COPY not read to its end holds a connection: stopping it closes that connection.
+    const copy = ctx.copy;
+    ctx.copy = undefined;
+    await copy?.pages.return(undefined).catch(() => undefined);
     await handle.close();
   }
 }
@@ -120,6 +131,39 @@ async function writeSegment(
       : undefined;
   const filter = job.filter;
   const reader = readsArrayPages(ctx.connector) ? ctx.connector : undefined;
+  const copier = readsCopyPages(ctx.connector) ? ctx.connector : undefined;
+  /** The page at `after` from the COPY read, started (again) there unless it is already there. */
+  const copied = async (after: string | undefined): Promise<ArrayPage> => {
+    if (!ctx.copy || ctx.copy.after !== after) {
+      await ctx.copy?.pages.return(undefined).catch(() => undefined);
+      const rowFilter = ctx.obligations.rowFilter;
+      const equals = [
+        ...(rowFilter ? [{ item: rowFilter.item, value: rowFilter.equals }] : []),
+        ...(filter ? [{ item: filter.item, value: filter.equals }] : []),
+      ];
+      ctx.copy = {
+        after,
+        pages: copier!.copyPages({
+          // Only what the job writes or tests is read: the granted items, the filters' items, the watermark.
+          columns: [
+            ...ctx.obligations.items,
+            ...equals.map((e) => e.item),
+            ...(ctx.watermarkItem ? [ctx.watermarkItem] : []),
+          ],
+          pageRows: settings.pageSize,
+          equals,
+          requestId: job.id,
+          ...(after === undefined ? {} : { after }),
+          ...(since ? { since } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      };
+    }
+    const next = await ctx.copy!.pages.next();
+    if (next.done) throw new Error('the COPY read ended without its last page');
+    ctx.copy!.after = next.value.next;
+    return next.value;
+  };
   let plan: ArrayPagePlan | undefined;
   let last = false;
   const fetch = (after: string | undefined): Prefetch => {
@@ -159,11 +203,15 @@ async function writeSegment(
     const watermark = ctx.watermarkItem ? new WatermarkMax(state.watermarkTo) : undefined;
     for (let p = 0; p < settings.segmentPages; p++) {
       signal?.throwIfAborted();
-      const ahead =
-        ctx.prefetched && ctx.prefetched.after === state.cursor ? ctx.prefetched : fetch(state.cursor);
-      const page = await ahead.page;
-      // The provider prepares the next page while this one is masked, gzipped and encrypted.
-      ctx.prefetched = page.next === undefined ? undefined : fetch(page.next);
+      let page: Page | ArrayPage;
+      if (copier) page = await copied(state.cursor);
+      else {
+        const ahead =
+          ctx.prefetched && ctx.prefetched.after === state.cursor ? ctx.prefetched : fetch(state.cursor);
+        page = await ahead.page;
+        // The provider prepares the next page while this one is masked, gzipped and encrypted.
+        ctx.prefetched = page.next === undefined ? undefined : fetch(page.next);
+      }
       state.scanned += page.rows.length;
       state.pagesDone++;
       if (page.total !== undefined) state.total = page.total;

@@ -27,6 +27,7 @@ import type {
 } from '../types.js';
 import { MAX_LOOKUP_VALUES, MAX_PAGE_LIMIT } from '../wire.js';
 import { type ArrayPage, type ArrayPageReader, rowObjects } from './array-pages.js';
+import { type CopyPageReader, type CopyReadOptions, copyPages } from './copy-pages.js';
 import { type CursorValue, decodeCursor, encodeCursor } from './cursor.js';
 import type { PageQuery, QueryOptions, ReadShape, SqlDriver, SqlStatement } from './dialect.js';
 import { sqlConnectorErrors } from './errors.js';
@@ -106,7 +107,14 @@ export class SqlConnectorFactory implements ConnectorFactory {
   }
 }
 
-class SqlConnector implements Connector, ArrayPageReader {
+/** The message of SQL_PARAMETER_INVALID for a read's watermark value or cursor. */
+function misfitOf(watermark: string | undefined): string {
+  return watermark === undefined
+    ? 'the cursor does not fit the type of the key columns'
+    : `the watermark value or the cursor does not fit the type of column "${watermark}" or of the key`;
+}
+
+class SqlConnector implements Connector, ArrayPageReader, CopyPageReader {
   readonly kind = 'sql' as const;
   readonly endpoint: string;
   readonly #source: ResolvedSqlSource;
@@ -157,26 +165,7 @@ class SqlConnector implements Connector, ArrayPageReader {
     if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE_LIMIT) {
       throw new RangeError(`page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     }
-    let incremental: PageQuery['incremental'];
-    if (opts.since) {
-      if (typeof opts.since.value !== 'string') {
-        throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('the watermark value must be a string');
-      }
-      incremental = {
-        watermark: this.#column(opts.since.watermark, 'watermark item'),
-        since: opts.since.value,
-      };
-    }
-    const cursor =
-      opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
-    const misfit = incremental
-      ? `the watermark value or the cursor does not fit the type of column "${incremental.watermark}" or of the key`
-      : 'the cursor does not fit the type of the key columns';
-    let total = cursor?.total;
-    if (!cursor && this.#source.countTotal) {
-      const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
-      total = Number(counted?.n);
-    }
+    const { incremental, cursor, total, misfit } = await this.#start(opts);
     const query: PageQuery = { limit: opts.limit + 1 };
     if (incremental) query.incremental = incremental;
     if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
@@ -196,6 +185,102 @@ class SqlConnector implements Connector, ArrayPageReader {
     }
     if (total !== undefined) page.total = total;
     return page;
+  }
+
+  /** The whole read (from `after` on) in one COPY, as array pages: see copy-pages.ts. */
+  copyPages(opts: CopyReadOptions): AsyncGenerator<ArrayPage> {
+    return copyPages(
+      {
+        read: this.#read,
+        driver: this.#driver,
+        timeoutMs: this.#timeoutMs,
+        maxGroupRows: MAX_GROUP_ROWS,
+        start: async (o) => {
+          const { incremental, cursor } = await this.#start(o, false);
+          const query: Omit<PageQuery, 'limit'> = {};
+          if (incremental) query.incremental = incremental;
+          if (cursor) query.after = { key: cursor.key, watermark: cursor.watermark };
+          if (o.until !== undefined) {
+            const end = decodeCursor(o.until, this.#read.key.length, !!incremental);
+            query.until = { key: end.key, watermark: end.watermark };
+          }
+          return { query, total: cursor?.total };
+        },
+        count: async (o, query, equals) => {
+          if (query.after || query.until || !this.#source.countTotal) return undefined;
+          const statement = this.#driver.dialect.count(this.#read, query.incremental, equals);
+          const [counted] = await this.#call(statement, o, misfitOf(o.since?.watermark));
+          return Number(counted?.n);
+        },
+        guarded: (o, run) => this.#guarded(o, misfitOf(o.since?.watermark), run),
+        position: (row, at, column) => this.#scalar(row[at], column),
+        streamed: (error) => {
+          if (error === undefined) this.#breaker.onSuccess(false);
+          else if (opts.signal?.aborted && error === opts.signal.reason) this.#breaker.onNeutral(false);
+          else if (isProviderError(error) && error.code !== 'UPSTREAM_REJECTED')
+            this.#breaker.onFailure(false);
+        },
+      },
+      opts,
+    );
+  }
+
+  /**
+   * Cursors that cut the read (`since` as for pages) into parts of about `every` rows: part i is read by
+   * `copyPages` with `after` the cursor before it (none for the first) and `until` its own (none for the
+   * last). A part ends on a whole group of rows sharing a position, so the parts hold every row once.
+   */
+  async splitPoints(opts: {
+    every: number;
+    since?: PageOptions['since'];
+    signal?: AbortSignal;
+  }): Promise<string[]> {
+    if (!Number.isSafeInteger(opts.every) || opts.every < 1) {
+      throw new RangeError('every must be a positive integer');
+    }
+    const { incremental, misfit } = await this.#start(
+      { ...(opts.since ? { since: opts.since } : {}) },
+      false,
+    );
+    const order = [...(incremental ? [incremental.watermark] : []), ...this.#read.key];
+    const rows = await this.#callArrays(
+      this.#driver.dialect.splitPoints(this.#read, incremental, opts.every),
+      opts,
+      misfit,
+    );
+    const cursors: string[] = [];
+    for (const row of rows) {
+      const values = order.map((column, i) => this.#scalar(row[i], column));
+      const cursor = encodeCursor(
+        incremental ? { watermark: values[0]!, key: values.slice(1) } : { key: values },
+      );
+      // A group longer than `every` rows yields its position more than once: one part ends after it.
+      if (cursor !== cursors[cursors.length - 1]) cursors.push(cursor);
+    }
+    return cursors;
+  }
+
+  /** The checked incremental condition, decoded cursor and total of a read (counted at its start). */
+  async #start(opts: Pick<PageOptions, 'since' | 'after' | 'signal' | 'requestId'>, count = true) {
+    let incremental: PageQuery['incremental'];
+    if (opts.since) {
+      if (typeof opts.since.value !== 'string') {
+        throw new sqlConnectorErrors.SQL_PARAMETER_INVALID('the watermark value must be a string');
+      }
+      incremental = {
+        watermark: this.#column(opts.since.watermark, 'watermark item'),
+        since: opts.since.value,
+      };
+    }
+    const cursor =
+      opts.after === undefined ? undefined : decodeCursor(opts.after, this.#read.key.length, !!incremental);
+    const misfit = misfitOf(incremental?.watermark);
+    let total = cursor?.total;
+    if (count && !cursor && this.#source.countTotal) {
+      const [counted] = await this.#call(this.#driver.dialect.count(this.#read, incremental), opts, misfit);
+      total = Number(counted?.n);
+    }
+    return { incremental, cursor, total, misfit };
   }
 
   /**
@@ -274,7 +359,10 @@ class SqlConnector implements Connector, ArrayPageReader {
   }
 
   #positionValue(row: readonly unknown[], column: string): CursorValue {
-    const value = row[this.#read.columns.indexOf(column)];
+    return this.#scalar(row[this.#read.columns.indexOf(column)], column);
+  }
+
+  #scalar(value: unknown, column: string): CursorValue {
     if (
       typeof value === 'string' ||
       typeof value === 'boolean' ||

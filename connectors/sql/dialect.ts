@@ -35,6 +35,14 @@ export interface PageQuery {
   incremental?: { watermark: string; since: unknown };
   /** Keyset position of the last row already returned: the key values, and its watermark when incremental. */
   after?: { key: readonly unknown[]; watermark?: unknown };
+  /** Last keyset position to read, inclusive (the end of a part of a read; see `splitPoints`). */
+  until?: { key: readonly unknown[]; watermark?: unknown };
+}
+
+/** A whole read streamed by COPY: the conditions of a page without its limit, and text equalities. */
+export interface CopyQuery extends Omit<PageQuery, 'limit'> {
+  /** Rows whose column, as text, equals the value (a pre-filter: see connector.ts `copyPages`). */
+  equals?: readonly { column: string; value: string }[];
 }
 
 export interface SqlDialect {
@@ -44,6 +52,11 @@ export interface SqlDialect {
   lookup(shape: ReadShape, keyColumn: string, values: readonly string[]): SqlStatement;
   /** One keyset page (full read ordered by the key, or incremental ordered by watermark then key). */
   page(shape: ReadShape, query: PageQuery): SqlStatement;
+  /**
+   * The ordered SELECT of a whole read (a page's conditions, no limit) for `COPY (…) TO STDOUT`, which
+   * takes no parameters: each value is written by `literal`, the driver's escaping.
+   */
+  copySelect(shape: ReadShape, query: CopyQuery, literal: (value: unknown) => string): string;
   /** Rows whose `columns` equal `values` (a group of rows sharing one keyset position), at most `limit`. */
   rowsAt(
     shape: ReadShape,
@@ -51,8 +64,22 @@ export interface SqlDialect {
     values: readonly unknown[],
     limit: number,
   ): SqlStatement;
-  /** Number of rows a read would return in all (the same conditions as `page` without the keyset part). */
-  count(shape: ReadShape, incremental?: { watermark: string; since: unknown }): SqlStatement;
+  /** Number of rows a read would return in all (the conditions of `page` without the keyset part, and `equals`). */
+  count(
+    shape: ReadShape,
+    incremental?: { watermark: string; since: unknown },
+    equals?: CopyQuery['equals'],
+  ): SqlStatement;
+  /**
+   * The order positions (watermark and key values) of every `every`-th row of a read, last row excepted:
+   * the ends of its parts when it is cut into parts of `every` rows. A part ends after the whole group of
+   * rows sharing its end position, so a group is never split.
+   */
+  splitPoints(
+    shape: ReadShape,
+    incremental: { watermark: string; since: unknown } | undefined,
+    every: number,
+  ): SqlStatement;
   /** Number of rows with a NULL in a key column: pages cannot address them, so they are never read. */
   missingKeys(shape: ReadShape): SqlStatement;
   /** Sets the session's statement timeout; the driver runs it when a connection's setting differs. */
@@ -77,5 +104,16 @@ export interface SqlDriver {
   query(statement: SqlStatement, options: QueryOptions): Promise<Row[]>;
   /** As `query`, each row an array of its values in the statement's column order (no object per row). */
   queryArrays(statement: SqlStatement, options: QueryOptions): Promise<unknown[][]>;
+  /** The type (OID) of each column `statement` returns; run like `query` (it should select no row). */
+  describe(statement: SqlStatement, options: QueryOptions): Promise<number[]>;
+  /**
+   * Streams `COPY (select) TO STDOUT` on one connection, without a statement timeout: batches of rows as
+   * arrays, typed by `types` exactly as `queryArrays` types them. A pause of the consumer pauses the
+   * server; the server staying silent for `options.timeoutMs` while rows are awaited is UPSTREAM_TIMEOUT.
+   * Stopping the iteration early closes the connection.
+   */
+  copyArrays(select: string, types: readonly number[], options: QueryOptions): AsyncGenerator<unknown[][]>;
+  /** `value` as a SQL literal by the driver's escaping rules; refuses what no literal can hold (NUL). */
+  literal(value: unknown): string;
   close(): Promise<void>;
 }

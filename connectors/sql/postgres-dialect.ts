@@ -3,7 +3,7 @@
  * one lexicographic comparison and can answer from a b-tree index on (a, b); the ORDER BY lists the same
  * columns in the same order, so the page order and the cursor condition always agree (same collation).
  */
-import type { PageQuery, ReadShape, SqlDialect, SqlStatement } from './dialect.js';
+import type { CopyQuery, PageQuery, ReadShape, SqlDialect, SqlStatement } from './dialect.js';
 import { checkIdentifier } from './identifiers.js';
 
 function quote(name: string): string {
@@ -26,6 +26,30 @@ function keyed(shape: ReadShape): string[] {
   return shape.key.map((k) => `${quote(k)} IS NOT NULL`);
 }
 
+/**
+ * The SELECT of a read, ordered, without its LIMIT: each value is written by `bind` (a `$n` parameter for
+ * a page, an escaped literal for COPY, which takes no parameters). `equals` adds text comparisons.
+ */
+function readText(shape: ReadShape, query: CopyQuery, bind: (value: unknown) => string): string {
+  const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
+  const where = keyed(shape);
+  if (query.incremental)
+    where.push(`${quote(query.incremental.watermark)} > ${bind(query.incremental.since)}`);
+  if (query.after) {
+    const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
+    where.push(`(${order.map(quote).join(', ')}) > (${position.map(bind).join(', ')})`);
+  }
+  if (query.until) {
+    const position = [...(query.incremental ? [query.until.watermark] : []), ...query.until.key];
+    where.push(`(${order.map(quote).join(', ')}) <= (${position.map(bind).join(', ')})`);
+  }
+  for (const { column, value } of query.equals ?? []) where.push(`${quote(column)}::text = ${bind(value)}`);
+  return (
+    `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
+    ` ORDER BY ${order.map(quote).join(', ')}`
+  );
+}
+
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   quoteIdentifier: quote,
@@ -37,22 +61,16 @@ export const postgresDialect: SqlDialect = {
 
   page(shape: ReadShape, query: PageQuery): SqlStatement {
     const values: unknown[] = [];
-    const param = (value: unknown) => {
+    const text = readText(shape, query, (value) => {
       values.push(value);
       return `$${values.length}`;
-    };
-    const order = [...(query.incremental ? [query.incremental.watermark] : []), ...shape.key];
-    const where = keyed(shape);
-    if (query.incremental)
-      where.push(`${quote(query.incremental.watermark)} > ${param(query.incremental.since)}`);
-    if (query.after) {
-      const position = [...(query.incremental ? [query.after.watermark] : []), ...query.after.key];
-      where.push(`(${order.map(quote).join(', ')}) > (${position.map(param).join(', ')})`);
-    }
-    const text =
-      `${select(shape)}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
-      ` ORDER BY ${order.map(quote).join(', ')} LIMIT ${param(query.limit)}`;
-    return { text, values };
+    });
+    values.push(query.limit);
+    return { text: `${text} LIMIT $${values.length}`, values };
+  },
+
+  copySelect(shape: ReadShape, query: CopyQuery, literal: (value: unknown) => string): string {
+    return readText(shape, query, literal);
   },
 
   rowsAt(shape, columns, values, limit) {
@@ -65,14 +83,33 @@ export const postgresDialect: SqlDialect = {
     };
   },
 
-  count(shape, incremental) {
+  count(shape, incremental, equals = []) {
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const where = keyed(shape);
+    if (incremental) where.push(`${quote(incremental.watermark)} > ${param(incremental.since)}`);
+    for (const { column, value } of equals) where.push(`${quote(column)}::text = ${param(value)}`);
+    const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    return { text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`, values };
+  },
+
+  splitPoints(shape, incremental, every) {
+    const order = [...(incremental ? [incremental.watermark] : []), ...shape.key].map(quote);
     const where = keyed(shape);
     if (incremental) where.push(`${quote(incremental.watermark)} > $1`);
-    const condition = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    return {
-      text: `SELECT count(*) AS n FROM ${from(shape)}${condition}`,
-      values: incremental ? [incremental.since] : [],
-    };
+    const values: unknown[] = incremental ? [incremental.since] : [];
+    values.push(every);
+    // n numbers the rows, d the positions; a point in the last position would end an empty last part.
+    const cols = order.join(', ');
+    const text =
+      `SELECT ${cols} FROM (SELECT ${cols}, n, d, max(d) OVER () AS positions FROM (` +
+      `SELECT ${cols}, row_number() OVER w AS n, dense_rank() OVER w AS d FROM ${from(shape)}` +
+      ` WHERE ${where.join(' AND ')} WINDOW w AS (ORDER BY ${cols})) AS numbered) AS counted` +
+      ` WHERE n % $${values.length} = 0 AND d < positions ORDER BY ${cols}`;
+    return { text, values };
   },
 
   missingKeys(shape) {

@@ -8,12 +8,17 @@
  * - Each connection starts with the source's statement_timeout; a query with another timeout sets it on
  *   its connection first (one extra round trip only when it differs). A client-side guard destroys a
  *   connection whose server stops answering altogether.
+ * - A whole read streams through `COPY (…) TO STDOUT` (pg-copy-streams) with no statement timeout, parsed
+ *   from COPY text by the same type parsers (copy-text.ts), so its values are those of a query.
  * - Errors never carry the server's message (it may quote a value, e.g. "invalid input syntax for type
  *   integer: <ID number>"), only the SQLSTATE code, and never the password.
  */
+import { addAbortSignal } from 'node:stream';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { connectorErrors, type ProviderError, providerError } from '../errors.js';
 import type { Row } from '../types.js';
+import { CopyFormatError, CopyTextParser, type TextParser } from './copy-text.js';
 import type { QueryOptions, SqlDriver, SqlStatement } from './dialect.js';
 import { sqlConnectorErrors } from './errors.js';
 import { postgresDialect } from './postgres-dialect.js';
@@ -21,6 +26,9 @@ import type { ResolvedSqlSource } from './sources.js';
 
 /** Extra time the client waits beyond the statement timeout before it gives up on the connection. */
 const GUARD_MS = 2_000;
+
+/** Types whose text needs no parser: the text is the value. */
+const TEXT_TYPES = new Set([19, 25, 1042, 1043]);
 
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
 const TIMESTAMP = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)(?:([+-]\d\d)(?::(\d\d))?(?::\d\d)?)?$/;
@@ -96,10 +104,12 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: pg.Pool;
   /** The statement_timeout each open connection has now. */
   readonly #timeouts = new WeakMap<pg.PoolClient, number>();
+  readonly #types: pg.CustomTypesConfig;
 
   constructor(source: ResolvedSqlSource, options: PostgresDriverOptions = {}) {
     this.#source = source;
     this.host = `${source.host}:${source.port}`;
+    this.#types = typeParsers(source.localTimeOffset);
     this.#pool = new pg.Pool({
       host: source.host,
       port: source.port,
@@ -112,7 +122,7 @@ export class PostgresDriver implements SqlDriver {
       keepAlive: true,
       application_name: 'govshare',
       options: `-c TimeZone=UTC -c statement_timeout=${source.statementTimeoutMs}`,
-      types: typeParsers(source.localTimeOffset),
+      types: this.#types,
     });
     this.#pool.on('connect', (client) => this.#timeouts.set(client, source.statementTimeoutMs));
     // Without a listener an idle connection's error would crash the process.
@@ -120,29 +130,105 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async query(statement: SqlStatement, options: QueryOptions): Promise<Row[]> {
-    return (await this.#query(statement, options, false)) as Row[];
+    return (await this.#query(statement, options, false)).rows as Row[];
   }
 
   async queryArrays(statement: SqlStatement, options: QueryOptions): Promise<unknown[][]> {
-    return (await this.#query(statement, options, true)) as unknown[][];
+    return (await this.#query(statement, options, true)).rows as unknown[][];
   }
 
-  async #query(statement: SqlStatement, options: QueryOptions, arrays: boolean): Promise<unknown[]> {
-    options.signal?.throwIfAborted();
-    let client: pg.PoolClient;
+  async describe(statement: SqlStatement, options: QueryOptions): Promise<number[]> {
+    return (await this.#query(statement, options, true)).fields.map((f) => f.dataTypeID);
+  }
+
+  literal(value: unknown): string {
+    const text = String(value);
+    if (text.includes('\0')) {
+      throw new sqlConnectorErrors.SQL_PARAMETER_INVALID(
+        'a value passed to the database holds a NUL character',
+      );
+    }
+    // pg's escapeLiteral doubles quotes, and backslashes behind E'…': right whatever standard_conforming_strings.
+    return pg.escapeLiteral(text);
+  }
+
+  async *copyArrays(
+    select: string,
+    types: readonly number[],
+    options: QueryOptions,
+  ): AsyncGenerator<unknown[][]> {
+    const parsers: TextParser[] = types.map((oid) =>
+      TEXT_TYPES.has(oid) ? undefined : (this.#types.getTypeParser(oid, 'text') as TextParser),
+    );
+    const parser = new CopyTextParser(parsers);
+    const client = await this.#connect(options);
+    let done = false;
+    let destroy = true;
     try {
-      client = await this.#pool.connect();
+      try {
+        await this.#timeout(client, 0, options);
+      } catch (error) {
+        destroy = !(error instanceof pg.DatabaseError);
+        throw error;
+      }
+      const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
+      if (options.signal) addAbortSignal(options.signal, stream);
+      const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      try {
+        for (;;) {
+          const next = await this.#silence(chunks.next(), options.timeoutMs);
+          if (next.done) break;
+          const rows = parser.push(next.value);
+          if (rows.length > 0) yield rows;
+        }
+        parser.end();
+        done = true;
+      } finally {
+        if (!done) stream.destroy();
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (error instanceof CopyFormatError) {
+        throw providerError('UPSTREAM_BAD_RESPONSE', this.host, `COPY data not understood: ${error.message}`);
+      }
+      throw this.#classify(error, options.timeoutMs);
+    } finally {
+      // A COPY left half-read (failed, aborted or not read to its end) leaves the connection unusable.
+      client.release(done ? false : destroy);
+    }
+  }
+
+  /** `next` unless the server sends nothing for `ms` (the stream is read only when the consumer asks). */
+  #silence<T>(next: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Query read timeout')), ms + GUARD_MS);
+    });
+    return Promise.race([next, silent]).finally(() => clearTimeout(timer));
+  }
+
+  async #connect(options: QueryOptions): Promise<pg.PoolClient> {
+    options.signal?.throwIfAborted();
+    try {
+      return await this.#pool.connect();
     } catch (error) {
       throw this.#classify(error, options.timeoutMs);
     }
+  }
+
+  /** Sets the connection's statement_timeout to `ms` (0: none) unless it has it already. */
+  async #timeout(client: pg.PoolClient, ms: number, options: QueryOptions): Promise<void> {
+    if (this.#timeouts.get(client) === ms) return;
+    await this.#run(client, this.dialect.statementTimeout(ms), options, false);
+    this.#timeouts.set(client, ms);
+  }
+
+  async #query(statement: SqlStatement, options: QueryOptions, arrays: boolean): Promise<pg.QueryResult> {
+    const client = await this.#connect(options);
     let destroy = false;
     try {
-      if (this.#timeouts.get(client) !== options.timeoutMs) {
-        const set = this.dialect.statementTimeout(options.timeoutMs);
-        await this.#run(client, set, options, false);
-        this.#timeouts.set(client, options.timeoutMs);
-      }
-      return (await this.#run(client, statement, options, arrays)).rows;
+      await this.#timeout(client, options.timeoutMs, options);
+      return await this.#run(client, statement, options, arrays);
     } catch (error) {
       destroy = !(error instanceof pg.DatabaseError);
       if (options.signal?.aborted) throw options.signal.reason;

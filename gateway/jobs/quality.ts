@@ -5,7 +5,8 @@
  *   spread over 01:00–05:59 by resource so that checks do not all start at once);
  * - on demand by the bureau (`enqueueQualityCheck`); a check already waiting or running for the resource
  *   is not queued twice.
- * The processor streams the resource's rows page by page through its connector into the check plan of
+ * The processor streams the resource's rows page by page through its connector (a SQL source in one
+ * COPY) into the check plan of
  * the published version, and stores the report (catalog/quality/store.ts), which opens or updates a
  * correction task below the threshold. A check is idempotent: its report id is the BullMQ job id, so a
  * retried job whose report was already stored ends at once. It is not resumable mid-scan (the uniqueness
@@ -20,6 +21,8 @@ import { runQualityCheck } from '../../catalog/quality/run.js';
 import type { QualityStore, TaskAction } from '../../catalog/quality/store.js';
 import type { DataService, ResourceEntry, UpdateCycle } from '../../catalog/schema.js';
 import { serviceShape } from '../../connectors/registry.js';
+import { rowObjects } from '../../connectors/sql/array-pages.js';
+import { readsCopyPages } from '../../connectors/sql/copy-pages.js';
 import type { Connector, ServiceShape } from '../../connectors/types.js';
 import type { RedisClient } from '../../platform/redis.js';
 import { bullPrefix } from './queues.js';
@@ -193,14 +196,27 @@ export interface QualityWorkerOptions {
   providerBusyDelayMs?: number;
 }
 
-/** Reads every row of the resource through its connector, page by page (yielded as pages). */
+/**
+ * Reads every row of the resource through its connector, page by page (yielded as pages): a SQL source in
+ * one COPY of the entry's items (connectors/sql/copy-pages.ts), any other page by page.
+ */
 async function* connectorPages(
   connector: Connector,
+  shape: ServiceShape,
   pageSize: number,
   onPage: (rowsRead: number, total?: number) => Promise<void>,
 ): AsyncGenerator<Record<string, unknown>[]> {
-  let after: string | undefined;
   let rowsRead = 0;
+  if (readsCopyPages(connector)) {
+    for await (const page of connector.copyPages({ columns: shape.items, pageRows: pageSize })) {
+      // The check validates rows with the items' JSON Schema, which reads objects.
+      yield rowObjects(page.columns, page.rows);
+      rowsRead += page.rows.length;
+      await onPage(rowsRead, page.total);
+    }
+    return;
+  }
+  let after: string | undefined;
   do {
     const page = await connector.page({ limit: pageSize, after });
     yield page.rows;
@@ -239,7 +255,8 @@ export async function runQualityJob(
   }
   const plan = qualityPlan(entry, version, { consistency: deps.consistency?.(entry) ?? [] });
   let lastProgress = 0;
-  const rows = connectorPages(connector, deps.pageSize ?? 1000, async (rowsRead, total) => {
+  const shape = serviceShape(entry);
+  const rows = connectorPages(connector, shape, deps.pageSize ?? 1000, async (rowsRead, total) => {
     if (Date.now() - lastProgress < 1000) return;
     lastProgress = Date.now();
     await onProgress(total === undefined ? { rowsRead } : { rowsRead, total });

@@ -1,6 +1,6 @@
 /**
  * `govshare exchange run`: what a department system does for a bulk export, end to end. It submits the
- * signed job, shows its progress, downloads the encrypted file (resuming with Range when a download was
+ * signed job, shows its progress (rows, rows/s, ETA), downloads (MB/s, ETA) the encrypted file (resuming with Range when a download was
  * cut), checks it against the signed manifest (platform certificate verified against ca.pem), and
  * decrypts it with the system's key.
  */
@@ -14,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { decryptFile } from '../../../certs/envelope.js';
@@ -24,7 +25,7 @@ import { SIGNING_FLAGS, SIGNING_USAGE, signingIdentity } from '../signing-flags.
 interface JobView {
   id: string;
   state: string;
-  progress: { rows: number; percent?: number; total?: number };
+  progress: { rows: number; scanned?: number; percent?: number; total?: number };
   error?: { code: string; message: string };
   manifest?: { manifest: { rows: number; file: { bytes: number; sha256: string } }; signature: string };
 }
@@ -49,6 +50,36 @@ function bar(percent: number | undefined, rows: number): string {
   if (percent === undefined) return `${rows.toLocaleString('en')} rows`;
   const filled = Math.round(percent / 5);
   return `[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}] ${percent.toFixed(0).padStart(3)}%  ${rows.toLocaleString('en')} rows`;
+}
+
+/** Seconds as m:ss (h:mm:ss from an hour). */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * The rate and time left of something that advances from `from` to `to` of `total` in `seconds`
+ * (rows read by the export, or bytes downloaded shown as MB/s): "12,345 rows/s  ETA 1:02". Nothing until
+ * it moved.
+ */
+export function rateAndEta(
+  from: number,
+  to: number,
+  total: number | undefined,
+  seconds: number,
+  unit: 'rows' | 'MB',
+): string {
+  if (!(seconds > 0) || to <= from) return '';
+  const perSecond = (to - from) / seconds;
+  const rate =
+    unit === 'rows'
+      ? `${Math.round(perSecond).toLocaleString('en')} rows/s`
+      : `${(perSecond / 1e6).toFixed(1)} MB/s`;
+  return total !== undefined && total >= to ? `${rate}  ETA ${clock((total - to) / perSecond)}` : rate;
 }
 
 export const exchangeRunCommand: Command = {
@@ -110,6 +141,7 @@ export const exchangeRunCommand: Command = {
     const tty = process.stderr.isTTY === true;
     let delayMs: number = POLL_MS.first;
     let transientLeft = TRANSIENT_POLL_RETRIES;
+    let running: { read: number; at: number } | undefined;
     while (job.state === 'queued' || job.state === 'running') {
       await new Promise((r) => setTimeout(r, delayMs));
       const polled = await client.call({
@@ -137,7 +169,13 @@ export const exchangeRunCommand: Command = {
       const previous = job;
       job = polled.json as JobView;
       delayMs = nextPollDelayMs(delayMs, job.state !== previous.state);
-      const line = `${job.state.padEnd(9)} ${bar(job.progress.percent, job.progress.rows)}`;
+      // Rate and ETA from the rows read (before filters, as the total counts them) since running was seen.
+      const read = job.progress.scanned ?? job.progress.rows;
+      if (job.state === 'running') running ??= { read, at: Date.now() };
+      const pace = running
+        ? rateAndEta(running.read, read, job.progress.total, (Date.now() - running.at) / 1000, 'rows')
+        : '';
+      const line = `${job.state.padEnd(9)} ${bar(job.progress.percent, job.progress.rows)}${pace ? `  ${pace}` : ''}`;
       if (tty) process.stderr.write(`\r${line}`);
       else io.err(line);
     }
@@ -171,7 +209,35 @@ export const exchangeRunCommand: Command = {
         return 1;
       }
       const append = have > 0 && response.statusCode === 206;
-      await pipeline(response.body, createWriteStream(encrypted, { flags: append ? 'a' : 'w' }));
+      const started = Date.now();
+      const from = append ? have : 0;
+      let got = from;
+      let shown = started;
+      const show = (last: boolean) => {
+        const pace = rateAndEta(
+          from / 1e6,
+          got / 1e6,
+          expected.bytes / 1e6,
+          (Date.now() - started) / 1000,
+          'MB',
+        );
+        const percent = expected.bytes > 0 ? (100 * got) / expected.bytes : 100;
+        const line = `download  ${bar(percent, job.manifest!.manifest.rows)}${pace ? `  ${pace}` : ''}`;
+        if (tty) process.stderr.write(`\r${line}${last ? '\n' : ''}`);
+        else if (last) io.err(line);
+      };
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          got += chunk.length;
+          if (Date.now() - shown >= 500) {
+            shown = Date.now();
+            show(false);
+          }
+          callback(null, chunk);
+        },
+      });
+      await pipeline(response.body, meter, createWriteStream(encrypted, { flags: append ? 'a' : 'w' }));
+      show(true);
       if (append) io.err(`resumed the download at byte ${have}`);
     }
     const hash = createHash('sha256');

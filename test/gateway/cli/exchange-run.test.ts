@@ -9,9 +9,24 @@ import { createEnvelope, EnvelopeEncryptor } from '../../../certs/envelope.js';
 import { issueSystemCertificate } from '../../../certs/issue.js';
 import { loadPlatform } from '../../../certs/platform.js';
 import { signManifest } from '../../../exchange/manifest.js';
-import { nextPollDelayMs, POLL_MS } from '../../../gateway/cli/commands/exchange-run.js';
+import { clock, nextPollDelayMs, POLL_MS, rateAndEta } from '../../../gateway/cli/commands/exchange-run.js';
 import { usePlatformDir } from '../../helpers/app.js';
 import { cli } from '../../helpers/cli.js';
+
+t.test('the progress line: rate and time left of rows read and bytes downloaded', async (t) => {
+  t.equal(clock(0), '0:00');
+  t.equal(clock(62.4), '1:02');
+  t.equal(clock(3 * 3600 + 5), '3:00:05');
+  t.equal(rateAndEta(0, 50_000, 200_000, 2, 'rows'), '25,000 rows/s  ETA 0:06');
+  t.equal(rateAndEta(10_000, 10_000, 200_000, 2, 'rows'), '', 'nothing until it moved');
+  t.equal(rateAndEta(0, 0, undefined, 0, 'rows'), '');
+  t.equal(rateAndEta(0, 1000, undefined, 4, 'rows'), '250 rows/s', 'no total: no ETA');
+  t.equal(
+    rateAndEta(2e6, 14.5e6, 39.5e6, 5, 'MB'),
+    '2.5 MB/s  ETA 0:10',
+    'a resumed download counts from where it resumed',
+  );
+});
 
 t.test('status polls slow down to one every 5 s and start over when the job changes state', async (t) => {
   const waits: number[] = [];
@@ -193,6 +208,7 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
     ]);
     t.equal(readFileSync(out, 'utf8').split('\n').length, 51, '50 rows');
     t.notOk(existsSync(`${out}.enc`), 'the encrypted copy is removed once decrypted');
+    t.match(run.err.join('\n'), /download +\[#{20}\] 100% +50 rows/, 'the download line');
   }
 });
 

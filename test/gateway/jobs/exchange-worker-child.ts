@@ -8,6 +8,8 @@ import { loadPlatform } from '../../../certs/platform.js';
 import { CertsStore } from '../../../certs/store.js';
 import { HttpConnectorFactory } from '../../../connectors/http-connector.js';
 import { ConnectorRegistry } from '../../../connectors/registry.js';
+import { SqlConnectorFactory } from '../../../connectors/sql/connector.js';
+import { resolveSqlSources } from '../../../connectors/sql/sources.js';
 import type { ExchangeSettings } from '../../../exchange/deps.js';
 import {
   createExchangeQueue,
@@ -19,6 +21,8 @@ import { GrantStore } from '../../../policies/grant-store.js';
 
 interface ChildConfig {
   redisUrl: string;
+  /** A PostgreSQL front-end database served as SQL source `fep` (its password in FEP_PASSWORD). */
+  fep?: { host: string; port: number; database: string; user: string };
   prefix: string;
   platformDir: string;
   settings: Partial<ExchangeSettings> & { exchangeDir: string };
@@ -36,7 +40,19 @@ await startExchangeWorker(
     catalog: new CatalogService(redis, config.prefix),
     grants: new GrantStore(redis, config.prefix),
     certs: new CertsStore(redis, config.prefix),
-    connectors: new ConnectorRegistry({ http: new HttpConnectorFactory() }),
+    connectors: new ConnectorRegistry({
+      http: new HttpConnectorFactory(),
+      ...(config.fep
+        ? {
+            sql: new SqlConnectorFactory(
+              resolveSqlSources(
+                { sources: { fep: { dialect: 'postgres', ...config.fep, passwordEnv: 'FEP_PASSWORD' } } },
+                { env: process.env },
+              ),
+            ),
+          }
+        : {}),
+    }),
     platform: loadPlatform(config.platformDir),
     audit: async () => undefined,
     queue: queue.port,

@@ -1,0 +1,283 @@
+/**
+ * Bulk exports from a PostgreSQL front-end database read through one COPY (connectors/sql/copy-pages.ts):
+ * the file is the one page reads make, a run killed mid-way resumes to an identical file, hostile filter
+ * and watermark values give exactly the right rows (or a refusal), and an item that is not granted is
+ * never read.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import t from 'tap';
+import type { ResourceEntry } from '../../catalog/schema.js';
+import { ConnectorRegistry } from '../../connectors/registry.js';
+import { readsArrayPages } from '../../connectors/sql/array-pages.js';
+import { SqlConnectorFactory } from '../../connectors/sql/connector.js';
+import { resolveSqlSources } from '../../connectors/sql/sources.js';
+import type { Connector, ConnectorFactory } from '../../connectors/types.js';
+import type { ExchangeDeps } from '../../exchange/deps.js';
+import { jobDir, jobFilePath } from '../../exchange/paths.js';
+import { runExportJob } from '../../exchange/runner.js';
+import type { ExchangeJob, ExchangeJobRequest } from '../../exchange/schema.js';
+import { submitExchangeJob } from '../../exchange/service.js';
+import { ExchangeStore } from '../../exchange/store.js';
+import { frontEndDatabaseResidents } from '../../scripts/lib/demo-catalog.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { exchangeWorld, openFile, parseJsonl } from './fixtures.js';
+
+const ROWS = 5000;
+const CODE = '101001/000042';
+const HOSTILE = ["O'Brien", "'; DROP TABLE residents; --", 'back\\slash\\', '张三;李四 𝄞', 'tab\there'];
+const ITEMS = ['idNumber', 'name', 'phone', 'address', 'divisionCode', 'updatedAt'] as const;
+
+const world = await exchangeWorld(t, { residents: 10 });
+const db = await usePostgres(t);
+await db.pool.query(
+  `CREATE TABLE residents ("idNumber" text PRIMARY KEY, "name" text, "phone" text, "address" text,
+     "divisionCode" text, "updatedAt" timestamptz)`,
+);
+// The simulator's residents (unique ID numbers); every 1000th with a hostile division code; a NULL address
+// now and then; updatedAt with microseconds and ties.
+await db.pool.query(
+  `INSERT INTO residents
+   SELECT r."idNumber", r.name, r.phone, CASE WHEN i % 97 = 0 THEN NULL ELSE r.address END,
+          CASE WHEN i % 1000 = 7 THEN ($2::text[])[1 + (i / 1000) % 5] ELSE r."divisionCode" END,
+          timestamptz '2025-03-01 00:00:00+08' + (i / 3) * interval '1.000001 second'
+   FROM json_populate_recordset(NULL::residents, $1) WITH ORDINALITY AS r(
+     "idNumber", name, phone, address, "divisionCode", "updatedAt", i)`,
+  [JSON.stringify(world.residents(ROWS)), HOSTILE],
+);
+
+const sources = resolveSqlSources(
+  {
+    sources: {
+      fep: {
+        dialect: 'postgres',
+        host: db.connection.host,
+        port: db.connection.port,
+        database: db.connection.database,
+        user: db.connection.user,
+        passwordEnv: 'FEP_PASSWORD',
+        countTotal: true,
+      },
+    },
+  },
+  { env: { FEP_PASSWORD: db.connection.password } },
+);
+const sql = new SqlConnectorFactory(sources);
+t.teardown(() => sql.close());
+/** The same connectors without COPY: the page reads the exporter used before. */
+function pagesOnly(factory: SqlConnectorFactory): ConnectorFactory {
+  return {
+    create(service, shape) {
+      const c = factory.create(service, shape);
+      if (!readsArrayPages(c)) throw new Error('array pages expected');
+      const wrapped: Connector & Pick<typeof c, 'arrayPage'> = {
+        kind: c.kind,
+        endpoint: c.endpoint,
+        lookup: (...a) => c.lookup(...a),
+        page: (o) => c.page(o),
+        arrayPage: (o) => c.arrayPage(o),
+        health: () => c.health(),
+        close: () => c.close(),
+      };
+      return wrapped;
+    },
+    close: async () => undefined,
+  };
+}
+const entry: ResourceEntry = frontEndDatabaseResidents({
+  code: CODE,
+  name: '人口基础信息（前置库 COPY）',
+  summary: '前置库中的人口基础信息，用于批量交换。',
+  table: 'residents',
+  items: ITEMS,
+});
+await world.catalog.importEntry({ role: 'system', name: 'test' }, entry);
+const bureau = { role: 'bureau' as const, name: 'exchange test' };
+await world.grants.create(bureau, (await world.catalog.publishedEntry(CODE))!.entry, {
+  deptCode: world.consumer.caller.deptCode,
+  systemId: world.consumer.caller.systemId,
+  resourceCode: CODE,
+  items: ['idNumber', 'name', 'divisionCode', 'updatedAt'],
+  purposes: ['pension-check'],
+  modes: ['api', 'bulk'],
+  validTo: new Date(world.clock.now + 365 * 86_400_000).toISOString(),
+});
+
+const withCopy: ExchangeDeps = {
+  ...world.deps({ pageSize: 100, segmentPages: 3 }),
+  connectors: new ConnectorRegistry({ sql }),
+};
+const withPages: ExchangeDeps = { ...withCopy, connectors: new ConnectorRegistry({ sql: pagesOnly(sql) }) };
+const store = new ExchangeStore(world.redis, world.prefix);
+const path = (job: ExchangeJob) => jobFilePath(world.exchangeDir, job.id, job.format);
+
+async function exportWith(deps: ExchangeDeps, request: Omit<ExchangeJobRequest, 'resource'>) {
+  const submitted = await submitExchangeJob(
+    deps,
+    world.consumer.caller,
+    { resource: CODE, ...request },
+    { purpose: 'pension-check' },
+  );
+  const job = await runExportJob(deps, submitted.id);
+  const text = job.state === 'completed' ? await openFile(path(job), world.consumer.keyPem) : '';
+  return { job, text };
+}
+
+t.test('the COPY export writes what the page export writes, full, csv and incremental', async (t) => {
+  const requests: Omit<ExchangeJobRequest, 'resource'>[] = [
+    { kind: 'full', format: 'jsonl' },
+    { kind: 'full', format: 'csv' },
+    { kind: 'incremental', format: 'jsonl', since: '2025-02-28T16:10:00.000001Z' },
+  ];
+  for (const request of requests) {
+    const copied = await exportWith(withCopy, request);
+    const paged = await exportWith(withPages, request);
+    t.equal(copied.job.state, 'completed');
+    t.ok(copied.text.length > 1000, `${request.kind} ${request.format}: a file`);
+    t.equal(copied.text, paged.text, `${request.kind} ${request.format}: the same content`);
+    t.same(copied.job.progress, paged.job.progress, 'the same progress');
+    t.same(copied.job.manifest?.manifest.watermark, paged.job.manifest?.manifest.watermark);
+  }
+  const rows = parseJsonl((await exportWith(withCopy, { kind: 'full', format: 'jsonl' })).text);
+  t.equal(rows.length, ROWS);
+  t.same(Object.keys(rows[0]!), ['idNumber', 'name', 'divisionCode', 'updatedAt'], 'granted items only');
+  t.match(String(rows[0]!.updatedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00$/);
+});
+
+t.test('hostile request filters and watermarks: exactly the right rows, or refused', async (t) => {
+  for (const value of HOSTILE) {
+    const { job, text } = await exportWith(withCopy, {
+      kind: 'full',
+      format: 'jsonl',
+      filter: { item: 'divisionCode', equals: value },
+    });
+    const rows = parseJsonl(text);
+    const want = await db.pool.query('SELECT count(*)::int AS n FROM residents WHERE "divisionCode" = $1', [
+      value,
+    ]);
+    t.ok(want.rows[0].n > 0, `${JSON.stringify(value)} is in the table`);
+    t.equal(rows.length, want.rows[0].n, `${JSON.stringify(value)}: its rows`);
+    t.ok(
+      rows.every((r) => r.divisionCode === value),
+      'only rows with that value',
+    );
+    t.equal(job.progress.rows, rows.length);
+    t.match(job.progress, { total: rows.length, percent: 100 }, 'the total counts the filtered rows');
+    t.ok(job.progress.scanned < ROWS, 'the filter ran in the database');
+  }
+  const since = '2025-02-28T16:20:00.000002+00:00';
+  const { text } = await exportWith(withCopy, { kind: 'incremental', format: 'jsonl', since });
+  const later = await db.pool.query('SELECT count(*)::int AS n FROM residents WHERE "updatedAt" > $1', [
+    since,
+  ]);
+  t.equal(parseJsonl(text).length, later.rows[0].n, 'the rows after a watermark with microseconds');
+
+  // Refused before any read (the connector's own refusals: test/connectors/sql/copy-pages.test.ts).
+  for (const bad of ["2025-01-01'; DROP TABLE residents; --", 'x\\', '2025-01-01\u0000']) {
+    await t.rejects(
+      submitExchangeJob(
+        withCopy,
+        world.consumer.caller,
+        { resource: CODE, kind: 'incremental', format: 'jsonl', since: bad },
+        { purpose: 'pension-check' },
+      ),
+      { code: 'EXCHANGE_REQUEST_INVALID' },
+      `watermark ${JSON.stringify(bad)} refused`,
+    );
+  }
+  const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM residents');
+  t.equal(rows[0].n, ROWS, 'the table is intact');
+});
+
+t.test('a run killed mid-way resumes to a byte-identical file', async (t) => {
+  const submitted = await submitExchangeJob(
+    withCopy,
+    world.consumer.caller,
+    { resource: CODE, kind: 'full', format: 'jsonl' },
+    { purpose: 'pension-check' },
+  );
+  const k = store.keys;
+  const saved = await Promise.all([
+    world.redis.dumpBuffer(k.job(submitted.id)),
+    world.redis.dumpBuffer(k.sealedKey(submitted.id)),
+  ]);
+  const straight = await runExportJob(withCopy, submitted.id);
+  const straightBytes = readFileSync(path(straight));
+
+  await rm(jobDir(world.exchangeDir, submitted.id), { recursive: true });
+  await world.redis.restore(k.job(submitted.id), 0, saved[0]!, 'REPLACE');
+  await world.redis.restore(k.sealedKey(submitted.id), 0, saved[1]!, 'REPLACE');
+  await world.redis.zrem(k.expiry, submitted.id);
+  // Stopped in the middle of the fifth segment, with the COPY still streaming.
+  const stop = new AbortController();
+  let pages = 0;
+  const counting: ExchangeDeps = {
+    ...withCopy,
+    connectors: new ConnectorRegistry({
+      sql: {
+        create(service, shape) {
+          const c = sql.create(service, shape) as Connector & { copyPages: (o: unknown) => AsyncGenerator };
+          return Object.assign(Object.create(c), {
+            copyPages: async function* (o: unknown) {
+              for await (const page of c.copyPages(o)) {
+                if (++pages === 13) stop.abort(new Error('simulated crash'));
+                yield page;
+              }
+            },
+          });
+        },
+        close: async () => undefined,
+      },
+    }),
+  };
+  await t.rejects(runExportJob(counting, submitted.id, { token: 'first', signal: stop.signal }));
+  const halfway = (await store.get(submitted.id))!;
+  t.equal(halfway.checkpoint?.segment, 4, 'four segments were checkpointed');
+  appendFileSync(path(halfway), Buffer.alloc(3000, 9));
+  const resumed = await runExportJob(withCopy, submitted.id, { token: 'second' });
+  t.equal(resumed.state, 'completed');
+  t.ok(readFileSync(path(resumed)).equals(straightBytes), 'the file is byte-identical');
+  t.equal(resumed.manifest?.manifest.file.plaintextSha256, straight.manifest?.manifest.file.plaintextSha256);
+  t.equal(resumed.progress.rows, ROWS);
+});
+
+t.test('an item that is not granted is never read (column privileges)', async (t) => {
+  const role = `fep_reader_${db.database}`;
+  await db.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD 'fep-reader'`);
+  t.teardown(() => db.pool.query(`DROP OWNED BY ${role}`).then(() => db.pool.query(`DROP ROLE ${role}`)));
+  // The grant holds idNumber, name, divisionCode, updatedAt: phone and address may not be read at all.
+  await db.pool.query(`GRANT SELECT ("idNumber", name, "divisionCode", "updatedAt") ON residents TO ${role}`);
+  const narrow = new SqlConnectorFactory(
+    resolveSqlSources(
+      {
+        sources: {
+          fep: {
+            dialect: 'postgres',
+            host: db.connection.host,
+            port: db.connection.port,
+            database: db.connection.database,
+            user: role,
+            passwordEnv: 'FEP_READER',
+          },
+        },
+      },
+      { env: { FEP_READER: 'fep-reader' } },
+    ),
+  );
+  t.teardown(() => narrow.close());
+  const { job, text } = await exportWith(
+    { ...withCopy, connectors: new ConnectorRegistry({ sql: narrow }) },
+    { kind: 'full', format: 'jsonl' },
+  );
+  t.equal(job.state, 'completed');
+  t.equal(parseJsonl(text).length, ROWS);
+  // The page reads select every item of the entry, so the same account fails there: the check can fail.
+  const paging = { ...withCopy, connectors: new ConnectorRegistry({ sql: pagesOnly(narrow) }) };
+  const submitted = await submitExchangeJob(
+    paging,
+    world.consumer.caller,
+    { resource: CODE, kind: 'full', format: 'jsonl' },
+    { purpose: 'pension-check' },
+  );
+  await t.rejects(runExportJob(paging, submitted.id), { code: 'UPSTREAM_REJECTED' });
+});
