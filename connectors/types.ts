@@ -16,6 +16,20 @@ export interface LookupOptions {
   signal?: AbortSignal;
   /** Passed to the provider for correlation (X-Request-Id over HTTP). */
   requestId?: string;
+  /**
+   * The verified caller the data path serves. Provider connectors ignore it; the federation connector
+   * forwards it to the upper platform in signed headers.
+   */
+  origin?: CallOrigin;
+}
+
+/** Who a data call is made for: the calling department's system, the acting official, purpose and case. */
+export interface CallOrigin {
+  deptCode: string;
+  systemId: string;
+  purpose: string;
+  userId?: string;
+  caseId?: string;
 }
 
 export interface PageOptions extends LookupOptions {

@@ -12,6 +12,7 @@ import { httpsigErrorDocs, httpsigErrors } from '../../certs/httpsig/errors.js';
 import { connectorErrorDocs, connectorErrors } from '../../connectors/errors.js';
 import { sqlConnectorErrorDocs, sqlConnectorErrors } from '../../connectors/sql/errors.js';
 import { exchangeErrorDocs, exchangeErrors } from '../../exchange/errors.js';
+import { federationErrorDocs, federationErrors } from '../../federation/errors.js';
 import { notificationsErrorDocs, notificationsErrors } from '../../notifications/errors.js';
 import { applicationsErrorDocs, applicationsErrors } from '../../policies/applications/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../../policies/calendar/errors.js';
@@ -44,6 +45,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['envelope', envelopeErrors, envelopeErrorDocs],
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
+  ['federation', federationErrors, federationErrorDocs],
 ];
 
 function collect(): Map<string, RegisteredProblem> {

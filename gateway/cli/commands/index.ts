@@ -7,6 +7,12 @@ import { apiCommand, callCommand, simulatorCommand } from './data.js';
 import { exchangeDecryptCommand } from './exchange.js';
 import { exchangeRunCommand } from './exchange-run.js';
 import {
+  federationAcceptCommand,
+  federationListCommand,
+  federationOfferCommand,
+  federationRevokeCommand,
+} from './federation.js';
+import {
   certIssueCommand,
   certListCommand,
   certRevokeCommand,
@@ -46,5 +52,9 @@ export const commands: Command[] = [
   calendarIsWorkdayCommand,
   calendarAddWorkdaysCommand,
   statsCommand,
+  federationOfferCommand,
+  federationAcceptCommand,
+  federationListCommand,
+  federationRevokeCommand,
   errorsCommand,
 ];
