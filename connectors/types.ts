@@ -47,6 +47,11 @@ export interface Page {
   next?: string;
   /** Rows in the whole result when the provider knows it cheaply. */
   total?: number;
+  /**
+   * The largest watermark value among this page's rows as the provider holds them, when the rows handed
+   * on may lack the watermark item (a federated page projected to a grant's items).
+   */
+  watermark?: string;
 }
 
 export interface HealthReport {

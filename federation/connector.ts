@@ -23,6 +23,7 @@ import type {
   HealthReport,
   LookupOptions,
   Page,
+  PageOptions,
   Row,
 } from '../connectors/types.js';
 import { PLATFORM_ID_PATTERN } from './agreement.js';
@@ -144,6 +145,47 @@ class FederationConnector implements Connector {
 
   async lookup(keyItem: string, values: string[], opts: LookupOptions = {}): Promise<Row[]> {
     if (values.length === 0) return [];
+    const answer = await this.forward('query', { keyItem, keys: values }, opts);
+    const data = (answer as { data?: unknown }).data;
+    if (!isRows(data)) {
+      throw peerError(
+        'UPSTREAM_PLATFORM_UNAVAILABLE',
+        this.target.peer,
+        'answered 200 without a data array of rows',
+      );
+    }
+    return data;
+  }
+
+  /** One page of changes for a data return (回流) job, projected and masked by the upper platform. */
+  async page(opts: PageOptions): Promise<Page> {
+    if (!Number.isInteger(opts.limit) || opts.limit < 1)
+      throw new RangeError('page limit must be a positive integer');
+    const answer = (await this.forward(
+      'changes',
+      {
+        limit: opts.limit,
+        ...(opts.after === undefined ? {} : { after: opts.after }),
+        ...(opts.since ? { since: opts.since.value } : {}),
+      },
+      opts,
+    )) as { rows?: unknown; next?: unknown; watermark?: unknown };
+    if (!isRows(answer.rows)) {
+      throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', this.target.peer, 'answered 200 without a rows array');
+    }
+    return {
+      rows: answer.rows,
+      ...(typeof answer.next === 'string' ? { next: answer.next } : {}),
+      ...(typeof answer.watermark === 'string' ? { watermark: answer.watermark } : {}),
+    };
+  }
+
+  /** Signs and sends one forwarded call; resolves to the 200 answer's JSON, or throws the peer's refusal. */
+  private async forward(
+    route: 'query' | 'changes',
+    payload: Record<string, unknown>,
+    opts: LookupOptions,
+  ): Promise<unknown> {
     const { peer, code } = this.target;
     if (!opts.origin) {
       throw new connectorErrors.CONNECTOR_CONFIG_INVALID(
@@ -157,8 +199,8 @@ class FederationConnector implements Connector {
       );
     }
     const correlationId = opts.requestId ?? crypto.randomUUID();
-    const path = `/v1/federation/data/${encodeURIComponent(code)}/query`;
-    const body = JSON.stringify({ keyItem, keys: values });
+    const path = `/v1/federation/data/${encodeURIComponent(code)}/${route}`;
+    const body = JSON.stringify(payload);
     const headers: Record<string, string> = {
       ...forwardedHeaders(link.agreementId, correlationId, opts.origin),
       'content-type': 'application/json',
@@ -201,10 +243,10 @@ class FederationConnector implements Connector {
     }
     if (status >= 500) breaker.onFailure(permit.probe);
     else breaker.onSuccess(permit.probe);
-    return this.rows(status, text);
+    return this.answer(status, text);
   }
 
-  private rows(status: number, text: string): Row[] {
+  private answer(status: number, text: string): unknown {
     const { peer } = this.target;
     let parsed: unknown;
     try {
@@ -219,18 +261,7 @@ class FederationConnector implements Connector {
         },
       );
     }
-    if (status === 200) {
-      const data = (parsed as { data?: unknown }).data;
-      if (
-        !Array.isArray(data) ||
-        !data.every((row) => row !== null && typeof row === 'object' && !Array.isArray(row))
-      ) {
-        throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, 'answered 200 without a data array of rows', {
-          upstreamStatus: status,
-        });
-      }
-      return data as Row[];
-    }
+    if (status === 200) return parsed;
     const problem = parsed as { code?: unknown; detail?: unknown; retryAfterSeconds?: unknown };
     const upstreamCode = typeof problem.code === 'string' ? problem.code.slice(0, 64) : undefined;
     const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, 500) : '';
@@ -265,12 +296,6 @@ class FederationConnector implements Connector {
     });
   }
 
-  async page(): Promise<Page> {
-    throw new connectorErrors.CONNECTOR_CONFIG_INVALID(
-      'a federated entry answers lookups only; bulk data from the upper platform comes down as a data return job',
-    );
-  }
-
   async health(): Promise<HealthReport> {
     const started = performance.now();
     try {
@@ -298,4 +323,11 @@ class FederationConnector implements Connector {
   }
 
   async close(): Promise<void> {}
+}
+
+function isRows(value: unknown): value is Row[] {
+  return (
+    Array.isArray(value) &&
+    value.every((row) => row !== null && typeof row === 'object' && !Array.isArray(row))
+  );
 }

@@ -11,6 +11,8 @@ export function federationKeys(prefix: string) {
     agreements: `${base}agreements`,
     /** Counter bumped by every change: each instance polls it as the safety net of the channel. */
     generation: `${base}gen`,
+    /** String: the watermark value a data return job of `peer`'s resource `code` last stored up to. */
+    returnWatermark: (peer: string, code: string) => `${base}return:${peer}:${code}`,
     /** Pub/sub channel (not a key): the id of every agreement just stored or revoked. */
     channel: `${base}changed`,
   };

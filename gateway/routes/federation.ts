@@ -14,6 +14,7 @@ import { federationErrors } from '../../federation/errors.js';
 import { FEDERATION_HEADERS } from '../../federation/origin.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
+import { serveChanges } from '../data-path/federated-changes.js';
 import type { DataPathDeps } from '../data-path/serve.js';
 import { serveData } from '../data-path/serve.js';
 import { CodeParams, DataResponse, ItemName, Value } from './data.js';
@@ -108,6 +109,48 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
               );
             }
           },
+        },
+        deps,
+      );
+    },
+  );
+
+  app.post(
+    '/v1/federation/data/:code/changes',
+    {
+      config: { access: 'system', signer: 'peer-platform' },
+      schema: {
+        tags: ['federation'],
+        description:
+          "One page of a resource's rows changed since a watermark value, for a federated platform's data return (回流) job, under this platform's bulk grant to it; signed as the query route is.",
+        params: CodeParams,
+        headers: ForwardedHeaders,
+        body: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 5000 }),
+            after: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 2000, description: 'Cursor of the previous page' }),
+            ),
+            since: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 64, description: 'Watermark value last returned' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const federation = request.caller!.federation!;
+      const link = (await context.peers.links()).get(federation.agreementId);
+      return serveChanges(
+        request,
+        reply,
+        {
+          code: request.params.code,
+          limit: request.body.limit,
+          ...(request.body.after ? { after: request.body.after } : {}),
+          ...(request.body.since ? { since: request.body.since } : {}),
+          offered: link?.local.offers.includes(request.params.code) ?? false,
         },
         deps,
       );
