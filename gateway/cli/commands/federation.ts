@@ -7,6 +7,7 @@
  */
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { loadPlatform } from '../../../certs/platform.js';
 import { CertsStore } from '../../../certs/store.js';
 import {
@@ -18,8 +19,11 @@ import {
   otherSide,
   type SignedAgreement,
 } from '../../../federation/agreement.js';
+import { PostgresReturnTable } from '../../../federation/data-return.js';
 import { storeAgreement } from '../../../federation/service.js';
 import { AgreementStore } from '../../../federation/store.js';
+import { createContext } from '../../app/context.js';
+import { runDataReturn } from '../../app/data-return.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
 import { withRedis } from './identities.js';
@@ -215,6 +219,65 @@ export const federationRevokeCommand: Command = {
       await cliAudit(config, redis, 'federation.revoke', { agreement: id, reason: reason.slice(0, 200) });
     });
     io.out(`revoked agreement ${id}`);
+    return 0;
+  },
+};
+
+export const federationReturnCommand: Command = {
+  name: 'federation return',
+  summary:
+    "Run a data return (回流) job once: pull an upper platform's changes since the last run into a front-end PostgreSQL table (schedule it with cron or a timer)",
+  usage:
+    'federation return --peer PLATFORM_ID --resource CODE --items a,b,c --key ITEM --table NAME --database-url URL --purpose P [--page-size 500]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      peer: { type: 'string' },
+      resource: { type: 'string' },
+      items: { type: 'string' },
+      key: { type: 'string' },
+      table: { type: 'string' },
+      'database-url': { type: 'string' },
+      purpose: { type: 'string' },
+      'page-size': { type: 'string' },
+    });
+    const pageSize = Number(values['page-size'] ?? 500);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 5000)
+      throw new UsageError('--page-size must be a whole number from 1 to 5000');
+    // Its own audit chain: never the chain of a gateway running beside it.
+    const config = configFrom(values, io, { GOVSHARE_INSTANCE_ID: `return-${process.pid}` });
+    let table: PostgresReturnTable;
+    const pool = new pg.Pool({ connectionString: required(values, 'database-url'), max: 2 });
+    try {
+      try {
+        table = new PostgresReturnTable(
+          pool,
+          required(values, 'table'),
+          codes(values.items),
+          required(values, 'key'),
+        );
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      await table.ensure();
+      const context = await createContext(config);
+      try {
+        const run = await runDataReturn(context, {
+          peer: required(values, 'peer'),
+          code: required(values, 'resource'),
+          sink: table,
+          purpose: required(values, 'purpose'),
+          pageSize,
+        });
+        io.out(
+          `returned ${run.rows} rows in ${run.pages} page(s) since ${run.since ?? 'the beginning'}; watermark ${run.watermark ?? 'unchanged'} (correlation ${run.correlationId})`,
+        );
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await pool.end();
+    }
     return 0;
   },
 };

@@ -10,6 +10,7 @@ import {
   federationAcceptCommand,
   federationListCommand,
   federationOfferCommand,
+  federationReturnCommand,
   federationRevokeCommand,
 } from './federation.js';
 import {
@@ -56,5 +57,6 @@ export const commands: Command[] = [
   federationAcceptCommand,
   federationListCommand,
   federationRevokeCommand,
+  federationReturnCommand,
   errorsCommand,
 ];

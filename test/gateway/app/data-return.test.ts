@@ -10,6 +10,7 @@ import { PostgresReturnTable, ReturnWatermarks } from '../../../federation/data-
 import { FEDERATION_SYSTEM_ID } from '../../../federation/origin.js';
 import { runDataReturn } from '../../../gateway/app/data-return.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
+import { cli } from '../../helpers/cli.js';
 import { buildCascade, CITY } from '../../helpers/federation.js';
 import { usePostgres } from '../../helpers/postgres.js';
 
@@ -108,4 +109,37 @@ t.test('an incremental return job delivers only new rows, masked by the province
     actor: { deptCode: CITY.operator, systemId: FEDERATION_SYSTEM_ID },
     decision: 'allow',
   });
+
+  // The same job from the command line (as cron would run it), into a table of its own.
+  await watermarks.set('hubei-province', code, middle);
+  const run = await cli(
+    [
+      'federation',
+      'return',
+      '--peer',
+      'hubei-province',
+      '--resource',
+      code,
+      '--items',
+      'idNumber,name,updatedAt',
+      '--key',
+      'idNumber',
+      '--table',
+      'population_cli',
+      '--database-url',
+      db.url,
+      '--purpose',
+      'population-return',
+    ],
+    {
+      GOVSHARE_REDIS_URL: city.redisUrl,
+      GOVSHARE_REDIS_PREFIX: city.config.GOVSHARE_REDIS_PREFIX,
+      GOVSHARE_DATA_DIR: city.dataDir,
+      GOVSHARE_LOG_LEVEL: 'silent',
+    },
+  );
+  t.equal(run.code, 0, run.err.join('\n'));
+  t.match(run.out[0], `returned ${third.rows} rows in 1 page(s) since ${middle}`);
+  const cliRows = (await db.pool.query('SELECT count(*)::int AS n FROM population_cli')).rows[0].n;
+  t.equal(cliRows, third.rows);
 });
