@@ -92,10 +92,10 @@ export async function serveData(
     const entry = await resolveResource(deps, query.code);
     outcome.entry = entry;
     const keyItem = query.keyItem ?? entry.entry.items.find((i) => i.key)?.name ?? '';
-    const grant = await deps.grants.find(caller.deptCode, caller.systemId, query.code);
+    const { grant, holder } = await findGrant(deps, caller, query.code);
     if (grant) outcome.grant = grant;
     const policyStart = performance.now();
-    const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
+    const obligations = decideAccess(caller, holder, entry, grant, query, keyItem, deps.now());
     outcome.obligations = obligations;
     await admit(deps, caller, admission, obligations, grant!);
     const fetchStart = performance.now();
@@ -147,8 +147,28 @@ async function resolveResource(deps: DataPathDeps, code: string): Promise<Publis
   return entry;
 }
 
+/**
+ * The caller's grant. A call forwarded by a peer platform is decided on this platform's grant to the peer
+ * platform; without one, on a grant to the original department's system the peer names in its signed
+ * headers (a province may grant one city department rather than the whole city platform).
+ */
+async function findGrant(
+  deps: DataPathDeps,
+  caller: Caller,
+  code: string,
+): Promise<{ grant: Grant | undefined; holder: { deptCode: string; systemId: string } }> {
+  const grant = await deps.grants.find(caller.deptCode, caller.systemId, code);
+  if (grant || !caller.federation) return { grant, holder: caller };
+  const { originDept, originSystem } = caller.federation;
+  const direct = await deps.grants.find(originDept, originSystem, code);
+  return direct
+    ? { grant: direct, holder: { deptCode: originDept, systemId: originSystem } }
+    : { grant: undefined, holder: caller };
+}
+
 function decideAccess(
   caller: Caller,
+  holder: { deptCode: string; systemId: string },
   entry: PublishedEntry,
   grant: Grant | undefined,
   query: DataQuery,
@@ -156,7 +176,7 @@ function decideAccess(
   now: Date,
 ): Obligations {
   const decision = decide(
-    { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial },
+    { deptCode: holder.deptCode, systemId: holder.systemId, serial: caller.serial },
     { entry: entry.entry, status: entry.status },
     grant,
     {

@@ -272,3 +272,31 @@ t.test('the province refuses calls not signed as the peer platform, or without t
     trail.some((r) => r.action === 'data.federated' && r.reasonCode === 'FEDERATION_RESOURCE_NOT_OFFERED'),
   );
 });
+
+t.test('the province may grant the city department itself rather than the city platform', async (t) => {
+  const cascade = await buildCascade(t);
+  const { city, province, federatedCode } = cascade;
+  await grant(city, {
+    deptCode: CITY_DEPT.code,
+    systemId: CITY_DEPT.system,
+    resourceCode: federatedCode,
+    items: ['idNumber', 'name', 'gender'],
+  });
+  const now = new Date();
+  await province.context.certs.addDepartment({ code: CITY_DEPT.code, name: CITY_DEPT.name }, now);
+  await province.context.certs.addSystem(
+    { deptCode: CITY_DEPT.code, systemId: CITY_DEPT.system, name: '企业登记系统' },
+    now,
+  );
+  const direct = await grant(province, {
+    deptCode: CITY_DEPT.code,
+    systemId: CITY_DEPT.system,
+    resourceCode: federatedCode,
+    items: ['idNumber', 'gender'],
+  });
+  const res = await cityLookup(cascade, idNumber!);
+  t.equal(res.statusCode, 200, res.body);
+  t.same(Object.keys(res.json().data[0]).sort(), ['gender', 'idNumber'], "the department grant's items");
+  const record = (await records(province)).find((r) => correlationOf(r) === res.headers['x-request-id']);
+  t.match(record, { decision: 'allow', grantId: direct.id, actor: { deptCode: CITY.operator } });
+});
