@@ -23,7 +23,7 @@ export const FEDERATION_HEADERS = {
 /** The system under which a peer platform appears on this one (its operator is the department). */
 export const FEDERATION_SYSTEM_ID = 'federation';
 
-const CORRELATION = /^[A-Za-z0-9._:-]{8,128}$/;
+export const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TEXT = /^[\x20-\x7e]{1,128}$/;
 const USCC = new RegExp(USCC_PATTERN);
 const SYSTEM = new RegExp(SYSTEM_ID_PATTERN);
@@ -73,7 +73,7 @@ export function readForwardedCall(headers: HeaderBag): ForwardedCall {
   const caseId = headers['x-case-id'];
   return {
     agreementId: header(headers, FEDERATION_HEADERS.agreement, AGREEMENT),
-    correlationId: header(headers, FEDERATION_HEADERS.correlation, CORRELATION),
+    correlationId: header(headers, FEDERATION_HEADERS.correlation, CORRELATION_ID),
     origin: {
       deptCode: header(headers, FEDERATION_HEADERS.originDept, USCC),
       systemId: header(headers, FEDERATION_HEADERS.originSystem, SYSTEM),

@@ -11,6 +11,8 @@ import type { AuditRecord } from '../../audit/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { verifyRequestSignature } from '../../certs/httpsig/index.js';
 import {
+  CORRELATION_ID,
+  FEDERATION_HEADERS,
   FEDERATION_SYSTEM_ID,
   type ForwardedCall,
   forwardedRequiredComponents,
@@ -198,6 +200,15 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
     };
   }
 
+  /** A refused forwarded call keeps its correlation id, so the peer's record of it can be joined. */
+  function refusedCorrelation(request: FastifyRequest): { federation?: { correlationId: string } } {
+    if (request.routeOptions.config.signer !== 'peer-platform') return {};
+    const value = request.headers[FEDERATION_HEADERS.correlation];
+    return typeof value === 'string' && CORRELATION_ID.test(value)
+      ? { federation: { correlationId: value } }
+      : {};
+  }
+
   async function auditRefusal(
     request: FastifyRequest,
     error: Error & { code?: string; statusCode?: number },
@@ -214,7 +225,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
       reasonCode: error.code && /^[A-Z][A-Z0-9_]{1,63}$/.test(error.code) ? error.code : 'SIG_INVALID',
       status: error.statusCode ?? 401,
       latencyMs: Date.now() - (request.receivedAt || Date.now()),
-      detail: { route: request.routeOptions.url ?? '' },
+      detail: { route: request.routeOptions.url ?? '', ...refusedCorrelation(request) },
     };
     await audit.append(record);
   }

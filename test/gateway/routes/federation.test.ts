@@ -267,7 +267,11 @@ t.test('the province refuses calls not signed as the peer platform, or without t
   t.equal(notOffered.statusCode, 403, notOffered.body);
   t.equal(notOffered.json().code, 'FEDERATION_RESOURCE_NOT_OFFERED');
   const trail = await records(province);
-  t.ok(trail.some((r) => r.action === 'signature.refused' && r.reasonCode === 'FEDERATION_PEER_UNKNOWN'));
+  t.match(
+    trail.find((r) => r.action === 'signature.refused' && r.reasonCode === 'FEDERATION_PEER_UNKNOWN'),
+    { detail: { federation: { correlationId: 'corr-0000000001' } } },
+    'a refused forwarded call keeps its correlation id',
+  );
   t.ok(
     trail.some((r) => r.action === 'data.federated' && r.reasonCode === 'FEDERATION_RESOURCE_NOT_OFFERED'),
   );
