@@ -128,12 +128,17 @@ export type UpdateCycle =
 
 export const DataService = Type.Object(
   {
-    connector: Type.Union([Type.Literal('http'), Type.Literal('sql'), Type.Literal('file')]),
+    connector: Type.Union([
+      Type.Literal('http'),
+      Type.Literal('sql'),
+      Type.Literal('file'),
+      Type.Literal('federation'),
+    ]),
     endpoint: Type.String({
       minLength: 1,
       maxLength: 2000,
       description:
-        'Base URL of the front-end processor (http) or name of a configured database (sql); never a password',
+        'Base URL of the front-end processor (http), name of a configured database (sql), or `<peer platform id>/<resource code>` of a resource of an upper platform (federation, e.g. `hubei-province/101001/000001`); never a password',
     }),
     table: Type.Optional(
       Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?$' }),

@@ -16,6 +16,20 @@ export interface LookupOptions {
   signal?: AbortSignal;
   /** Passed to the provider for correlation (X-Request-Id over HTTP). */
   requestId?: string;
+  /**
+   * The verified caller the data path serves. Provider connectors ignore it; the federation connector
+   * forwards it to the upper platform in signed headers.
+   */
+  origin?: CallOrigin;
+}
+
+/** Who a data call is made for: the calling department's system, the acting official, purpose and case. */
+export interface CallOrigin {
+  deptCode: string;
+  systemId: string;
+  purpose: string;
+  userId?: string;
+  caseId?: string;
 }
 
 export interface PageOptions extends LookupOptions {
@@ -33,6 +47,11 @@ export interface Page {
   next?: string;
   /** Rows in the whole result when the provider knows it cheaply. */
   total?: number;
+  /**
+   * The largest watermark value among this page's rows as the provider holds them, when the rows handed
+   * on may lack the watermark item (a federated page projected to a grant's items).
+   */
+  watermark?: string;
 }
 
 export interface HealthReport {

@@ -14,6 +14,7 @@ import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
 import { applicationRoutes } from './routes/applications.js';
 import { exchangeRoutes } from './routes/exchange.js';
+import { federationRoutes } from './routes/federation.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
 import { statsRoutes } from './routes/stats.js';
@@ -166,6 +167,7 @@ export async function buildApp({
   await app.register(auditRoutes, { context });
   await app.register(signedCalls, {
     keys: context.callerKeys,
+    peers: context.peers,
     redis: context.dataRedis,
     prefix: context.prefix,
     audit: context.audit,
@@ -184,6 +186,11 @@ export async function buildApp({
     return { key, field, by };
   };
   await app.register(dataRoutes, {
+    deps: dataPathDeps(context, callTally),
+    batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
+  });
+  await app.register(federationRoutes, {
+    context,
     deps: dataPathDeps(context, callTally),
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });

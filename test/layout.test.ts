@@ -21,7 +21,18 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   policies: ['platform', 'catalog', 'certs', 'connectors', 'audit'],
   exchange: ['platform', 'catalog', 'certs', 'connectors', 'audit', 'policies'],
   notifications: ['platform', 'catalog', 'certs', 'connectors', 'audit', 'policies'],
-  gateway: ['platform', 'catalog', 'certs', 'connectors', 'audit', 'policies', 'exchange', 'notifications'],
+  federation: ['platform', 'catalog', 'certs', 'connectors', 'audit', 'policies'],
+  gateway: [
+    'platform',
+    'catalog',
+    'certs',
+    'connectors',
+    'audit',
+    'policies',
+    'exchange',
+    'notifications',
+    'federation',
+  ],
 };
 const DOMAINS = Object.keys(MAY_IMPORT).filter((folder) => folder !== 'gateway');
 const SERVER_FRAMEWORKS = /^(fastify|fastify-plugin|bullmq|@fastify\/(?!error$).+)$/;

@@ -14,6 +14,9 @@ import { HttpConnectorFactory } from '../../connectors/http-connector.js';
 import { ConnectorRegistry } from '../../connectors/registry.js';
 import { SqlConnectorFactory } from '../../connectors/sql/connector.js';
 import { loadSqlSources } from '../../connectors/sql/sources.js';
+import { FederationConnectorFactory } from '../../federation/connector.js';
+import { FederationPeers } from '../../federation/peers.js';
+import { AgreementStore } from '../../federation/store.js';
 import { InvalidationBus } from '../../platform/invalidation.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { AdmissionGate } from '../../policies/admission.js';
@@ -47,6 +50,9 @@ export interface GatewayContext {
   /** The PostgreSQL audit store the streams are shipped to (GOVSHARE_AUDIT_STORE_URL), when configured. */
   auditStore: AuditStore | undefined;
   callerKeys: CallerKeys;
+  /** Federation agreements with other platforms, and the ones in force as this process sees them. */
+  agreements: AgreementStore;
+  peers: FederationPeers;
   resources: ResourceCache;
   grantCache: GrantCache;
   metrics: GatewayMetrics;
@@ -93,7 +99,17 @@ export async function createContext(
     isKnownDepartment: async (code) => (await certs.getDepartment(code)) !== null,
   });
   const grants = new GrantStore(redis, prefix, { now });
+  const agreements = new AgreementStore(redis, prefix);
+  const peers = new FederationPeers(agreements, platform, { now });
   const connectors = new ConnectorRegistry({
+    federation: new FederationConnectorFactory({
+      peers,
+      signing: {
+        key: platform.signingKey,
+        keyId: platform.signingCertX509.serialNumber.toLowerCase(),
+      },
+      timeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
+    }),
     http: new HttpConnectorFactory({
       connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
       defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
@@ -122,6 +138,7 @@ export async function createContext(
   await callerKeys.start(bus);
   await resources.start(bus);
   await grantCache.start(bus);
+  await peers.start(bus);
 
   return {
     config,
@@ -137,6 +154,8 @@ export async function createContext(
     audit,
     auditStore,
     callerKeys,
+    agreements,
+    peers,
     resources,
     grantCache,
     metrics: new GatewayMetrics({ connectors, audit, now: () => now().getTime() }),
@@ -161,6 +180,7 @@ export async function createContext(
     },
     async close() {
       callerKeys.stop();
+      peers.stop();
       await audit.close().catch(() => undefined);
       await auditStore?.close().catch(() => undefined);
       await connectors.close().catch(() => undefined);

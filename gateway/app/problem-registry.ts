@@ -17,6 +17,7 @@ import { httpsigErrorDocs, httpsigErrors } from '../../certs/httpsig/errors.js';
 import { connectorErrorDocs, connectorErrors } from '../../connectors/errors.js';
 import { sqlConnectorErrorDocs, sqlConnectorErrors } from '../../connectors/sql/errors.js';
 import { exchangeErrorDocs, exchangeErrors } from '../../exchange/errors.js';
+import { federationErrorDocs, federationErrors } from '../../federation/errors.js';
 import { notificationsErrorDocs, notificationsErrors } from '../../notifications/errors.js';
 import { applicationsErrorDocs, applicationsErrors } from '../../policies/applications/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../../policies/calendar/errors.js';
@@ -50,6 +51,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
   ['transparency', transparencyErrors, transparencyErrorDocs],
+  ['federation', federationErrors, federationErrorDocs],
 ];
 
 function collect(): Map<string, RegisteredProblem> {

@@ -22,6 +22,17 @@ export interface Caller {
    * quota): how long to remember it. The data path records it before anything is released.
    */
   pendingNonce?: { ttlSeconds: number };
+  /**
+   * Set on a call forwarded by a peer platform (the caller above is then the peer platform itself): the
+   * agreement, the correlation id both platforms audit under, and the original department and system.
+   */
+  federation?: {
+    agreementId: string;
+    peerPlatformId: string;
+    correlationId: string;
+    originDept: string;
+    originSystem: string;
+  };
 }
 
 /** The audit actor of a verified caller: department, system, certificate, and the official and case sent. */

@@ -58,7 +58,12 @@ export interface DataQuery {
   items?: string[];
   /** Extra equality conditions (e.g. control parameters besides the key). */
   conditions: Record<string, string>;
-  action: 'data.lookup' | 'data.query';
+  action: 'data.lookup' | 'data.query' | 'data.federated';
+  /**
+   * A rule of the route checked first, inside the audited path (e.g. that a federation agreement offers
+   * the resource); it throws the refusal.
+   */
+  admitRoute?: (code: string) => void;
 }
 
 interface Outcome {
@@ -83,18 +88,19 @@ export async function serveData(
   try {
     // A malformed Accept-Signature is refused before any quota is used or any provider is asked.
     accepted = acceptedSignature(request);
+    query.admitRoute?.(query.code);
     const entry = await resolveResource(deps, query.code);
     outcome.entry = entry;
     const keyItem = query.keyItem ?? entry.entry.items.find((i) => i.key)?.name ?? '';
-    const grant = await deps.grants.find(caller.deptCode, caller.systemId, query.code);
+    const { grant, holder } = await findGrant(deps, caller, query.code);
     if (grant) outcome.grant = grant;
     const policyStart = performance.now();
-    const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
+    const obligations = decideAccess(caller, holder, entry, grant, query, keyItem, deps.now());
     outcome.obligations = obligations;
     await admit(deps, caller, admission, obligations, grant!);
     const fetchStart = performance.now();
     deps.observe?.('policy', (fetchStart - policyStart) / 1000);
-    const rows = await fetchRows(deps, entry, keyItem, query, String(request.id));
+    const rows = await fetchRows(deps, entry, keyItem, query, String(request.id), caller);
     deps.observe?.('connector', (performance.now() - fetchStart) / 1000);
     const violations = validateRows(request, entry, rows);
     const served = applyObligations(filterConditions(rows, query.conditions), obligations);
@@ -141,8 +147,28 @@ async function resolveResource(deps: DataPathDeps, code: string): Promise<Publis
   return entry;
 }
 
+/**
+ * The caller's grant. A call forwarded by a peer platform is decided on this platform's grant to the peer
+ * platform; without one, on a grant to the original department's system the peer names in its signed
+ * headers (a province may grant one city department rather than the whole city platform).
+ */
+async function findGrant(
+  deps: DataPathDeps,
+  caller: Caller,
+  code: string,
+): Promise<{ grant: Grant | undefined; holder: { deptCode: string; systemId: string } }> {
+  const grant = await deps.grants.find(caller.deptCode, caller.systemId, code);
+  if (grant || !caller.federation) return { grant, holder: caller };
+  const { originDept, originSystem } = caller.federation;
+  const direct = await deps.grants.find(originDept, originSystem, code);
+  return direct
+    ? { grant: direct, holder: { deptCode: originDept, systemId: originSystem } }
+    : { grant: undefined, holder: caller };
+}
+
 function decideAccess(
   caller: Caller,
+  holder: { deptCode: string; systemId: string },
   entry: PublishedEntry,
   grant: Grant | undefined,
   query: DataQuery,
@@ -150,7 +176,7 @@ function decideAccess(
   now: Date,
 ): Obligations {
   const decision = decide(
-    { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial },
+    { deptCode: holder.deptCode, systemId: holder.systemId, serial: caller.serial },
     { entry: entry.entry, status: entry.status },
     grant,
     {
@@ -237,11 +263,38 @@ async function fetchRows(
   keyItem: string,
   query: DataQuery,
   requestId: string,
+  caller: Caller,
 ): Promise<Row[]> {
   const service = entry.entry.service;
   if (!service)
     throw new gatewayErrors.RESOURCE_NOT_FOUND(`resource ${query.code} has no mounted data service`);
-  return deps.connectors.get(service, serviceShape(entry.entry)).lookup(keyItem, query.keys, { requestId });
+  const origin = {
+    deptCode: caller.deptCode,
+    systemId: caller.systemId,
+    purpose: caller.purpose,
+    ...(caller.userId ? { userId: caller.userId } : {}),
+    ...(caller.caseId ? { caseId: caller.caseId } : {}),
+  };
+  return deps.connectors
+    .get(service, serviceShape(entry.entry))
+    .lookup(keyItem, query.keys, { requestId, origin });
+}
+
+/**
+ * What joins the two platforms' records of one forwarded call: on the upper platform the agreement, the
+ * correlation id and the original department and system; on the lower platform the correlation id (its
+ * own request id, sent as x-correlation-id) and the upper platform's resource it went to.
+ */
+function federationDetail(
+  caller: Caller,
+  entry: PublishedEntry | undefined,
+  requestId: string,
+): AuditRecord['detail'] | undefined {
+  if (caller.federation) return { federation: { ...caller.federation } };
+  const service = entry?.entry.service;
+  if (service?.connector === 'federation')
+    return { federation: { correlationId: requestId, forwardedTo: service.endpoint } };
+  return undefined;
 }
 
 /** Rows that break the catalog's schema are served flagged, never as if valid, and logged for quality. */
@@ -337,6 +390,8 @@ async function auditOutcome(
     requestSignatureHash: caller.signatureHash,
     ...(body ? { responseDigest: createHash('sha256').update(body).digest('hex') } : {}),
   };
+  const federation = federationDetail(caller, outcome.entry, String(request.id));
+  if (federation) record.detail = federation;
   const tally = deps.callTally?.({
     consumerDept: caller.deptCode,
     providerDept: outcome.entry?.entry.provider.code ?? '',

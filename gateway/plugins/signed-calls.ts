@@ -10,6 +10,15 @@ import fp from 'fastify-plugin';
 import type { AuditRecord } from '../../audit/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
 import { verifyRequestSignature } from '../../certs/httpsig/index.js';
+import {
+  CORRELATION_ID,
+  FEDERATION_HEADERS,
+  FEDERATION_SYSTEM_ID,
+  type ForwardedCall,
+  forwardedRequiredComponents,
+  readForwardedCall,
+} from '../../federation/origin.js';
+import type { FederationPeers, PeerLink } from '../../federation/peers.js';
 import type { RedisClient } from '../../platform/redis.js';
 import { bindRequestLog } from '../app/request-log.js';
 import type { Caller } from '../data-path/caller.js';
@@ -23,6 +32,12 @@ declare module 'fastify' {
      * after its signature was verified leaves no nonce behind, and was answered without data.
      */
     nonce?: 'data-path';
+    /**
+     * `'peer-platform'`: the route takes calls forwarded by a federated platform, signed with that
+     * platform's signing key under an agreement in force (federation/peers.ts), carrying the original
+     * caller in signed headers (federation/origin.ts).
+     */
+    signer?: 'peer-platform';
   }
   interface FastifyRequest {
     caller?: Caller;
@@ -32,6 +47,8 @@ declare module 'fastify' {
 
 export interface SignedCallsOptions {
   keys: CallerKeys;
+  /** The federation agreements in force, for routes that take calls forwarded by a peer platform. */
+  peers?: FederationPeers;
   redis: RedisClient;
   prefix: string;
   audit: AuditWriter;
@@ -84,8 +101,19 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
     if (request.routeOptions.config.access !== 'system') return;
     const started = performance.now();
     const deferNonce = request.routeOptions.config.nonce === 'data-path';
+    const fromPeer = request.routeOptions.config.signer === 'peer-platform';
     try {
       const url = targetUri(request, options.publicOrigin);
+      // A forwarded call names its agreement: the key is the peer's under that agreement only. Read once
+      // the signature is known to cover the origin headers, so an unsigned call is refused as unsigned.
+      let forwarded: ForwardedCall | undefined;
+      let link: PeerLink | undefined;
+      const resolvePeer = async (keyid: string) => {
+        if (!options.peers) throw new Error('this gateway takes no forwarded calls (no federation peers)');
+        forwarded = readForwardedCall(request.headers);
+        link = await options.peers.resolveCaller(forwarded.agreementId, keyid);
+        return { key: link.peerKey };
+      };
       const signature = await verifyRequestSignature(
         {
           method: request.method,
@@ -94,12 +122,18 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
           ...(request.rawBody ? { body: request.rawBody } : {}),
         },
         {
-          resolveKey: (keyid) => keys.resolve(keyid),
+          resolveKey: (keyid) => (fromPeer ? resolvePeer(keyid) : keys.resolve(keyid)),
           checkNonce: (keyid, nonce) => (deferNonce ? Promise.resolve(true) : checkNonce(keyid, nonce)),
           now: () => options.now().getTime(),
           maxSkewSeconds: options.maxSkewSeconds,
+          ...(fromPeer ? { requiredComponents: forwardedRequiredComponents } : {}),
         },
       );
+      if (fromPeer) {
+        request.caller = peerCaller(link!, forwarded!, signature, url, request, deferNonce);
+        options.observe?.((performance.now() - started) / 1000);
+        return;
+      }
       const key = await keys.resolve(signature.keyid);
       const purpose = headerText(request, 'x-purpose') ?? '';
       const userId = headerText(request, 'x-user-id');
@@ -128,6 +162,53 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
     }
   });
 
+  function peerCaller(
+    link: PeerLink,
+    forwarded: ForwardedCall,
+    signature: Caller['signature'],
+    url: string,
+    request: FastifyRequest,
+    deferNonce: boolean,
+  ): Caller {
+    bindRequestLog(request, {
+      dept: link.peer.operator,
+      system: FEDERATION_SYSTEM_ID,
+      certSerial: signature.keyid,
+      correlationId: forwarded.correlationId,
+    });
+    const { origin } = forwarded;
+    return {
+      deptCode: link.peer.operator,
+      systemId: FEDERATION_SYSTEM_ID,
+      serial: signature.keyid,
+      purpose: origin.purpose,
+      userId: origin.userId,
+      ...(origin.caseId ? { caseId: origin.caseId } : {}),
+      signature,
+      targetUri: url,
+      signatureHash: createHash('sha256')
+        .update(String(request.headers.signature ?? ''))
+        .digest('hex'),
+      ...(deferNonce ? { pendingNonce: { ttlSeconds: nonceTtl } } : {}),
+      federation: {
+        agreementId: link.agreementId,
+        peerPlatformId: link.peer.platformId,
+        correlationId: forwarded.correlationId,
+        originDept: origin.deptCode,
+        originSystem: origin.systemId,
+      },
+    };
+  }
+
+  /** A refused forwarded call keeps its correlation id, so the peer's record of it can be joined. */
+  function refusedCorrelation(request: FastifyRequest): { federation?: { correlationId: string } } {
+    if (request.routeOptions.config.signer !== 'peer-platform') return {};
+    const value = request.headers[FEDERATION_HEADERS.correlation];
+    return typeof value === 'string' && CORRELATION_ID.test(value)
+      ? { federation: { correlationId: value } }
+      : {};
+  }
+
   async function auditRefusal(
     request: FastifyRequest,
     error: Error & { code?: string; statusCode?: number },
@@ -144,7 +225,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
       reasonCode: error.code && /^[A-Z][A-Z0-9_]{1,63}$/.test(error.code) ? error.code : 'SIG_INVALID',
       status: error.statusCode ?? 401,
       latencyMs: Date.now() - (request.receivedAt || Date.now()),
-      detail: { route: request.routeOptions.url ?? '' },
+      detail: { route: request.routeOptions.url ?? '', ...refusedCorrelation(request) },
     };
     await audit.append(record);
   }

@@ -12,13 +12,13 @@ import { problemResponses } from '../app/schemas.js';
 import type { DataPathDeps } from '../data-path/serve.js';
 import { serveData } from '../data-path/serve.js';
 
-const CodeParams = Type.Object({
+export const CodeParams = Type.Object({
   code: Type.String({ pattern: RESOURCE_CODE_PATTERN, description: 'Resource code, percent-encoded' }),
 });
-const ItemName = Type.String({ pattern: ITEM_NAME_PATTERN });
+export const ItemName = Type.String({ pattern: ITEM_NAME_PATTERN });
 // A key value goes to the provider as is: no longer than the wire protocol takes (else 502 from upstream).
-const Value = Type.String({ minLength: 1, maxLength: MAX_KEY_VALUE_LENGTH });
-const DataResponse = Type.Object({
+export const Value = Type.String({ minLength: 1, maxLength: MAX_KEY_VALUE_LENGTH });
+export const DataResponse = Type.Object({
   data: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   meta: Type.Object({
     requestId: Type.String(),

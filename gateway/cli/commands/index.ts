@@ -7,6 +7,13 @@ import { apiCommand, callCommand, simulatorCommand } from './data.js';
 import { exchangeDecryptCommand } from './exchange.js';
 import { exchangeRunCommand } from './exchange-run.js';
 import {
+  federationAcceptCommand,
+  federationListCommand,
+  federationOfferCommand,
+  federationReturnCommand,
+  federationRevokeCommand,
+} from './federation.js';
+import {
   certIssueCommand,
   certListCommand,
   certRevokeCommand,
@@ -53,5 +60,10 @@ export const commands: Command[] = [
   calendarIsWorkdayCommand,
   calendarAddWorkdaysCommand,
   statsCommand,
+  federationOfferCommand,
+  federationAcceptCommand,
+  federationListCommand,
+  federationRevokeCommand,
+  federationReturnCommand,
   errorsCommand,
 ];
