@@ -41,6 +41,7 @@ import { dataRoutes } from './routes/data.js';
 import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
+import { itemSourceRoutes } from './routes/item-sources.js';
 
 export interface BuildAppOptions {
   context: GatewayContext;
@@ -145,6 +146,7 @@ export async function buildApp({
   app.addHook('onClose', async () => workflow.close());
   await app.register(healthRoutes, { context, warnings: () => [workflow.calendarWarning()] });
   await app.register(catalogRoutes, { context, hooks: workflow.catalogHooks });
+  await app.register(itemSourceRoutes, { context });
   await app.register(applicationRoutes, { context, workflow });
   await app.register(objectionRoutes, { context, workflow });
   await app.register(webhookRoutes, { context, workflow });

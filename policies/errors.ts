@@ -14,6 +14,7 @@ import { createError } from '@fastify/error';
 export const RESOURCE_WITHDRAWN = createError('RESOURCE_WITHDRAWN', '%s', 410);
 export const RESOURCE_SUSPENDED = createError('RESOURCE_SUSPENDED', '%s', 403);
 export const RESOURCE_NOT_SHARED = createError('RESOURCE_NOT_SHARED', '%s', 403);
+export const RESOURCE_CLASSIFIED = createError('RESOURCE_CLASSIFIED', '%s', 403);
 export const GRANT_MISSING = createError('GRANT_MISSING', '%s', 403);
 export const GRANT_SUSPENDED = createError('GRANT_SUSPENDED', '%s', 403);
 export const GRANT_REVOKED = createError('GRANT_REVOKED', '%s', 403);
@@ -28,6 +29,8 @@ export const QUOTA_EXCEEDED = createError('QUOTA_EXCEEDED', '%s', 429);
 
 /** Thrown when someone asks for a grant on a not-shared resource (same code as the deny, status 422). */
 export const RESOURCE_NOT_GRANTABLE = createError('RESOURCE_NOT_SHARED', '%s', 422);
+/** A grant or application on a resource whose confidentiality review says classified (same code, 422). */
+export const RESOURCE_CLASSIFIED_NOT_GRANTABLE = createError('RESOURCE_CLASSIFIED', '%s', 422);
 export const ITEM_NOT_SHAREABLE = createError('ITEM_NOT_SHAREABLE', '%s', 422);
 export const GRANT_FORBIDDEN = createError('GRANT_FORBIDDEN', '%s', 403);
 export const GRANT_INVALID = createError('GRANT_INVALID', '%s', 422);
@@ -40,6 +43,7 @@ export const denyErrors = {
   RESOURCE_WITHDRAWN,
   RESOURCE_SUSPENDED,
   RESOURCE_NOT_SHARED,
+  RESOURCE_CLASSIFIED,
   GRANT_MISSING,
   GRANT_SUSPENDED,
   GRANT_REVOKED,
@@ -64,6 +68,7 @@ export const DENY_STATUS = Object.fromEntries(
 export const policiesErrors = {
   ...denyErrors,
   RESOURCE_NOT_GRANTABLE,
+  RESOURCE_CLASSIFIED_NOT_GRANTABLE,
   ITEM_NOT_SHAREABLE,
   GRANT_FORBIDDEN,
   GRANT_INVALID,
@@ -80,6 +85,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   RESOURCE_SUSPENDED: 'The provider suspended the resource for now; calls are refused until it is resumed.',
   RESOURCE_NOT_SHARED:
     'The resource is classified 不予共享 (not shared): 403 on a data call, 422 when someone tries to grant it.',
+  RESOURCE_CLASSIFIED:
+    'The confidentiality review marks the resource classified (涉密): never served, granted or applied for (403 on a data call or bulk job, 422 on a grant or application; [HB-S] 3; [HC-R] 21, 39).',
   GRANT_MISSING:
     'No grant binds this department and system to this resource; a grant of another system never applies.',
   GRANT_SUSPENDED: 'The grant is suspended by the platform or the provider.',

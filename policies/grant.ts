@@ -13,7 +13,13 @@ import {
   USCC_PATTERN,
 } from '../catalog/schema.js';
 import { parseInstant } from '../platform/instant.js';
-import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
+import {
+  GRANT_FORBIDDEN,
+  GRANT_INVALID,
+  ITEM_NOT_SHAREABLE,
+  RESOURCE_CLASSIFIED_NOT_GRANTABLE,
+  RESOURCE_NOT_GRANTABLE,
+} from './errors.js';
 
 /** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
 export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
@@ -208,6 +214,11 @@ export function validateGrantCreation(
   if (resource.share.type === 'none') {
     throw new RESOURCE_NOT_GRANTABLE(
       `resource ${resource.code} is classified not shared (不予共享) and can never be granted`,
+    );
+  }
+  if (resource.confidentiality?.result === 'classified') {
+    throw new RESOURCE_CLASSIFIED_NOT_GRANTABLE(
+      `resource ${resource.code} is classified (涉密) by its confidentiality review and can never be granted ([HB-S] 3; [HC-R] 21, 39)`,
     );
   }
   checkGrantor(actor, resource);
