@@ -42,6 +42,7 @@ import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
 import { itemSourceRoutes } from './routes/item-sources.js';
+import { useTermsRoutes } from './routes/use-terms.js';
 
 export interface BuildAppOptions {
   context: GatewayContext;
@@ -147,6 +148,7 @@ export async function buildApp({
   await app.register(healthRoutes, { context, warnings: () => [workflow.calendarWarning()] });
   await app.register(catalogRoutes, { context, hooks: workflow.catalogHooks });
   await app.register(itemSourceRoutes, { context });
+  await app.register(useTermsRoutes, { context });
   await app.register(applicationRoutes, { context, workflow });
   await app.register(objectionRoutes, { context, workflow });
   await app.register(webhookRoutes, { context, workflow });

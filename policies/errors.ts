@@ -26,6 +26,8 @@ export const ITEM_NOT_GRANTED = createError('ITEM_NOT_GRANTED', '%s', 403);
 export const ITEM_UNKNOWN = createError('ITEM_UNKNOWN', '%s', 400);
 export const CONTROL_PARAM_MISSING = createError('CONTROL_PARAM_MISSING', '%s', 400);
 export const QUOTA_EXCEEDED = createError('QUOTA_EXCEEDED', '%s', 429);
+export const TERMS_NOT_ACCEPTED = createError('TERMS_NOT_ACCEPTED', '%s', 403);
+export const RESOURCE_TERMS_MISSING = createError('RESOURCE_TERMS_MISSING', '%s', 403);
 
 /** Thrown when someone asks for a grant on a not-shared resource (same code as the deny, status 422). */
 export const RESOURCE_NOT_GRANTABLE = createError('RESOURCE_NOT_SHARED', '%s', 422);
@@ -37,6 +39,11 @@ export const GRANT_INVALID = createError('GRANT_INVALID', '%s', 422);
 export const GRANT_NOT_FOUND = createError('GRANT_NOT_FOUND', '%s', 404);
 export const GRANT_ILLEGAL_TRANSITION = createError('GRANT_ILLEGAL_TRANSITION', '%s', 409);
 export const GRANT_CONFLICT = createError('GRANT_CONFLICT', '%s', 409);
+export const TERMS_FORBIDDEN = createError('TERMS_FORBIDDEN', '%s', 403);
+export const TERMS_NONE = createError('TERMS_NONE', '%s', 404);
+export const TERMS_VERSION_STALE = createError('TERMS_VERSION_STALE', '%s', 409);
+export const ONWARD_CONSENT_FORBIDDEN = createError('ONWARD_CONSENT_FORBIDDEN', '%s', 403);
+export const ONWARD_CONSENT_INVALID = createError('ONWARD_CONSENT_INVALID', '%s', 422);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
@@ -55,6 +62,8 @@ export const denyErrors = {
   ITEM_UNKNOWN,
   CONTROL_PARAM_MISSING,
   QUOTA_EXCEEDED,
+  TERMS_NOT_ACCEPTED,
+  RESOURCE_TERMS_MISSING,
 } as const;
 
 export type DenyCode = keyof typeof denyErrors;
@@ -75,6 +84,11 @@ export const policiesErrors = {
   GRANT_NOT_FOUND,
   GRANT_ILLEGAL_TRANSITION,
   GRANT_CONFLICT,
+  TERMS_FORBIDDEN,
+  TERMS_NONE,
+  TERMS_VERSION_STALE,
+  ONWARD_CONSENT_FORBIDDEN,
+  ONWARD_CONSENT_INVALID,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -109,6 +123,17 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   GRANT_ILLEGAL_TRANSITION:
     'The status change is not allowed from the current status (revoked and expired are final).',
   GRANT_CONFLICT: 'The grant changed concurrently too many times; retry the request.',
+  TERMS_NOT_ACCEPTED:
+    "The consumer department has not accepted the version in force of the resource's data-use terms; the message names the version to accept ([XY] 25, 33; [HC-R] 37).",
+  RESOURCE_TERMS_MISSING:
+    'The platform requires data-use terms on every resource (GOVSHARE_REQUIRE_USE_TERMS) and this resource has none.',
+  TERMS_FORBIDDEN: "Only an administrator of the consumer department accepts a resource's data-use terms.",
+  TERMS_NONE: 'The resource carries no data-use terms to accept.',
+  TERMS_VERSION_STALE: 'The version accepted is not the version of the terms in force; read them again.',
+  ONWARD_CONSENT_FORBIDDEN:
+    "Only an administrator of the grant's provider department records consent to onward disclosure ([HB-S] 14; [HC-R] 37).",
+  ONWARD_CONSENT_INVALID:
+    'The onward-disclosure consent names the consumer itself, no recipient, or an invalid department code.',
 };
 
 export interface Deny {

@@ -18,6 +18,7 @@ import { InvalidationBus } from '../../platform/invalidation.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { AdmissionGate } from '../../policies/admission.js';
 import { GrantStore } from '../../policies/grant-store.js';
+import { UseTermsStore } from '../../policies/use-terms.js';
 import { GrantCache, ResourceCache } from '../data-path/caches.js';
 import { CallerKeys } from '../identity/caller-keys.js';
 import type { GovshareConfig } from './config.js';
@@ -40,6 +41,8 @@ export interface GatewayContext {
   certs: CertsStore;
   catalog: CatalogService;
   grants: GrantStore;
+  /** Consumer departments' acceptances of resources' data-use terms. */
+  useTerms: UseTermsStore;
   admission: AdmissionGate;
   connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
@@ -132,6 +135,7 @@ export async function createContext(
     certs,
     catalog,
     grants,
+    useTerms: new UseTermsStore(redis, prefix, { now }),
     admission: new AdmissionGate(dataRedis, prefix),
     connectors,
     audit,
