@@ -38,6 +38,7 @@ import signedCalls from './plugins/signed-calls.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { dataRoutes } from './routes/data.js';
+import { feedbackRoutes } from './routes/feedback.js';
 import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
@@ -157,6 +158,7 @@ export async function buildApp({
   app.addHook('onClose', async () => quality.close());
   await app.register(qualityRoutes, { context, quality });
   await app.register(grantRoutes, { context });
+  await app.register(feedbackRoutes, { context });
   const exchange = createExchange(context);
   context.metrics.watchQueues([
     workflow.queues.deadlines,

@@ -44,6 +44,7 @@ export const TERMS_NONE = createError('TERMS_NONE', '%s', 404);
 export const TERMS_VERSION_STALE = createError('TERMS_VERSION_STALE', '%s', 409);
 export const ONWARD_CONSENT_FORBIDDEN = createError('ONWARD_CONSENT_FORBIDDEN', '%s', 403);
 export const ONWARD_CONSENT_INVALID = createError('ONWARD_CONSENT_INVALID', '%s', 422);
+export const FEEDBACK_FORBIDDEN = createError('FEEDBACK_FORBIDDEN', '%s', 403);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
@@ -89,6 +90,7 @@ export const policiesErrors = {
   TERMS_VERSION_STALE,
   ONWARD_CONSENT_FORBIDDEN,
   ONWARD_CONSENT_INVALID,
+  FEEDBACK_FORBIDDEN,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -134,6 +136,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
     "Only an administrator of the grant's provider department records consent to onward disclosure ([HB-S] 14; [HC-R] 37).",
   ONWARD_CONSENT_INVALID:
     'The onward-disclosure consent names the consumer itself, no recipient, or an invalid department code.',
+  FEEDBACK_FORBIDDEN:
+    "Only an administrator of the grant's consumer department reports on the use of its data.",
 };
 
 export interface Deny {

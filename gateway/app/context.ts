@@ -17,6 +17,7 @@ import { loadSqlSources } from '../../connectors/sql/sources.js';
 import { InvalidationBus } from '../../platform/invalidation.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { AdmissionGate } from '../../policies/admission.js';
+import { FeedbackStore } from '../../policies/feedback.js';
 import { GrantStore } from '../../policies/grant-store.js';
 import { UseTermsStore } from '../../policies/use-terms.js';
 import { GrantCache, ResourceCache } from '../data-path/caches.js';
@@ -43,6 +44,8 @@ export interface GatewayContext {
   grants: GrantStore;
   /** Consumer departments' acceptances of resources' data-use terms. */
   useTerms: UseTermsStore;
+  /** Consumers' usage feedback per grant. */
+  feedback: FeedbackStore;
   admission: AdmissionGate;
   connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
@@ -136,6 +139,7 @@ export async function createContext(
     catalog,
     grants,
     useTerms: new UseTermsStore(redis, prefix, { now }),
+    feedback: new FeedbackStore(redis, prefix, { now }),
     admission: new AdmissionGate(dataRedis, prefix),
     connectors,
     audit,

@@ -193,7 +193,14 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     now,
     afterCommit,
   });
-  const stats = new StatsService({ redis, prefix, applications: store, calendar, now });
+  const stats = new StatsService({
+    redis,
+    prefix,
+    applications: store,
+    calendar,
+    now,
+    feedback: context.feedback,
+  });
 
   const workers: Worker[] = [];
   const connections: RedisClient[] = [];
