@@ -192,6 +192,8 @@ export const EVENT_TYPES = [
   'objection.reminder',
   'objection.overdue',
   'objection.escalated',
+  'objection.forwarded',
+  'objection.dismissed',
 ] as const;
 export const EventType = literalUnion(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;
