@@ -13,6 +13,7 @@ import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings }
 import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
 import { applicationRoutes } from './routes/applications.js';
+import { caseRoutes } from './routes/cases.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
@@ -152,6 +153,7 @@ export async function buildApp({
   await app.register(useTermsRoutes, { context });
   await app.register(applicationRoutes, { context, workflow });
   await app.register(objectionRoutes, { context, workflow });
+  await app.register(caseRoutes, { workflow });
   await app.register(webhookRoutes, { context, workflow });
   await app.register(statsRoutes, { context, workflow });
   const quality = createQuality(context, workflow);
