@@ -258,6 +258,13 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     onResourceStatusChanged: (code, status, reason, actor, effectiveFrom) =>
       resources.onResourceStatusChanged(code, status, reason, actor, effectiveFrom),
     catalogHooks: {
+      // A catalog change event of the provider is met by this version ([HC-R] 13).
+      async onVersionPublished(code) {
+        // The approval stands whatever happens here; an event left open can still be closed by hand.
+        await cases.onVersionPublished(code).catch((err) => {
+          log.warn({ err, resource: code }, 'closing catalog change events after an approval failed');
+        });
+      },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
         const loaded = await context.catalog.store.load(code);

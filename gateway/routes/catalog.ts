@@ -62,6 +62,8 @@ export interface CatalogRouteHooks {
     reason: string | undefined,
     actor: ReturnType<typeof actorOf>,
   ) => Promise<void>;
+  /** Called after a new version was published by approval (closes catalog change events it satisfies). */
+  onVersionPublished?: (code: string) => Promise<void>;
 }
 
 export const catalogRoutes: FastifyPluginAsyncTypebox<{
@@ -76,6 +78,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{
     result: CatalogWriteResult,
   ) {
     const { change } = result;
+    if (change.action === 'approve') await hooks.onVersionPublished?.(change.code);
     await request.auditAdmin(`catalog.${change.action}`, {
       code: change.code,
       ...(change.version === undefined ? {} : { version: change.version }),

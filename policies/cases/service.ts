@@ -238,6 +238,27 @@ export class CaseService {
     });
   }
 
+  /**
+   * A version of `resourceCode` was published: the open catalog change events of its provider recorded
+   * before it are closed by the platform. Returns them.
+   */
+  async onVersionPublished(resourceCode: string): Promise<Case[]> {
+    const published = await this.#deps.publishedVersion(resourceCode);
+    if (!published) return [];
+    const { keys } = this.store;
+    const open = await this.store.load(await this.store.idsOf(keys.byConsumer(published.providerCode)));
+    const met = open.filter(
+      (c) =>
+        c.kind === 'catalog-change' &&
+        isOpenCase(c) &&
+        c.dept === published.providerCode &&
+        c.submittedAt < published.publishedAt,
+    );
+    const closed: Case[] = [];
+    for (const c of met) closed.push(await this.closeCatalogChange(PLATFORM, c.id, resourceCode));
+    return closed;
+  }
+
   async get(actor: ActorRef, id: string): Promise<Case> {
     const read = await this.store.read(id);
     if (!read || !canView(actor, read.record)) throw notFound(id);
@@ -404,7 +425,7 @@ function checkParty(actor: ActorRef, c: Case, action: Action): void {
     if (actor.role !== 'bureau') throw new CASE_FORBIDDEN(`only the bureau may ${action} ${c.kind} ${c.id}`);
     return;
   }
-  if (action === 'close' && actor.role === 'bureau') return;
+  if (action === 'close' && (actor.role === 'bureau' || actor.role === 'system')) return;
   const party = action === 'withdraw' ? c.fromDept : c.dept;
   if (actor.role !== 'dept-admin' || actor.dept !== party) {
     throw new CASE_FORBIDDEN(`only an administrator of department ${party} may ${action} ${c.kind} ${c.id}`);

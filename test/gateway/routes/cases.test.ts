@@ -197,8 +197,34 @@ t.test('disputes, rectification orders and catalog change events with their cloc
   t.match(done.body, { state: 'closed', report: { withinLimit: true, resourceCode: SOCIAL_INSURANCE } });
   await until(hooks.bureau, 'catalog-change.closed');
 
+  // Another event, met by the next approval of a version of the department: closed by the platform.
+  const duties = await call(hrAdmin, 'POST', '/v1/catalog-changes', {
+    dept: HUMAN_RESOURCES,
+    event: 'duties-changed',
+    subject: '机构改革：医疗保险职责划出',
+    description: '社会保险参保信息不再包含医疗保险险种',
+  });
+  t.equal(duties.status, 201, JSON.stringify(duties.body));
+  gw.clock.set('2026-03-19T10:00:00+08:00');
+  updated.summary = `${updated.summary}（职责调整）`;
+  await gw.context.catalog.proposeChange(hrAdmin, SOCIAL_INSURANCE, updated);
+  await gw.context.catalog.submit(hrAdmin, SOCIAL_INSURANCE);
+  const approved = await gw.app.inject({
+    method: 'POST',
+    url: `/v1/catalog/${encodeURIComponent(SOCIAL_INSURANCE)}/approve`,
+    headers: gw.as(bureauActor),
+    payload: {},
+  });
+  t.equal(approved.statusCode, 200, approved.body);
+  const auto = await call(hrAdmin, 'GET', `/v1/cases/${duties.body.id}`);
+  t.match(auto.body, {
+    state: 'closed',
+    report: { resourceCode: SOCIAL_INSURANCE },
+    history: [{}, { by: { role: 'system' } }],
+  });
+
   const mine = await call(hrAdmin, 'GET', '/v1/cases');
-  t.same(mine.body.cases.length, 3, 'the department sees the cases it is party to');
+  t.same(mine.body.cases.length, 4, 'the department sees the cases it is party to');
   t.same((await call(medicalAdmin, 'GET', '/v1/cases')).body.cases, []);
   const trail = await searchAudit(gw.context.redis, gw.context.prefix, gw.context.platform.subjectHmacKey, {
     limit: 300,
