@@ -26,6 +26,10 @@ export const CatalogEffectiveDateInvalid = createError('CATALOG_EFFECTIVE_DATE_I
 export const CatalogConflict = createError('CATALOG_CONFLICT', '%s', 409);
 export const CatalogQueryInvalid = createError('CATALOG_QUERY_INVALID', '%s', 422);
 export const CatalogImportInvalid = createError('CATALOG_IMPORT_INVALID', '%s', 422);
+export const CatalogClassified = createError('CATALOG_CLASSIFIED', '%s', 422);
+export const CatalogItemSourceInvalid = createError('CATALOG_ITEM_SOURCE_INVALID', '%s', 422);
+export const CatalogItemSourceTaken = createError('CATALOG_ITEM_SOURCE_TAKEN', '%s', 409);
+export const CatalogArbitrationNotFound = createError('CATALOG_ARBITRATION_NOT_FOUND', '%s', 404);
 
 export const catalogErrors = {
   CatalogEntryInvalid,
@@ -49,6 +53,10 @@ export const catalogErrors = {
   CatalogConflict,
   CatalogQueryInvalid,
   CatalogImportInvalid,
+  CatalogClassified,
+  CatalogItemSourceInvalid,
+  CatalogItemSourceTaken,
+  CatalogArbitrationNotFound,
 };
 
 export const catalogErrorDocs: Record<string, string> = {
@@ -81,4 +89,11 @@ export const catalogErrorDocs: Record<string, string> = {
   CATALOG_QUERY_INVALID: 'A catalog search parameter is out of range or unknown.',
   CATALOG_IMPORT_INVALID:
     'The import file is not a catalog export or an array of entries; the message names the entry.',
+  CATALOG_CLASSIFIED:
+    'The confidentiality review marks the resource classified (涉密): it can never be submitted, published or imported ([HB-S] 3; [HC-R] 21, 39).',
+  CATALOG_ITEM_SOURCE_INVALID:
+    'An item says source: true without a semanticId, or two items of one entry share a semanticId (一数一源, [HB-S] 14).',
+  CATALOG_ITEM_SOURCE_TAKEN:
+    'Another resource is already the authoritative source of the item (一数一源, [HB-S] 14; [HC-R] 18): reuse it (source: false), or ask the bureau to arbitrate.',
+  CATALOG_ARBITRATION_NOT_FOUND: 'No open arbitration of an item source has this id.',
 };

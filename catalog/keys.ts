@@ -16,6 +16,12 @@ export interface CatalogKeys {
   generation: string;
   /** Sorted set: code scored by the generation of its last write, so a cache reloads only what changed. */
   changes: string;
+  /** Hash: semantic id → code of the resource that is its authoritative source (一数一源). */
+  itemSources: string;
+  /** Hash: arbitration id → JSON ItemSourceArbitration (a contested source before the bureau). */
+  arbitrations: string;
+  /** Counter of arbitration ids. */
+  arbitrationSeq: string;
   /** Pub/sub channel (not a key): the code of every changed resource. */
   channel: string;
 }
@@ -30,5 +36,8 @@ export function catalogKeys(prefix: string): CatalogKeys {
     generation: `${base}gen`,
     changes: `${base}changes`,
     channel: `${base}changed`,
+    itemSources: `${base}item-sources`,
+    arbitrations: `${base}arbitrations`,
+    arbitrationSeq: `${base}arbitration-seq`,
   };
 }

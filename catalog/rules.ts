@@ -4,10 +4,12 @@
  */
 import {
   CatalogBaseItemRestricted,
+  CatalogClassified,
   CatalogCodeMismatch,
   CatalogControlParamUnknown,
   CatalogEntryInvalid,
   CatalogItemDuplicate,
+  CatalogItemSourceInvalid,
   CatalogKeyRequired,
   CatalogLegalBasisRequired,
   CatalogServiceRequired,
@@ -35,6 +37,12 @@ export function checkEntry(entry: ResourceEntry, { forPublication }: CheckOption
   checkLegalBasis(entry);
   checkBaseItems(entry);
   checkReferences(entry);
+  checkItemSources(entry);
+  if (forPublication && entry.confidentiality?.result === 'classified') {
+    throw new CatalogClassified(
+      `confidentiality: resource ${entry.code} is classified (涉密) by the review of ${entry.confidentiality.reviewedBy} on ${entry.confidentiality.reviewedOn}; classified data is never shared through the platform ([HB-S] 3; [HC-R] 21, 39)`,
+    );
+  }
   if (forPublication && !entry.service) {
     throw new CatalogServiceRequired(
       `service: mount a data service (connector and endpoint) before publishing ${entry.code} ([HB-S] 11)`,
@@ -118,4 +126,29 @@ function checkReferences(entry: ResourceEntry): void {
   if (watermark !== undefined && !names.has(watermark)) {
     throw new CatalogWatermarkUnknown(`service.watermark: "${watermark}" is not an item of the entry`);
   }
+}
+
+/** 一数一源 ([HB-S] 14; [HC-R] 18): a source item names what it is the source of, once per entry. */
+function checkItemSources(entry: ResourceEntry): void {
+  const seen = new Map<string, string>();
+  for (const item of entry.items) {
+    if (item.source && item.semanticId === undefined) {
+      throw new CatalogItemSourceInvalid(
+        `items: "${item.name}" says source: true; name what it is the source of in semanticId (e.g. person.name)`,
+      );
+    }
+    if (item.semanticId === undefined) continue;
+    const earlier = seen.get(item.semanticId);
+    if (earlier !== undefined) {
+      throw new CatalogItemSourceInvalid(
+        `items: "${item.name}" and "${earlier}" both have semanticId "${item.semanticId}"; one item per meaning`,
+      );
+    }
+    seen.set(item.semanticId, item.name);
+  }
+}
+
+/** The semantic ids the entry declares itself the authoritative source of. */
+export function sourcedItems(entry: ResourceEntry): string[] {
+  return entry.items.flatMap((i) => (i.source && i.semanticId !== undefined ? [i.semanticId] : []));
 }

@@ -8,6 +8,8 @@ import { type Static, Type } from '@sinclair/typebox';
 export const USCC_PATTERN = '^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$';
 export const RESOURCE_CODE_PATTERN = '^[1-3][0-9]{2,15}/[0-9]{1,12}$';
 export const ITEM_NAME_PATTERN = '^[a-z][A-Za-z0-9_]{0,62}$';
+/** A data item's meaning across resources (一数一源), e.g. `person.name` or `enterprise.registeredCapital`. */
+export const SEMANTIC_ID_PATTERN = '^[a-z][A-Za-z0-9]*(\\.[a-z][A-Za-z0-9]*){0,7}$';
 
 export const ShareType = Type.Union(
   [Type.Literal('unconditional'), Type.Literal('conditional'), Type.Literal('none')],
@@ -47,6 +49,20 @@ export const Item = Type.Object(
     sensitive: Type.Optional(SensitiveKind),
     shareType: Type.Optional(ShareType),
     description: Type.Optional(Type.String({ maxLength: 1000 })),
+    semanticId: Type.Optional(
+      Type.String({
+        pattern: SEMANTIC_ID_PATTERN,
+        maxLength: 128,
+        description:
+          'What the item means across the catalog (一数一源, [HB-S] 14; [HC-R] 18), e.g. person.name; items of other resources with the same id reuse it',
+      }),
+    ),
+    source: Type.Optional(
+      Type.Boolean({
+        description:
+          'This resource is the authoritative source of the item (needs semanticId); only one resource may be, others reuse it',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -152,6 +168,40 @@ export const DataService = Type.Object(
 );
 export type DataService = Static<typeof DataService>;
 
+/**
+ * The confidentiality review (保密审查) a resource passes before publication ([HB-S] 3; [HC-R] 21, 39):
+ * classified (涉密) data is never shared through the platform.
+ */
+export const Confidentiality = Type.Object(
+  {
+    result: Type.Union([Type.Literal('not-classified'), Type.Literal('classified')], {
+      description: 'not-classified: may be shared; classified (涉密): never published nor granted',
+    }),
+    reviewedBy: Type.String({ minLength: 1, maxLength: 200, description: 'Who reviewed (unit / person)' }),
+    reviewedOn: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'YYYY-MM-DD' }),
+  },
+  { additionalProperties: false, description: '保密审查结果' },
+);
+export type Confidentiality = Static<typeof Confidentiality>;
+
+/**
+ * The data-use agreement of a resource ([XY] 25, 33; [HC-R] 37): terms of use and a confidentiality
+ * undertaking, versioned. A consumer department accepts the version in force before its first call or
+ * bulk job; a new version needs a new acceptance.
+ */
+export const UseTerms = Type.Object(
+  {
+    version: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$',
+      description: 'Version label, e.g. 2026-1; changing it requires every consumer to accept again',
+    }),
+    terms: Type.String({ minLength: 1, maxLength: 20_000, description: '使用条款' }),
+    undertaking: Type.String({ minLength: 1, maxLength: 20_000, description: '保密承诺' }),
+  },
+  { additionalProperties: false, description: '数据使用协议' },
+);
+export type UseTerms = Static<typeof UseTerms>;
+
 /** What a provider writes. Lifecycle state, versions and dates are kept beside it by the store. */
 export const ResourceEntry = Type.Object(
   {
@@ -181,6 +231,8 @@ export const ResourceEntry = Type.Object(
       Type.Array(Type.String({ pattern: RESOURCE_CODE_PATTERN }), { maxItems: 100, uniqueItems: true }),
     ),
     service: Type.Optional(DataService),
+    confidentiality: Type.Optional(Confidentiality),
+    useTerms: Type.Optional(UseTerms),
   },
   { additionalProperties: false },
 );

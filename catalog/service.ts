@@ -16,9 +16,12 @@ import {
   CatalogConflict,
   CatalogExists,
   CatalogIllegalTransition,
+  CatalogItemSourceTaken,
   CatalogNotFound,
   CatalogProviderUnknown,
+  CatalogReasonRequired,
 } from './errors.js';
+import { type ItemSourceArbitration, ItemSources } from './item-sources.js';
 import {
   assertOpenForChanges,
   cstDate,
@@ -52,7 +55,7 @@ import type {
   PublishedEntry,
   ResourceStatus,
 } from './records.js';
-import { checkEntry } from './rules.js';
+import { checkEntry, sourcedItems } from './rules.js';
 import type { ResourceEntry } from './schema.js';
 import { CatalogSearch, type SearchQuery, type SearchResult } from './search.js';
 import { CatalogStore, type LoadedResource } from './store.js';
@@ -82,6 +85,23 @@ interface Plan {
   written: CatalogVersion[];
   change: CatalogChange;
   version?: CatalogVersion;
+  /** Semantic ids the version being published is the source of (一数一源), claimed with the write. */
+  claims?: string[];
+}
+
+export interface SubmitOptions {
+  /**
+   * When another resource is already the source of an item this entry claims (一数一源): send the
+   * contest to the bureau for arbitration instead of refusing the submission.
+   */
+  arbitrate?: boolean;
+  /** Why this resource should be the source (required with arbitrate). */
+  reason?: string;
+}
+
+export interface SubmitResult extends CatalogWriteResult {
+  /** Arbitrations opened by this submission. */
+  arbitrations?: ItemSourceArbitration[];
 }
 
 const MAX_ATTEMPTS = 8;
@@ -89,6 +109,8 @@ const MAX_ATTEMPTS = 8;
 export class CatalogService {
   readonly store: CatalogStore;
   readonly searcher: CatalogSearch;
+  /** 一数一源: who is the source of each item, and the bureau's arbitration of contested ones. */
+  readonly sources: ItemSources;
   /** The catalog's clock (injected in tests). */
   readonly now: () => Date;
   private readonly isKnownDepartment: ((code: string) => Promise<boolean>) | undefined;
@@ -98,6 +120,7 @@ export class CatalogService {
     this.isKnownDepartment = options.isKnownDepartment;
     this.store = new CatalogStore(redis, prefix);
     this.searcher = new CatalogSearch(redis, prefix, { now: this.now });
+    this.sources = new ItemSources(this.store, this.now);
   }
 
   async createDraft(actor: ActorRef, entry: ResourceEntry): Promise<CatalogWriteResult> {
@@ -129,17 +152,37 @@ export class CatalogService {
     });
   }
 
-  async submit(actor: ActorRef, code: string): Promise<CatalogWriteResult> {
+  /**
+   * Submits the latest draft for review. An item it claims to be the source of while another resource
+   * is (一数一源) refuses the submission, or with `arbitrate` opens an arbitration before the bureau.
+   */
+  async submit(actor: ActorRef, code: string, options: SubmitOptions = {}): Promise<SubmitResult> {
     const by = actorRef(actor);
-    return this.mutate(code, by, 'submit', (loaded, at) => {
+    if (options.arbitrate && !options.reason?.trim()) {
+      throw new CatalogReasonRequired(
+        'reason: say why this resource should be the source of the contested items, for the bureau to arbitrate',
+      );
+    }
+    let contested: { semanticId: string; holder: string }[] = [];
+    const result = await this.mutate(code, by, 'submit', async (loaded, at) => {
       const { resource, latest } = this.require(loaded, code);
       assertOwner(by, resource.providerCode, `submit ${code}`);
       assertOpenForChanges(resource.status.declared, 'submit', `resource ${code}`);
       const state = nextVersionState(latest.state, 'submit', `version ${latest.version} of ${code}`);
       checkEntry(latest.entry, { forPublication: true });
+      contested = await this.sources.contested(code, sourcedItems(latest.entry));
+      if (contested.length > 0 && !options.arbitrate) throw sourceTaken(code, contested[0]!);
       const version: CatalogVersion = { ...latest, state, submittedAt: at.toISOString() };
       return this.withHistory(resource, [version], change('submit', code, version.version, by, at), version);
     });
+    if (contested.length === 0) return result;
+    const arbitrations: ItemSourceArbitration[] = [];
+    for (const { semanticId, holder } of contested) {
+      arbitrations.push(
+        await this.sources.open(by, { semanticId, claimant: code, holder, reason: options.reason }),
+      );
+    }
+    return { ...result, arbitrations };
   }
 
   /** Publishes the submitted version; the version in force until now becomes superseded. */
@@ -162,12 +205,13 @@ export class CatalogService {
         written.push({ ...current, state: 'superseded', supersededAt: at.toISOString() });
       }
       const updated = { ...resource, current: version.version };
-      return this.withHistory(
+      const plan = this.withHistory(
         updated,
         written,
         change('approve', code, version.version, by, at, stated),
         version,
       );
+      return { ...plan, claims: sourcedItems(version.entry) };
     });
   }
 
@@ -306,7 +350,8 @@ export class CatalogService {
         outcome = 'created';
         const version = newVersion(entry, 1, 'published', by, at, cstDate(at));
         const resource = { ...newResource(entry, by, at, 'import'), current: 1 };
-        return { resource, written: [version], change: change('import', entry.code, 1, by, at), version };
+        const created = change('import', entry.code, 1, by, at);
+        return { resource, written: [version], change: created, version, claims: sourcedItems(entry) };
       }
       const { resource, latest, current } = this.require(loaded, entry.code);
       assertOpenForChanges(resource.status.declared, 'import a new version', `resource ${entry.code}`);
@@ -324,12 +369,13 @@ export class CatalogService {
       const version = newVersion(entry, resource.latest + 1, 'published', by, at, cstDate(at));
       const written = [version, { ...current, state: 'superseded' as const, supersededAt: at.toISOString() }];
       const updated = { ...resource, latest: version.version, current: version.version };
-      return this.withHistory(
+      const plan = this.withHistory(
         updated,
         written,
         change('import', entry.code, version.version, by, at),
         version,
       );
+      return { ...plan, claims: sourcedItems(entry) };
     });
     return result ? { outcome, result } : { outcome };
   }
@@ -392,7 +438,11 @@ export class CatalogService {
       const plan = await planner(loaded, at);
       if (!plan) return { change: change(action, code, undefined, by, at), resource: loaded!.resource };
       const known = [loaded?.current, loaded?.latest];
-      if (await this.store.write(loaded?.raw, plan.resource, plan.written, known)) {
+      const outcome = await this.store.write(loaded?.raw, plan.resource, plan.written, known, plan.claims);
+      if (typeof outcome === 'object') {
+        throw sourceTaken(code, { semanticId: outcome.sourceTaken, holder: outcome.holder });
+      }
+      if (outcome === 'written') {
         return {
           change: plan.change,
           resource: plan.resource,
@@ -426,4 +476,10 @@ export class CatalogService {
       );
     }
   }
+}
+
+function sourceTaken(code: string, contest: { semanticId: string; holder: string }) {
+  return new CatalogItemSourceTaken(
+    `resource ${contest.holder} is the authoritative source of "${contest.semanticId}" (一数一源, [HB-S] 14; [HC-R] 18): ${code} may reuse the item (source: false), or submit with arbitrate: true and a reason for the bureau to decide`,
+  );
 }

@@ -13,11 +13,14 @@ import { buildSearchDocument } from './search-document.js';
 
 /**
  * KEYS[1] resource record, KEYS[2] published view, KEYS[3] search documents (hash),
- * KEYS[4] generation counter, KEYS[5] changes (sorted set), KEYS[6..n] version records to write.
+ * KEYS[4] generation counter, KEYS[5] changes (sorted set), KEYS[6] item sources (hash: semantic id →
+ * resource code), KEYS[7..n] version records to write.
  * ARGV[1] '1' when the resource must not exist yet, else '0'; ARGV[2] the resource record the change
  * was computed from; ARGV[3] new resource record; ARGV[4] code; ARGV[5] published view ('' = none);
- * ARGV[6] search document; ARGV[7] pub/sub channel; ARGV[8..] version records, in KEYS order.
- * Returns the new generation, or 0 when the resource record changed meanwhile (nothing written).
+ * ARGV[6] search document; ARGV[7] pub/sub channel; ARGV[8] semantic ids the version being published
+ * is the source of, newline-separated ('' = none); ARGV[9..] version records, in KEYS order.
+ * Returns the new generation; 0 when the resource record changed meanwhile; {-1, semantic id, holder}
+ * when another resource is the source of an item claimed (一数一源). Nothing is written unless positive.
  */
 const WRITE_SCRIPT = `
 local stored = redis.call('GET', KEYS[1])
@@ -26,8 +29,17 @@ if ARGV[1] == '1' then
 elseif stored ~= ARGV[2] then
   return 0
 end
+local claims = {}
+if ARGV[8] ~= '' then
+  for sid in string.gmatch(ARGV[8], '[^\\n]+') do
+    local holder = redis.call('HGET', KEYS[6], sid)
+    if holder and holder ~= ARGV[4] then return {-1, sid, holder} end
+    claims[#claims + 1] = sid
+  end
+end
+for _, sid in ipairs(claims) do redis.call('HSET', KEYS[6], sid, ARGV[4]) end
 redis.call('SET', KEYS[1], ARGV[3])
-for i = 6, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2]) end
+for i = 7, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2]) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) end
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[6])
 local gen = redis.call('INCR', KEYS[4])
@@ -55,7 +67,10 @@ export interface LoadedResource {
   latest?: CatalogVersion;
 }
 
-type ScriptCall = (numberOfKeys: number, ...args: string[]) => Promise<number>;
+type ScriptCall = (numberOfKeys: number, ...args: string[]) => Promise<number | [number, string, string]>;
+
+/** The outcome of a write: done, lost a race (re-read and re-plan), or an item's source is taken. */
+export type WriteOutcome = 'written' | 'conflict' | { sourceTaken: string; holder: string };
 
 export class CatalogStore {
   readonly keys: CatalogKeys;
@@ -115,14 +130,16 @@ export class CatalogStore {
   /**
    * Writes the resource and the given versions if the stored resource record is still `expectedRaw`
    * (or absent, when `expectedRaw` is undefined). `known` are versions read earlier that the published
-   * view and the search document may need. Returns false when another writer came first.
+   * view and the search document may need. `claims` are the semantic ids a version being published is the
+   * authoritative source of (一数一源): claimed atomically with the write, refused if another resource holds one.
    */
   async write(
     expectedRaw: string | undefined,
     resource: CatalogResource,
     written: CatalogVersion[],
     known: (CatalogVersion | undefined)[],
-  ): Promise<boolean> {
+    claims: readonly string[] = [],
+  ): Promise<WriteOutcome> {
     const byNumber = new Map<number, CatalogVersion>();
     for (const v of [...known, ...written]) if (v) byNumber.set(v.version, v);
     const current = resource.current === undefined ? undefined : byNumber.get(resource.current);
@@ -136,12 +153,13 @@ export class CatalogStore {
     };
     const { keys } = this;
     const generation = await this.writeScript(
-      5 + written.length,
+      6 + written.length,
       keys.resource(resource.code),
       keys.published(resource.code),
       keys.searchDocs,
       keys.generation,
       keys.changes,
+      keys.itemSources,
       ...written.map((v) => keys.version(v.code, v.version)),
       expectedRaw === undefined ? '1' : '0',
       expectedRaw ?? '',
@@ -150,8 +168,15 @@ export class CatalogStore {
       published ? JSON.stringify(published) : '',
       JSON.stringify(buildSearchDocument(resource, current, latest)),
       keys.channel,
+      claims.join('\n'),
       ...written.map((v) => JSON.stringify(v)),
     );
-    return generation !== 0;
+    if (Array.isArray(generation)) return { sourceTaken: generation[1], holder: generation[2] };
+    return generation === 0 ? 'conflict' : 'written';
+  }
+
+  /** The resource that is the authoritative source of each semantic id (一数一源). */
+  async itemSources(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.itemSources);
   }
 }

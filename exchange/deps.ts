@@ -66,6 +66,14 @@ export interface ExchangeDeps {
     get(id: string): Promise<Grant | undefined>;
     findActive(deptCode: string, systemId: string, resourceCode: string): Promise<Grant | undefined>;
   };
+  /**
+   * Data-use terms ([XY] 25, 33): the version a consumer department accepted, and whether every resource
+   * must carry terms. No check when absent.
+   */
+  useTerms?: {
+    acceptedVersion(deptCode: string, resourceCode: string, current: string): Promise<string | undefined>;
+    required: boolean;
+  };
   certs: { getCertificate(serial: string): Promise<CertificateRecord | null> };
   /** A ConnectorRegistry. */
   connectors: { get(service: DataService, shape?: ServiceShape): Connector };

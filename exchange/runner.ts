@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { serviceShape } from '../connectors/registry.js';
+import { type UseRestriction, useRestrictionOf } from '../policies/onward.js';
 import { jobAudit } from './audit.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
 import { errorSummary, exchangeErrors } from './errors.js';
@@ -119,7 +120,7 @@ export async function runExportJob(
     options,
   });
   job = written.job;
-  return complete(deps, store, job, token, dataKey, written.bytes, startedAt);
+  return complete(deps, store, job, token, dataKey, written.bytes, startedAt, useRestrictionOf(terms.grant));
 }
 
 async function complete(
@@ -130,6 +131,7 @@ async function complete(
   dataKey: Buffer,
   bytes: number,
   startedAt: number,
+  useRestriction: UseRestriction,
 ): Promise<ExchangeJob> {
   const settings = settingsOf(deps);
   const path = jobFilePath(settings.exchangeDir, written.id, written.format);
@@ -163,6 +165,8 @@ async function complete(
     ...(watermark ? { watermark } : {}),
     encryption: { scheme: 'govshare-envelope-v1', recipientSerial: written.consumer.certSerial },
     createdAt: written.createdAt,
+    // Own use only; onward disclosure as the provider consented ([HB-S] 14; [HC-R] 37).
+    useRestriction,
   };
   const now = nowOf(deps);
   const expiresAtMs = now + settings.fileTtlMs;

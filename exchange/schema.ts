@@ -3,11 +3,13 @@
  * the signed manifest, and incremental subscriptions. One TypeBox object per shape (validation, OpenAPI,
  * types).
  */
+
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ITEM_NAME_PATTERN, RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../catalog/schema.js';
 import { SERIAL_PATTERN } from '../certs/schema.js';
 import { SYSTEM_ID_PATTERN } from '../policies/grant.js';
+import { UseRestriction } from '../policies/onward.js';
 
 /** Job ids name directories on disk: `x` and 32 lowercase hex digits, nothing else. */
 export const JOB_ID_PATTERN = '^x[0-9a-f]{32}$';
@@ -168,6 +170,7 @@ export const Manifest = Type.Object(
       { additionalProperties: false },
     ),
     createdAt: ISO('When the job was submitted (completion time is on the job, not here)'),
+    useRestriction: Type.Optional(UseRestriction),
   },
   {
     additionalProperties: false,

@@ -12,6 +12,7 @@ import { type Caller, decide } from '../policies/decide.js';
 import { denyError } from '../policies/errors.js';
 import type { Grant } from '../policies/grant.js';
 import type { Obligations } from '../policies/obligations.js';
+import { checkUseTerms } from '../policies/use-terms.js';
 import type { ExchangeDeps } from './deps.js';
 import { exchangeErrors } from './errors.js';
 import type { ExchangeFilter, ExchangeKind } from './schema.js';
@@ -37,7 +38,7 @@ export interface Terms {
 }
 
 export async function resolveTerms(
-  deps: Pick<ExchangeDeps, 'catalog' | 'grants'>,
+  deps: Pick<ExchangeDeps, 'catalog' | 'grants' | 'useTerms'>,
   caller: Caller,
   request: TermsRequest,
   now: number,
@@ -61,6 +62,13 @@ export async function resolveTerms(
   });
   if (!decision.allow) throw denyError(decision);
   const { entry } = published;
+  if (deps.useTerms) {
+    const accepted = entry.useTerms
+      ? await deps.useTerms.acceptedVersion(caller.deptCode, entry.code, entry.useTerms.version)
+      : undefined;
+    const refusal = checkUseTerms(entry, accepted, { required: deps.useTerms.required });
+    if (refusal) throw denyError(refusal);
+  }
   const service = entry.service;
   if (!service) {
     throw new exchangeErrors.EXCHANGE_RESOURCE_NO_SERVICE(

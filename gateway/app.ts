@@ -13,6 +13,7 @@ import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings }
 import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
 import { applicationRoutes } from './routes/applications.js';
+import { caseRoutes } from './routes/cases.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { federationRoutes } from './routes/federation.js';
 import { objectionRoutes } from './routes/objections.js';
@@ -39,10 +40,13 @@ import signedCalls from './plugins/signed-calls.js';
 import { auditRoutes } from './routes/audit.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { dataRoutes } from './routes/data.js';
+import { feedbackRoutes } from './routes/feedback.js';
 import { grantRoutes } from './routes/grants.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identities.js';
+import { itemSourceRoutes } from './routes/item-sources.js';
 import { transparencyRoutes } from './routes/transparency.js';
+import { useTermsRoutes } from './routes/use-terms.js';
 
 export interface BuildAppOptions {
   context: GatewayContext;
@@ -147,14 +151,18 @@ export async function buildApp({
   app.addHook('onClose', async () => workflow.close());
   await app.register(healthRoutes, { context, warnings: () => [workflow.calendarWarning()] });
   await app.register(catalogRoutes, { context, hooks: workflow.catalogHooks });
+  await app.register(itemSourceRoutes, { context });
+  await app.register(useTermsRoutes, { context });
   await app.register(applicationRoutes, { context, workflow });
   await app.register(objectionRoutes, { context, workflow });
+  await app.register(caseRoutes, { workflow });
   await app.register(webhookRoutes, { context, workflow });
   await app.register(statsRoutes, { context, workflow });
   const quality = createQuality(context, workflow);
   app.addHook('onClose', async () => quality.close());
   await app.register(qualityRoutes, { context, quality });
   await app.register(grantRoutes, { context });
+  await app.register(feedbackRoutes, { context });
   const exchange = createExchange(context);
   context.metrics.watchQueues([
     workflow.queues.deadlines,

@@ -3,7 +3,7 @@
  * and the request. Checks run in a fixed order and the first failure is the answer, so a caller's
  * developer always sees the most basic problem first:
  *
- *   resource withdrawn (410) / suspended (403) → share type none → grant missing for this exact
+ *   resource withdrawn (410) / suspended (403) → share type none → classified → grant missing for this exact
  *   department + system + resource → grant suspended / revoked / expired / not yet valid → mode →
  *   purpose → items (unknown 400, not granted 403) → query items and control parameters (400)
  *
@@ -117,6 +117,12 @@ export function decide(
   }
   if (entry.share.type === 'none') {
     return deny('RESOURCE_NOT_SHARED', `resource ${entry.code} is classified not shared (不予共享)`);
+  }
+  if (entry.confidentiality?.result === 'classified') {
+    return deny(
+      'RESOURCE_CLASSIFIED',
+      `resource ${entry.code} is classified (涉密) by its confidentiality review: it is never shared through the platform`,
+    );
   }
   if (
     grant === undefined ||

@@ -14,6 +14,7 @@ import { createError } from '@fastify/error';
 export const RESOURCE_WITHDRAWN = createError('RESOURCE_WITHDRAWN', '%s', 410);
 export const RESOURCE_SUSPENDED = createError('RESOURCE_SUSPENDED', '%s', 403);
 export const RESOURCE_NOT_SHARED = createError('RESOURCE_NOT_SHARED', '%s', 403);
+export const RESOURCE_CLASSIFIED = createError('RESOURCE_CLASSIFIED', '%s', 403);
 export const GRANT_MISSING = createError('GRANT_MISSING', '%s', 403);
 export const GRANT_SUSPENDED = createError('GRANT_SUSPENDED', '%s', 403);
 export const GRANT_REVOKED = createError('GRANT_REVOKED', '%s', 403);
@@ -25,21 +26,32 @@ export const ITEM_NOT_GRANTED = createError('ITEM_NOT_GRANTED', '%s', 403);
 export const ITEM_UNKNOWN = createError('ITEM_UNKNOWN', '%s', 400);
 export const CONTROL_PARAM_MISSING = createError('CONTROL_PARAM_MISSING', '%s', 400);
 export const QUOTA_EXCEEDED = createError('QUOTA_EXCEEDED', '%s', 429);
+export const TERMS_NOT_ACCEPTED = createError('TERMS_NOT_ACCEPTED', '%s', 403);
+export const RESOURCE_TERMS_MISSING = createError('RESOURCE_TERMS_MISSING', '%s', 403);
 
 /** Thrown when someone asks for a grant on a not-shared resource (same code as the deny, status 422). */
 export const RESOURCE_NOT_GRANTABLE = createError('RESOURCE_NOT_SHARED', '%s', 422);
+/** A grant or application on a resource whose confidentiality review says classified (same code, 422). */
+export const RESOURCE_CLASSIFIED_NOT_GRANTABLE = createError('RESOURCE_CLASSIFIED', '%s', 422);
 export const ITEM_NOT_SHAREABLE = createError('ITEM_NOT_SHAREABLE', '%s', 422);
 export const GRANT_FORBIDDEN = createError('GRANT_FORBIDDEN', '%s', 403);
 export const GRANT_INVALID = createError('GRANT_INVALID', '%s', 422);
 export const GRANT_NOT_FOUND = createError('GRANT_NOT_FOUND', '%s', 404);
 export const GRANT_ILLEGAL_TRANSITION = createError('GRANT_ILLEGAL_TRANSITION', '%s', 409);
 export const GRANT_CONFLICT = createError('GRANT_CONFLICT', '%s', 409);
+export const TERMS_FORBIDDEN = createError('TERMS_FORBIDDEN', '%s', 403);
+export const TERMS_NONE = createError('TERMS_NONE', '%s', 404);
+export const TERMS_VERSION_STALE = createError('TERMS_VERSION_STALE', '%s', 409);
+export const ONWARD_CONSENT_FORBIDDEN = createError('ONWARD_CONSENT_FORBIDDEN', '%s', 403);
+export const ONWARD_CONSENT_INVALID = createError('ONWARD_CONSENT_INVALID', '%s', 422);
+export const FEEDBACK_FORBIDDEN = createError('FEEDBACK_FORBIDDEN', '%s', 403);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
   RESOURCE_WITHDRAWN,
   RESOURCE_SUSPENDED,
   RESOURCE_NOT_SHARED,
+  RESOURCE_CLASSIFIED,
   GRANT_MISSING,
   GRANT_SUSPENDED,
   GRANT_REVOKED,
@@ -51,6 +63,8 @@ export const denyErrors = {
   ITEM_UNKNOWN,
   CONTROL_PARAM_MISSING,
   QUOTA_EXCEEDED,
+  TERMS_NOT_ACCEPTED,
+  RESOURCE_TERMS_MISSING,
 } as const;
 
 export type DenyCode = keyof typeof denyErrors;
@@ -64,12 +78,19 @@ export const DENY_STATUS = Object.fromEntries(
 export const policiesErrors = {
   ...denyErrors,
   RESOURCE_NOT_GRANTABLE,
+  RESOURCE_CLASSIFIED_NOT_GRANTABLE,
   ITEM_NOT_SHAREABLE,
   GRANT_FORBIDDEN,
   GRANT_INVALID,
   GRANT_NOT_FOUND,
   GRANT_ILLEGAL_TRANSITION,
   GRANT_CONFLICT,
+  TERMS_FORBIDDEN,
+  TERMS_NONE,
+  TERMS_VERSION_STALE,
+  ONWARD_CONSENT_FORBIDDEN,
+  ONWARD_CONSENT_INVALID,
+  FEEDBACK_FORBIDDEN,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -80,6 +101,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   RESOURCE_SUSPENDED: 'The provider suspended the resource for now; calls are refused until it is resumed.',
   RESOURCE_NOT_SHARED:
     'The resource is classified 不予共享 (not shared): 403 on a data call, 422 when someone tries to grant it.',
+  RESOURCE_CLASSIFIED:
+    'The confidentiality review marks the resource classified (涉密): never served, granted or applied for (403 on a data call or bulk job, 422 on a grant or application; [HB-S] 3; [HC-R] 21, 39).',
   GRANT_MISSING:
     'No grant binds this department and system to this resource; a grant of another system never applies.',
   GRANT_SUSPENDED: 'The grant is suspended by the platform or the provider.',
@@ -102,6 +125,19 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   GRANT_ILLEGAL_TRANSITION:
     'The status change is not allowed from the current status (revoked and expired are final).',
   GRANT_CONFLICT: 'The grant changed concurrently too many times; retry the request.',
+  TERMS_NOT_ACCEPTED:
+    "The consumer department has not accepted the version in force of the resource's data-use terms; the message names the version to accept ([XY] 25, 33; [HC-R] 37).",
+  RESOURCE_TERMS_MISSING:
+    'The platform requires data-use terms on every resource (GOVSHARE_REQUIRE_USE_TERMS) and this resource has none.',
+  TERMS_FORBIDDEN: "Only an administrator of the consumer department accepts a resource's data-use terms.",
+  TERMS_NONE: 'The resource carries no data-use terms to accept.',
+  TERMS_VERSION_STALE: 'The version accepted is not the version of the terms in force; read them again.',
+  ONWARD_CONSENT_FORBIDDEN:
+    "Only an administrator of the grant's provider department records consent to onward disclosure ([HB-S] 14; [HC-R] 37).",
+  ONWARD_CONSENT_INVALID:
+    'The onward-disclosure consent names the consumer itself, no recipient, or an invalid department code.',
+  FEEDBACK_FORBIDDEN:
+    "Only an administrator of the grant's consumer department reports on the use of its data.",
 };
 
 export interface Deny {

@@ -25,6 +25,7 @@ import {
   validateGrantCreation,
 } from './grant.js';
 import { grantKeys } from './keys.js';
+import { type OnwardConsentRequest, onwardConsent } from './onward.js';
 
 /*
  * KEYS[1] data hash, KEYS[2] current hash, KEYS[3..6] index sorted sets (all, consumer, provider, resource)
@@ -309,6 +310,35 @@ export class GrantStore {
       const now = this.#now();
       checkTransition(grant, status, now.getTime());
       const next = withStatus(grant, status, now.toISOString(), actorRecord(actor), reason);
+      const written = await this.#commands.govshareGrantUpdate(
+        this.#keys.data,
+        this.channel,
+        id,
+        json,
+        JSON.stringify(next),
+        changeMessage(next),
+      );
+      if (written > 0) return next;
+    }
+    throw new GRANT_CONFLICT(`grant ${id} changed concurrently; retry`);
+  }
+
+  /**
+   * Records the provider's written consent to pass the grant's data on (see onward.ts); the grant stays
+   * as it is otherwise. Refused on a revoked or expired grant.
+   */
+  async addOnwardConsent(actor: Actor, id: string, request: OnwardConsentRequest): Promise<Grant> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const json = await this.#redis.hget(this.#keys.data, id);
+      if (json === null) throw new GRANT_NOT_FOUND(`no grant has id "${id}"`);
+      const grant = JSON.parse(json) as Grant;
+      const consent = onwardConsent(actor, grant, request, this.#now());
+      if (grant.status === 'revoked' || grant.status === 'expired') {
+        throw new GRANT_ILLEGAL_TRANSITION(
+          `grant ${id} is ${grant.status}: nothing may be passed on under it`,
+        );
+      }
+      const next: Grant = { ...grant, onwardConsents: [...(grant.onwardConsents ?? []), consent] };
       const written = await this.#commands.govshareGrantUpdate(
         this.#keys.data,
         this.channel,

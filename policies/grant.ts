@@ -13,7 +13,13 @@ import {
   USCC_PATTERN,
 } from '../catalog/schema.js';
 import { parseInstant } from '../platform/instant.js';
-import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
+import {
+  GRANT_FORBIDDEN,
+  GRANT_INVALID,
+  ITEM_NOT_SHAREABLE,
+  RESOURCE_CLASSIFIED_NOT_GRANTABLE,
+  RESOURCE_NOT_GRANTABLE,
+} from './errors.js';
 
 /** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
 export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
@@ -122,6 +128,30 @@ export const StatusChange = Type.Object(
 );
 export type StatusChange = Static<typeof StatusChange>;
 
+/**
+ * The provider's written consent to pass the granted data on to another department or unit
+ * ([HB-S] 14; [HC-R] 37): without one, a grant is for the consumer's own use only.
+ */
+export const OnwardConsent = Type.Object(
+  {
+    recipientDept: Type.String({
+      pattern: USCC_PATTERN,
+      description: 'USCC of the department or unit it may go to',
+    }),
+    recipientName: Type.String({ minLength: 1, maxLength: 200 }),
+    purpose: Type.String({ minLength: 1, maxLength: 500, description: 'What the recipient may use it for' }),
+    document: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Reference of the written consent (e.g. the provider’s letter number 文号)',
+    }),
+    consentedBy: Actor,
+    consentedAt: Instant('Platform record time of the consent'),
+  },
+  { additionalProperties: false },
+);
+export type OnwardConsent = Static<typeof OnwardConsent>;
+
 const scope = {
   deptCode: Type.String({ pattern: USCC_PATTERN, description: 'USCC of the consumer department' }),
   systemId: Type.String({
@@ -185,6 +215,12 @@ export const Grant = Type.Object(
     grantedAt: Instant('When the grant was made'),
     source: GrantSource,
     statusHistory: Type.Array(StatusChange),
+    onwardConsents: Type.Optional(
+      Type.Array(OnwardConsent, {
+        maxItems: 100,
+        description: 'Written consents of the provider to pass the data on; none: own use only',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -220,6 +256,11 @@ export function validateGrantCreation(
   if (resource.share.type === 'none') {
     throw new RESOURCE_NOT_GRANTABLE(
       `resource ${resource.code} is classified not shared (不予共享) and can never be granted`,
+    );
+  }
+  if (resource.confidentiality?.result === 'classified') {
+    throw new RESOURCE_CLASSIFIED_NOT_GRANTABLE(
+      `resource ${resource.code} is classified (涉密) by its confidentiality review and can never be granted ([HB-S] 3; [HC-R] 21, 39)`,
     );
   }
   checkGrantor(actor, resource);

@@ -31,3 +31,14 @@ export function admissionKeys(prefix: string) {
       `${tag(deptCode, systemId)}:q:${grantId}:${cstDay}`,
   };
 }
+
+/** Data-use terms acceptances (use-terms.ts), under their own hash tag per resource. */
+export function useTermsKeys(prefix: string) {
+  const tag = (resourceCode: string) => `${prefix}{terms:${resourceCode}}`;
+  return {
+    /** Hash: consumer department → JSON TermsAcceptance (its latest). */
+    accepted: (resourceCode: string) => `${tag(resourceCode)}:accepted`,
+    /** List of every acceptance (JSON TermsAcceptance), oldest first. */
+    log: (resourceCode: string) => `${tag(resourceCode)}:log`,
+  };
+}

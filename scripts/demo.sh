@@ -139,6 +139,11 @@ show "govshare api POST $GW/v1/applications/$APP_ID/check --token \$BUREAU --dat
 gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outcome":"accept"}' | json '"state: "+v.state'
 show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
 gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.application.state+", grant "+v.grant.id+" with items "+v.grant.items.join(",")'
+echo "a first call is refused: the resource carries a data-use agreement not yet accepted"
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --quiet || true
+echo "AMR's dept-admin accepts the terms of use and confidentiality undertaking, version 2026-1 (person and time recorded)"
+show "govshare api POST $GW/v1/catalog/301001%2F000001/terms/acceptances --token \$AMR_ADMIN --data '{\"version\":\"2026-1\"}'"
+gs api POST "$GW/v1/catalog/301001%2F000001/terms/acceptances" --token "$AMR_ADMIN" --data '{"version":"2026-1"}' | json '"accepted version "+v.version+" by "+v.acceptedBy.name+" at "+v.acceptedAt'
 show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision"
 gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision || true
 

@@ -206,6 +206,11 @@ export const ConfigSchema = Type.Object(
       maximum: 64,
       description: "Bulk jobs running against one provider's front-end processor at once, across all workers",
     }),
+    GOVSHARE_REQUIRE_USE_TERMS: Type.Boolean({
+      default: false,
+      description:
+        'Refuse data calls and bulk jobs on a resource that carries no data-use terms ([XY] 25, 33); when off, only resources with terms need an acceptance',
+    }),
     GOVSHARE_WEBHOOK_ALLOW_LOOPBACK: Type.Boolean({
       default: false,
       description:

@@ -20,7 +20,9 @@ import { AgreementStore } from '../../federation/store.js';
 import { InvalidationBus } from '../../platform/invalidation.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { AdmissionGate } from '../../policies/admission.js';
+import { FeedbackStore } from '../../policies/feedback.js';
 import { GrantStore } from '../../policies/grant-store.js';
+import { UseTermsStore } from '../../policies/use-terms.js';
 import { GrantCache, ResourceCache } from '../data-path/caches.js';
 import { CallerKeys } from '../identity/caller-keys.js';
 import type { GovshareConfig } from './config.js';
@@ -43,6 +45,10 @@ export interface GatewayContext {
   certs: CertsStore;
   catalog: CatalogService;
   grants: GrantStore;
+  /** Consumer departments' acceptances of resources' data-use terms. */
+  useTerms: UseTermsStore;
+  /** Consumers' usage feedback per grant. */
+  feedback: FeedbackStore;
   admission: AdmissionGate;
   connectors: ConnectorRegistry;
   /** This instance's hash-chained audit stream. */
@@ -149,6 +155,8 @@ export async function createContext(
     certs,
     catalog,
     grants,
+    useTerms: new UseTermsStore(redis, prefix, { now }),
+    feedback: new FeedbackStore(redis, prefix, { now }),
     admission: new AdmissionGate(dataRedis, prefix),
     connectors,
     audit,

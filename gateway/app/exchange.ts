@@ -16,6 +16,10 @@ export function createExchange(context: GatewayContext): { deps: ExchangeDeps; q
     prefix: context.prefix,
     catalog: context.catalog,
     grants: context.grants,
+    useTerms: {
+      acceptedVersion: (dept, resource, current) => context.useTerms.acceptedVersion(dept, resource, current),
+      required: config.GOVSHARE_REQUIRE_USE_TERMS,
+    },
     certs: context.certs,
     connectors: context.connectors,
     platform: context.platform,

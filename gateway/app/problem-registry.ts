@@ -21,6 +21,7 @@ import { federationErrorDocs, federationErrors } from '../../federation/errors.j
 import { notificationsErrorDocs, notificationsErrors } from '../../notifications/errors.js';
 import { applicationsErrorDocs, applicationsErrors } from '../../policies/applications/errors.js';
 import { calendarErrorDocs, calendarErrors } from '../../policies/calendar/errors.js';
+import { casesErrorDocs, casesErrors } from '../../policies/cases/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../../policies/errors.js';
 import { objectionsErrorDocs, objectionsErrors } from '../../policies/objections/errors.js';
 import { statsErrorDocs, statsErrors } from '../../policies/stats/errors.js';
@@ -42,6 +43,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['policies', policiesErrors, policiesErrorDocs],
   ['applications', applicationsErrors, applicationsErrorDocs],
   ['objections', objectionsErrors, objectionsErrorDocs],
+  ['cases', casesErrors, casesErrorDocs],
   ['calendar', calendarErrors, calendarErrorDocs],
   ['notifications', notificationsErrors, notificationsErrorDocs],
   ['statistics', statsErrors, statsErrorDocs],

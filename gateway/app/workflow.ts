@@ -30,6 +30,8 @@ import {
   type StatutoryLimits,
 } from '../../policies/calendar/limits.js';
 import { loadCalendarOverrides } from '../../policies/calendar/overrides.js';
+import { CaseService } from '../../policies/cases/service.js';
+import { CaseStore } from '../../policies/cases/store.js';
 import type { GrantStore } from '../../policies/grant-store.js';
 import { ObjectionService } from '../../policies/objections/service.js';
 import { ObjectionStore } from '../../policies/objections/store.js';
@@ -75,6 +77,8 @@ export interface Workflow {
   applications: ApplicationService;
   /** Objections to shared records and their answer deadlines (policies/objections). */
   objections: ObjectionService;
+  /** Disputes, rectification orders and catalog change events with their clocks (policies/cases). */
+  cases: CaseService;
   resources: ResourceChanges;
   notifications: Notifier;
   stats: StatsService;
@@ -157,7 +161,17 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     appendPlatformAudit,
     now,
   );
-  const drainBoth = async () => (await relay.drain()) + (await objectionRelay.drain());
+  const caseStore = new CaseStore(redis, prefix);
+  const caseRelay = new OutboxRelay(
+    'cases',
+    caseStore,
+    queues.deadlines,
+    notifications,
+    appendPlatformAudit,
+    now,
+  );
+  const drainBoth = async () =>
+    (await relay.drain()) + (await objectionRelay.drain()) + (await caseRelay.drain());
   const afterCommit = async () => {
     try {
       await drainBoth();
@@ -193,7 +207,30 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     now,
     afterCommit,
   });
-  const stats = new StatsService({ redis, prefix, applications: store, calendar, now });
+  const cases = new CaseService({
+    store: caseStore,
+    calendar,
+    now,
+    isKnownDepartment: async (code) => (await context.certs.getDepartment(code)) !== null,
+    async publishedVersion(code) {
+      const loaded = await context.catalog.store.load(code);
+      const current = loaded?.current;
+      if (!loaded || !current) return undefined;
+      return {
+        providerCode: loaded.resource.providerCode,
+        publishedAt: current.reviewedAt ?? current.createdAt,
+      };
+    },
+    afterCommit,
+  });
+  const stats = new StatsService({
+    redis,
+    prefix,
+    applications: store,
+    calendar,
+    now,
+    feedback: context.feedback,
+  });
 
   const workers: Worker[] = [];
   const connections: RedisClient[] = [];
@@ -210,6 +247,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   return {
     applications,
     objections,
+    cases,
     resources,
     notifications,
     stats,
@@ -220,6 +258,13 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     onResourceStatusChanged: (code, status, reason, actor, effectiveFrom) =>
       resources.onResourceStatusChanged(code, status, reason, actor, effectiveFrom),
     catalogHooks: {
+      // A catalog change event of the provider is met by this version ([HC-R] 13).
+      async onVersionPublished(code) {
+        // The approval stands whatever happens here; an event left open can still be closed by hand.
+        await cases.onVersionPublished(code).catch((err) => {
+          log.warn({ err, resource: code }, 'closing catalog change events after an approval failed');
+        });
+      },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
         const loaded = await context.catalog.store.load(code);
@@ -241,13 +286,14 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (objectionClocks.moved > 0)
         log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
       for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
+      for (const timer of await cases.openTimers()) await scheduleTimer(queues.deadlines, timer, now());
       // Entries waiting for the audit trail keep waiting; the periodic drain below retries them.
       await drainBoth().catch((err) => log.warn({ err }, 'outbox drain at start failed; retrying'));
       const warning = calendar.missingNextYearWarning(now());
       if (warning) log.warn(warning);
 
       if (start.deadlines ?? true) {
-        const deps = { applications, resources, objections, now, log, auditSystem };
+        const deps = { applications, resources, objections, cases, now, log, auditSystem };
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
       }
       if (start.webhooks ?? true)

@@ -14,6 +14,10 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
       keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
     },
     now: context.now,
+    useTerms: {
+      acceptedVersion: (dept, resource, current) => context.useTerms.acceptedVersion(dept, resource, current),
+      required: context.config.GOVSHARE_REQUIRE_USE_TERMS,
+    },
     observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
     ...(callTally ? { callTally } : {}),
   };

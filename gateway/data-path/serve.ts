@@ -19,6 +19,8 @@ import { decide } from '../../policies/decide.js';
 import { denyError, denyErrors } from '../../policies/errors.js';
 import type { Grant } from '../../policies/grant.js';
 import { applyObligations, type Obligations } from '../../policies/obligations.js';
+import { ONWARD_HEADER, onwardDisclosureHeader } from '../../policies/onward.js';
+import { checkUseTerms } from '../../policies/use-terms.js';
 import { gatewayErrors } from '../app/errors.js';
 import { bindRequestLog } from '../app/request-log.js';
 import type { GrantCache, ResourceCache } from './caches.js';
@@ -35,6 +37,14 @@ export interface DataPathDeps {
   /** The platform signing key and its certificate serial (lowercase hex), for response signatures. */
   signing: { key: KeyObject; keyId: string };
   now: () => Date;
+  /**
+   * The data-use terms a consumer department must have accepted ([XY] 25, 33): the acceptances, and
+   * whether every resource must carry terms (GOVSHARE_REQUIRE_USE_TERMS). No check when absent.
+   */
+  useTerms?: {
+    acceptedVersion(deptCode: string, resourceCode: string, current: string): Promise<string | undefined>;
+    required: boolean;
+  };
   /** Step timings for metrics (seconds). */
   observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
   /**
@@ -96,6 +106,7 @@ export async function serveData(
     if (grant) outcome.grant = grant;
     const policyStart = performance.now();
     const obligations = decideAccess(caller, holder, entry, grant, query, keyItem, deps.now());
+    await checkTermsAccepted(deps, caller, entry);
     outcome.obligations = obligations;
     await admit(deps, caller, admission, obligations, grant!);
     const fetchStart = performance.now();
@@ -134,6 +145,8 @@ export async function serveData(
     'data served',
   );
   reply.header('content-type', 'application/json; charset=utf-8');
+  // The grant is for the consumer's own use; onward disclosure only as the provider consented ([HB-S] 14).
+  reply.header(ONWARD_HEADER, onwardDisclosureHeader(outcome.grant!));
   for (const [name, value] of Object.entries(signed)) reply.header(name, value);
   return reply.send(body);
 }
@@ -189,6 +202,17 @@ function decideAccess(
   );
   if (!decision.allow) throw denyError(decision);
   return decision.obligations;
+}
+
+/** The consumer department accepted the resource's data-use terms in force (only asked when it has terms). */
+async function checkTermsAccepted(deps: DataPathDeps, caller: Caller, published: PublishedEntry) {
+  if (!deps.useTerms) return;
+  const { entry } = published;
+  const accepted = entry.useTerms
+    ? await deps.useTerms.acceptedVersion(caller.deptCode, entry.code, entry.useTerms.version)
+    : undefined;
+  const refusal = checkUseTerms(entry, accepted, { required: deps.useTerms.required });
+  if (refusal) throw denyError(refusal);
 }
 
 /** The nonce and, when the grant has limits, the quota: one round trip, before any provider is asked. */

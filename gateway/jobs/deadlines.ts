@@ -12,6 +12,7 @@ import { fireStageTimer, type TimerOutcome } from '../../policies/applications/c
 import type { ResourceChanges } from '../../policies/applications/resource-changes.js';
 import type { Timer } from '../../policies/applications/schema.js';
 import type { ApplicationService } from '../../policies/applications/service.js';
+import type { CaseService } from '../../policies/cases/service.js';
 import type { ObjectionService } from '../../policies/objections/service.js';
 import { QUEUE_NAMES } from './queues.js';
 
@@ -20,6 +21,8 @@ export interface DeadlineProcessorDeps {
   resources: ResourceChanges;
   /** Answer deadlines of objections (timers with `objectionId`). */
   objections?: ObjectionService;
+  /** Deadlines of disputes, rectification orders and catalog change events (timers with `caseId`). */
+  cases?: CaseService;
   now: () => Date;
   log: Logger;
   /**
@@ -48,6 +51,9 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
       });
     }
     return outcome;
+  }
+  if (timer.caseId !== undefined) {
+    return deps.cases ? await deps.cases.fireTimer(timer) : 'stale';
   }
   if (timer.objectionId !== undefined) {
     return deps.objections ? await deps.objections.fireTimer(timer) : 'stale';

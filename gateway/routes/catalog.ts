@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { exportCatalog, importCatalog } from '../../catalog/io.js';
 import { rowJsonSchema } from '../../catalog/item-schema.js';
+import { ItemSourceArbitration } from '../../catalog/item-sources.js';
 import { CatalogVersion, CatalogView } from '../../catalog/records.js';
 import { RESOURCE_CODE_PATTERN, ResourceEntry } from '../../catalog/schema.js';
 import { SearchQuery, SearchResult } from '../../catalog/search.js';
@@ -35,6 +36,17 @@ const StatusBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const SubmitBody = Type.Object(
+  {
+    arbitrate: Type.Optional(
+      Type.Boolean({
+        description: 'Send a contested item source (一数一源) to the bureau instead of refusing',
+      }),
+    ),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
 const WriteResult = Type.Object({
   code: Type.String(),
   action: Type.String(),
@@ -50,6 +62,8 @@ export interface CatalogRouteHooks {
     reason: string | undefined,
     actor: ReturnType<typeof actorOf>,
   ) => Promise<void>;
+  /** Called after a new version was published by approval (closes catalog change events it satisfies). */
+  onVersionPublished?: (code: string) => Promise<void>;
 }
 
 export const catalogRoutes: FastifyPluginAsyncTypebox<{
@@ -64,6 +78,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{
     result: CatalogWriteResult,
   ) {
     const { change } = result;
+    if (change.action === 'approve') await hooks.onVersionPublished?.(change.code);
     await request.auditAdmin(`catalog.${change.action}`, {
       code: change.code,
       ...(change.version === undefined ? {} : { version: change.version }),
@@ -260,14 +275,43 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{
     '/v1/catalog/:code/submit',
     {
       config: { access: ['dept-admin'] },
+      // The body is optional: a plain submission sends none.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags: ['catalog'],
-        description: 'Submit the latest draft for review.',
+        description:
+          'Submit the latest draft for review. An item it claims to be the source of (一数一源) while another resource is refuses it (CATALOG_ITEM_SOURCE_TAKEN), unless `arbitrate` sends the contest to the bureau.',
         params: CodeParams,
-        response: { 200: WriteResult, ...problemResponses },
+        body: SubmitBody,
+        response: {
+          200: Type.Composite([
+            WriteResult,
+            Type.Object({ arbitrations: Type.Optional(Type.Array(ItemSourceArbitration)) }),
+          ]),
+          ...problemResponses,
+        },
       },
     },
-    async (request) => answer(request, await catalog.submit(actorOf(personOf(request)), request.params.code)),
+    async (request) => {
+      const result = await catalog.submit(
+        actorOf(personOf(request)),
+        request.params.code,
+        request.body ?? {},
+      );
+      const answered = await answer(request, result);
+      if (!result.arbitrations) return answered;
+      for (const arbitration of result.arbitrations) {
+        await request.auditAdmin('catalog.item-source.arbitration.open', {
+          id: arbitration.id,
+          semanticId: arbitration.semanticId,
+          claimant: arbitration.claimant,
+          holder: arbitration.holder,
+        });
+      }
+      return { ...answered, arbitrations: result.arbitrations };
+    },
   );
 
   app.post(

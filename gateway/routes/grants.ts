@@ -132,6 +132,51 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
     },
   );
 
+  app.post(
+    '/v1/grants/:id/onward-consents',
+    {
+      config: { access: ['dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          "The provider's written consent to pass the grant's data on to another department or unit ([HB-S] 14; [HC-R] 37). Without one a grant is for the consumer's own use only; data responses and bulk manifests say so.",
+        params: IdParams,
+        body: Type.Object(
+          {
+            recipientDept: Type.String({ pattern: USCC_PATTERN }),
+            recipientName: Type.String({ minLength: 1, maxLength: 200 }),
+            purpose: Type.String({ minLength: 1, maxLength: 500 }),
+            document: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'Reference of the written consent',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Grant, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(personOf(request));
+      const existing = await grants.get(request.params.id);
+      if (!existing || !canView(actor, existing))
+        throw new GrantNotFound(`no grant has id "${request.params.id}"`);
+      const grant = await grants.addOnwardConsent(actor, request.params.id, request.body);
+      await request.auditAdmin(
+        'grant.onward-consent',
+        {
+          grantId: grant.id,
+          recipient: request.body.recipientDept,
+          purpose: request.body.purpose,
+          document: request.body.document,
+        },
+        { grantId: grant.id, resource: grant.resourceCode },
+      );
+      return grant;
+    },
+  );
+
   for (const [action, status] of [
     ['suspend', 'suspended'],
     ['resume', 'active'],

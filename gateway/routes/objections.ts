@@ -18,6 +18,7 @@ import {
   ObjectionAnswer,
   ObjectionRequest,
   ObjectionState,
+  RecheckDecision,
   WithdrawBody,
 } from '../../policies/objections/schema.js';
 import type { GatewayContext } from '../app/context.js';
@@ -160,6 +161,35 @@ export const objectionRoutes: FastifyPluginAsyncTypebox<{
         about(answered),
       );
       return answered;
+    },
+  );
+
+  app.post(
+    '/v1/objections/:id/recheck',
+    {
+      config: { access: ['bureau'] },
+      schema: {
+        tags: ['objections'],
+        description:
+          'The bureau’s recheck of an objection the platform received (`to: "platform"`, within 5 working days, [XY] 21): forward it to the provider, whose answer clock starts then, or dismiss it with a reason.',
+        params: IdParams,
+        body: RecheckDecision,
+        response: { 200: Objection, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const rechecked = await objections.recheck(actorOf(personOf(request)), request.params.id, request.body);
+      await request.auditAdmin(
+        'objection.recheck',
+        {
+          objection: rechecked.id,
+          outcome: request.body.outcome,
+          reason: request.body.reason,
+          withinLimit: rechecked.recheck?.withinLimit,
+        },
+        about(rechecked),
+      );
+      return rechecked;
     },
   );
 

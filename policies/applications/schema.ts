@@ -198,6 +198,20 @@ export const EVENT_TYPES = [
   'objection.reminder',
   'objection.overdue',
   'objection.escalated',
+  'objection.forwarded',
+  'objection.dismissed',
+  'dispute.opened',
+  'dispute.decided',
+  'dispute.withdrawn',
+  'rectification.ordered',
+  'rectification.reported',
+  'rectification.closed',
+  'rectification.returned',
+  'catalog-change.recorded',
+  'catalog-change.closed',
+  'case.reminder',
+  'case.overdue',
+  'case.escalated',
 ] as const;
 export const EventType = literalUnion(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;
@@ -230,6 +244,8 @@ export interface Timer {
   stage?: number;
   /** An objection's answer deadline (policies/objections/clock.ts); kinds remind, overdue, escalate. */
   objectionId?: string;
+  /** A dispute's, rectification order's or catalog change event's deadline (policies/cases). */
+  caseId?: string;
   resourceCode?: string;
   status?: 'active' | 'suspended' | 'withdrawn';
   reason?: string;

@@ -11,7 +11,7 @@ import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
 import type { Application, Stage, StageName, Timer } from './schema.js';
 
-const LIMIT_OF: Record<StageName, keyof StatutoryLimits> = {
+const LIMIT_OF: Record<StageName, 'check' | 'directGrant' | 'authorize' | 'notify'> = {
   check: 'check',
   directGrant: 'directGrant',
   authorize: 'authorize',

@@ -5,6 +5,7 @@
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import { parseInstant } from '../../platform/instant.js';
+import { RESOURCE_CLASSIFIED_NOT_GRANTABLE } from '../errors.js';
 import { type GrantRequest, itemShareType } from '../grant.js';
 import {
   APPLICATION_FORBIDDEN,
@@ -38,6 +39,11 @@ export function checkResourceOpen(published: PublishedEntry): void {
   if (entry.share.type === 'none') {
     throw new APPLICATION_RESOURCE_NOT_SHARED(
       `resource ${entry.code} is classified 不予共享 (not shared)${entry.share.legalBasis ? ` under ${entry.share.legalBasis}` : ''}: it cannot be applied for`,
+    );
+  }
+  if (entry.confidentiality?.result === 'classified') {
+    throw new RESOURCE_CLASSIFIED_NOT_GRANTABLE(
+      `resource ${entry.code} is classified (涉密) by its confidentiality review: it cannot be applied for ([HB-S] 3; [HC-R] 21, 39)`,
     );
   }
   if (published.status !== 'active') {

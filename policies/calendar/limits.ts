@@ -19,6 +19,11 @@ export const StatutoryLimits = Type.Object(
     objectionAnswer: limit(
       "Provider's verification and answer to an objection to a record (疑义核实, [XY] 21: 3 working days)",
     ),
+    objectionRecheck: Type.Optional(
+      limit(
+        "Platform's recheck of an objection it received before forwarding it to the provider ([XY] 21: 5 working days; 5 when unset)",
+      ),
+    ),
   },
   { additionalProperties: false, description: 'Statutory limits in working days' },
 );

@@ -35,11 +35,15 @@ export function answerDeadline(
   };
 }
 
-/** The three timers of an open objection. */
+/**
+ * The three timers of the deadline running now: the platform's recheck while the objection is being
+ * rechecked ([XY] 21), else the provider's answer.
+ */
 export function objectionTimers(objection: Objection): Timer[] {
+  const phase = objection.state === 'rechecking' ? 'recheck.' : '';
   const make = (kind: ClockKind): Timer => {
     const runAt = Date.parse(objection.deadline[AT[kind]]);
-    return { id: `${objection.id}.${kind}.${runAt}`, kind, runAt, objectionId: objection.id };
+    return { id: `${objection.id}.${phase}${kind}.${runAt}`, kind, runAt, objectionId: objection.id };
   };
   return [make('remind'), make('overdue'), make('escalate')];
 }
@@ -60,6 +64,8 @@ export async function fireObjectionTimer(
     outcome = 'stale';
     const deadline = objection.deadline;
     if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]]) !== timer.runAt) return undefined;
+    // A timer of the recheck that fires after the objection was forwarded (or the reverse) is stale.
+    if (!objectionTimers(objection).some((t) => t.id === timer.id)) return undefined;
     if (deadline[FIELD[kind]] !== undefined) return undefined;
     if (at.getTime() < timer.runAt) {
       outcome = 'early';
@@ -67,21 +73,31 @@ export async function fireObjectionTimer(
     }
     outcome = 'done';
     deadline[FIELD[kind]] = at.toISOString();
-    recordTransition(objection, { action: kind, reason: describe(kind, deadline) }, PLATFORM, at);
+    const reason = describe(kind, deadline, objection.state === 'rechecking');
+    recordTransition(objection, { action: kind, reason }, PLATFORM, at);
     const audit = { action: `objection.${kind}`, at: at.toISOString(), detail: { objection: objection.id } };
     return { next: objection, outbox: { events: [clockEvent(kind, objection, at)], audit: [audit] } };
   });
   return outcome;
 }
 
-function describe(kind: ClockKind, deadline: AnswerDeadline): string {
-  if (kind === 'remind') return `one working day left to answer (due ${deadline.dueDate})`;
-  if (kind === 'overdue') return `not answered by its deadline, 24:00 CST of ${deadline.dueDate}`;
-  return 'still not answered one working day after its deadline; escalated to the bureau';
+function describe(kind: ClockKind, deadline: AnswerDeadline, rechecking: boolean): string {
+  const what = rechecking ? 'rechecked by the platform' : 'answered';
+  if (kind === 'remind') return `one working day left to be ${what} (due ${deadline.dueDate})`;
+  if (kind === 'overdue') return `not ${what} by its deadline, 24:00 CST of ${deadline.dueDate}`;
+  return `still not ${what} one working day after its deadline; escalated to the bureau`;
 }
 
 function clockEvent(kind: ClockKind, objection: Objection, at: Date) {
   const data = objectionData(objection);
+  if (objection.state === 'rechecking') {
+    // The platform's own recheck is late: the bureau is reminded, the consumer told when it is overdue.
+    if (kind === 'remind') return makeEvent('objection.reminder', at, [BUREAU_RECIPIENT], data);
+    if (kind === 'overdue') {
+      return makeEvent('objection.overdue', at, [BUREAU_RECIPIENT, objection.consumerDept], data);
+    }
+    return makeEvent('objection.escalated', at, [BUREAU_RECIPIENT], { ...data, responsible: 'platform' });
+  }
   if (kind === 'remind') return makeEvent('objection.reminder', at, [objection.providerDept], data);
   if (kind === 'overdue') {
     return makeEvent('objection.overdue', at, [objection.providerDept, objection.consumerDept], data);

@@ -57,6 +57,12 @@ export const ObjectionRequest = Type.Object(
     item: Type.String({ pattern: ITEM_NAME_PATTERN, description: 'The item whose value is doubted' }),
     description: Text(2000, 'What is wrong with the value'),
     evidence: Type.Optional(Evidence),
+    to: Type.Optional(
+      Type.Union([Type.Literal('provider'), Type.Literal('platform')], {
+        description:
+          'provider (default): straight to the provider for verification; platform: the bureau rechecks it first, within 5 working days ([XY] 21), then forwards or dismisses it',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -86,9 +92,17 @@ export const WithdrawBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const OBJECTION_STATES = ['open', 'corrected', 'data-correct', 'withdrawn'] as const;
+export const OBJECTION_STATES = [
+  'rechecking',
+  'open',
+  'corrected',
+  'data-correct',
+  'dismissed',
+  'withdrawn',
+] as const;
 export const ObjectionState = literalUnion(OBJECTION_STATES, {
-  description: 'open: awaiting the provider’s answer; the rest are final',
+  description:
+    'rechecking: the platform rechecks it ([XY] 21); open: awaiting the provider’s answer; the rest are final',
 });
 export type ObjectionState = Static<typeof ObjectionState>;
 
@@ -117,6 +131,33 @@ export const RecordedAnswer = Type.Object(
 );
 export type RecordedAnswer = Static<typeof RecordedAnswer>;
 
+/** The platform's recheck of an objection it received ([XY] 21), and its deadline. */
+export const Recheck = Type.Object(
+  {
+    deadline: AnswerDeadline,
+    outcome: Type.Optional(
+      Type.Union([Type.Literal('forwarded'), Type.Literal('dismissed')], {
+        description: 'forwarded to the provider for verification, or dismissed with a reason',
+      }),
+    ),
+    reason: Type.Optional(Type.String()),
+    at: Type.Optional(DateTime('Platform record time of the recheck decision')),
+    by: Type.Optional(ActorRef),
+    withinLimit: Type.Optional(Type.Boolean({ description: 'Decided before 24:00 CST of the due date' })),
+  },
+  { additionalProperties: false },
+);
+export type Recheck = Static<typeof Recheck>;
+
+export const RecheckDecision = Type.Object(
+  {
+    outcome: Type.Union([Type.Literal('forward'), Type.Literal('dismiss')]),
+    reason: Text(2000, 'What the recheck found'),
+  },
+  { additionalProperties: false },
+);
+export type RecheckDecision = Static<typeof RecheckDecision>;
+
 export const ObjectionTransition = transitionSchema(ObjectionState, {});
 export type ObjectionTransition = Static<typeof ObjectionTransition>;
 
@@ -139,6 +180,7 @@ export const Objection = Type.Object(
     submittedAt: DateTime('Platform record time of the objection'),
     submittedBy: ActorRef,
     deadline: AnswerDeadline,
+    recheck: Type.Optional(Recheck),
     answer: Type.Optional(RecordedAnswer),
     closedAt: Type.Optional(DateTime('When it was answered or withdrawn')),
     history: Type.Array(ObjectionTransition),

@@ -28,8 +28,8 @@ import {
 } from './errors.js';
 import { objectionData, recordTransition } from './events.js';
 import { canView, listObjections, type ObjectionPage, type ObjectionQuery } from './listing.js';
-import type { Objection, ObjectionAnswer, ObjectionRequest } from './schema.js';
-import { ACTION_PARTY, ANSWER_ACTION, nextState, type ObjectionAction } from './state-machine.js';
+import type { Objection, ObjectionAnswer, ObjectionRequest, RecheckDecision } from './schema.js';
+import { ACTION_PARTY, ANSWER_ACTION, isOpen, nextState, type ObjectionAction } from './state-machine.js';
 import type { ObjectionPlan, ObjectionStore } from './store.js';
 
 export interface ObjectionServiceDeps {
@@ -37,13 +37,15 @@ export interface ObjectionServiceDeps {
   grants: Pick<GrantStore, 'findActive' | 'list'>;
   catalog: { publishedEntry(code: string): Promise<PublishedEntry | null> };
   calendar: WorkdayCalendar;
-  limits: Pick<StatutoryLimits, 'objectionAnswer'>;
+  limits: Pick<StatutoryLimits, 'objectionAnswer' | 'objectionRecheck'>;
   now: () => Date;
   /** Runs after every committed change (the gateway drains the outbox there). */
   afterCommit?: () => Promise<void>;
 }
 
 const LIVE: ReadonlySet<Grant['status']> = new Set(['active', 'suspended']);
+/** [XY] 21: the platform rechecks an objection it received within 5 working days. */
+const DEFAULT_RECHECK_WORKDAYS = 5;
 
 export class ObjectionService {
   readonly store: ObjectionStore;
@@ -82,6 +84,7 @@ export class ObjectionService {
     const grant = await this.#liveGrant(consumerDept, entry.code, request.systemId);
 
     const now = deps.now();
+    const viaPlatform = request.to === 'platform';
     const seq = await deps.store.nextSequence();
     const objection: Objection = {
       id: `OBJ-${cstDate(now).replaceAll('-', '')}-${String(seq).padStart(6, '0')}`,
@@ -103,9 +106,17 @@ export class ObjectionService {
       deadline: answerDeadline(deps.calendar, now, deps.limits.objectionAnswer),
       history: [],
     };
-    recordTransition(objection, { action: 'submit', from: null, to: nextState('new', 'submit') }, actor, now);
+    if (viaPlatform) {
+      // Received by the platform: the bureau rechecks it first, within its own limit ([XY] 21).
+      const recheckLimit = deps.limits.objectionRecheck ?? DEFAULT_RECHECK_WORKDAYS;
+      objection.deadline = answerDeadline(deps.calendar, now, recheckLimit);
+      objection.recheck = { deadline: { ...objection.deadline } };
+    }
+    const action = viaPlatform ? 'receive' : 'submit';
+    recordTransition(objection, { action, from: null, to: nextState('new', action) }, actor, now);
+    const firstParty = viaPlatform ? BUREAU_RECIPIENT : objection.providerDept;
     const outbox: OutboxEntry = {
-      events: [makeEvent('objection.received', now, [objection.providerDept], objectionData(objection))],
+      events: [makeEvent('objection.received', now, [firstParty], objectionData(objection))],
       timers: objectionTimers(objection),
     };
     await deps.store.create(objection, outbox);
@@ -142,6 +153,42 @@ export class ObjectionService {
         withinLimit: objection.answer.withinLimit,
       });
       return makeEvent('objection.answered', at, recipients, data);
+    });
+  }
+
+  /**
+   * The bureau's recheck of an objection the platform received ([XY] 21): forwarded to the provider,
+   * whose answer clock starts now, or dismissed with a reason (the consumer is told either way).
+   */
+  async recheck(actor: ActorRef, id: string, decision: RecheckDecision): Promise<Objection> {
+    const reason = decision.reason.trim();
+    if (reason === '') throw new OBJECTION_INVALID('reason: say what the recheck found');
+    const action = decision.outcome === 'forward' ? 'forward' : 'dismiss';
+    const deps = this.#deps;
+    return this.#change(actor, id, action, reason, (objection, at) => {
+      const recheck = objection.recheck!;
+      recheck.outcome = action === 'forward' ? 'forwarded' : 'dismissed';
+      recheck.reason = reason;
+      recheck.at = at.toISOString();
+      recheck.by = actorRecord(actor);
+      recheck.withinLimit = at.getTime() < Date.parse(recheck.deadline.dueAt);
+      recheck.deadline = { ...objection.deadline };
+      if (action === 'dismiss') {
+        return [
+          makeEvent(
+            'objection.dismissed',
+            at,
+            [objection.consumerDept],
+            objectionData(objection, { reason }),
+          ),
+        ];
+      }
+      delete objection.closedAt;
+      objection.deadline = answerDeadline(deps.calendar, at, deps.limits.objectionAnswer);
+      return [
+        makeEvent('objection.received', at, [objection.providerDept], objectionData(objection)),
+        makeEvent('objection.forwarded', at, [objection.consumerDept], objectionData(objection, { reason })),
+      ];
     });
   }
 
@@ -191,22 +238,32 @@ export class ObjectionService {
     id: string,
     action: ObjectionAction,
     reason: string | undefined,
-    announce: (ended: Objection, at: Date) => WorkflowEvent,
+    announce: (ended: Objection, at: Date) => WorkflowEvent | WorkflowEvent[],
   ): Promise<Objection> {
     const changed = await this.#deps.store.update(id, this.#deps.now, (objection, at): ObjectionPlan => {
       if (!canView(actor, objection)) throw notFound(id);
       const party = ACTION_PARTY[action];
-      const dept = party === 'provider' ? objection.providerDept : objection.consumerDept;
-      if (actor.role !== 'dept-admin' || actor.dept !== dept) {
-        throw new OBJECTION_FORBIDDEN(
-          `only an administrator of the ${party} department ${dept} may ${action} objection ${id}`,
-        );
+      if (party === 'platform') {
+        if (actor.role !== 'bureau') {
+          throw new OBJECTION_FORBIDDEN(`only the bureau may ${action} objection ${id} after its recheck`);
+        }
+      } else {
+        const dept = party === 'provider' ? objection.providerDept : objection.consumerDept;
+        if (actor.role !== 'dept-admin' || actor.dept !== dept) {
+          throw new OBJECTION_FORBIDDEN(
+            `only an administrator of the ${party} department ${dept} may ${action} objection ${id}`,
+          );
+        }
       }
       const to = nextState(objection.state, action, `objection ${id}`);
       const cancel = objectionTimers(objection).map((t) => t.id);
       objection.closedAt = at.toISOString();
       recordTransition(objection, { action, to, ...(reason ? { reason } : {}) }, actor, at);
-      return { next: objection, outbox: { cancel, events: [announce(objection, at)] } };
+      const announced = announce(objection, at);
+      const events = Array.isArray(announced) ? announced : [announced];
+      // Still open (forwarded to the provider): its new clock's timers.
+      const timers = isOpen(objection.state) ? objectionTimers(objection) : [];
+      return { next: objection, outbox: { cancel, events, ...(timers.length > 0 ? { timers } : {}) } };
     });
     await this.#afterCommit();
     return changed;

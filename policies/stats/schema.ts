@@ -53,6 +53,17 @@ export const AvailabilityFigures = Type.Object(
 );
 export type AvailabilityFigures = Static<typeof AvailabilityFigures>;
 
+export const FeedbackFigures = Type.Object(
+  {
+    reports: Count,
+    served: Count,
+    partlyServed: Count,
+    notServed: Count,
+  },
+  { additionalProperties: false, description: 'Usage feedback of consumers (policies/feedback.ts)' },
+);
+export type FeedbackFigures = Static<typeof FeedbackFigures>;
+
 export const DepartmentStatistics = Type.Object(
   {
     dept: Type.String(),
@@ -64,6 +75,8 @@ export const DepartmentStatistics = Type.Object(
     callsMade: CallFigures,
     callsServed: CallFigures,
     availability: AvailabilityFigures,
+    feedbackGiven: Type.Optional(FeedbackFigures),
+    feedbackReceived: Type.Optional(FeedbackFigures),
   },
   { additionalProperties: false },
 );
@@ -77,7 +90,12 @@ export const Statistics = Type.Object(
     departments: Type.Array(DepartmentStatistics),
     overall: Type.Optional(
       Type.Object(
-        { applications: ApplicationFigures, calls: CallFigures, availability: AvailabilityFigures },
+        {
+          applications: ApplicationFigures,
+          calls: CallFigures,
+          availability: AvailabilityFigures,
+          feedback: Type.Optional(FeedbackFigures),
+        },
         { additionalProperties: false },
       ),
     ),

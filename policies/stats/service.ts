@@ -1,8 +1,10 @@
 /** The statistics of one platform: its counters and the computation over a period, with who sees what. */
+
 import type { ActorRef } from '../../catalog/records.js';
 import type { RedisClient } from '../../platform/redis.js';
 import type { ApplicationStore } from '../applications/store.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
+import type { FeedbackStore } from '../feedback.js';
 import { CallCounters, ProbeCounters } from './counters.js';
 import type { Statistics } from './schema.js';
 import { computeStatistics, type StatisticsQuery, statisticsScope } from './statistics.js';
@@ -13,6 +15,8 @@ export interface StatsServiceDeps {
   applications: ApplicationStore;
   calendar: WorkdayCalendar;
   now: () => Date;
+  /** Consumers' usage feedback, counted in the statistics. */
+  feedback?: FeedbackStore;
 }
 
 export class StatsService {
@@ -28,8 +32,18 @@ export class StatsService {
 
   /** The statistics of the period, for every department (or `query.dept` only). */
   compute(query: StatisticsQuery): Promise<Statistics> {
-    const { applications, calendar, now } = this.#deps;
-    return computeStatistics({ applications, calls: this.calls, probes: this.probes, calendar, now }, query);
+    const { applications, calendar, now, feedback } = this.#deps;
+    return computeStatistics(
+      {
+        applications,
+        calls: this.calls,
+        probes: this.probes,
+        calendar,
+        now,
+        ...(feedback ? { feedback } : {}),
+      },
+      query,
+    );
   }
 
   /** As `compute`, limited to what the actor may see: a dept-admin its own department only. */

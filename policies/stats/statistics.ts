@@ -5,12 +5,14 @@
  * working days from the submission date to the decision date, the start day not counted, as deadlines
  * are. Medians of an even count average the two middle values; p90 is the nearest-rank percentile.
  */
+
 import type { ActorRef } from '../../catalog/records.js';
 import { cstDate, type PlainDate, tryDayNumber } from '../../platform/plain-date.js';
 import type { Application, Stage } from '../applications/schema.js';
 import { stageWithinLimit } from '../applications/stages.js';
 import type { ApplicationStore } from '../applications/store.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
+import { type FeedbackStore, feedbackFigures } from '../feedback.js';
 import type { CallCount, CallCounters, ProbeCount, ProbeCounters } from './counters.js';
 import { STATS_FORBIDDEN, STATS_PERIOD_INVALID } from './errors.js';
 import type {
@@ -27,6 +29,8 @@ export interface StatisticsDeps {
   probes: ProbeCounters;
   calendar: WorkdayCalendar;
   now: () => Date;
+  /** Consumers' usage feedback, counted per department when given. */
+  feedback?: Pick<FeedbackStore, 'between'>;
 }
 
 export interface StatisticsQuery {
@@ -84,6 +88,7 @@ export async function computeStatistics(deps: StatisticsDeps, query: StatisticsQ
     deps.calls.read(query.from, query.to),
     deps.probes.read(query.from, query.to),
   ]);
+  const feedback = deps.feedback ? await deps.feedback.between(start, end) : undefined;
   const dueStages = dueMembers.map((m) => ({
     id: m.slice(0, m.lastIndexOf('.')),
     seq: Number(m.slice(m.lastIndexOf('.') + 1)),
@@ -124,6 +129,7 @@ export async function computeStatistics(deps: StatisticsDeps, query: StatisticsQ
             ...[...apps.values()].flatMap((a) => [a.consumerDept, a.providerDept]),
             ...calls.flatMap((c) => [c.consumerDept, c.providerDept]),
             ...probes.map((p) => p.providerDept),
+            ...(feedback ?? []).flatMap((f) => [f.consumerDept, f.providerDept]),
           ]),
         ].sort();
 
@@ -134,6 +140,12 @@ export async function computeStatistics(deps: StatisticsDeps, query: StatisticsQ
     callsMade: callFigures(calls.filter((c) => c.consumerDept === dept)),
     callsServed: callFigures(calls.filter((c) => c.providerDept === dept)),
     availability: availability(probes.filter((p) => p.providerDept === dept)),
+    ...(feedback
+      ? {
+          feedbackGiven: feedbackFigures(feedback.filter((f) => f.consumerDept === dept)),
+          feedbackReceived: feedbackFigures(feedback.filter((f) => f.providerDept === dept)),
+        }
+      : {}),
   }));
   const statistics: Statistics = {
     from: query.from,
@@ -146,6 +158,7 @@ export async function computeStatistics(deps: StatisticsDeps, query: StatisticsQ
       applications: figures(),
       calls: callFigures(calls),
       availability: availability(probes),
+      ...(feedback ? { feedback: feedbackFigures(feedback) } : {}),
     };
   }
   return statistics;

@@ -177,6 +177,13 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       open: { type: 'none' },
       updateCycle: 'monthly',
       service: { connector: 'http', endpoint: `${simulatorUrl}/datasets/social-insurance`, timeoutMs: 3000 },
+      // The data-use agreement a consumer accepts before its first call ([XY] 25, 33; [HC-R] 37).
+      useTerms: {
+        version: '2026-1',
+        terms:
+          '仅用于申请时载明的用途和业务系统；不得用于其他目的；不得向第三方提供或公开；使用记录接受审计。',
+        undertaking: '本部门承诺对获取的社会保险信息严格保密，落实访问控制和安全管理责任，发生泄露立即报告。',
+      },
     },
     {
       code: DEMO_CODES.criminalCases,

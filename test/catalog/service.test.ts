@@ -370,6 +370,6 @@ t.test('a write computed from a stale resource record is not committed', async (
   const stale = await service.store.load('101001/1');
   await service.submit(psb, '101001/1');
   const rejected = { ...stale!.latest!, state: 'rejected' as const };
-  t.equal(await service.store.write(stale!.raw, stale!.resource, [rejected], []), false);
+  t.equal(await service.store.write(stale!.raw, stale!.resource, [rejected], []), 'conflict');
   t.equal((await service.get(bureau, '101001/1')).latest?.state, 'submitted', 'unchanged');
 });

@@ -62,6 +62,17 @@ t.test(
     t.equal(authorized.statusCode, 200, authorized.body);
     t.equal(authorized.json().application.state, 'granted');
 
+    // The resource carries a data-use agreement: the department accepts it before its first call.
+    const unaccepted = await signedInject(app, amr, { method: 'GET', path });
+    t.equal(unaccepted.json().code, 'TERMS_NOT_ACCEPTED', 'no call before the terms are accepted');
+    const accepted = await app.inject({
+      method: 'POST',
+      url: `/v1/catalog/${enc(world.codes.socialInsurance)}/terms/acceptances`,
+      headers: auth({ sub: 'amr-admin', role: 'dept-admin', dept: amr.deptCode }),
+      payload: { version: '2026-1' },
+    });
+    t.equal(accepted.statusCode, 201, accepted.body);
+
     const pulled = await signedInject(app, amr, { method: 'GET', path });
     t.equal(pulled.statusCode, 200, pulled.body);
     t.same(

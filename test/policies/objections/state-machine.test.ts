@@ -11,10 +11,12 @@ import {
 
 t.test('every state and action: allowed per the table, else 409 naming what is allowed', async (t) => {
   const expected: Record<string, Record<string, string>> = {
-    new: { submit: 'open' },
+    new: { submit: 'open', receive: 'rechecking' },
+    rechecking: { forward: 'open', dismiss: 'dismissed', withdraw: 'withdrawn' },
     open: { correct: 'corrected', uphold: 'data-correct', withdraw: 'withdrawn' },
     corrected: {},
     'data-correct': {},
+    dismissed: {},
     withdrawn: {},
   };
   t.same(Object.keys(TRANSITIONS).sort(), ['new', ...OBJECTION_STATES].sort(), 'a row per state');
@@ -38,7 +40,15 @@ t.test('every state and action: allowed per the table, else 409 naming what is a
     }
   }
   t.same(ANSWER_ACTION, { corrected: 'correct', 'data-correct': 'uphold' });
-  t.same(ACTION_PARTY, { submit: 'consumer', correct: 'provider', uphold: 'provider', withdraw: 'consumer' });
+  t.same(ACTION_PARTY, {
+    submit: 'consumer',
+    receive: 'consumer',
+    forward: 'platform',
+    dismiss: 'platform',
+    correct: 'provider',
+    uphold: 'provider',
+    withdraw: 'consumer',
+  });
 });
 
 t.test('every error code is stable, documented and a client error', async (t) => {

@@ -1,0 +1,32 @@
+/** Errors of disputes, rectification orders and catalog change events (policies/cases). Codes are stable. */
+import { createError } from '@fastify/error';
+
+export const CASE_NOT_FOUND = createError('CASE_NOT_FOUND', '%s', 404);
+export const CASE_FORBIDDEN = createError('CASE_FORBIDDEN', '%s', 403);
+export const CASE_INVALID = createError('CASE_INVALID', '%s', 422);
+export const CASE_ILLEGAL_TRANSITION = createError('CASE_ILLEGAL_TRANSITION', '%s', 409);
+export const CASE_CONFLICT = createError('CASE_CONFLICT', '%s', 409);
+export const CASE_CATALOG_NOT_UPDATED = createError('CASE_CATALOG_NOT_UPDATED', '%s', 409);
+
+export const casesErrors = {
+  CASE_NOT_FOUND,
+  CASE_FORBIDDEN,
+  CASE_INVALID,
+  CASE_ILLEGAL_TRANSITION,
+  CASE_CONFLICT,
+  CASE_CATALOG_NOT_UPDATED,
+} as const;
+
+export const casesErrorDocs: Record<keyof typeof casesErrors, string> = {
+  CASE_NOT_FOUND:
+    'No dispute, rectification order or catalog change event has this id that your department is party to.',
+  CASE_FORBIDDEN:
+    'The acting person is not the party for this step (the bureau decides disputes and orders rectification; the department concerned reports).',
+  CASE_INVALID:
+    'The request is inconsistent (a dispute with one’s own department, an unknown department, a blank text).',
+  CASE_ILLEGAL_TRANSITION:
+    'The action is not allowed in the current state of the case; the message lists what is allowed.',
+  CASE_CONFLICT: 'The case changed concurrently too many times; retry the request.',
+  CASE_CATALOG_NOT_UPDATED:
+    'A catalog change event is closed only by a catalog version of the department published after the event ([HC-R] 13); the resource named has none.',
+};

@@ -1,0 +1,437 @@
+/**
+ * Disputes, rectification orders and catalog change events (see schema.ts): who may open and move each,
+ * its working-day clock (reminder, overdue mark, escalation to the bureau on the deadlines queue, like
+ * objections), and the notices to the parties. Every change is committed with its events and timers in
+ * one step (the outbox); the gateway audits the people's actions, the relay the clock's.
+ */
+import type { ActorRef } from '../../catalog/records.js';
+import { cstDate } from '../../platform/plain-date.js';
+import type { TimerOutcome } from '../applications/clock.js';
+import { actorRecord, PLATFORM } from '../applications/commit.js';
+import { BUREAU_RECIPIENT, makeEvent } from '../applications/events.js';
+import type { EventType, Timer, WorkflowEvent } from '../applications/schema.js';
+import type { WorkdayCalendar } from '../calendar/calendar.js';
+import { answerDeadline } from '../objections/clock.js';
+import {
+  CASE_CATALOG_NOT_UPDATED,
+  CASE_FORBIDDEN,
+  CASE_ILLEGAL_TRANSITION,
+  CASE_INVALID,
+  CASE_NOT_FOUND,
+} from './errors.js';
+import type {
+  Case,
+  CaseKind,
+  CaseState,
+  CatalogChangeRequest,
+  DisputeRequest,
+  RectificationRequest,
+} from './schema.js';
+import { type CasePlan, type CaseStore, isOpenCase } from './store.js';
+
+/** Working-day limits of the cases; configuration, as the statutory ones. */
+export interface CaseLimits {
+  /** The bureau's decision of a dispute. @defaultValue 10 */
+  disputeDecision: number;
+  /** A rectification order when the bureau names none. @defaultValue 15 */
+  rectification: number;
+  /** Updating the catalog after a change of law or duties ([HC-R] 13). @defaultValue 15 */
+  catalogUpdate: number;
+  /** When the catalog update is reminded, in working days after the event. @defaultValue 10 */
+  catalogUpdateReminder: number;
+}
+
+export const DEFAULT_CASE_LIMITS: CaseLimits = {
+  disputeDecision: 10,
+  rectification: 15,
+  catalogUpdate: 15,
+  catalogUpdateReminder: 10,
+};
+
+export interface CaseServiceDeps {
+  store: CaseStore;
+  calendar: WorkdayCalendar;
+  now: () => Date;
+  limits?: Partial<CaseLimits>;
+  /** Whether a department is registered on the platform. */
+  isKnownDepartment(code: string): Promise<boolean>;
+  /** The provider and the time the version in force was published (reviewed), for a catalog update. */
+  publishedVersion(code: string): Promise<{ providerCode: string; publishedAt: string } | undefined>;
+  afterCommit?: () => Promise<void>;
+}
+
+type Action = 'decide' | 'withdraw' | 'report' | 'accept' | 'return' | 'close';
+
+/** (kind, state, action) → next state; the party that may take it. */
+const TRANSITIONS: Record<CaseKind, Partial<Record<CaseState, Partial<Record<Action, CaseState>>>>> = {
+  dispute: { open: { decide: 'decided', withdraw: 'withdrawn' } },
+  rectification: { open: { report: 'reported' }, reported: { accept: 'closed', return: 'open' } },
+  'catalog-change': { open: { close: 'closed' } },
+};
+
+const PREFIX: Record<CaseKind, string> = { dispute: 'DSP', rectification: 'RECT', 'catalog-change': 'CHG' };
+
+const FIELD = { remind: 'remindedAt', overdue: 'overdueAt', escalate: 'escalatedAt' } as const;
+const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as const;
+
+export function caseTimers(c: Case): Timer[] {
+  return (['remind', 'overdue', 'escalate'] as const).map((kind) => {
+    const runAt = Date.parse(c.deadline[AT[kind]]);
+    return { id: `${c.id}.${kind}.${runAt}`, kind, runAt, caseId: c.id };
+  });
+}
+
+function caseData(c: Case, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    caseId: c.id,
+    kind: c.kind,
+    state: c.state,
+    subject: c.subject,
+    dept: c.dept,
+    ...(c.fromDept ? { fromDept: c.fromDept } : {}),
+    ...(c.resourceCode ? { resourceCode: c.resourceCode } : {}),
+    dueDate: c.deadline.dueDate,
+    ...extra,
+  };
+}
+
+function record(c: Case, action: string, to: CaseState, by: ActorRef, at: Date, reason?: string) {
+  c.history.push({
+    action,
+    from: c.state,
+    to,
+    at: at.toISOString(),
+    by: actorRecord(by),
+    ...(reason ? { reason } : {}),
+  } as Case['history'][number]);
+  c.state = to;
+}
+
+export class CaseService {
+  readonly store: CaseStore;
+  readonly limits: CaseLimits;
+  readonly #deps: CaseServiceDeps;
+  readonly #afterCommit: () => Promise<void>;
+
+  constructor(deps: CaseServiceDeps) {
+    this.#deps = deps;
+    this.store = deps.store;
+    this.limits = { ...DEFAULT_CASE_LIMITS, ...deps.limits };
+    this.#afterCommit = deps.afterCommit ?? (async () => undefined);
+  }
+
+  /** A department's dispute with another, for the bureau to decide ([HB-S] 25; [HC-R] 28). */
+  async openDispute(actor: ActorRef, request: DisputeRequest): Promise<Case> {
+    if (actor.role !== 'dept-admin' || actor.dept === undefined) {
+      throw new CASE_FORBIDDEN('a dispute is opened by an administrator of one of the departments');
+    }
+    if (request.otherDept === actor.dept)
+      throw new CASE_INVALID('otherDept: a dispute is with another department');
+    await this.#known(request.otherDept);
+    return this.#open(actor, 'dispute', {
+      subject: request.subject,
+      description: request.description,
+      fromDept: actor.dept,
+      dept: request.otherDept,
+      ...(request.resourceCode ? { resourceCode: request.resourceCode } : {}),
+      responsible: BUREAU_RECIPIENT,
+      limit: this.limits.disputeDecision,
+      type: 'dispute.opened',
+      recipients: [BUREAU_RECIPIENT, request.otherDept],
+    });
+  }
+
+  /** The bureau orders a department to rectify a violation within a time limit ([HB-S] 31; [HC-R] 44). */
+  async orderRectification(actor: ActorRef, request: RectificationRequest): Promise<Case> {
+    if (actor.role !== 'bureau') throw new CASE_FORBIDDEN('only the bureau orders rectification');
+    await this.#known(request.dept);
+    return this.#open(actor, 'rectification', {
+      subject: request.subject,
+      description: request.description,
+      dept: request.dept,
+      ...(request.resourceCode ? { resourceCode: request.resourceCode } : {}),
+      responsible: request.dept,
+      limit: request.workdays ?? this.limits.rectification,
+      type: 'rectification.ordered',
+      recipients: [request.dept],
+    });
+  }
+
+  /**
+   * A law amended or a department's duties changed, recorded by the bureau or the department itself: the
+   * department updates its catalog within 15 working days ([HC-R] 13), reminded after 10.
+   */
+  async recordCatalogChange(actor: ActorRef, request: CatalogChangeRequest): Promise<Case> {
+    if (actor.role !== 'bureau' && !(actor.role === 'dept-admin' && actor.dept === request.dept)) {
+      throw new CASE_FORBIDDEN(
+        'a catalog change event is recorded by the bureau or the department concerned',
+      );
+    }
+    await this.#known(request.dept);
+    return this.#open(actor, 'catalog-change', {
+      subject: request.subject,
+      description: request.description,
+      event: request.event,
+      dept: request.dept,
+      responsible: request.dept,
+      limit: this.limits.catalogUpdate,
+      remindAfter: this.limits.catalogUpdateReminder,
+      type: 'catalog-change.recorded',
+      recipients: [request.dept, BUREAU_RECIPIENT],
+    });
+  }
+
+  /** The bureau's decision of a dispute; both departments are told. */
+  decide(actor: ActorRef, id: string, text: string): Promise<Case> {
+    return this.#change(actor, id, 'decide', text, (c, at) => {
+      c.decision = { text, by: actorRecord(actor), at: at.toISOString(), withinLimit: within(c, at) };
+      return [makeEvent('dispute.decided', at, [c.fromDept!, c.dept], caseData(c, { decision: text }))];
+    });
+  }
+
+  /** The opener withdraws its dispute. */
+  withdraw(actor: ActorRef, id: string, text: string): Promise<Case> {
+    return this.#change(actor, id, 'withdraw', text, (c, at) => [
+      makeEvent('dispute.withdrawn', at, [BUREAU_RECIPIENT, c.dept], caseData(c, { reason: text })),
+    ]);
+  }
+
+  /** The department's closure report on a rectification order; the clock stops, the bureau reviews. */
+  report(actor: ActorRef, id: string, text: string): Promise<Case> {
+    return this.#change(actor, id, 'report', text, (c, at) => {
+      c.report = { text, by: actorRecord(actor), at: at.toISOString(), withinLimit: within(c, at) };
+      return [makeEvent('rectification.reported', at, [BUREAU_RECIPIENT], caseData(c))];
+    });
+  }
+
+  /** The bureau accepts the closure report (closed) or returns it (open again, on the same deadline). */
+  review(actor: ActorRef, id: string, outcome: 'accept' | 'return', reason: string): Promise<Case> {
+    return this.#change(actor, id, outcome, reason, (c, at) => [
+      makeEvent(
+        outcome === 'accept' ? 'rectification.closed' : 'rectification.returned',
+        at,
+        [c.dept],
+        caseData(c, { reason }),
+      ),
+    ]);
+  }
+
+  /** Closes a catalog change event with a catalog version of the department published after it. */
+  async closeCatalogChange(actor: ActorRef, id: string, resourceCode: string): Promise<Case> {
+    const published = await this.#deps.publishedVersion(resourceCode);
+    return this.#change(actor, id, 'close', `catalog updated: ${resourceCode}`, (c, at) => {
+      if (!published || published.providerCode !== c.dept || published.publishedAt <= c.submittedAt) {
+        throw new CASE_CATALOG_NOT_UPDATED(
+          `resource ${resourceCode} has no version of department ${c.dept} published after ${c.submittedAt}; publish the updated entry first`,
+        );
+      }
+      c.report = {
+        text: `catalog updated: ${resourceCode}`,
+        by: actorRecord(actor),
+        at: at.toISOString(),
+        withinLimit: within(c, at),
+        resourceCode,
+      };
+      return [
+        makeEvent('catalog-change.closed', at, [BUREAU_RECIPIENT, c.dept], caseData(c, { resourceCode })),
+      ];
+    });
+  }
+
+  /**
+   * A version of `resourceCode` was published: the open catalog change events of its provider recorded
+   * before it are closed by the platform. Returns them.
+   */
+  async onVersionPublished(resourceCode: string): Promise<Case[]> {
+    const published = await this.#deps.publishedVersion(resourceCode);
+    if (!published) return [];
+    const { keys } = this.store;
+    const open = await this.store.load(await this.store.idsOf(keys.byConsumer(published.providerCode)));
+    const met = open.filter(
+      (c) =>
+        c.kind === 'catalog-change' &&
+        isOpenCase(c) &&
+        c.dept === published.providerCode &&
+        c.submittedAt < published.publishedAt,
+    );
+    const closed: Case[] = [];
+    for (const c of met) closed.push(await this.closeCatalogChange(PLATFORM, c.id, resourceCode));
+    return closed;
+  }
+
+  async get(actor: ActorRef, id: string): Promise<Case> {
+    const read = await this.store.read(id);
+    if (!read || !canView(actor, read.record)) throw notFound(id);
+    return read.record;
+  }
+
+  /** The cases the actor may see, newest first (the bureau and auditors all; a department its own). */
+  async list(actor: ActorRef, query: { kind?: CaseKind; state?: CaseState } = {}): Promise<Case[]> {
+    const { keys } = this.store;
+    const index = actor.role === 'dept-admin' && actor.dept ? keys.byConsumer(actor.dept) : keys.all;
+    const all = await this.store.load(await this.store.idsOf(index));
+    return all
+      .filter((c) => canView(actor, c))
+      .filter(
+        (c) =>
+          (query.kind === undefined || c.kind === query.kind) &&
+          (query.state === undefined || c.state === query.state),
+      )
+      .sort((a, b) => b.submittedAt.localeCompare(a.submittedAt));
+  }
+
+  /** A deadlines-queue timer with `caseId`. */
+  async fireTimer(timer: Timer): Promise<TimerOutcome> {
+    if (!timer.caseId || timer.kind === 'resource-status') return 'stale';
+    const kind = timer.kind;
+    let outcome: TimerOutcome = 'stale';
+    await this.store.update(timer.caseId, this.#deps.now, (c, at): CasePlan | undefined => {
+      outcome = 'stale';
+      if (!isOpenCase(c) || !caseTimers(c).some((t) => t.id === timer.id)) return undefined;
+      if (c.deadline[FIELD[kind]] !== undefined) return undefined;
+      if (at.getTime() < timer.runAt) {
+        outcome = 'early';
+        return undefined;
+      }
+      outcome = 'done';
+      c.deadline[FIELD[kind]] = at.toISOString();
+      const reason =
+        kind === 'remind'
+          ? `reminder: due ${c.deadline.dueDate}`
+          : kind === 'overdue'
+            ? `not done by its deadline, 24:00 CST of ${c.deadline.dueDate}`
+            : 'still not done one working day after its deadline; escalated to the bureau';
+      c.history.push({
+        action: kind,
+        from: c.state,
+        to: c.state,
+        at: at.toISOString(),
+        by: PLATFORM,
+        reason,
+      } as Case['history'][number]);
+      const type: EventType =
+        kind === 'remind' ? 'case.reminder' : kind === 'overdue' ? 'case.overdue' : 'case.escalated';
+      const recipients =
+        kind === 'escalate'
+          ? [BUREAU_RECIPIENT]
+          : [c.responsible, ...(kind === 'overdue' ? [BUREAU_RECIPIENT] : [])];
+      const audit = { action: `case.${kind}`, at: at.toISOString(), detail: { case: c.id, kind: c.kind } };
+      const data = caseData(c, { responsible: c.responsible });
+      return { next: c, outbox: { events: [makeEvent(type, at, recipients, data)], audit: [audit] } };
+    });
+    if ((outcome as TimerOutcome) === 'done') await this.#afterCommit();
+    return outcome;
+  }
+
+  /** Every open case's timers, to schedule again at worker start (ids make that harmless). */
+  async openTimers(): Promise<Timer[]> {
+    const open = await this.store.load(await this.store.idsOf(this.store.keys.open));
+    return open.filter(isOpenCase).flatMap(caseTimers);
+  }
+
+  async #known(dept: string) {
+    if (!(await this.#deps.isKnownDepartment(dept))) {
+      throw new CASE_INVALID(`department ${dept} is not registered on the platform`);
+    }
+  }
+
+  async #open(
+    actor: ActorRef,
+    kind: CaseKind,
+    spec: Pick<Case, 'subject' | 'description' | 'dept' | 'responsible'> &
+      Partial<Pick<Case, 'fromDept' | 'resourceCode' | 'event'>> & {
+        limit: number;
+        remindAfter?: number;
+        type: EventType;
+        recipients: string[];
+      },
+  ): Promise<Case> {
+    const { calendar, now: clock } = this.#deps;
+    const now = clock();
+    const seq = await this.store.nextSequence();
+    const deadline = answerDeadline(calendar, now, spec.limit);
+    if (spec.remindAfter !== undefined && spec.remindAfter < spec.limit) {
+      deadline.remindAt = calendar.deadline(now, spec.remindAfter).dueAt.toISOString();
+    }
+    const { limit: _l, remindAfter: _r, type, recipients, ...fields } = spec;
+    const c: Case = {
+      id: `${PREFIX[kind]}-${cstDate(now).replaceAll('-', '')}-${String(seq).padStart(6, '0')}`,
+      kind,
+      state: 'open',
+      ...fields,
+      openedBy: actorRecord(actor),
+      submittedAt: now.toISOString(),
+      deadline,
+      history: [],
+    };
+    c.history.push({
+      action: 'open',
+      from: null,
+      to: 'open',
+      at: now.toISOString(),
+      by: actorRecord(actor),
+    } as Case['history'][number]);
+    await this.store.create(c, {
+      events: [makeEvent(type, now, recipients, caseData(c))],
+      timers: caseTimers(c),
+    });
+    await this.#afterCommit();
+    return c;
+  }
+
+  async #change(
+    actor: ActorRef,
+    id: string,
+    action: Action,
+    text: string,
+    announce: (c: Case, at: Date) => WorkflowEvent[],
+  ): Promise<Case> {
+    if (text.trim() === '') throw new CASE_INVALID('text: must not be blank');
+    const changed = await this.store.update(id, this.#deps.now, (c, at): CasePlan => {
+      if (!canView(actor, c)) throw notFound(id);
+      checkParty(actor, c, action);
+      const row = TRANSITIONS[c.kind][c.state] ?? {};
+      const to = row[action];
+      if (to === undefined) {
+        const allowed = Object.keys(row).join(', ') || 'nothing (it is final)';
+        throw new CASE_ILLEGAL_TRANSITION(
+          `${c.kind} ${id} is ${c.state}: cannot ${action} (allowed: ${allowed})`,
+        );
+      }
+      const cancel = isOpenCase(c) ? caseTimers(c).map((t) => t.id) : [];
+      record(c, action, to, actor, at, text);
+      if (!isOpenCase(c) && to !== 'reported') c.closedAt = at.toISOString();
+      const events = announce(c, at);
+      const timers = isOpenCase(c) ? caseTimers(c) : [];
+      return { next: c, outbox: { events, cancel, ...(timers.length > 0 ? { timers } : {}) } };
+    });
+    await this.#afterCommit();
+    return changed;
+  }
+}
+
+function within(c: Case, at: Date): boolean {
+  return at.getTime() < Date.parse(c.deadline.dueAt);
+}
+
+export function canView(actor: ActorRef, c: Case): boolean {
+  if (actor.role === 'bureau' || actor.role === 'auditor' || actor.role === 'system') return true;
+  return actor.role === 'dept-admin' && (actor.dept === c.dept || actor.dept === c.fromDept);
+}
+
+function checkParty(actor: ActorRef, c: Case, action: Action): void {
+  const bureauActs = action === 'decide' || action === 'accept' || action === 'return';
+  if (bureauActs) {
+    if (actor.role !== 'bureau') throw new CASE_FORBIDDEN(`only the bureau may ${action} ${c.kind} ${c.id}`);
+    return;
+  }
+  if (action === 'close' && (actor.role === 'bureau' || actor.role === 'system')) return;
+  const party = action === 'withdraw' ? c.fromDept : c.dept;
+  if (actor.role !== 'dept-admin' || actor.dept !== party) {
+    throw new CASE_FORBIDDEN(`only an administrator of department ${party} may ${action} ${c.kind} ${c.id}`);
+  }
+}
+
+function notFound(id: string) {
+  return new CASE_NOT_FOUND(`no case has id "${id}" that your department is party to`);
+}

@@ -1,0 +1,77 @@
+/** Cases in Redis on the shared workflow-record layer (policies/record-store.ts), under `{cases}`. */
+import type { RedisClient } from '../../platform/redis.js';
+import type { OutboxEntry } from '../applications/schema.js';
+import { type IndexMembership, JsonRecordStore, workflowRecordKeys } from '../record-store.js';
+import { CASE_CONFLICT, CASE_NOT_FOUND } from './errors.js';
+import type { Case } from './schema.js';
+
+export const caseKeys = (prefix: string) => workflowRecordKeys(prefix, 'cases');
+export type CaseKeys = ReturnType<typeof caseKeys>;
+
+export const isOpenCase = (c: Pick<Case, 'state'>) => c.state === 'open';
+
+export interface CasePlan {
+  next: Case;
+  outbox?: OutboxEntry;
+}
+
+const MAX_ATTEMPTS = 10;
+
+function memberships(keys: CaseKeys, c: Case): IndexMembership[] {
+  const score = Date.parse(c.submittedAt);
+  const depts = [...new Set([c.dept, ...(c.fromDept ? [c.fromDept] : [])])];
+  const list = [keys.all, ...depts.map((d) => keys.byConsumer(d))].map((key) => ({
+    key,
+    score,
+    member: c.id,
+  }));
+  if (isOpenCase(c)) list.push({ key: keys.open, score: Date.parse(c.deadline.dueAt), member: c.id });
+  return list;
+}
+
+export class CaseStore extends JsonRecordStore<Case> {
+  readonly keys: CaseKeys;
+
+  constructor(redis: RedisClient, prefix: string) {
+    const keys = caseKeys(prefix);
+    super(redis, keys, {
+      writeCommand: 'govshareCaseWrite',
+      isOpen: isOpenCase,
+      // Cases claim nothing: any number may be open between the same parties.
+      claimField: (c) => c.id,
+      memberships: (c) => memberships(keys, c),
+    });
+    this.keys = keys;
+  }
+
+  async read(id: string): Promise<{ record: Case; json: string } | undefined> {
+    return this.readRecord(id);
+  }
+
+  async create(record: Case, outbox: OutboxEntry): Promise<void> {
+    const [code] = await this.writeRecord({ previous: undefined, readJson: undefined, next: record, outbox });
+    if (code !== 1) throw new CASE_CONFLICT(`case id ${record.id} is taken; retry`);
+  }
+
+  /** Applies `planner` to the stored case, again on fresh state when another writer came first. */
+  async update(
+    id: string,
+    now: () => Date,
+    planner: (c: Case, at: Date) => CasePlan | undefined,
+  ): Promise<Case> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.read(id);
+      if (!read) throw new CASE_NOT_FOUND(`no case has id "${id}"`);
+      const plan = planner(structuredClone(read.record), now());
+      if (!plan) return read.record;
+      const [code] = await this.writeRecord({
+        previous: read.record,
+        readJson: read.json,
+        next: plan.next,
+        outbox: plan.outbox,
+      });
+      if (code === 1) return plan.next;
+    }
+    throw new CASE_CONFLICT(`case ${id} kept changing; retry`);
+  }
+}
