@@ -152,8 +152,11 @@ export async function buildApp({
   const quality = createQuality(context, workflow);
   app.addHook('onClose', async () => quality.close());
   await app.register(qualityRoutes, { context, quality });
-  await app.register(grantRoutes, { context });
+  await app.register(grantRoutes, { context, workflow });
   const exchange = createExchange(context);
+  context.metrics.watchCalendar(
+    () => workflow.calendar.tableEndsWithin(context.now(), Number.POSITIVE_INFINITY)?.daysLeft ?? 0,
+  );
   context.metrics.watchQueues([
     workflow.queues.deadlines,
     workflow.queues.webhooks,

@@ -34,6 +34,8 @@ export const GRANT_INVALID = createError('GRANT_INVALID', '%s', 422);
 export const GRANT_NOT_FOUND = createError('GRANT_NOT_FOUND', '%s', 404);
 export const GRANT_ILLEGAL_TRANSITION = createError('GRANT_ILLEGAL_TRANSITION', '%s', 409);
 export const GRANT_CONFLICT = createError('GRANT_CONFLICT', '%s', 409);
+export const GRANT_APPLICATION_REQUIRED = createError('GRANT_APPLICATION_REQUIRED', '%s', 403);
+export const GRANT_BASIS_REQUIRED = createError('GRANT_BASIS_REQUIRED', '%s', 422);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
@@ -70,6 +72,8 @@ export const policiesErrors = {
   GRANT_NOT_FOUND,
   GRANT_ILLEGAL_TRANSITION,
   GRANT_CONFLICT,
+  GRANT_APPLICATION_REQUIRED,
+  GRANT_BASIS_REQUIRED,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -102,6 +106,10 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   GRANT_ILLEGAL_TRANSITION:
     'The status change is not allowed from the current status (revoked and expired are final).',
   GRANT_CONFLICT: 'The grant changed concurrently too many times; retry the request.',
+  GRANT_APPLICATION_REQUIRED:
+    'Conditional resources and items are granted only out of an authorized application (or its renewal), never by a direct grant ([HB-S] 19-20).',
+  GRANT_BASIS_REQUIRED:
+    "The bureau's direct grant of an unconditional resource must state its legal basis or reason in `basis` ([HB-S] 21).",
 };
 
 export interface Deny {

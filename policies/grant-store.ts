@@ -175,10 +175,11 @@ export class GrantStore {
     options: { source?: GrantSource } = {},
   ): Promise<Grant> {
     const now = this.#now();
-    validateGrantCreation(actor, resource, input, now.getTime());
+    const source = options.source ?? { kind: 'direct' };
+    validateGrantCreation(actor, resource, input, now.getTime(), source);
     const at = now.toISOString();
     const by = actorRecord(actor);
-    const source = options.source ?? { kind: 'direct' };
+    const basis = input.basis?.trim();
     const grant: Grant = {
       id: randomUUID(),
       deptCode: input.deptCode,
@@ -197,13 +198,18 @@ export class GrantStore {
       grantedBy: by,
       grantedAt: at,
       source,
+      ...(basis ? { basis } : {}),
       statusHistory: [
         {
           status: 'active',
           at,
           by,
           reason:
-            source.kind === 'application' ? `granted on application ${source.applicationId}` : 'granted',
+            source.kind === 'application'
+              ? `granted on application ${source.applicationId}`
+              : basis
+                ? `granted directly: ${basis}`
+                : 'granted',
         },
       ],
     };

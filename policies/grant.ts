@@ -13,7 +13,14 @@ import {
   USCC_PATTERN,
 } from '../catalog/schema.js';
 import { parseInstant } from '../platform/instant.js';
-import { GRANT_FORBIDDEN, GRANT_INVALID, ITEM_NOT_SHAREABLE, RESOURCE_NOT_GRANTABLE } from './errors.js';
+import {
+  GRANT_APPLICATION_REQUIRED,
+  GRANT_BASIS_REQUIRED,
+  GRANT_FORBIDDEN,
+  GRANT_INVALID,
+  ITEM_NOT_SHAREABLE,
+  RESOURCE_NOT_GRANTABLE,
+} from './errors.js';
 
 /** Purposes travel in the `x-purpose` header, so they are short ASCII tokens. */
 export const PURPOSE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
@@ -152,6 +159,14 @@ export const GrantRequest = Type.Object(
     masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Optional(Type.Boolean({ description: 'Every data response must be signed' })),
+    basis: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'Legal basis or reason of a direct grant, recorded on the grant and sent to the provider; required of the bureau ([HB-S] 21)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -172,6 +187,14 @@ export const Grant = Type.Object(
     grantedBy: Actor,
     grantedAt: Instant('When the grant was made'),
     source: GrantSource,
+    basis: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'Legal basis or reason of a direct grant, recorded on the grant and sent to the provider; required of the bureau ([HB-S] 21)',
+      }),
+    ),
     statusHistory: Type.Array(StatusChange),
   },
   { additionalProperties: false },
@@ -185,16 +208,20 @@ export function itemShareType(resource: ResourceEntry, itemName: string) {
 }
 
 /**
- * Who may grant what ([HB-S] 11, 12, 20, 21): the bureau grants unconditional resources without control
- * parameters, and only their unconditional items; the provider's dept-admin grants any of its own
- * shareable resources. Everything else about the request must be consistent with the catalog entry.
- * Throws the first problem found; returns nothing when the grant may be made.
+ * Who may grant what ([HB-S] 11, 12, 19-21): the bureau grants unconditional resources without control
+ * parameters, and only their unconditional items, stating the legal basis or reason; the provider's
+ * dept-admin grants its own shareable resources. Conditional resources and items are granted only out of
+ * an authorized application (`source` kind application, which is also how a renewal is granted): a
+ * direct grant would skip the bureau's normative check and the statutory clocks. Everything else about
+ * the request must be consistent with the catalog entry. Throws the first problem found; returns nothing
+ * when the grant may be made.
  */
 export function validateGrantCreation(
   actor: Actor,
   resource: ResourceEntry,
   input: GrantRequest,
   now: number = Date.now(),
+  source: GrantSource = { kind: 'direct' },
 ): void {
   const shapeError = Value.Errors(GrantRequest, input).First();
   if (shapeError) {
@@ -229,6 +256,7 @@ export function validateGrantCreation(
       );
     }
   }
+  if (source.kind === 'direct') checkDirectGrant(actor, resource, input);
 
   for (const mode of input.modes) {
     if (!resource.share.modes.includes(mode)) {
@@ -264,6 +292,24 @@ export function validateGrantCreation(
   }
   const dept = checkUscc(input.deptCode);
   if (!dept.ok) throw new GRANT_INVALID(`deptCode is not a valid unified social credit code: ${dept.reason}`);
+}
+
+function checkDirectGrant(actor: Actor, resource: ResourceEntry, input: GrantRequest): void {
+  const conditional = input.items.filter((name) => itemShareType(resource, name) === 'conditional');
+  if (conditional.length > 0) {
+    const what =
+      resource.share.type === 'conditional'
+        ? `resource ${resource.code} is shared on conditions`
+        : `items ${conditional.join(', ')} of resource ${resource.code} are shared on conditions`;
+    throw new GRANT_APPLICATION_REQUIRED(
+      `${what}: the consumer applies (POST /v1/applications), the bureau checks the application and the provider authorizes it; a direct grant cannot skip that procedure`,
+    );
+  }
+  if (actor.role === 'bureau' && (input.basis ?? '').trim() === '') {
+    throw new GRANT_BASIS_REQUIRED(
+      'basis: state the legal basis or reason of this direct grant; it is recorded on the grant and reported to the provider',
+    );
+  }
 }
 
 function checkGrantor(actor: Actor, resource: ResourceEntry): void {

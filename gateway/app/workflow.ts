@@ -19,7 +19,7 @@ import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { openStageTimers, recomputeProvisional } from '../../policies/applications/clock.js';
 import { PLATFORM } from '../../policies/applications/commit.js';
 import { type ResourceChangeOutcome, ResourceChanges } from '../../policies/applications/resource-changes.js';
-import type { Timer } from '../../policies/applications/schema.js';
+import type { Timer, WorkflowEvent } from '../../policies/applications/schema.js';
 import { ApplicationService } from '../../policies/applications/service.js';
 import { ApplicationStore } from '../../policies/applications/store.js';
 import { WorkdayCalendar } from '../../policies/calendar/calendar.js';
@@ -35,7 +35,12 @@ import { ObjectionService } from '../../policies/objections/service.js';
 import { ObjectionStore } from '../../policies/objections/store.js';
 import { StatsService } from '../../policies/stats/service.js';
 import { scheduleAvailabilityProbes, startAvailabilityWorker } from '../jobs/availability.js';
-import { type SystemAudit, startDeadlineWorker } from '../jobs/deadlines.js';
+import {
+  checkCalendarEnd,
+  type SystemAudit,
+  scheduleCalendarCheck,
+  startDeadlineWorker,
+} from '../jobs/deadlines.js';
 import { bullPrefix, QUEUE_NAMES } from '../jobs/queues.js';
 import { startWebhookWorker } from '../jobs/webhooks.js';
 import type { CatalogRouteHooks } from '../routes/catalog.js';
@@ -92,10 +97,14 @@ export interface Workflow {
   ): Promise<ResourceChangeOutcome>;
   /** The catalog routes' hooks (gateway/routes/catalog.ts): grants follow the declared status. */
   catalogHooks: CatalogRouteHooks;
+  /** Commits events to the outbox and delivers them (inboxes and webhooks), e.g. a direct grant's notice. */
+  announce(events: WorkflowEvent[]): Promise<void>;
   /** Moves committed events and timers to the queues (done after every change; exposed for the worker and tests). */
   drainOutbox(): Promise<number>;
   /** For /ready and the logs: the calendar lacks this year, or (from October) next year. */
   calendarWarning(): string | undefined;
+  /** Warns the bureau when the calendar runs out within 60 days (the deadlines worker runs it daily). */
+  calendarCheck(): Promise<unknown>;
   startWorkers(options?: StartWorkersOptions): Promise<Worker[]>;
   close(): Promise<void>;
 }
@@ -194,6 +203,12 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     afterCommit,
   });
   const stats = new StatsService({ redis, prefix, applications: store, calendar, now });
+  const announce = async (events: WorkflowEvent[]) => {
+    if (events.length === 0) return;
+    await store.appendOutbox({ events });
+    await afterCommit();
+  };
+  const calendarCheck = () => checkCalendarEnd({ calendar, now, log, announce });
 
   const workers: Worker[] = [];
   const connections: RedisClient[] = [];
@@ -229,8 +244,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         await resources.onResourceStatusChanged(code, declared, stated, actor, new Date(effectiveFrom));
       },
     },
+    announce,
     drainOutbox: drainBoth,
     calendarWarning: () => calendar.missingNextYearWarning(now()),
+    calendarCheck,
 
     async startWorkers(start: StartWorkersOptions = {}) {
       const moved = await recomputeProvisional(applications.writer, calendar);
@@ -247,7 +264,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (warning) log.warn(warning);
 
       if (start.deadlines ?? true) {
-        const deps = { applications, resources, objections, now, log, auditSystem };
+        const deps = { applications, resources, objections, now, log, auditSystem, calendarCheck };
+        await scheduleCalendarCheck(queues.deadlines);
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
       }
       if (start.webhooks ?? true)

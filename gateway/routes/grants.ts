@@ -7,20 +7,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
+import { makeEvent } from '../../policies/applications/events.js';
 import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
 import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
 import { canView } from '../../policies/grant-store.js';
 import type { GatewayContext } from '../app/context.js';
 import { gatewayErrors } from '../app/errors.js';
 import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
 import { personOf } from '../plugins/people-auth.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 
-export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }> = async (
+export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; workflow: Workflow }> = async (
   app,
-  { context },
+  { context, workflow },
 ) => {
   const { grants, catalog } = context;
 
@@ -31,7 +33,9 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       schema: {
         tags: ['grants'],
         description:
-          'Grant a consumer system access to a resource: the bureau for unconditional resources, the provider dept-admin for its own. `none` resources can never be granted.',
+          'Grant a consumer system access to a resource directly: the bureau for unconditional resources (stating the legal basis or reason in `basis`), ' +
+          'the provider dept-admin for its own unconditional resources. Conditional resources and items are granted only out of an authorized application ' +
+          '(GRANT_APPLICATION_REQUIRED); `none` resources can never be granted. The provider and the consumer are notified (inbox and webhooks).',
         body: GrantRequest,
         response: { 201: Grant, ...problemResponses },
       },
@@ -56,12 +60,33 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       const grant = await grants.create(actorOf(person), published.entry, request.body);
       await request.auditAdmin(
         'grant.create',
-        { grantId: grant.id, consumer: `${grant.deptCode}/${grant.systemId}`, resource: grant.resourceCode },
+        {
+          grantId: grant.id,
+          consumer: `${grant.deptCode}/${grant.systemId}`,
+          resource: grant.resourceCode,
+          ...(grant.basis ? { basis: grant.basis } : {}),
+        },
         {
           grantId: grant.id,
           resource: grant.resourceCode,
         },
       );
+      // [HB-S] 21: a direct grant is reported to the provider department.
+      const data = {
+        grantId: grant.id,
+        resourceCode: grant.resourceCode,
+        consumerDept: grant.deptCode,
+        systemId: grant.systemId,
+        providerDept: grant.providerCode,
+        items: grant.items,
+        purposes: grant.purposes,
+        validTo: grant.validTo,
+        grantedBy: grant.grantedBy,
+        ...(grant.basis ? { basis: grant.basis } : {}),
+      };
+      await workflow.announce([
+        makeEvent('grant.direct', new Date(grant.grantedAt), [grant.providerCode, grant.deptCode], data),
+      ]);
       return reply.code(201).send(grant);
     },
   );

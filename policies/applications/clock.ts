@@ -25,7 +25,8 @@ export async function fireStageTimer(writer: ApplicationWriter, timer: Timer): P
   let outcome: TimerOutcome = 'stale';
   await writer.update(timer.applicationId, (app, at) => {
     const stage = currentStage(app);
-    if (!stage || stage.seq !== timer.stage || Date.parse(stage[AT[kind]]) !== timer.runAt) return undefined;
+    if (!stage || stage.seq !== timer.stage || Date.parse(stage[AT[kind]] ?? '') !== timer.runAt)
+      return undefined;
     if (stage[FIELD[kind]] !== undefined) return undefined;
     if (at.getTime() < timer.runAt) {
       outcome = 'early';

@@ -35,10 +35,11 @@ export function answerDeadline(
   };
 }
 
-/** The three timers of an open objection. */
+/** The three timers of an open objection; none while its clock is pending. */
 export function objectionTimers(objection: Objection): Timer[] {
+  if (objection.deadline.provisional) return [];
   const make = (kind: ClockKind): Timer => {
-    const runAt = Date.parse(objection.deadline[AT[kind]]);
+    const runAt = Date.parse(objection.deadline[AT[kind]] ?? '');
     return { id: `${objection.id}.${kind}.${runAt}`, kind, runAt, objectionId: objection.id };
   };
   return [make('remind'), make('overdue'), make('escalate')];
@@ -59,7 +60,7 @@ export async function fireObjectionTimer(
   await store.update(timer.objectionId, now, (objection, at) => {
     outcome = 'stale';
     const deadline = objection.deadline;
-    if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]]) !== timer.runAt) return undefined;
+    if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]] ?? '') !== timer.runAt) return undefined;
     if (deadline[FIELD[kind]] !== undefined) return undefined;
     if (at.getTime() < timer.runAt) {
       outcome = 'early';

@@ -137,6 +137,7 @@ export async function grantPopulation(
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
       ...terms,
     },
   });

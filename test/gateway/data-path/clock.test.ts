@@ -24,6 +24,7 @@ t.test('time-bound refusals: an expired grant, an expired certificate, a suspend
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 2 * 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   t.equal(grant.statusCode, 201);
@@ -60,6 +61,7 @@ t.test('a resource suspended by its provider is refused at once', async (t) => {
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;

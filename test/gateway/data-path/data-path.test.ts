@@ -25,6 +25,7 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 30 * 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
       quota: { perMinute: 6 },
     },
   });
