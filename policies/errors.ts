@@ -25,6 +25,7 @@ export const ITEM_NOT_GRANTED = createError('ITEM_NOT_GRANTED', '%s', 403);
 export const ITEM_UNKNOWN = createError('ITEM_UNKNOWN', '%s', 400);
 export const CONTROL_PARAM_MISSING = createError('CONTROL_PARAM_MISSING', '%s', 400);
 export const QUOTA_EXCEEDED = createError('QUOTA_EXCEEDED', '%s', 429);
+export const USER_ID_REQUIRED = createError('USER_ID_REQUIRED', '%s', 400);
 
 /** Thrown when someone asks for a grant on a not-shared resource (same code as the deny, status 422). */
 export const RESOURCE_NOT_GRANTABLE = createError('RESOURCE_NOT_SHARED', '%s', 422);
@@ -36,6 +37,7 @@ export const GRANT_ILLEGAL_TRANSITION = createError('GRANT_ILLEGAL_TRANSITION', 
 export const GRANT_CONFLICT = createError('GRANT_CONFLICT', '%s', 409);
 export const GRANT_APPLICATION_REQUIRED = createError('GRANT_APPLICATION_REQUIRED', '%s', 403);
 export const GRANT_BASIS_REQUIRED = createError('GRANT_BASIS_REQUIRED', '%s', 422);
+export const NOTICE_TOO_SHORT = createError('NOTICE_TOO_SHORT', '%s', 422);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
@@ -53,6 +55,7 @@ export const denyErrors = {
   ITEM_UNKNOWN,
   CONTROL_PARAM_MISSING,
   QUOTA_EXCEEDED,
+  USER_ID_REQUIRED,
 } as const;
 
 export type DenyCode = keyof typeof denyErrors;
@@ -74,6 +77,7 @@ export const policiesErrors = {
   GRANT_CONFLICT,
   GRANT_APPLICATION_REQUIRED,
   GRANT_BASIS_REQUIRED,
+  NOTICE_TOO_SHORT,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -97,6 +101,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   CONTROL_PARAM_MISSING:
     "The query does not supply the resource's control parameters, or an API query is not keyed by the key items.",
   QUOTA_EXCEEDED: 'The per-minute or per-day call quota of the grant is used up; retry after Retry-After.',
+  USER_ID_REQUIRED:
+    'A data call must name the official acting through the system in a signed x-user-id header; only grants the bureau marked machine-to-machine are exempt, and only when the platform allows it (GOVSHARE_MACHINE_CALLS).',
   ITEM_NOT_SHAREABLE: 'A grant names an item that does not exist or is itself classified not shared.',
   GRANT_FORBIDDEN:
     'The acting person may not grant this resource (the bureau grants unconditional resources, the provider the rest).',
@@ -110,6 +116,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
     'Conditional resources and items are granted only out of an authorized application (or its renewal), never by a direct grant ([HB-S] 19-20).',
   GRANT_BASIS_REQUIRED:
     "The bureau's direct grant of an unconditional resource must state its legal basis or reason in `basis` ([HB-S] 21).",
+  NOTICE_TOO_SHORT:
+    'A suspension or withdrawal of a resource or a grant takes effect no earlier than the notice period (GOVSHARE_NOTICE_WORKDAYS working days, default 5) after it is filed, unless an emergency reason is stated ([XY] 13, [JY] 19).',
 };
 
 export interface Deny {

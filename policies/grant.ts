@@ -159,6 +159,12 @@ export const GrantRequest = Type.Object(
     masking: Type.Optional(Type.Record(Type.String({ pattern: ITEM_NAME_PATTERN }), MaskSetting)),
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Optional(Type.Boolean({ description: 'Every data response must be signed' })),
+    machineToMachine: Type.Optional(
+      Type.Boolean({
+        description:
+          'Machine-to-machine use: data calls may omit x-user-id when the platform allows it (GOVSHARE_MACHINE_CALLS); only the bureau may set it',
+      }),
+    ),
     basis: Type.Optional(
       Type.String({
         minLength: 1,
@@ -187,6 +193,12 @@ export const Grant = Type.Object(
     grantedBy: Actor,
     grantedAt: Instant('When the grant was made'),
     source: GrantSource,
+    machineToMachine: Type.Optional(
+      Type.Boolean({
+        description:
+          'Machine-to-machine use: data calls may omit x-user-id when the platform allows it (GOVSHARE_MACHINE_CALLS); only the bureau may set it',
+      }),
+    ),
     basis: Type.Optional(
       Type.String({
         minLength: 1,
@@ -257,6 +269,11 @@ export function validateGrantCreation(
     }
   }
   if (source.kind === 'direct') checkDirectGrant(actor, resource, input);
+  if (input.machineToMachine === true && actor.role !== 'bureau') {
+    throw new GRANT_FORBIDDEN(
+      'machineToMachine: only the bureau may exempt a grant from naming the acting official (x-user-id)',
+    );
+  }
 
   for (const mode of input.modes) {
     if (!resource.share.modes.includes(mode)) {

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type Worker } from 'bullmq';
 import { type Logger, pino } from 'pino';
+import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import type { ActorRef, ResourceStatus } from '../../catalog/records.js';
 import type { ConnectorRegistry } from '../../connectors/registry.js';
 import { type DeliveryJob, Notifier, type NotifierOptions } from '../../notifications/notifier.js';
@@ -18,6 +19,8 @@ import { WebhookStore } from '../../notifications/store.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { openStageTimers, recomputeProvisional } from '../../policies/applications/clock.js';
 import { PLATFORM } from '../../policies/applications/commit.js';
+import { BUREAU_RECIPIENT, makeEvent } from '../../policies/applications/events.js';
+import { GrantChanges } from '../../policies/applications/grant-changes.js';
 import { type ResourceChangeOutcome, ResourceChanges } from '../../policies/applications/resource-changes.js';
 import type { Timer, WorkflowEvent } from '../../policies/applications/schema.js';
 import { ApplicationService } from '../../policies/applications/service.js';
@@ -31,6 +34,7 @@ import {
 } from '../../policies/calendar/limits.js';
 import { loadCalendarOverrides } from '../../policies/calendar/overrides.js';
 import type { GrantStore } from '../../policies/grant-store.js';
+import { checkNotice } from '../../policies/notice.js';
 import { ObjectionService } from '../../policies/objections/service.js';
 import { ObjectionStore } from '../../policies/objections/store.js';
 import { StatsService } from '../../policies/stats/service.js';
@@ -81,6 +85,10 @@ export interface Workflow {
   /** Objections to shared records and their answer deadlines (policies/objections). */
   objections: ObjectionService;
   resources: ResourceChanges;
+  /** Suspension and revocation of one grant with advance notice (policies/applications/grant-changes.ts). */
+  grantChanges: GrantChanges;
+  /** The platform's notice period in working days (GOVSHARE_NOTICE_WORKDAYS). */
+  noticeWorkdays: number;
   notifications: Notifier;
   stats: StatsService;
   grants: GrantStore;
@@ -209,6 +217,17 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     await afterCommit();
   };
   const calendarCheck = () => checkCalendarEnd({ calendar, now, log, announce });
+  const noticeWorkdays = context.config.GOVSHARE_NOTICE_WORKDAYS;
+  const grantChanges = new GrantChanges({
+    grants,
+    calendar,
+    noticeWorkdays,
+    now,
+    outbox: async (entry) => {
+      await store.appendOutbox(entry);
+      await afterCommit();
+    },
+  });
 
   const workers: Worker[] = [];
   const connections: RedisClient[] = [];
@@ -226,6 +245,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     applications,
     objections,
     resources,
+    grantChanges,
+    noticeWorkdays,
     notifications,
     stats,
     grants,
@@ -235,6 +256,31 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     onResourceStatusChanged: (code, status, reason, actor, effectiveFrom) =>
       resources.onResourceStatusChanged(code, status, reason, actor, effectiveFrom),
     catalogHooks: {
+      async checkNotice(code, action, effectiveFrom, emergency, actor) {
+        const at = now();
+        let requested: Date | undefined;
+        try {
+          requested = parseEffectiveFrom(effectiveFrom, at, { required: true });
+        } catch {
+          // The catalog service refuses a malformed or past date with its own message.
+          return { emergency: false };
+        }
+        const what = `${action === 'suspend' ? 'suspending' : 'withdrawing'} resource ${code}`;
+        const notice = checkNotice(calendar, noticeWorkdays, at, requested, emergency, what);
+        if (notice.emergency) {
+          await announce([
+            makeEvent('change.emergency', at, [BUREAU_RECIPIENT], {
+              subject: 'resource',
+              resourceCode: code,
+              action,
+              effectiveFrom: notice.effectiveFrom.toISOString(),
+              emergency,
+              by: actor,
+            }),
+          ]);
+        }
+        return { emergency: notice.emergency };
+      },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
         const loaded = await context.catalog.store.load(code);
@@ -264,14 +310,23 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (warning) log.warn(warning);
 
       if (start.deadlines ?? true) {
-        const deps = { applications, resources, objections, now, log, auditSystem, calendarCheck };
+        const deps = {
+          applications,
+          resources,
+          grantChanges,
+          objections,
+          now,
+          log,
+          auditSystem,
+          calendarCheck,
+        };
         await scheduleCalendarCheck(queues.deadlines);
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
       }
       if (start.webhooks ?? true)
         workers.push(startWebhookWorker(notifications, workerConnection(), queuePrefix, log));
       if (start.availability ?? true) {
-        const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now };
+        const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now, announce };
         await scheduleAvailabilityProbes(queues.availability, options.probeEveryMs ?? 300_000);
         workers.push(startAvailabilityWorker(probeDeps, workerConnection(), queuePrefix, log));
       }

@@ -14,6 +14,7 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
       keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
     },
     now: context.now,
+    machineCallsAllowed: context.config.GOVSHARE_MACHINE_CALLS,
     observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
     ...(callTally ? { callTally } : {}),
   };

@@ -35,6 +35,8 @@ export interface DataPathDeps {
   /** The platform signing key and its certificate serial (lowercase hex), for response signatures. */
   signing: { key: KeyObject; keyId: string };
   now: () => Date;
+  /** GOVSHARE_MACHINE_CALLS: grants marked machineToMachine may be called without x-user-id. */
+  machineCallsAllowed?: boolean;
   /** Step timings for metrics (seconds). */
   observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
   /**
@@ -89,7 +91,15 @@ export async function serveData(
     const grant = await deps.grants.find(caller.deptCode, caller.systemId, query.code);
     if (grant) outcome.grant = grant;
     const policyStart = performance.now();
-    const obligations = decideAccess(caller, entry, grant, query, keyItem, deps.now());
+    const obligations = decideAccess(
+      caller,
+      entry,
+      grant,
+      query,
+      keyItem,
+      deps.now(),
+      deps.machineCallsAllowed === true,
+    );
     outcome.obligations = obligations;
     await admit(deps, caller, admission, obligations, grant!);
     const fetchStart = performance.now();
@@ -148,6 +158,7 @@ function decideAccess(
   query: DataQuery,
   keyItem: string,
   now: Date,
+  machineCallsAllowed: boolean,
 ): Obligations {
   const decision = decide(
     { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial },
@@ -159,6 +170,7 @@ function decideAccess(
       mode: 'api',
       queryItems: [keyItem, ...Object.keys(query.conditions)],
       now: now.getTime(),
+      actingUser: { userId: caller.userId, machineCallsAllowed },
     },
   );
   if (!decision.allow) throw denyError(decision);

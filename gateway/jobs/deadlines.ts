@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { RedisClient } from '../../platform/redis.js';
 import { fireStageTimer, type TimerOutcome } from '../../policies/applications/clock.js';
 import { BUREAU_RECIPIENT, makeEvent } from '../../policies/applications/events.js';
+import type { GrantChanges } from '../../policies/applications/grant-changes.js';
 import type { ResourceChanges } from '../../policies/applications/resource-changes.js';
 import type { Timer, WorkflowEvent } from '../../policies/applications/schema.js';
 import type { ApplicationService } from '../../policies/applications/service.js';
@@ -22,6 +23,8 @@ import { QUEUE_NAMES } from './queues.js';
 export interface DeadlineProcessorDeps {
   applications: ApplicationService;
   resources: ResourceChanges;
+  /** Scheduled suspensions and revocations of single grants (timers of kind grant-status). */
+  grantChanges?: GrantChanges;
   /** Answer deadlines of objections (timers with `objectionId`). */
   objections?: ObjectionService;
   now: () => Date;
@@ -102,6 +105,13 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
         resource: timer.resourceCode,
         status: timer.status,
       });
+    }
+    return outcome;
+  }
+  if (timer.kind === 'grant-status') {
+    const outcome = deps.grantChanges ? await deps.grantChanges.fireTimer(timer) : 'stale';
+    if (outcome === 'done') {
+      await deps.auditSystem?.('grant.status.apply', { grantId: timer.grantId, status: timer.status });
     }
     return outcome;
   }

@@ -6,6 +6,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
 import { makeEvent } from '../../policies/applications/events.js';
 import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
@@ -157,9 +158,37 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
     },
   );
 
+  const ChangeBody = Type.Object(
+    {
+      reason: Type.String({ minLength: 1, maxLength: 2000 }),
+      effectiveFrom: Type.Optional(
+        Type.String({
+          minLength: 10,
+          maxLength: 40,
+          description:
+            'YYYY-MM-DD (start of that day, China Standard Time) or an ISO date-time with zone; at least the notice period ahead (GOVSHARE_NOTICE_WORKDAYS working days)',
+        }),
+      ),
+      emergency: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 2000,
+          description:
+            'Why it cannot wait for the notice period: applied at once, recorded and reported to the bureau',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const Scheduled = Type.Object({
+    grantId: Type.String(),
+    status: Type.String(),
+    scheduledFor: Type.String({ format: 'date-time' }),
+    earliest: Type.String({ format: 'date', description: 'The earliest day the notice period allowed' }),
+  });
+
   for (const [action, status] of [
     ['suspend', 'suspended'],
-    ['resume', 'active'],
     ['revoke', 'revoked'],
   ] as const) {
     app.post(
@@ -168,28 +197,89 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
         config: { access: ['bureau', 'dept-admin'] },
         schema: {
           tags: ['grants'],
-          description: `${action[0]!.toUpperCase()}${action.slice(1)} a grant with a reason. Takes effect on every gateway instance at once.`,
+          description:
+            `${action === 'suspend' ? 'Suspend' : 'Revoke'} a grant with a reason, from a date at least the notice period ahead ` +
+            '(202: announced to the consumer and the provider now, applied by a delayed job at its time); ' +
+            'at once only with an emergency reason, which is recorded and reported to the bureau (200).',
           params: IdParams,
-          body: Type.Object(
-            { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
-            { additionalProperties: false },
-          ),
-          response: { 200: Grant, ...problemResponses },
+          body: ChangeBody,
+          response: { 200: Grant, 202: Scheduled, ...problemResponses },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const actor = actorOf(personOf(request));
         const existing = await grants.get(request.params.id);
         if (!existing || !canView(actor, existing))
           throw new GrantNotFound(`no grant has id "${request.params.id}"`);
-        const grant = await grants.setStatus(actor, request.params.id, status, request.body.reason);
+        const { reason, emergency } = request.body;
+        const effectiveFrom =
+          request.body.effectiveFrom === undefined
+            ? undefined
+            : parseChangeTime(request.body.effectiveFrom, context.now());
+        const outcome = await workflow.grantChanges.change(actor, request.params.id, {
+          status,
+          reason,
+          ...(effectiveFrom ? { effectiveFrom } : {}),
+          ...(emergency ? { emergency } : {}),
+        });
         await request.auditAdmin(
-          `grant.${action}`,
-          { grantId: grant.id, reason: request.body.reason },
-          { grantId: grant.id, resource: grant.resourceCode },
+          outcome.applied ? `grant.${action}` : `grant.${action}.schedule`,
+          {
+            grantId: existing.id,
+            reason,
+            ...(outcome.applied ? {} : { effectiveFrom: outcome.scheduledFor }),
+            ...(emergency ? { emergency } : {}),
+          },
+          { grantId: existing.id, resource: existing.resourceCode },
         );
-        return grant;
+        if (outcome.applied) return outcome.grant;
+        return reply.code(202).send({
+          grantId: existing.id,
+          status,
+          scheduledFor: outcome.scheduledFor,
+          earliest: outcome.earliest,
+        });
       },
     );
   }
+
+  app.post(
+    '/v1/grants/:id/resume',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          'Resume a suspended grant with a reason. Takes effect on every gateway instance at once.',
+        params: IdParams,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Grant, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(personOf(request));
+      const existing = await grants.get(request.params.id);
+      if (!existing || !canView(actor, existing))
+        throw new GrantNotFound(`no grant has id "${request.params.id}"`);
+      const grant = await grants.setStatus(actor, request.params.id, 'active', request.body.reason);
+      await request.auditAdmin(
+        'grant.resume',
+        { grantId: grant.id, reason: request.body.reason },
+        { grantId: grant.id, resource: grant.resourceCode },
+      );
+      return grant;
+    },
+  );
 };
+
+/** A change time: YYYY-MM-DD is 00:00 China Standard Time of that day; otherwise an instant with a zone. */
+function parseChangeTime(value: string, now: Date): Date {
+  try {
+    return parseEffectiveFrom(value, now, { field: 'effectiveFrom' });
+  } catch (err) {
+    throw new GrantInvalid((err as Error).message);
+  }
+}

@@ -74,6 +74,7 @@ t.test('a resource suspended by its provider is refused at once', async (t) => {
     payload: {
       reason: '数据治理',
       effectiveFrom: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10),
+      emergency: '数据泄露风险，立即暂停',
     },
   });
   t.equal(suspend.statusCode, 200);

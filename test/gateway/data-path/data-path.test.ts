@@ -216,7 +216,7 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
     method: 'POST',
     url: `/v1/grants/${grant.id}/suspend`,
     headers: auth(bureau),
-    payload: { reason: '核查使用情况' },
+    payload: { reason: '核查使用情况', emergency: '疑似越权使用，立即暂停' },
   });
   t.equal(suspended.statusCode, 200);
   const afterSuspend = await signedInject(app, amr, {
