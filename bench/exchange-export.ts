@@ -96,6 +96,7 @@ async function main(rows: number, pageSize: number): Promise<void> {
       purposes: ['bench'],
       modes: ['bulk'],
       validTo: new Date(Date.now() + 86_400_000).toISOString(),
+      basis: 'bench',
     });
     const connectors = new ConnectorRegistry({
       http: new HttpConnectorFactory({ defaultTimeoutMs: 30_000 }),

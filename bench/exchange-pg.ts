@@ -398,7 +398,7 @@ async function main(): Promise<void> {
       await deps.catalog.importEntry(bureau, entry);
       const validTo = new Date(Date.now() + 86_400_000).toISOString();
       const grant = { deptCode, systemId, resourceCode: entry.code, items: COLUMNS, purposes: ['bench'] };
-      await deps.grants.create(bureau, entry, { ...grant, modes: ['bulk'], validTo });
+      await deps.grants.create(bureau, entry, { ...grant, modes: ['bulk'], validTo, basis: 'bench' });
       const request = { resource: entry.code, kind: 'full', format: 'jsonl' };
       return submitExchangeJob(deps, { deptCode, systemId, serial: cert.serial }, request, {
         purpose: 'bench',

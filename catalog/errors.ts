@@ -8,6 +8,7 @@ import { createError } from '@fastify/error';
 export const CatalogEntryInvalid = createError('CATALOG_ENTRY_INVALID', '%s', 422);
 export const CatalogLegalBasisRequired = createError('CATALOG_LEGAL_BASIS_REQUIRED', '%s', 422);
 export const CatalogBaseItemRestricted = createError('CATALOG_BASE_ITEM_RESTRICTED', '%s', 422);
+export const CatalogBaseKeyNotIdentifier = createError('CATALOG_BASE_KEY_NOT_IDENTIFIER', '%s', 422);
 export const CatalogItemDuplicate = createError('CATALOG_ITEM_DUPLICATE', '%s', 422);
 export const CatalogKeyRequired = createError('CATALOG_KEY_REQUIRED', '%s', 422);
 export const CatalogControlParamUnknown = createError('CATALOG_CONTROL_PARAM_UNKNOWN', '%s', 422);
@@ -35,6 +36,7 @@ export const catalogErrors = {
   CatalogEntryInvalid,
   CatalogLegalBasisRequired,
   CatalogBaseItemRestricted,
+  CatalogBaseKeyNotIdentifier,
   CatalogItemDuplicate,
   CatalogKeyRequired,
   CatalogControlParamUnknown,
@@ -65,7 +67,9 @@ export const catalogErrorDocs: Record<string, string> = {
   CATALOG_LEGAL_BASIS_REQUIRED:
     'A conditional or not-shared entry or item must cite its legal basis in share.legalBasis ([HB-S] 8(1), [HC-R] 25).',
   CATALOG_BASE_ITEM_RESTRICTED:
-    'Key items of a base resource are always shared unconditionally ([HB-S] 8(2), [HC-R] 26).',
+    'Every item of a base resource is shared unconditionally: neither the entry nor an item may be conditional or not shared ([HB-S] 8(2), [HC-R] 26).',
+  CATALOG_BASE_KEY_NOT_IDENTIFIER:
+    'The key item of a base resource must be a resident ID number or a unified social credit code (sensitive: idNumber or uscc) ([HC-R] 19).',
   CATALOG_ITEM_DUPLICATE: 'Two items of the entry have the same name.',
   CATALOG_KEY_REQUIRED: 'The entry has no key item; mark the item(s) rows are looked up by with key: true.',
   CATALOG_CONTROL_PARAM_UNKNOWN: 'share.controlParams names an item the entry does not have.',

@@ -17,7 +17,25 @@ export function usccCheckCharacter(first17: string): string {
   return USCC_ALPHABET[(31 - (sum % 31)) % 31]!;
 }
 
-/** Unified social credit code, GB 32100-2015: 18 characters, check character last. */
+const ORGANISATION_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/**
+ * The check character (9th) that GB 11714-1997 gives for an 8-character organisation code body: digits
+ * count as themselves and letters A=10 … Z=35; weights 3 7 9 10 5 8 4 2; check = 11 − (sum mod 11),
+ * written 'X' for 10 and '0' for 11.
+ */
+export function organisationCheckCharacter(body: string): string {
+  let sum = 0;
+  for (let k = 0; k < 8; k++) sum += Number.parseInt(body[k]!, 36) * ORGANISATION_WEIGHTS[k]!;
+  const check = 11 - (sum % 11);
+  return check === 10 ? 'X' : check === 11 ? '0' : String(check);
+}
+
+/**
+ * Unified social credit code, GB 32100-2015: 18 characters, check character last. Characters 9-17 are
+ * the organisation code (GB 11714-1997), whose 9th character (position 17) checks its first eight.
+ * Both failures name a check-character position (18 or 17): the only ones an operator may override.
+ */
 export function checkUscc(code: string): IdentifierCheck {
   if (code.length !== 18) return { ok: false, reason: `must be 18 characters long, not ${code.length}` };
   for (let i = 0; i < 18; i++) {
@@ -43,6 +61,14 @@ export function checkUscc(code: string): IdentifierCheck {
       ok: false,
       position: 18,
       reason: `check character 18 is "${code[17]}" but the first 17 characters give "${expected}"`,
+    };
+  }
+  const organisation = organisationCheckCharacter(code.slice(8, 16));
+  if (code[16] !== organisation) {
+    return {
+      ok: false,
+      position: 17,
+      reason: `character 17 is "${code[16]}" but the organisation code (characters 9-16, GB 11714) gives "${organisation}"`,
     };
   }
   return { ok: true };

@@ -4,6 +4,7 @@
  */
 import {
   CatalogBaseItemRestricted,
+  CatalogBaseKeyNotIdentifier,
   CatalogClassified,
   CatalogCodeMismatch,
   CatalogControlParamUnknown,
@@ -98,18 +99,28 @@ function checkLegalBasis(entry: ResourceEntry): void {
   }
 }
 
+/**
+ * Base resources (class 1: population, legal entities, natural resources and geography, electronic
+ * licences) are shared with every department: all their items are unconditional ([HB-S] 8(2); [HC-R] 26),
+ * and they are keyed by the identifier of their subject, the resident ID number or the unified social
+ * credit code ([HC-R] 19; [XY] 16).
+ */
 function checkBaseItems(entry: ResourceEntry): void {
   if (entry.classification.category !== 'base') return;
+  if (isRestricted(entry.share.type)) {
+    throw new CatalogBaseItemRestricted(
+      `share.type: a base resource is shared unconditionally with every department, not ${entry.share.type}; move restricted items to a department resource`,
+    );
+  }
   for (const item of entry.items) {
-    if (!item.key) continue;
     if (isRestricted(item.shareType)) {
       throw new CatalogBaseItemRestricted(
-        `items: key item "${item.name}" of a base resource is always shared unconditionally, not ${item.shareType}`,
+        `items: ${item.key ? 'key ' : ''}item "${item.name}" of a base resource is always shared unconditionally, not ${item.shareType}`,
       );
     }
-    if (isRestricted(entry.share.type) && item.shareType !== 'unconditional') {
-      throw new CatalogBaseItemRestricted(
-        `items: the entry is ${entry.share.type}, so key item "${item.name}" of this base resource must say shareType: "unconditional"`,
+    if (item.key && item.sensitive !== 'idNumber' && item.sensitive !== 'uscc') {
+      throw new CatalogBaseKeyNotIdentifier(
+        `items: key item "${item.name}" of a base resource must be a resident ID number or a unified social credit code (sensitive: "idNumber" or "uscc")`,
       );
     }
   }

@@ -147,7 +147,8 @@ export class CertsStore {
 
   /**
    * Registers a department under its unified social credit code. A code failing only its check character
-   * (some were registered that way in the past) is accepted with `allowInvalidCheck`, and marked so.
+   * or its organisation-code check (some were registered that way in the past) is accepted with
+   * `allowInvalidCheck`, and marked so.
    */
   async addDepartment(
     input: { code: string; name: string; allowInvalidCheck?: boolean },
@@ -155,13 +156,13 @@ export class CertsStore {
   ): Promise<Department> {
     assertName(input.name, DepartmentNameInvalid, 'department');
     const check = checkUscc(input.code);
-    // Only a wrong check character may be overridden: a character outside the USCC alphabet would make a
-    // department that routes and certificates (which check the code's shape) can never serve.
-    const overridable =
-      !check.ok && check.position === 18 && USCC_SHAPE.test(input.code) && input.allowInvalidCheck === true;
+    // Only a wrong check character (GB 32100's at 18, GB 11714's at 17) may be overridden: a character
+    // outside the USCC alphabet would make a department that routes and certificates (which check the
+    // code's shape) can never serve.
+    const checkCharacter = !check.ok && (check.position === 18 || check.position === 17);
+    const overridable = checkCharacter && USCC_SHAPE.test(input.code) && input.allowInvalidCheck === true;
     if (!check.ok && !overridable) {
-      const hint =
-        check.position === 18 ? ' (an operator may override a wrong check character explicitly)' : '';
+      const hint = checkCharacter ? ' (an operator may override a wrong check character explicitly)' : '';
       throw new UsccInvalid(`department code "${input.code}": ${check.reason}${hint}`);
     }
     const department: Department = {

@@ -161,9 +161,12 @@ export async function buildApp({
   const quality = createQuality(context, workflow);
   app.addHook('onClose', async () => quality.close());
   await app.register(qualityRoutes, { context, quality });
-  await app.register(grantRoutes, { context });
+  await app.register(grantRoutes, { context, workflow });
   await app.register(feedbackRoutes, { context });
   const exchange = createExchange(context);
+  context.metrics.watchCalendar(
+    () => workflow.calendar.tableEndsWithin(context.now(), Number.POSITIVE_INFINITY)?.daysLeft ?? 0,
+  );
   context.metrics.watchQueues([
     workflow.queues.deadlines,
     workflow.queues.webhooks,

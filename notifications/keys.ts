@@ -14,5 +14,9 @@ export function webhookKeys(prefix: string) {
     delivery: (id: string) => `${base}delivery:${id}`,
     /** Sorted set of an owner's delivery ids, scored by creation time, trimmed to the newest. */
     ownerDeliveries: (owner: string) => `${base}deliveries:${owner}`,
+    /** String with a TTL: an event as delivered (no recipients), shared by the inboxes it is in. */
+    event: (id: string) => `${base}event:${id}`,
+    /** Sorted set of the event ids in an owner's inbox, scored by event time, trimmed to the newest. */
+    inbox: (owner: string) => `${base}inbox:${owner}`,
   };
 }

@@ -11,7 +11,13 @@ import { BUREAU_RECIPIENT } from '../policies/applications/events.js';
 import type { WorkflowEvent } from '../policies/applications/schema.js';
 import { WEBHOOK_DELIVERY_NOT_FOUND, WEBHOOK_FORBIDDEN, WEBHOOK_NOT_FOUND } from './errors.js';
 import type { JobQueue } from './queue.js';
-import type { Delivery, DeliveryStatus, WebhookEndpoint, WebhookEndpointRequest } from './schema.js';
+import type {
+  Delivery,
+  DeliveryStatus,
+  InboxEntry,
+  WebhookEndpoint,
+  WebhookEndpointRequest,
+} from './schema.js';
 import {
   checkWebhookUrl,
   sendWebhook,
@@ -103,6 +109,15 @@ export class Notifier {
     return endpoint;
   }
 
+  /** The actor's inbox (the bureau: its own, or any owner's), newest first. */
+  inbox(actor: ActorRef, filter: { owner?: string; type?: string; limit: number }): Promise<InboxEntry[]> {
+    const own = actor.role === 'bureau' ? (filter.owner ?? BUREAU_RECIPIENT) : ownerOf(actor);
+    if (actor.role !== 'bureau' && filter.owner !== undefined && filter.owner !== own) {
+      throw new WEBHOOK_FORBIDDEN(`you act for ${own}; the inbox of ${filter.owner} is not yours to read`);
+    }
+    return this.store.listInbox(own, { limit: filter.limit, ...(filter.type ? { type: filter.type } : {}) });
+  }
+
   deliveries(
     actor: ActorRef,
     filter: { owner?: string; status?: DeliveryStatus; limit: number },
@@ -133,9 +148,13 @@ export class Notifier {
     return pending;
   }
 
-  /** One delivery per endpoint of each recipient that wants the event's type. */
+  /**
+   * Puts the event in the inbox of each recipient, and queues one delivery per endpoint of each recipient
+   * that wants the event's type.
+   */
   async fanOut(event: WorkflowEvent): Promise<number> {
     const { recipients, ...delivered } = event;
+    await this.store.addToInbox(delivered, recipients);
     let queued = 0;
     for (const owner of recipients) {
       for (const endpoint of await this.store.listEndpoints(owner)) {

@@ -76,3 +76,7 @@ export const Delivery = Type.Object(
   { additionalProperties: false },
 );
 export type Delivery = Static<typeof Delivery>;
+
+/** One entry of a recipient's inbox: every event addressed to it, whether or not it has webhooks. */
+export const InboxEntry = DeliveredEvent;
+export type InboxEntry = Static<typeof InboxEntry>;

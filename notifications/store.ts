@@ -4,7 +4,7 @@ import type { ActorRef } from '../catalog/records.js';
 import type { RedisClient } from '../platform/redis.js';
 import { WEBHOOK_LIMIT_REACHED } from './errors.js';
 import { webhookKeys } from './keys.js';
-import type { Delivery, WebhookEndpoint, WebhookEndpointRequest } from './schema.js';
+import type { Delivery, InboxEntry, WebhookEndpoint, WebhookEndpointRequest } from './schema.js';
 
 export interface WebhookStoreOptions {
   /** @defaultValue 10 */
@@ -13,6 +13,8 @@ export interface WebhookStoreOptions {
   deliveryTtlSeconds?: number;
   /** Delivery records listed per owner (older ones drop out of the list). @defaultValue 1000 */
   maxListedDeliveries?: number;
+  /** Events kept in each owner's inbox (older ones drop out). @defaultValue 1000 */
+  maxInbox?: number;
 }
 
 export class WebhookStore {
@@ -21,6 +23,7 @@ export class WebhookStore {
   readonly #maxEndpoints: number;
   readonly #ttl: number;
   readonly #maxListed: number;
+  readonly #maxInbox: number;
 
   constructor(redis: RedisClient, prefix: string, options: WebhookStoreOptions = {}) {
     this.#redis = redis;
@@ -28,6 +31,32 @@ export class WebhookStore {
     this.#maxEndpoints = options.maxEndpointsPerOwner ?? 10;
     this.#ttl = options.deliveryTtlSeconds ?? 30 * 86_400;
     this.#maxListed = options.maxListedDeliveries ?? 1000;
+    this.#maxInbox = options.maxInbox ?? 1000;
+  }
+
+  /**
+   * Puts an event in the inboxes of `owners`. Idempotent: the event id is the member, so fanning the
+   * same event out again (a re-drained outbox entry) adds nothing.
+   */
+  async addToInbox(event: InboxEntry, owners: string[]): Promise<void> {
+    const multi = this.#redis.multi().set(this.#keys.event(event.id), JSON.stringify(event), 'EX', this.#ttl);
+    for (const owner of owners) {
+      const inbox = this.#keys.inbox(owner);
+      multi.zadd(inbox, Date.parse(event.at), event.id).zremrangebyrank(inbox, 0, -this.#maxInbox - 1);
+    }
+    await multi.exec();
+  }
+
+  /** An owner's inbox, newest first, optionally of one event type. */
+  async listInbox(owner: string, filter: { type?: string; limit: number }): Promise<InboxEntry[]> {
+    const ids = await this.#redis.zrevrange(this.#keys.inbox(owner), 0, -1);
+    if (ids.length === 0) return [];
+    const jsons = await this.#redis.mget(...ids.map((id) => this.#keys.event(id)));
+    return jsons
+      .filter((j): j is string => j !== null)
+      .map((j) => JSON.parse(j) as InboxEntry)
+      .filter((e) => filter.type === undefined || e.type === filter.type)
+      .slice(0, filter.limit);
   }
 
   /** Registers an endpoint; `url` must already be checked (see checkWebhookUrl). */

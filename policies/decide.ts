@@ -5,7 +5,8 @@
  *
  *   resource withdrawn (410) / suspended (403) → share type none → classified → grant missing for this exact
  *   department + system + resource → grant suspended / revoked / expired / not yet valid → mode →
- *   purpose → items (unknown 400, not granted 403) → query items and control parameters (400)
+ *   purpose → acting official (x-user-id, 400) → items (unknown 400, not granted 403) → query items and
+ *   control parameters (400)
  *
  * Quota is not decided here: it needs the shared counters (see quota.ts); `checkQuota` is the pure rule.
  */
@@ -36,6 +37,11 @@ export interface AccessRequest {
   /** Items the query is keyed or filtered by, e.g. ['idNumber']. */
   queryItems: string[];
   now: number;
+  /**
+   * The acting official (signed `x-user-id`), checked when given: required unless the platform allows
+   * machine calls and the bureau marked the grant machine-to-machine ([HC-R] 41: responsibility).
+   */
+  actingUser?: { userId: string | undefined; machineCallsAllowed: boolean };
 }
 
 export type Decision = { allow: true; obligations: Obligations } | Deny;
@@ -155,6 +161,14 @@ export function decide(
     return deny(
       'PURPOSE_MISMATCH',
       `purpose ${quoted(request.purpose)} is not granted; send one of ${list(grant.purposes)} in x-purpose`,
+    );
+  }
+  const acting = request.actingUser;
+  if (acting && !acting.userId && !(acting.machineCallsAllowed && grant.machineToMachine === true)) {
+    return deny(
+      'USER_ID_REQUIRED',
+      'name the official acting through the system in a signed x-user-id header (e.g. a staff number); ' +
+        'every data call is attributed to a person',
     );
   }
 

@@ -28,6 +28,7 @@ export const CONTROL_PARAM_MISSING = createError('CONTROL_PARAM_MISSING', '%s', 
 export const QUOTA_EXCEEDED = createError('QUOTA_EXCEEDED', '%s', 429);
 export const TERMS_NOT_ACCEPTED = createError('TERMS_NOT_ACCEPTED', '%s', 403);
 export const RESOURCE_TERMS_MISSING = createError('RESOURCE_TERMS_MISSING', '%s', 403);
+export const USER_ID_REQUIRED = createError('USER_ID_REQUIRED', '%s', 400);
 
 /** Thrown when someone asks for a grant on a not-shared resource (same code as the deny, status 422). */
 export const RESOURCE_NOT_GRANTABLE = createError('RESOURCE_NOT_SHARED', '%s', 422);
@@ -45,6 +46,9 @@ export const TERMS_VERSION_STALE = createError('TERMS_VERSION_STALE', '%s', 409)
 export const ONWARD_CONSENT_FORBIDDEN = createError('ONWARD_CONSENT_FORBIDDEN', '%s', 403);
 export const ONWARD_CONSENT_INVALID = createError('ONWARD_CONSENT_INVALID', '%s', 422);
 export const FEEDBACK_FORBIDDEN = createError('FEEDBACK_FORBIDDEN', '%s', 403);
+export const GRANT_APPLICATION_REQUIRED = createError('GRANT_APPLICATION_REQUIRED', '%s', 403);
+export const GRANT_BASIS_REQUIRED = createError('GRANT_BASIS_REQUIRED', '%s', 422);
+export const NOTICE_TOO_SHORT = createError('NOTICE_TOO_SHORT', '%s', 422);
 
 /** The deny constructors by code: `decide` and `checkQuota` return exactly these codes. */
 export const denyErrors = {
@@ -65,6 +69,7 @@ export const denyErrors = {
   QUOTA_EXCEEDED,
   TERMS_NOT_ACCEPTED,
   RESOURCE_TERMS_MISSING,
+  USER_ID_REQUIRED,
 } as const;
 
 export type DenyCode = keyof typeof denyErrors;
@@ -91,6 +96,9 @@ export const policiesErrors = {
   ONWARD_CONSENT_FORBIDDEN,
   ONWARD_CONSENT_INVALID,
   FEEDBACK_FORBIDDEN,
+  GRANT_APPLICATION_REQUIRED,
+  GRANT_BASIS_REQUIRED,
+  NOTICE_TOO_SHORT,
 } as const;
 
 export type PoliciesErrorCode = (typeof policiesErrors)[keyof typeof policiesErrors]['prototype']['code'];
@@ -116,6 +124,8 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
   CONTROL_PARAM_MISSING:
     "The query does not supply the resource's control parameters, or an API query is not keyed by the key items.",
   QUOTA_EXCEEDED: 'The per-minute or per-day call quota of the grant is used up; retry after Retry-After.',
+  USER_ID_REQUIRED:
+    'A data call must name the official acting through the system in a signed x-user-id header; only grants the bureau marked machine-to-machine are exempt, and only when the platform allows it (GOVSHARE_MACHINE_CALLS).',
   ITEM_NOT_SHAREABLE: 'A grant names an item that does not exist or is itself classified not shared.',
   GRANT_FORBIDDEN:
     'The acting person may not grant this resource (the bureau grants unconditional resources, the provider the rest).',
@@ -138,6 +148,12 @@ export const policiesErrorDocs: Record<PoliciesErrorCode, string> = {
     'The onward-disclosure consent names the consumer itself, no recipient, or an invalid department code.',
   FEEDBACK_FORBIDDEN:
     "Only an administrator of the grant's consumer department reports on the use of its data.",
+  GRANT_APPLICATION_REQUIRED:
+    'Conditional resources and items are granted only out of an authorized application (or its renewal), never by a direct grant ([HB-S] 19-20).',
+  GRANT_BASIS_REQUIRED:
+    "The bureau's direct grant of an unconditional resource must state its legal basis or reason in `basis` ([HB-S] 21).",
+  NOTICE_TOO_SHORT:
+    'A suspension or withdrawal of a resource or a grant takes effect no earlier than the notice period (GOVSHARE_NOTICE_WORKDAYS working days, default 5) after it is filed, unless an emergency reason is stated ([XY] 13, [JY] 19).',
 };
 
 export interface Deny {

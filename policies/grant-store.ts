@@ -176,10 +176,11 @@ export class GrantStore {
     options: { source?: GrantSource } = {},
   ): Promise<Grant> {
     const now = this.#now();
-    validateGrantCreation(actor, resource, input, now.getTime());
+    const source = options.source ?? { kind: 'direct' };
+    validateGrantCreation(actor, resource, input, now.getTime(), source);
     const at = now.toISOString();
     const by = actorRecord(actor);
-    const source = options.source ?? { kind: 'direct' };
+    const basis = input.basis?.trim();
     const grant: Grant = {
       id: randomUUID(),
       deptCode: input.deptCode,
@@ -198,13 +199,19 @@ export class GrantStore {
       grantedBy: by,
       grantedAt: at,
       source,
+      ...(basis ? { basis } : {}),
+      ...(input.machineToMachine === true ? { machineToMachine: true } : {}),
       statusHistory: [
         {
           status: 'active',
           at,
           by,
           reason:
-            source.kind === 'application' ? `granted on application ${source.applicationId}` : 'granted',
+            source.kind === 'application'
+              ? `granted on application ${source.applicationId}`
+              : basis
+                ? `granted directly: ${basis}`
+                : 'granted',
         },
       ],
     };
@@ -300,6 +307,15 @@ export class GrantStore {
    * provider's dept-admin may make any change; the consumer's dept-admin may only revoke (give the grant
    * up). Revoked and expired are final; a grant can be marked expired only once its validTo has passed.
    */
+  /** Throws what `setStatus` would throw for this actor and status now, without changing anything. */
+  async checkStatusChange(actor: Actor, id: string, status: GrantStatus): Promise<Grant> {
+    const grant = await this.get(id);
+    if (!grant) throw new GRANT_NOT_FOUND(`no grant has id "${id}"`);
+    checkChanger(actor, grant, status);
+    checkTransition(grant, status, this.#now().getTime());
+    return grant;
+  }
+
   async setStatus(actor: Actor, id: string, status: GrantStatus, reason: string): Promise<Grant> {
     if (reason.trim() === '') throw new GRANT_INVALID('a status change needs a reason');
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

@@ -14,6 +14,8 @@ import {
 } from '../catalog/schema.js';
 import { parseInstant } from '../platform/instant.js';
 import {
+  GRANT_APPLICATION_REQUIRED,
+  GRANT_BASIS_REQUIRED,
   GRANT_FORBIDDEN,
   GRANT_INVALID,
   ITEM_NOT_SHAREABLE,
@@ -193,6 +195,20 @@ export const GrantRequest = Type.Object(
     rowFilter: Type.Optional(RowFilter),
     signResponses: Type.Optional(Type.Boolean({ description: 'Every data response must be signed' })),
     investigation: Type.Optional(InvestigationFlag),
+    machineToMachine: Type.Optional(
+      Type.Boolean({
+        description:
+          'Machine-to-machine use: data calls may omit x-user-id when the platform allows it (GOVSHARE_MACHINE_CALLS); only the bureau may set it',
+      }),
+    ),
+    basis: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'Legal basis or reason of a direct grant, recorded on the grant and sent to the provider; required of the bureau ([HB-S] 21)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -214,6 +230,20 @@ export const Grant = Type.Object(
     grantedBy: Actor,
     grantedAt: Instant('When the grant was made'),
     source: GrantSource,
+    machineToMachine: Type.Optional(
+      Type.Boolean({
+        description:
+          'Machine-to-machine use: data calls may omit x-user-id when the platform allows it (GOVSHARE_MACHINE_CALLS); only the bureau may set it',
+      }),
+    ),
+    basis: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'Legal basis or reason of a direct grant, recorded on the grant and sent to the provider; required of the bureau ([HB-S] 21)',
+      }),
+    ),
     statusHistory: Type.Array(StatusChange),
     onwardConsents: Type.Optional(
       Type.Array(OnwardConsent, {
@@ -233,16 +263,20 @@ export function itemShareType(resource: ResourceEntry, itemName: string) {
 }
 
 /**
- * Who may grant what ([HB-S] 11, 12, 20, 21): the bureau grants unconditional resources without control
- * parameters, and only their unconditional items; the provider's dept-admin grants any of its own
- * shareable resources. Everything else about the request must be consistent with the catalog entry.
- * Throws the first problem found; returns nothing when the grant may be made.
+ * Who may grant what ([HB-S] 11, 12, 19-21): the bureau grants unconditional resources without control
+ * parameters, and only their unconditional items, stating the legal basis or reason; the provider's
+ * dept-admin grants its own shareable resources. Conditional resources and items are granted only out of
+ * an authorized application (`source` kind application, which is also how a renewal is granted): a
+ * direct grant would skip the bureau's normative check and the statutory clocks. Everything else about
+ * the request must be consistent with the catalog entry. Throws the first problem found; returns nothing
+ * when the grant may be made.
  */
 export function validateGrantCreation(
   actor: Actor,
   resource: ResourceEntry,
   input: GrantRequest,
   now: number = Date.now(),
+  source: GrantSource = { kind: 'direct' },
 ): void {
   const shapeError = Value.Errors(GrantRequest, input).First();
   if (shapeError) {
@@ -282,6 +316,12 @@ export function validateGrantCreation(
       );
     }
   }
+  if (source.kind === 'direct') checkDirectGrant(actor, resource, input);
+  if (input.machineToMachine === true && actor.role !== 'bureau') {
+    throw new GRANT_FORBIDDEN(
+      'machineToMachine: only the bureau may exempt a grant from naming the acting official (x-user-id)',
+    );
+  }
 
   for (const mode of input.modes) {
     if (!resource.share.modes.includes(mode)) {
@@ -317,6 +357,24 @@ export function validateGrantCreation(
   }
   const dept = checkUscc(input.deptCode);
   if (!dept.ok) throw new GRANT_INVALID(`deptCode is not a valid unified social credit code: ${dept.reason}`);
+}
+
+function checkDirectGrant(actor: Actor, resource: ResourceEntry, input: GrantRequest): void {
+  const conditional = input.items.filter((name) => itemShareType(resource, name) === 'conditional');
+  if (conditional.length > 0) {
+    const what =
+      resource.share.type === 'conditional'
+        ? `resource ${resource.code} is shared on conditions`
+        : `items ${conditional.join(', ')} of resource ${resource.code} are shared on conditions`;
+    throw new GRANT_APPLICATION_REQUIRED(
+      `${what}: the consumer applies (POST /v1/applications), the bureau checks the application and the provider authorizes it; a direct grant cannot skip that procedure`,
+    );
+  }
+  if (actor.role === 'bureau' && (input.basis ?? '').trim() === '') {
+    throw new GRANT_BASIS_REQUIRED(
+      'basis: state the legal basis or reason of this direct grant; it is recorded on the grant and reported to the provider',
+    );
+  }
 }
 
 function checkGrantor(actor: Actor, resource: ResourceEntry): void {

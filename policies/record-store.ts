@@ -38,6 +38,9 @@ export function workflowRecordKeys(prefix: string, tag: string) {
 
 export type WorkflowRecordKeys = ReturnType<typeof workflowRecordKeys>;
 
+/** `openDueAt` of an open record whose clock is pending (a year the calendar does not know). */
+export const PENDING_CLOCK = 'pending';
+
 /** What every workflow record has that its shared indexes are built from. */
 export interface WorkflowRecordHeader {
   id: string;
@@ -63,7 +66,11 @@ export function workflowMemberships(
     keys.byProvider(record.providerDept),
     keys.byResource(record.resourceCode),
   ].map((key) => ({ key, score: submitted, member: record.id }));
-  if (openDueAt !== undefined) list.push({ key: keys.open, score: Date.parse(openDueAt), member: record.id });
+  if (openDueAt !== undefined) {
+    // A pending clock (no deadline yet) still keeps the record open: it sorts after every dated one.
+    const score = openDueAt === PENDING_CLOCK ? Number.MAX_SAFE_INTEGER : Date.parse(openDueAt);
+    list.push({ key: keys.open, score, member: record.id });
+  }
   return list;
 }
 
@@ -71,18 +78,26 @@ const DateTime = (description: string) => Type.String({ format: 'date-time', des
 
 /**
  * The fields of a statutory deadline clock (an application's stage, an objection's answer deadline): the
- * last day and instant, whether it was counted provisionally, and when the clock reminds and escalates.
+ * last day and instant, and when the clock reminds and escalates. A clock that reaches a year the
+ * calendar does not know has none of these: it is pending (`provisional`, with `unknownYears`), never a
+ * guess, until the year is loaded and the clock is computed.
  */
 export const DEADLINE_CLOCK_FIELDS = {
-  dueDate: Type.String({ format: 'date', description: 'Last day of the limit (CST)' }),
-  dueAt: DateTime('24:00 CST of dueDate'),
+  dueDate: Type.Optional(Type.String({ format: 'date', description: 'Last day of the limit (CST)' })),
+  dueAt: Type.Optional(DateTime('24:00 CST of dueDate')),
   provisional: Type.Boolean({
-    description: 'Counted Monday–Friday in a year the calendar does not know yet',
+    description:
+      'The deadline cannot be computed yet: it reaches a year the working-day calendar does not know (unknownYears); flagged to the bureau',
   }),
   unknownYears: Type.Array(Type.Integer()),
-  remindAt: DateTime('When one working day is left'),
-  escalateAt: DateTime('One working day after the deadline'),
+  remindAt: Type.Optional(DateTime('When one working day is left')),
+  escalateAt: Type.Optional(DateTime('One working day after the deadline')),
 };
+
+/** Whether a clock ran out at `now` (ms); a pending clock (no deadline yet) never has. */
+export function clockPassed(clock: { dueAt?: string | undefined }, now: number): boolean {
+  return clock.dueAt !== undefined && now > Date.parse(clock.dueAt);
+}
 
 /** What the deadline clock did, as it did it. */
 export const DEADLINE_EVENT_FIELDS = {

@@ -105,9 +105,32 @@ ID=$(node --input-type=module -e "import { sampleKeys } from '$ROOT/dist/connect
 VALID_TO=$(node -e "console.log(new Date(Date.now()+180*86400e3).toISOString())")
 
 step "the bureau grants the market regulation bureau's system access to 人口基础信息 (unconditional)"
-show "govshare api POST $GW/v1/grants --token \$BUREAU --data '{...}'"
-gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"phone\",\"address\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" \
+show "govshare api POST $GW/v1/grants --token \$BUREAU --data '{\"basis\":\"《湖北省政务信息资源共享管理办法》第二十一条…\",...}'"
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"basis\":\"《湖北省政务信息资源共享管理办法》第二十一条：无条件共享资源由平台直接授权\",\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"phone\",\"address\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" \
   | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s);console.log('grant',g.id,'items',g.items.join(','),'purposes',g.purposes.join(','))})"
+
+AMR_ADMIN=$(gs token --sub 市监局管理员 --role dept-admin --dept "${DEPT[amr]}" --ttl 8h)
+HRSS_ADMIN=$(gs token --sub 人社局管理员 --role dept-admin --dept "${DEPT[hrss]}" --ttl 8h)
+PSB_ADMIN=$(gs token --sub 公安局管理员 --role dept-admin --dept "${DEPT[psb]}" --ttl 8h)
+
+step "the provider (HRSS) tries to grant its conditional 社会保险参保信息 directly: refused, the procedure cannot be skipped"
+show "govshare api POST $GW/v1/grants --token \$HRSS_ADMIN --data '{...\"resourceCode\":\"301001/000001\"...}'"
+gs api POST "$GW/v1/grants" --token "$HRSS_ADMIN" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"301001/000001\",\"items\":[\"idNumber\",\"insuranceType\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const p=JSON.parse(s);console.log(p.status,p.code+':',p.detail)})" || true
+
+step "a scheduled withdrawal: AMR withdraws 企业登记信息, which PSB's system uses; at least 5 working days of notice, announced at once"
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"basis\":\"户籍业务核验企业登记信息\",\"deptCode\":\"${DEPT[psb]}\",\"systemId\":\"hukou-service\",\"resourceCode\":\"102001/000001\",\"items\":[\"uscc\",\"name\",\"status\"],\"purposes\":[\"household-registration\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s);console.log('grant',g.id,'to',g.deptCode+'/'+g.systemId,'basis:',g.basis)})"
+TOMORROW=$(node -e "console.log(new Date(Date.now()+8*3600e3+86400e3).toISOString().slice(0,10))")
+show "govshare api POST $GW/v1/catalog/102001%2F000001/withdraw --token \$AMR_ADMIN --data '{\"reason\":\"职能调整\",\"effectiveFrom\":\"$TOMORROW\"}'"
+EARLIEST=$( (gs api POST "$GW/v1/catalog/102001%2F000001/withdraw" --token "$AMR_ADMIN" --data "{\"reason\":\"职能调整，由市数据局统一提供\",\"effectiveFrom\":\"$TOMORROW\"}" 2>/dev/null || true) \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const p=JSON.parse(s);console.error(p.status+' '+p.code+': '+p.detail);console.log(/effectiveFrom (\\d{4}-\\d{2}-\\d{2})/.exec(p.detail)?.[1]??'')})")
+show "govshare api POST $GW/v1/catalog/102001%2F000001/withdraw --token \$AMR_ADMIN --data '{\"reason\":\"职能调整\",\"effectiveFrom\":\"$EARLIEST\"}'"
+gs api POST "$GW/v1/catalog/102001%2F000001/withdraw" --token "$AMR_ADMIN" --data "{\"reason\":\"职能调整，由市数据局统一提供\",\"effectiveFrom\":\"$EARLIEST\"}" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const r=JSON.parse(s);console.log('filed:',r.action,r.code,'effective status now',r.effectiveStatus)})" || true
+show "govshare api GET '$GW/v1/inbox?type=resource.withdrawn' --token \$PSB_ADMIN"
+gs api GET "$GW/v1/inbox?type=resource.withdrawn" --token "$PSB_ADMIN" \
+  | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const e of JSON.parse(s).events)console.log(e.at,e.type,e.data.resourceCode,'effective',e.data.effectiveFrom,'reason:',e.data.reason)})"
 
 # An array, so that a checkout path with spaces stays one argument; AMR_TEXT is how it is shown.
 AMR=(--key "$DEMO/systems/amr/key.pem" --cert "$DEMO/systems/amr/cert.pem")
@@ -117,19 +140,17 @@ show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose mark
 gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815 || true
 
 step "2. the same system asks for a purpose its grant does not allow"
-show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose tax-collection"
-gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose tax-collection || true
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose tax-collection --user-id wang.keyuan"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose tax-collection --user-id wang.keyuan || true
 
 step "3. a captured request replayed: the same signed bytes sent twice"
-show "govshare call POST '$GW/v1/data/$POP/query' $AMR_TEXT --purpose market-supervision --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
-gs call POST "$GW/v1/data/$POP/query" "${AMR[@]}" --purpose market-supervision --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
+show "govshare call POST '$GW/v1/data/$POP/query' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
+gs call POST "$GW/v1/data/$POP/query" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
 
 step "4. a not-shared resource can never be called"
-gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" "${AMR[@]}" --purpose market-supervision --quiet || true
+gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --quiet || true
 
 step "5. applying for a conditional resource: AMR applies, the bureau checks, the provider (HRSS) authorizes narrowed items"
-AMR_ADMIN=$(gs token --sub 市监局管理员 --role dept-admin --dept "${DEPT[amr]}" --ttl 8h)
-HRSS_ADMIN=$(gs token --sub 人社局管理员 --role dept-admin --dept "${DEPT[hrss]}" --ttl 8h)
 json() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);console.log($1)})"; }
 show "govshare api POST $GW/v1/applications --token \$AMR_ADMIN --data '{...社会保险参保信息, purpose market-supervision...}'"
 APP=$(gs api POST "$GW/v1/applications" --token "$AMR_ADMIN" --data "{\"systemId\":\"registration\",\"resourceCode\":\"301001/000001\",\"items\":[\"idNumber\",\"name\",\"insuranceType\",\"status\",\"monthlyBase\"],\"purposes\":[\"market-supervision\"],\"reason\":\"核查企业为员工缴纳社会保险情况（双随机抽查）\",\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" | json 'v.id+" "+v.state+" (normative check due "+(v.stages?.at(-1)?.dueDate??"?")+", 3 working days)"')
@@ -140,15 +161,15 @@ gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outc
 show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
 gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.application.state+", grant "+v.grant.id+" with items "+v.grant.items.join(",")'
 echo "a first call is refused: the resource carries a data-use agreement not yet accepted"
-gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --quiet || true
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --quiet || true
 echo "AMR's dept-admin accepts the terms of use and confidentiality undertaking, version 2026-1 (person and time recorded)"
 show "govshare api POST $GW/v1/catalog/301001%2F000001/terms/acceptances --token \$AMR_ADMIN --data '{\"version\":\"2026-1\"}'"
 gs api POST "$GW/v1/catalog/301001%2F000001/terms/acceptances" --token "$AMR_ADMIN" --data '{"version":"2026-1"}' | json '"accepted version "+v.version+" by "+v.acceptedBy.name+" at "+v.acceptedAt'
-show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision"
-gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision || true
+show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan"
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan || true
 
 step "6. a bulk export: the bureau grants bulk access, the system runs a signed, encrypted export of 100,000 residents"
-gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"basis\":\"《湖北省政务信息资源共享管理办法》第二十一条：无条件共享资源由平台直接授权\",\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
 show "govshare exchange run $GW $AMR_TEXT --purpose market-supervision --resource 101001/000001 --out $DEMO/residents.jsonl"
 gs exchange run "$GW" "${AMR[@]}" --purpose market-supervision --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
 head -n 2 "$DEMO/residents.jsonl" 2>/dev/null || true
@@ -206,7 +227,7 @@ govshare is running:
 
 Try, in another shell (same directory):
   export GOVSHARE_REDIS_URL=$GOVSHARE_REDIS_URL GOVSHARE_DATA_DIR=$GOVSHARE_DATA_DIR GOVSHARE_REDIS_PREFIX=$GOVSHARE_REDIS_PREFIX
-  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision
+  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan
   node dist/gateway/cli/bin.js audit verify
 EOM
 

@@ -14,6 +14,9 @@ export function safeReason(kind: IdentifierKind, result: Exclude<IdentifierCheck
   if (position === 18 && reason.startsWith('check character')) {
     return `check character 18 does not match the first 17 ${kind === 'idNumber' ? 'digits' : 'characters'}`;
   }
+  if (kind === 'uscc' && position === 17 && reason.includes('organisation code')) {
+    return 'character 17 does not match the organisation code (characters 9-16, GB 11714)';
+  }
   if (kind === 'idNumber') {
     if (reason.startsWith('division code')) return 'characters 1-6 are not a valid division code';
     if (position === 7) return 'characters 7-14 are not a real birth date';

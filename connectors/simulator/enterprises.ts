@@ -4,7 +4,7 @@
  * check character) + the GB 32100 check character. The serial is a permutation of the row index, so a
  * lookup recovers the index from the key.
  */
-import { usccCheckCharacter } from '../../catalog/identifiers.js';
+import { organisationCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
 import type { Row } from '../types.js';
 import { personName, streetAddress } from './people.js';
 import { AffinePermutation, DAY_MS, hash32, isoDay, Rng, SIMULATOR_EPOCH_MS, updatedAtMs } from './random.js';
@@ -21,21 +21,12 @@ const SALT = 0x656e_7470; // "entp"
 const SERIAL_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 const SERIAL_LENGTH = 6;
 const serials = new AffinePermutation(SERIAL_ALPHABET.length ** SERIAL_LENGTH);
-const ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
 /** MA-prefixed codes are issued since the 2015 reform (国发〔2015〕33号). */
 const FIRST_ESTABLISHED_DAY = Date.UTC(2015, 9, 1) / DAY_MS;
 const LAST_ESTABLISHED_DAY = SIMULATOR_EPOCH_MS / DAY_MS - 30;
 const STATUSES = ['存续', '存续', '存续', '存续', '存续', '在业', '在业', '在业', '在业', '注销'] as const;
 
 export const ENTERPRISE_CAPACITY = serials.size;
-
-/** GB 11714 check character of an 8-character organisation code body (letters count A=10 … Z=35). */
-export function organisationCheckCharacter(body: string): string {
-  let sum = 0;
-  for (let k = 0; k < 8; k++) sum += Number.parseInt(body[k]!, 36) * ORG_WEIGHTS[k]!;
-  const check = 11 - (sum % 11);
-  return check === 10 ? 'X' : check === 11 ? '0' : String(check);
-}
 
 function identity(i: number): { uscc: string; rng: Rng; county: (typeof COUNTIES)[number] } {
   const rng = new Rng(hash32(SALT, i));

@@ -216,6 +216,18 @@ export const ConfigSchema = Type.Object(
       description:
         'Let webhooks target loopback addresses (127.0.0.0/8, ::1, localhost): development and tests only. Link-local (169.254.0.0/16, fe80::/10), unspecified and multicast addresses are always refused',
     }),
+    GOVSHARE_NOTICE_WORKDAYS: Type.Integer({
+      default: 5,
+      minimum: 0,
+      maximum: 60,
+      description:
+        'Working days of notice before a suspension or withdrawal of a resource or a grant takes effect; sooner only with an emergency reason',
+    }),
+    GOVSHARE_MACHINE_CALLS: Type.Boolean({
+      default: false,
+      description:
+        'Let data calls omit x-user-id on grants the bureau marked machineToMachine; otherwise every data call names the acting official',
+    }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
       description: 'Bearer token for GET /metrics; when empty, only loopback clients may scrape it',

@@ -146,6 +146,18 @@ export class GatewayMetrics {
     });
   }
 
+  /** Days until the working-day calendar runs out (negative once it has), read when scraped. */
+  watchCalendar(daysLeft: () => number): void {
+    const gauge = new Gauge({
+      name: 'govshare_calendar_days_left',
+      help: 'Calendar days until the working-day calendar runs out; statutory deadlines beyond it cannot be computed',
+      registers: [this.registry],
+    });
+    this.extraCollectors.push(async () => {
+      gauge.set(daysLeft());
+    });
+  }
+
   async render(): Promise<string> {
     for (const collect of this.extraCollectors) await collect();
     return this.registry.metrics();

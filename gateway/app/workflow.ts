@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type Worker } from 'bullmq';
 import { type Logger, pino } from 'pino';
+import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import type { ActorRef, ResourceStatus } from '../../catalog/records.js';
 import type { ConnectorRegistry } from '../../connectors/registry.js';
 import { type DeliveryJob, Notifier, type NotifierOptions } from '../../notifications/notifier.js';
@@ -18,8 +19,10 @@ import { WebhookStore } from '../../notifications/store.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { openStageTimers, recomputeProvisional } from '../../policies/applications/clock.js';
 import { PLATFORM } from '../../policies/applications/commit.js';
+import { BUREAU_RECIPIENT, makeEvent } from '../../policies/applications/events.js';
+import { GrantChanges } from '../../policies/applications/grant-changes.js';
 import { type ResourceChangeOutcome, ResourceChanges } from '../../policies/applications/resource-changes.js';
-import type { Timer } from '../../policies/applications/schema.js';
+import type { Timer, WorkflowEvent } from '../../policies/applications/schema.js';
 import { ApplicationService } from '../../policies/applications/service.js';
 import { ApplicationStore } from '../../policies/applications/store.js';
 import { WorkdayCalendar } from '../../policies/calendar/calendar.js';
@@ -33,11 +36,17 @@ import { loadCalendarOverrides } from '../../policies/calendar/overrides.js';
 import { CaseService } from '../../policies/cases/service.js';
 import { CaseStore } from '../../policies/cases/store.js';
 import type { GrantStore } from '../../policies/grant-store.js';
+import { checkNotice } from '../../policies/notice.js';
 import { ObjectionService } from '../../policies/objections/service.js';
 import { ObjectionStore } from '../../policies/objections/store.js';
 import { StatsService } from '../../policies/stats/service.js';
 import { scheduleAvailabilityProbes, startAvailabilityWorker } from '../jobs/availability.js';
-import { type SystemAudit, startDeadlineWorker } from '../jobs/deadlines.js';
+import {
+  checkCalendarEnd,
+  type SystemAudit,
+  scheduleCalendarCheck,
+  startDeadlineWorker,
+} from '../jobs/deadlines.js';
 import { bullPrefix, QUEUE_NAMES } from '../jobs/queues.js';
 import { startWebhookWorker } from '../jobs/webhooks.js';
 import type { CatalogRouteHooks } from '../routes/catalog.js';
@@ -80,6 +89,10 @@ export interface Workflow {
   /** Disputes, rectification orders and catalog change events with their clocks (policies/cases). */
   cases: CaseService;
   resources: ResourceChanges;
+  /** Suspension and revocation of one grant with advance notice (policies/applications/grant-changes.ts). */
+  grantChanges: GrantChanges;
+  /** The platform's notice period in working days (GOVSHARE_NOTICE_WORKDAYS). */
+  noticeWorkdays: number;
   notifications: Notifier;
   stats: StatsService;
   grants: GrantStore;
@@ -96,10 +109,14 @@ export interface Workflow {
   ): Promise<ResourceChangeOutcome>;
   /** The catalog routes' hooks (gateway/routes/catalog.ts): grants follow the declared status. */
   catalogHooks: CatalogRouteHooks;
+  /** Commits events to the outbox and delivers them (inboxes and webhooks), e.g. a direct grant's notice. */
+  announce(events: WorkflowEvent[]): Promise<void>;
   /** Moves committed events and timers to the queues (done after every change; exposed for the worker and tests). */
   drainOutbox(): Promise<number>;
   /** For /ready and the logs: the calendar lacks this year, or (from October) next year. */
   calendarWarning(): string | undefined;
+  /** Warns the bureau when the calendar runs out within 60 days (the deadlines worker runs it daily). */
+  calendarCheck(): Promise<unknown>;
   startWorkers(options?: StartWorkersOptions): Promise<Worker[]>;
   close(): Promise<void>;
 }
@@ -231,6 +248,23 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     now,
     feedback: context.feedback,
   });
+  const announce = async (events: WorkflowEvent[]) => {
+    if (events.length === 0) return;
+    await store.appendOutbox({ events });
+    await afterCommit();
+  };
+  const calendarCheck = () => checkCalendarEnd({ calendar, now, log, announce });
+  const noticeWorkdays = context.config.GOVSHARE_NOTICE_WORKDAYS;
+  const grantChanges = new GrantChanges({
+    grants,
+    calendar,
+    noticeWorkdays,
+    now,
+    outbox: async (entry) => {
+      await store.appendOutbox(entry);
+      await afterCommit();
+    },
+  });
 
   const workers: Worker[] = [];
   const connections: RedisClient[] = [];
@@ -249,6 +283,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     objections,
     cases,
     resources,
+    grantChanges,
+    noticeWorkdays,
     notifications,
     stats,
     grants,
@@ -265,6 +301,31 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
           log.warn({ err, resource: code }, 'closing catalog change events after an approval failed');
         });
       },
+      async checkNotice(code, action, effectiveFrom, emergency, actor) {
+        const at = now();
+        let requested: Date | undefined;
+        try {
+          requested = parseEffectiveFrom(effectiveFrom, at, { required: true });
+        } catch {
+          // The catalog service refuses a malformed or past date with its own message.
+          return { emergency: false };
+        }
+        const what = `${action === 'suspend' ? 'suspending' : 'withdrawing'} resource ${code}`;
+        const notice = checkNotice(calendar, noticeWorkdays, at, requested, emergency, what);
+        if (notice.emergency) {
+          await announce([
+            makeEvent('change.emergency', at, [BUREAU_RECIPIENT], {
+              subject: 'resource',
+              resourceCode: code,
+              action,
+              effectiveFrom: notice.effectiveFrom.toISOString(),
+              emergency,
+              by: actor,
+            }),
+          ]);
+        }
+        return { emergency: notice.emergency };
+      },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
         const loaded = await context.catalog.store.load(code);
@@ -274,8 +335,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         await resources.onResourceStatusChanged(code, declared, stated, actor, new Date(effectiveFrom));
       },
     },
+    announce,
     drainOutbox: drainBoth,
     calendarWarning: () => calendar.missingNextYearWarning(now()),
+    calendarCheck,
 
     async startWorkers(start: StartWorkersOptions = {}) {
       const moved = await recomputeProvisional(applications.writer, calendar);
@@ -293,13 +356,24 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       if (warning) log.warn(warning);
 
       if (start.deadlines ?? true) {
-        const deps = { applications, resources, objections, cases, now, log, auditSystem };
+        const deps = {
+          applications,
+          resources,
+          grantChanges,
+          objections,
+          cases,
+          now,
+          log,
+          auditSystem,
+          calendarCheck,
+        };
+        await scheduleCalendarCheck(queues.deadlines);
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));
       }
       if (start.webhooks ?? true)
         workers.push(startWebhookWorker(notifications, workerConnection(), queuePrefix, log));
       if (start.availability ?? true) {
-        const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now };
+        const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now, announce };
         await scheduleAvailabilityProbes(queues.availability, options.probeEveryMs ?? 300_000);
         workers.push(startAvailabilityWorker(probeDeps, workerConnection(), queuePrefix, log));
       }

@@ -18,7 +18,7 @@ export const SIGNING_FLAGS = {
 } as const;
 
 export const SIGNING_USAGE =
-  '--key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256]';
+  '--key key.pem --cert cert.pem --purpose P --user-id U [--ca ca.pem] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256]';
 
 /** What every signed call of one command run carries besides its method, URL and body. */
 export type CallIdentity = Required<Pick<SignedCallInput, 'purpose' | 'alg'>> &

@@ -18,6 +18,7 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
       acceptedVersion: (dept, resource, current) => context.useTerms.acceptedVersion(dept, resource, current),
       required: context.config.GOVSHARE_REQUIRE_USE_TERMS,
     },
+    machineCallsAllowed: context.config.GOVSHARE_MACHINE_CALLS,
     observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
     ...(callTally ? { callTally } : {}),
   };

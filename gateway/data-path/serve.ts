@@ -45,6 +45,8 @@ export interface DataPathDeps {
     acceptedVersion(deptCode: string, resourceCode: string, current: string): Promise<string | undefined>;
     required: boolean;
   };
+  /** GOVSHARE_MACHINE_CALLS: grants marked machineToMachine may be called without x-user-id. */
+  machineCallsAllowed?: boolean;
   /** Step timings for metrics (seconds). */
   observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
   /**
@@ -105,7 +107,16 @@ export async function serveData(
     const { grant, holder } = await findGrant(deps, caller, query.code);
     if (grant) outcome.grant = grant;
     const policyStart = performance.now();
-    const obligations = decideAccess(caller, holder, entry, grant, query, keyItem, deps.now());
+    const obligations = decideAccess(
+      caller,
+      holder,
+      entry,
+      grant,
+      query,
+      keyItem,
+      deps.now(),
+      deps.machineCallsAllowed === true,
+    );
     await checkTermsAccepted(deps, caller, entry);
     outcome.obligations = obligations;
     await admit(deps, caller, admission, obligations, grant!);
@@ -187,6 +198,7 @@ function decideAccess(
   query: DataQuery,
   keyItem: string,
   now: Date,
+  machineCallsAllowed: boolean,
 ): Obligations {
   const decision = decide(
     { deptCode: holder.deptCode, systemId: holder.systemId, serial: caller.serial },
@@ -198,6 +210,7 @@ function decideAccess(
       mode: 'api',
       queryItems: [keyItem, ...Object.keys(query.conditions)],
       now: now.getTime(),
+      actingUser: { userId: caller.userId, machineCallsAllowed },
     },
   );
   if (!decision.allow) throw denyError(decision);

@@ -3,15 +3,20 @@
  * applications and objections, and for resource status changes filed for a later date. The processor
  * reads the time from the platform clock, not from BullMQ: a job that runs before its time by that clock
  * (the clock moved, or a test promoted it) is put back to wait the remaining time. Handlers are idempotent, so a job that runs
- * twice, or for a stage that has ended, changes nothing.
+ * twice, or for a stage that has ended, changes nothing. A daily job on the same queue checks how soon the
+ * working-day calendar runs out and warns the bureau 60 days ahead (a deadline in an unknown year cannot
+ * be computed, so the applications concerned would wait).
  */
-import { DelayedError, type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { RedisClient } from '../../platform/redis.js';
 import { fireStageTimer, type TimerOutcome } from '../../policies/applications/clock.js';
+import { BUREAU_RECIPIENT, makeEvent } from '../../policies/applications/events.js';
+import type { GrantChanges } from '../../policies/applications/grant-changes.js';
 import type { ResourceChanges } from '../../policies/applications/resource-changes.js';
-import type { Timer } from '../../policies/applications/schema.js';
+import type { Timer, WorkflowEvent } from '../../policies/applications/schema.js';
 import type { ApplicationService } from '../../policies/applications/service.js';
+import type { TableEnd, WorkdayCalendar } from '../../policies/calendar/calendar.js';
 import type { CaseService } from '../../policies/cases/service.js';
 import type { ObjectionService } from '../../policies/objections/service.js';
 import { QUEUE_NAMES } from './queues.js';
@@ -19,6 +24,8 @@ import { QUEUE_NAMES } from './queues.js';
 export interface DeadlineProcessorDeps {
   applications: ApplicationService;
   resources: ResourceChanges;
+  /** Scheduled suspensions and revocations of single grants (timers of kind grant-status). */
+  grantChanges?: GrantChanges;
   /** Answer deadlines of objections (timers with `objectionId`). */
   objections?: ObjectionService;
   /** Deadlines of disputes, rectification orders and catalog change events (timers with `caseId`). */
@@ -32,6 +39,58 @@ export interface DeadlineProcessorDeps {
    * appended by the outbox relay.
    */
   auditSystem?: SystemAudit;
+  /** Runs the calendar check (jobs named CALENDAR_CHECK_JOB); see checkCalendarEnd. */
+  calendarCheck?: () => Promise<unknown>;
+}
+
+/** The name and scheduler id of the daily calendar check on the deadlines queue. */
+export const CALENDAR_CHECK_JOB = 'calendar-check';
+/** How many days before the holiday table runs out the bureau is warned. */
+export const CALENDAR_WARN_DAYS = 60;
+
+export interface CalendarCheckDeps {
+  calendar: WorkdayCalendar;
+  now: () => Date;
+  log: Logger;
+  /** Commits events to the outbox and delivers them (Workflow.announce). */
+  announce: (events: WorkflowEvent[]) => Promise<void>;
+}
+
+/**
+ * Warns when the working-day calendar runs out within CALENDAR_WARN_DAYS: a log line and a
+ * `calendar.expiring` event to the bureau (inbox and webhooks). The event id is derived from the last
+ * known day, so a daily run announces it once, not every day.
+ */
+export async function checkCalendarEnd(deps: CalendarCheckDeps): Promise<TableEnd | undefined> {
+  const end = deps.calendar.tableEndsWithin(deps.now(), CALENDAR_WARN_DAYS);
+  if (!end) return undefined;
+  const next = Number(end.lastKnownDate.slice(0, 4)) + 1;
+  const message =
+    end.daysLeft >= 0
+      ? `the working-day calendar runs out in ${end.daysLeft} days (after ${end.lastKnownDate}): add the State Council holiday arrangement for ${next} to the calendar override file`
+      : `the working-day calendar ran out on ${end.lastKnownDate}: statutory deadlines in ${next} cannot be computed until its holiday arrangement is added`;
+  deps.log.warn({ lastKnownDate: end.lastKnownDate, daysLeft: end.daysLeft }, message);
+  const event = makeEvent('calendar.expiring', deps.now(), [BUREAU_RECIPIENT], {
+    lastKnownDate: end.lastKnownDate,
+    daysLeft: end.daysLeft,
+    missingYear: next,
+    message,
+  });
+  await deps.announce([{ ...event, id: `calendar.expiring.${end.lastKnownDate}` }]);
+  return end;
+}
+
+/** Schedules the calendar check every `everyMs` (idempotent: the scheduler id is fixed). */
+export async function scheduleCalendarCheck(queue: Queue<Timer>, everyMs = 86_400_000): Promise<void> {
+  await queue.upsertJobScheduler(
+    CALENDAR_CHECK_JOB,
+    { every: everyMs },
+    {
+      name: CALENDAR_CHECK_JOB,
+      data: {} as Timer,
+      opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 10 } },
+    },
+  );
 }
 
 /** Appends the audit record of a change the platform made without a request (time: now unless given). */
@@ -55,6 +114,13 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
   if (timer.caseId !== undefined) {
     return deps.cases ? await deps.cases.fireTimer(timer) : 'stale';
   }
+  if (timer.kind === 'grant-status') {
+    const outcome = deps.grantChanges ? await deps.grantChanges.fireTimer(timer) : 'stale';
+    if (outcome === 'done') {
+      await deps.auditSystem?.('grant.status.apply', { grantId: timer.grantId, status: timer.status });
+    }
+    return outcome;
+  }
   if (timer.objectionId !== undefined) {
     return deps.objections ? await deps.objections.fireTimer(timer) : 'stale';
   }
@@ -71,6 +137,10 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
 
 export function deadlineProcessor(deps: DeadlineProcessorDeps) {
   return async (job: Job<Timer>, token?: string): Promise<TimerOutcome> => {
+    if (job.name === CALENDAR_CHECK_JOB) {
+      await deps.calendarCheck?.();
+      return 'done';
+    }
     const timer = job.data;
     const outcome = await processTimer(deps, timer);
     if (outcome === 'early' && token) {

@@ -31,8 +31,17 @@ const StatusBody = Type.Object(
     effectiveFrom: Type.String({
       minLength: 10,
       maxLength: 40,
-      description: 'YYYY-MM-DD (China Standard Time) or an ISO date-time; future dates schedule the change',
+      description:
+        'YYYY-MM-DD (China Standard Time) or an ISO date-time; future dates schedule the change. A suspension or withdrawal takes effect at least the notice period ahead (GOVSHARE_NOTICE_WORKDAYS working days)',
     }),
+    emergency: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'Why the change cannot wait for the notice period: allowed sooner, recorded and reported to the bureau',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -55,6 +64,17 @@ const WriteResult = Type.Object({
 });
 
 export interface CatalogRouteHooks {
+  /**
+   * Before a suspension or withdrawal is filed: refuses one that gives its consumers less than the
+   * notice period without an emergency reason (NOTICE_TOO_SHORT); says whether it is an emergency.
+   */
+  checkNotice?: (
+    code: string,
+    action: 'suspend' | 'withdraw',
+    effectiveFrom: string,
+    emergency: string | undefined,
+    actor: ReturnType<typeof actorOf>,
+  ) => Promise<{ emergency: boolean }>;
   /** Called after a suspension, resumption or withdrawal is filed (grants on the resource follow it). */
   onResourceStatusChanged?: (
     code: string,
@@ -373,8 +393,30 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{
       },
       async (request) => {
         const actor = actorOf(personOf(request));
-        const body = (request.body ?? {}) as { reason?: string; effectiveFrom?: string };
+        const { emergency, ...body } = (request.body ?? {}) as {
+          reason?: string;
+          effectiveFrom?: string;
+          emergency?: string;
+        };
+        const notice =
+          action === 'resume'
+            ? undefined
+            : await hooks.checkNotice?.(
+                request.params.code,
+                action,
+                body.effectiveFrom ?? '',
+                emergency,
+                actor,
+              );
         const result = await catalog[action](actor, request.params.code, body);
+        if (notice?.emergency) {
+          await request.auditAdmin('catalog.emergency', {
+            code: request.params.code,
+            action,
+            reason: body.reason,
+            emergency,
+          });
+        }
         const answered = await answer(request, result);
         await hooks.onResourceStatusChanged?.(request.params.code, action, body.reason, actor);
         return answered;

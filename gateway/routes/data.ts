@@ -35,7 +35,11 @@ const SignedHeaders = Type.Object({
     Type.String({ maxLength: 64, description: 'Purpose code the grant allows (signed)' }),
   ),
   'x-user-id': Type.Optional(
-    Type.String({ maxLength: 128, description: 'Official acting through the system (signed when sent)' }),
+    Type.String({
+      maxLength: 128,
+      description:
+        'Official acting through the system (signed); required unless the grant is machine-to-machine and GOVSHARE_MACHINE_CALLS is on (USER_ID_REQUIRED)',
+    }),
   ),
   'x-case-id': Type.Optional(
     Type.String({ maxLength: 128, description: 'Case or matter the call serves (signed when sent)' }),
@@ -64,7 +68,7 @@ export const dataRoutes: FastifyPluginAsyncTypebox<{ deps: DataPathDeps; batchMa
         tags: ['data'],
         description:
           'Look up one key of a resource: `?idNumber=...` (the key item) plus any control parameters; `items=a,b` narrows the items. ' +
-          'Signed (RFC 9421): cover @method, @target-uri, x-purpose (and x-user-id / x-case-id when sent).',
+          'Signed (RFC 9421): cover @method, @target-uri, x-purpose and x-user-id (and x-case-id when sent).',
         params: CodeParams,
         headers: SignedHeaders,
         querystring: Type.Record(

@@ -6,21 +6,24 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
+import { makeEvent } from '../../policies/applications/events.js';
 import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
 import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
 import { canView } from '../../policies/grant-store.js';
 import type { GatewayContext } from '../app/context.js';
 import { gatewayErrors } from '../app/errors.js';
 import { problemResponses } from '../app/schemas.js';
+import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
 import { personOf } from '../plugins/people-auth.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 
-export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }> = async (
+export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; workflow: Workflow }> = async (
   app,
-  { context },
+  { context, workflow },
 ) => {
   const { grants, catalog } = context;
 
@@ -31,7 +34,9 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       schema: {
         tags: ['grants'],
         description:
-          'Grant a consumer system access to a resource: the bureau for unconditional resources, the provider dept-admin for its own. `none` resources can never be granted.',
+          'Grant a consumer system access to a resource directly: the bureau for unconditional resources (stating the legal basis or reason in `basis`), ' +
+          'the provider dept-admin for its own unconditional resources. Conditional resources and items are granted only out of an authorized application ' +
+          '(GRANT_APPLICATION_REQUIRED); `none` resources can never be granted. The provider and the consumer are notified (inbox and webhooks).',
         body: GrantRequest,
         response: { 201: Grant, ...problemResponses },
       },
@@ -56,12 +61,33 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       const grant = await grants.create(actorOf(person), published.entry, request.body);
       await request.auditAdmin(
         'grant.create',
-        { grantId: grant.id, consumer: `${grant.deptCode}/${grant.systemId}`, resource: grant.resourceCode },
+        {
+          grantId: grant.id,
+          consumer: `${grant.deptCode}/${grant.systemId}`,
+          resource: grant.resourceCode,
+          ...(grant.basis ? { basis: grant.basis } : {}),
+        },
         {
           grantId: grant.id,
           resource: grant.resourceCode,
         },
       );
+      // [HB-S] 21: a direct grant is reported to the provider department.
+      const data = {
+        grantId: grant.id,
+        resourceCode: grant.resourceCode,
+        consumerDept: grant.deptCode,
+        systemId: grant.systemId,
+        providerDept: grant.providerCode,
+        items: grant.items,
+        purposes: grant.purposes,
+        validTo: grant.validTo,
+        grantedBy: grant.grantedBy,
+        ...(grant.basis ? { basis: grant.basis } : {}),
+      };
+      await workflow.announce([
+        makeEvent('grant.direct', new Date(grant.grantedAt), [grant.providerCode, grant.deptCode], data),
+      ]);
       return reply.code(201).send(grant);
     },
   );
@@ -176,10 +202,37 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       return grant;
     },
   );
+  const ChangeBody = Type.Object(
+    {
+      reason: Type.String({ minLength: 1, maxLength: 2000 }),
+      effectiveFrom: Type.Optional(
+        Type.String({
+          minLength: 10,
+          maxLength: 40,
+          description:
+            'YYYY-MM-DD (start of that day, China Standard Time) or an ISO date-time with zone; at least the notice period ahead (GOVSHARE_NOTICE_WORKDAYS working days)',
+        }),
+      ),
+      emergency: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 2000,
+          description:
+            'Why it cannot wait for the notice period: applied at once, recorded and reported to the bureau',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const Scheduled = Type.Object({
+    grantId: Type.String(),
+    status: Type.String(),
+    scheduledFor: Type.String({ format: 'date-time' }),
+    earliest: Type.String({ format: 'date', description: 'The earliest day the notice period allowed' }),
+  });
 
   for (const [action, status] of [
     ['suspend', 'suspended'],
-    ['resume', 'active'],
     ['revoke', 'revoked'],
   ] as const) {
     app.post(
@@ -188,28 +241,89 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
         config: { access: ['bureau', 'dept-admin'] },
         schema: {
           tags: ['grants'],
-          description: `${action[0]!.toUpperCase()}${action.slice(1)} a grant with a reason. Takes effect on every gateway instance at once.`,
+          description:
+            `${action === 'suspend' ? 'Suspend' : 'Revoke'} a grant with a reason, from a date at least the notice period ahead ` +
+            '(202: announced to the consumer and the provider now, applied by a delayed job at its time); ' +
+            'at once only with an emergency reason, which is recorded and reported to the bureau (200).',
           params: IdParams,
-          body: Type.Object(
-            { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
-            { additionalProperties: false },
-          ),
-          response: { 200: Grant, ...problemResponses },
+          body: ChangeBody,
+          response: { 200: Grant, 202: Scheduled, ...problemResponses },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const actor = actorOf(personOf(request));
         const existing = await grants.get(request.params.id);
         if (!existing || !canView(actor, existing))
           throw new GrantNotFound(`no grant has id "${request.params.id}"`);
-        const grant = await grants.setStatus(actor, request.params.id, status, request.body.reason);
+        const { reason, emergency } = request.body;
+        const effectiveFrom =
+          request.body.effectiveFrom === undefined
+            ? undefined
+            : parseChangeTime(request.body.effectiveFrom, context.now());
+        const outcome = await workflow.grantChanges.change(actor, request.params.id, {
+          status,
+          reason,
+          ...(effectiveFrom ? { effectiveFrom } : {}),
+          ...(emergency ? { emergency } : {}),
+        });
         await request.auditAdmin(
-          `grant.${action}`,
-          { grantId: grant.id, reason: request.body.reason },
-          { grantId: grant.id, resource: grant.resourceCode },
+          outcome.applied ? `grant.${action}` : `grant.${action}.schedule`,
+          {
+            grantId: existing.id,
+            reason,
+            ...(outcome.applied ? {} : { effectiveFrom: outcome.scheduledFor }),
+            ...(emergency ? { emergency } : {}),
+          },
+          { grantId: existing.id, resource: existing.resourceCode },
         );
-        return grant;
+        if (outcome.applied) return outcome.grant;
+        return reply.code(202).send({
+          grantId: existing.id,
+          status,
+          scheduledFor: outcome.scheduledFor,
+          earliest: outcome.earliest,
+        });
       },
     );
   }
+
+  app.post(
+    '/v1/grants/:id/resume',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          'Resume a suspended grant with a reason. Takes effect on every gateway instance at once.',
+        params: IdParams,
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Grant, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(personOf(request));
+      const existing = await grants.get(request.params.id);
+      if (!existing || !canView(actor, existing))
+        throw new GrantNotFound(`no grant has id "${request.params.id}"`);
+      const grant = await grants.setStatus(actor, request.params.id, 'active', request.body.reason);
+      await request.auditAdmin(
+        'grant.resume',
+        { grantId: grant.id, reason: request.body.reason },
+        { grantId: grant.id, resource: grant.resourceCode },
+      );
+      return grant;
+    },
+  );
 };
+
+/** A change time: YYYY-MM-DD is 00:00 China Standard Time of that day; otherwise an instant with a zone. */
+function parseChangeTime(value: string, now: Date): Date {
+  try {
+    return parseEffectiveFrom(value, now, { field: 'effectiveFrom' });
+  } catch (err) {
+    throw new GrantInvalid((err as Error).message);
+  }
+}

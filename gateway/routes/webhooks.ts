@@ -9,6 +9,7 @@ import { Type } from '@sinclair/typebox';
 import {
   Delivery,
   DeliveryStatus,
+  InboxEntry,
   WebhookEndpoint,
   WebhookEndpointRequest,
 } from '../../notifications/schema.js';
@@ -86,6 +87,38 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<{
       const removed = await notifications.remove(actorOf(personOf(request)), request.params.id);
       await request.auditAdmin('webhook.remove', { endpoint: removed.id, owner: removed.owner });
       return removed;
+    },
+  );
+
+  app.get(
+    '/v1/inbox',
+    {
+      config: { access: managers },
+      schema: {
+        tags: ['webhooks'],
+        description:
+          'Every event addressed to your department (the bureau: to the bureau, or to `owner`), newest first, ' +
+          'whether or not a webhook endpoint is registered: direct grants, scheduled suspensions and withdrawals, ' +
+          'deadline reminders and escalations, calendar warnings.',
+        querystring: Type.Object(
+          {
+            owner: Type.Optional(Owner),
+            type: Type.Optional(Type.String({ pattern: '^[a-z][a-z.-]{0,63}$' })),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ events: Type.Array(InboxEntry) }), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { owner, type, limit } = request.query;
+      const events = await notifications.inbox(actorOf(personOf(request)), {
+        limit,
+        ...(owner ? { owner } : {}),
+        ...(type ? { type } : {}),
+      });
+      return { events };
     },
   );
 

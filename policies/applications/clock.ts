@@ -20,12 +20,14 @@ const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as c
  * (the job runner should wait and retry), 'stale' when there is nothing to do any more.
  */
 export async function fireStageTimer(writer: ApplicationWriter, timer: Timer): Promise<TimerOutcome> {
-  if (timer.kind === 'resource-status' || !timer.applicationId || timer.stage === undefined) return 'stale';
+  if (timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
+  if (!timer.applicationId || timer.stage === undefined) return 'stale';
   const kind = timer.kind;
   let outcome: TimerOutcome = 'stale';
   await writer.update(timer.applicationId, (app, at) => {
     const stage = currentStage(app);
-    if (!stage || stage.seq !== timer.stage || Date.parse(stage[AT[kind]]) !== timer.runAt) return undefined;
+    if (!stage || stage.seq !== timer.stage || Date.parse(stage[AT[kind]] ?? '') !== timer.runAt)
+      return undefined;
     if (stage[FIELD[kind]] !== undefined) return undefined;
     if (at.getTime() < timer.runAt) {
       outcome = 'early';

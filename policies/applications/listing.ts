@@ -4,6 +4,7 @@
  * Filters: state, resource, department (either side), overdue (an open stage past its deadline).
  */
 import type { ActorRef } from '../../catalog/records.js';
+import { clockPassed } from '../record-store.js';
 import { APPLICATION_FORBIDDEN, APPLICATION_INVALID } from './errors.js';
 import type { Application, ApplicationState } from './schema.js';
 import { currentStage } from './stages.js';
@@ -38,7 +39,7 @@ export function canView(actor: ActorRef, app: Application): boolean {
 
 export function isOverdue(app: Application, now: number): boolean {
   const stage = currentStage(app);
-  return stage !== undefined && now > Date.parse(stage.dueAt);
+  return stage !== undefined && clockPassed(stage, now);
 }
 
 export async function listApplications(

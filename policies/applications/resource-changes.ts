@@ -64,11 +64,13 @@ export class ResourceChanges {
       actor,
     };
     const events: WorkflowEvent[] = [];
-    if (status === 'withdrawn') {
+    if (status === 'withdrawn' || status === 'suspended') {
+      // Announced now to every consumer holding a live grant or an open application ([XY] 13; [JY] 19).
       const recipients = await this.#concerned(code);
       if (recipients.length > 0) {
+        const type = status === 'withdrawn' ? 'resource.withdrawn' : 'resource.suspension-scheduled';
         events.push(
-          makeEvent('resource.withdrawn', now, recipients, {
+          makeEvent(type, now, recipients, {
             resourceCode: code,
             reason,
             effectiveFrom: effectiveFrom.toISOString(),

@@ -187,11 +187,18 @@ export const EVENT_TYPES = [
   'application.reminder',
   'application.overdue',
   'application.escalated',
+  'application.clock-pending',
+  'calendar.expiring',
   'grant.suspended',
   'grant.resumed',
   'grant.revoked',
+  'grant.direct',
+  'grant.change-scheduled',
   'resource.withdrawn',
+  'resource.suspension-scheduled',
+  'change.emergency',
   'quality.below-threshold',
+  'provider.outage',
   'objection.received',
   'objection.answered',
   'objection.withdrawn',
@@ -231,7 +238,7 @@ export const WorkflowEvent = Type.Object(
 );
 export type WorkflowEvent = Static<typeof WorkflowEvent>;
 
-export const TIMER_KINDS = ['remind', 'overdue', 'escalate', 'resource-status'] as const;
+export const TIMER_KINDS = ['remind', 'overdue', 'escalate', 'resource-status', 'grant-status'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 /** A clock job: the gateway turns it into a delayed job whose id is `id` (so adding it twice is harmless). */
@@ -247,7 +254,9 @@ export interface Timer {
   /** A dispute's, rectification order's or catalog change event's deadline (policies/cases). */
   caseId?: string;
   resourceCode?: string;
-  status?: 'active' | 'suspended' | 'withdrawn';
+  /** A grant's scheduled suspension or revocation (kind grant-status). */
+  grantId?: string;
+  status?: 'active' | 'suspended' | 'withdrawn' | 'revoked';
   reason?: string;
   actor?: ActorRef;
 }

@@ -38,7 +38,7 @@ import type {
   CheckDecision,
   OutboxEntry,
 } from './schema.js';
-import { currentStage, newStage, stageTimers } from './stages.js';
+import { currentStage, newStage, stageStart, stageTimers } from './stages.js';
 import { nextState, requireReason, type TransitionAction } from './state-machine.js';
 import type { ApplicationStore } from './store.js';
 import {
@@ -118,7 +118,10 @@ export class ApplicationService {
       stages: [],
       history: [],
     };
-    if (direct) validateGrantCreation(PLATFORM_GRANTOR, entry, requestedGrant(app), now.getTime());
+    if (direct) {
+      const source = { kind: 'application', applicationId: app.id } as const;
+      validateGrantCreation(PLATFORM_GRANTOR, entry, requestedGrant(app), now.getTime(), source);
+    }
     const stage = newStage(deps.calendar, deps.limits, direct ? 'directGrant' : 'check', 1, now);
     app.stages.push(stage);
     record(app, { action, from: null, to: nextState('new', action), stage: stage.seq }, actor, now);
@@ -132,8 +135,10 @@ export class ApplicationService {
           applicationData(app, { path: app.path, ...stageData(stage) }),
         ),
       ],
-      timers: stageTimers(app, stage),
     };
+    const start = stageStart(app, stage, now);
+    if (start.timers) outbox.timers = start.timers;
+    outbox.events!.push(...(start.events ?? []));
     await this.writer.create(app, outbox);
     return direct ? this.grantDirect(app.id) : app;
   }
@@ -206,7 +211,8 @@ export class ApplicationService {
         const authorize = newStage(this.#deps.calendar, this.#deps.limits, 'authorize', stage.seq + 1, at);
         app.stages.push(authorize);
         record(app, { action, to, stage: stage.seq, ...(reason ? { reason } : {}) }, actor, at);
-        outbox.timers = stageTimers(app, authorize);
+        const start = stageStart(app, authorize, at);
+        if (start.timers) outbox.timers = start.timers;
         outbox.events = [
           makeEvent(
             'application.checked',
@@ -214,6 +220,7 @@ export class ApplicationService {
             [app.consumerDept, app.providerDept],
             applicationData(app, { outcome: 'accept', ...stageData(authorize) }),
           ),
+          ...(start.events ?? []),
         ];
       } else {
         app.decidedAt = at.toISOString();

@@ -9,7 +9,8 @@
 
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
-import type { Application, Stage, StageName, Timer } from './schema.js';
+import { applicationData, BUREAU_RECIPIENT, makeEvent } from './events.js';
+import type { Application, OutboxEntry, Stage, StageName, Timer } from './schema.js';
 
 const LIMIT_OF: Record<StageName, 'check' | 'directGrant' | 'authorize' | 'notify'> = {
   check: 'check',
@@ -18,23 +19,39 @@ const LIMIT_OF: Record<StageName, 'check' | 'directGrant' | 'authorize' | 'notif
   notify: 'notify',
 };
 
-/** The deadline fields of a stage of `limit` working days begun at `startedAt`. */
+/**
+ * The deadline fields of a stage of `limit` working days begun at `startedAt`. When the count (up to the
+ * escalation, one working day after the deadline) reaches a year the calendar does not know, the clock
+ * is pending: no dates at all, `provisional` with the missing years, until the year is loaded.
+ */
 export function stageClock(
   calendar: WorkdayCalendar,
   startedAt: Date,
   limit: number,
 ): Pick<Stage, 'dueDate' | 'dueAt' | 'provisional' | 'unknownYears' | 'remindAt' | 'escalateAt'> {
+  const unknownYears = calendar.unknownYearsOf(startedAt, limit + 1);
+  if (unknownYears.length > 0) return { provisional: true, unknownYears };
   const due = calendar.deadline(startedAt, limit);
   const remind = calendar.deadline(startedAt, Math.max(limit - 1, 0));
   const escalate = calendar.deadline(startedAt, limit + 1);
-  const unknownYears = [...new Set([...due.unknownYears, ...escalate.unknownYears])].sort((a, b) => a - b);
   return {
     dueDate: due.dueDate,
     dueAt: due.dueAt.toISOString(),
-    provisional: due.provisional,
-    unknownYears,
+    provisional: false,
+    unknownYears: [],
     remindAt: remind.dueAt.toISOString(),
     escalateAt: escalate.dueAt.toISOString(),
+  };
+}
+
+/** The outbox of a stage that begins: its timers, or (a pending clock) a flag to the bureau. */
+export function stageStart(app: Application, stage: Stage, at: Date): Pick<OutboxEntry, 'timers' | 'events'> {
+  if (!stage.provisional) return { timers: stageTimers(app, stage) };
+  const data = applicationData(app, { stage: stage.name, unknownYears: stage.unknownYears });
+  return {
+    events: [
+      makeEvent('application.clock-pending', at, [BUREAU_RECIPIENT, responsibleFor(app, stage)], data),
+    ],
   };
 }
 
@@ -70,17 +87,23 @@ export function timerId(app: Application, stage: Stage, kind: Timer['kind'], run
   return `${app.id}.${stage.seq}.${kind}.${runAt}`;
 }
 
-/** The three timers of an open stage. */
+/** The three timers of an open stage; none while its clock is pending. */
 export function stageTimers(app: Application, stage: Stage): Timer[] {
+  const { remindAt, dueAt, escalateAt } = stage;
+  if (remindAt === undefined || dueAt === undefined || escalateAt === undefined) return [];
   const make = (kind: 'remind' | 'overdue' | 'escalate', at: string): Timer => {
     const runAt = Date.parse(at);
     return { id: timerId(app, stage, kind, runAt), kind, runAt, applicationId: app.id, stage: stage.seq };
   };
-  return [make('remind', stage.remindAt), make('overdue', stage.dueAt), make('escalate', stage.escalateAt)];
+  return [make('remind', remindAt), make('overdue', dueAt), make('escalate', escalateAt)];
 }
 
-/** Whether a stage ended (or, still open, stands) within its deadline at `now`. */
+/**
+ * Whether a stage ended (or, still open, stands) within its deadline at `now`. A stage whose clock is
+ * pending has no deadline to miss yet.
+ */
 export function stageWithinLimit(stage: Stage, now: number): boolean {
+  if (stage.dueAt === undefined) return true;
   const end = stage.completedAt === undefined ? now : Date.parse(stage.completedAt);
   return end <= Date.parse(stage.dueAt);
 }

@@ -12,6 +12,7 @@ import {
   type IndexMembership,
   JsonRecordStore,
   outboxArgument,
+  PENDING_CLOCK,
   type RecordKind,
   workflowMemberships,
 } from '../record-store.js';
@@ -55,9 +56,14 @@ function applicationKind(keys: ApplicationKeys): RecordKind<Application> {
 
 function applicationMemberships(k: ApplicationKeys, app: Application): IndexMembership[] {
   const current = app.stages.at(-1);
-  const list = workflowMemberships(k, app, isOpen(app.state) ? current?.dueAt : undefined);
+  const list = workflowMemberships(
+    k,
+    app,
+    isOpen(app.state) && current ? (current.dueAt ?? PENDING_CLOCK) : undefined,
+  );
   if (app.decidedAt) list.push({ key: k.decided, score: Date.parse(app.decidedAt), member: app.id });
   for (const stage of app.stages) {
+    if (stage.dueAt === undefined) continue;
     list.push({ key: k.due, score: Date.parse(stage.dueAt), member: `${app.id}.${stage.seq}` });
   }
   return list;

@@ -1,8 +1,10 @@
 /**
  * The working-day calendar: weekends and the State Council's public holidays are off, make-up working
  * days (调休) are on. Everything works on calendar dates in China Standard Time, whatever the host's
- * time zone. A year the table does not know is an error (CALENDAR_YEAR_UNKNOWN), never a guess —
- * except in `deadline`, which must always give an answer and marks it provisional instead.
+ * time zone. A year the table does not know is an error (CALENDAR_YEAR_UNKNOWN), never a guess: not even
+ * in `deadline`, because a statutory deadline counted on Monday–Friday in a year with holidays and
+ * make-up days could be wrong by a week. Callers keep such a clock pending (see `unknownYearsOf`) and
+ * compute it once the year is loaded.
  */
 
 import {
@@ -49,10 +51,12 @@ export interface Deadline {
   dueDate: PlainDate;
   /** End of dueDate: 24:00 CST, i.e. 00:00 +08:00 of the next day. */
   dueAt: Date;
-  /** True when some day was counted on the Monday–Friday rule because its year is not in the table. */
-  provisional: boolean;
-  /** The years counted provisionally; recompute from the stored start and limit once they are loaded. */
-  unknownYears: number[];
+}
+
+/** How soon the holiday table runs out: its last known day and the calendar days left until it. */
+export interface TableEnd {
+  lastKnownDate: PlainDate;
+  daysLeft: number;
 }
 
 const MAX_WORKDAYS = 100_000;
@@ -164,19 +168,39 @@ export class WorkdayCalendar {
 
   /**
    * The statutory deadline `workdays` working days after the CST date of `startInstant`, due at 24:00
-   * CST of that day. Reaching into a year the table does not know, it counts Monday–Friday there and
-   * says so (provisional, unknownYears): the caller stores start and limit and calls again later.
+   * CST of that day. Throws CALENDAR_YEAR_UNKNOWN when the count reaches a year the table does not know:
+   * the caller keeps the clock pending (stores start and limit) and computes it once the year is loaded.
    */
   deadline(startInstant: Date | number, workdays: number): Deadline {
     checkCount(workdays, 'workdays');
+    const due = this.#walk(cstDayNumber(startInstant, 'startInstant'), workdays);
+    return { dueDate: fromDayNumber(due), dueAt: cstStartOfDayNumber(due + 1) };
+  }
+
+  /**
+   * The years the table lacks that counting `workdays` working days from `startInstant` would reach
+   * (empty when `deadline` can answer). Only names them, so that a pending clock can say which State
+   * Council notice is missing; no date is computed from them.
+   */
+  unknownYearsOf(startInstant: Date | number, workdays: number): number[] {
+    checkCount(workdays, 'workdays');
     const unknown = new Set<number>();
-    const due = this.#walk(cstDayNumber(startInstant, 'startInstant'), workdays, unknown);
-    return {
-      dueDate: fromDayNumber(due),
-      dueAt: cstStartOfDayNumber(due + 1),
-      provisional: unknown.size > 0,
-      unknownYears: [...unknown].sort((a, b) => a - b),
-    };
+    this.#walk(cstDayNumber(startInstant, 'startInstant'), workdays, unknown);
+    return [...unknown].sort((a, b) => a - b);
+  }
+
+  /**
+   * When the table runs out within `days` calendar days of `now` (CST): its last known day and the days
+   * left (negative once it has run out). Undefined when it reaches further.
+   */
+  tableEndsWithin(now: Date | number, days: number): TableEnd | undefined {
+    const today = cstDayNumber(now, 'now');
+    const years = this.knownYears();
+    const last = years.at(-1);
+    const lastDay = last === undefined ? today - 1 : dayNumber(`${last}-12-31`);
+    const daysLeft = lastDay - today;
+    if (daysLeft > days) return undefined;
+    return { lastKnownDate: fromDayNumber(lastDay), daysLeft };
   }
 
   /**
@@ -194,8 +218,8 @@ export class WorkdayCalendar {
         : 0;
     if (!missing) return undefined;
     return (
-      `the working-day calendar does not know ${missing}: statutory deadlines reaching into ${missing} are ` +
-      'computed provisionally on Monday–Friday. Add the State Council holiday arrangement for ' +
+      `the working-day calendar does not know ${missing}: statutory deadlines reaching into ${missing} cannot be ` +
+      'computed and their applications wait, flagged to the bureau. Add the State Council holiday arrangement for ' +
       `${missing} to the calendar override file once it is published, or upgrade govshare`
     );
   }

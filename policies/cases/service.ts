@@ -75,8 +75,9 @@ const FIELD = { remind: 'remindedAt', overdue: 'overdueAt', escalate: 'escalated
 const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as const;
 
 export function caseTimers(c: Case): Timer[] {
+  if (c.deadline.provisional) return [];
   return (['remind', 'overdue', 'escalate'] as const).map((kind) => {
-    const runAt = Date.parse(c.deadline[AT[kind]]);
+    const runAt = Date.parse(c.deadline[AT[kind]] ?? '');
     return { id: `${c.id}.${kind}.${runAt}`, kind, runAt, caseId: c.id };
   });
 }
@@ -282,7 +283,7 @@ export class CaseService {
 
   /** A deadlines-queue timer with `caseId`. */
   async fireTimer(timer: Timer): Promise<TimerOutcome> {
-    if (!timer.caseId || timer.kind === 'resource-status') return 'stale';
+    if (!timer.caseId || timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
     const kind = timer.kind;
     let outcome: TimerOutcome = 'stale';
     await this.store.update(timer.caseId, this.#deps.now, (c, at): CasePlan | undefined => {
@@ -411,7 +412,8 @@ export class CaseService {
 }
 
 function within(c: Case, at: Date): boolean {
-  return at.getTime() < Date.parse(c.deadline.dueAt);
+  // A clock still pending (its year not in the calendar) has not run out.
+  return c.deadline.dueAt === undefined || at.getTime() < Date.parse(c.deadline.dueAt);
 }
 
 export function canView(actor: ActorRef, c: Case): boolean {

@@ -25,7 +25,11 @@ function memberships(keys: CaseKeys, c: Case): IndexMembership[] {
     score,
     member: c.id,
   }));
-  if (isOpenCase(c)) list.push({ key: keys.open, score: Date.parse(c.deadline.dueAt), member: c.id });
+  if (isOpenCase(c)) {
+    // A pending clock (no deadline yet) sorts after every dated one.
+    const due = c.deadline.dueAt ? Date.parse(c.deadline.dueAt) : Number.MAX_SAFE_INTEGER;
+    list.push({ key: keys.open, score: due, member: c.id });
+  }
   return list;
 }
 

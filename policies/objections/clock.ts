@@ -37,12 +37,13 @@ export function answerDeadline(
 
 /**
  * The three timers of the deadline running now: the platform's recheck while the objection is being
- * rechecked ([XY] 21), else the provider's answer.
+ * rechecked ([XY] 21), else the provider's answer; none while its clock is pending.
  */
 export function objectionTimers(objection: Objection): Timer[] {
+  if (objection.deadline.provisional) return [];
   const phase = objection.state === 'rechecking' ? 'recheck.' : '';
   const make = (kind: ClockKind): Timer => {
-    const runAt = Date.parse(objection.deadline[AT[kind]]);
+    const runAt = Date.parse(objection.deadline[AT[kind]] ?? '');
     return { id: `${objection.id}.${phase}${kind}.${runAt}`, kind, runAt, objectionId: objection.id };
   };
   return [make('remind'), make('overdue'), make('escalate')];
@@ -57,13 +58,13 @@ export async function fireObjectionTimer(
   now: () => Date,
   timer: Timer,
 ): Promise<TimerOutcome> {
-  if (!timer.objectionId || timer.kind === 'resource-status') return 'stale';
+  if (!timer.objectionId || timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
   const kind = timer.kind;
   let outcome: TimerOutcome = 'stale';
   await store.update(timer.objectionId, now, (objection, at) => {
     outcome = 'stale';
     const deadline = objection.deadline;
-    if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]]) !== timer.runAt) return undefined;
+    if (!isOpen(objection.state) || Date.parse(deadline[AT[kind]] ?? '') !== timer.runAt) return undefined;
     // A timer of the recheck that fires after the objection was forwarded (or the reverse) is stale.
     if (!objectionTimers(objection).some((t) => t.id === timer.id)) return undefined;
     if (deadline[FIELD[kind]] !== undefined) return undefined;

@@ -41,7 +41,8 @@ export function canView(actor: ActorRef, objection: Objection): boolean {
 
 /** Open at or after 24:00 CST of the due date, the instant the overdue timer fires. */
 export function isOverdue(objection: Objection, now: number): boolean {
-  return isOpen(objection.state) && now >= Date.parse(objection.deadline.dueAt);
+  const { dueAt } = objection.deadline;
+  return isOpen(objection.state) && dueAt !== undefined && now >= Date.parse(dueAt);
 }
 
 export async function listObjections(

@@ -17,6 +17,7 @@ import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
 import type { Grant } from '../grant.js';
 import type { GrantStore } from '../grant-store.js';
+import { clockPassed } from '../record-store.js';
 import { answerDeadline, fireObjectionTimer, objectionTimers, recoverObjectionClocks } from './clock.js';
 import {
   OBJECTION_FORBIDDEN,
@@ -141,7 +142,7 @@ export class ObjectionService {
         ...(answer.correctedValue !== undefined ? { correctedValue: answer.correctedValue } : {}),
         at: at.toISOString(),
         by: actorRecord(actor),
-        withinLimit: at.getTime() < Date.parse(objection.deadline.dueAt),
+        withinLimit: !clockPassed(objection.deadline, at.getTime()),
       };
       // The bureau hears of the answer when it was told the objection was escalated.
       const recipients = objection.deadline.escalatedAt
@@ -171,7 +172,8 @@ export class ObjectionService {
       recheck.reason = reason;
       recheck.at = at.toISOString();
       recheck.by = actorRecord(actor);
-      recheck.withinLimit = at.getTime() < Date.parse(recheck.deadline.dueAt);
+      recheck.withinLimit =
+        recheck.deadline.dueAt === undefined || at.getTime() < Date.parse(recheck.deadline.dueAt);
       recheck.deadline = { ...objection.deadline };
       if (action === 'dismiss') {
         return [

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../platform/redis.js';
 import type { OutboxEntry } from '../applications/schema.js';
-import { JsonRecordStore, type RecordKind, workflowMemberships } from '../record-store.js';
+import { JsonRecordStore, PENDING_CLOCK, type RecordKind, workflowMemberships } from '../record-store.js';
 import { OBJECTION_CONFLICT, OBJECTION_DUPLICATE, OBJECTION_NOT_FOUND } from './errors.js';
 import { type ObjectionKeys, objectionKeys } from './keys.js';
 import type { Objection } from './schema.js';
@@ -33,7 +33,8 @@ function objectionKind(keys: ObjectionKeys): RecordKind<Objection> {
     writeCommand: 'govshareObjectionWrite',
     isOpen: (o) => isOpen(o.state),
     claimField: recordClaim,
-    memberships: (o) => workflowMemberships(keys, o, isOpen(o.state) ? o.deadline.dueAt : undefined),
+    memberships: (o) =>
+      workflowMemberships(keys, o, isOpen(o.state) ? (o.deadline.dueAt ?? PENDING_CLOCK) : undefined),
   };
 }
 

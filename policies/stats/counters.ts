@@ -97,14 +97,19 @@ export class ProbeCounters {
     this.#keys = statsKeys(prefix);
   }
 
-  async record(result: ProbeResult, now: Date | number): Promise<void> {
+  /** Counts a probe; returns the failed probes in a row of its resource, this one included (0 when ok). */
+  async record(result: ProbeResult, now: Date | number): Promise<number> {
     const field = [result.providerDept, result.resource, result.ok ? 'ok' : 'fail'].join(SEP);
     const at = new Date(now).toISOString();
-    await this.#redis
+    const pipeline = this.#redis
       .pipeline()
       .hincrby(this.#keys.probes(cstDate(now)), field, 1)
-      .hset(this.#keys.lastProbe, result.resource, JSON.stringify({ ...result, at }))
-      .exec();
+      .hset(this.#keys.lastProbe, result.resource, JSON.stringify({ ...result, at }));
+    if (result.ok) pipeline.hset(this.#keys.failStreak, result.resource, 0);
+    else pipeline.hincrby(this.#keys.failStreak, result.resource, 1);
+    const replies = await pipeline.exec();
+    const streak = replies?.[2]?.[1];
+    return result.ok ? 0 : Number(streak ?? 0);
   }
 
   async read(from: PlainDate, to: PlainDate): Promise<ProbeCount[]> {

@@ -12,5 +12,7 @@ export function statsKeys(prefix: string) {
     probes: (day: string) => `${base}probes:${day}`,
     /** Hash: resource code → JSON of its latest probe. */
     lastProbe: `${base}probe:last`,
+    /** Hash: resource code → failed probes in a row (0 after a good one): outage detection. */
+    failStreak: `${base}probe:streak`,
   };
 }

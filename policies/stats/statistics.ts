@@ -106,7 +106,13 @@ export async function computeStatistics(deps: StatisticsDeps, query: StatisticsQ
   for (const { id, seq } of dueStages) {
     const app = apps.get(id);
     const stage = app?.stages.find((s) => s.seq === seq);
-    if (app && stage && Date.parse(stage.dueAt) <= now && !stageWithinLimit(stage, now))
+    if (
+      app &&
+      stage &&
+      stage.dueAt !== undefined &&
+      Date.parse(stage.dueAt) <= now &&
+      !stageWithinLimit(stage, now)
+    )
       overdueStages.push({ app, stage });
   }
 

@@ -2,13 +2,21 @@
  * Realistic catalog entries and actors for tests of the catalog and of everything that uses it.
  * Every function returns a fresh copy, so a test may change what it gets.
  */
-import { usccCheckCharacter } from '../../catalog/identifiers.js';
+import { organisationCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
 import type { ActorRef } from '../../catalog/records.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import type { CatalogService } from '../../catalog/service.js';
 
 /** A valid unified social credit code from its first 17 characters. */
-export const uscc = (first17: string) => `${first17}${usccCheckCharacter(first17)}`;
+/**
+ * A valid code from its first 17 characters: character 17 is replaced by the organisation-code check
+ * (GB 11714) of characters 9-16, then the GB 32100 check character is appended.
+ */
+export const uscc = (first17: string) => {
+  const first16 = first17.slice(0, 16);
+  const withOrganisation = first16 + organisationCheckCharacter(first16.slice(8));
+  return withOrganisation + usccCheckCharacter(withOrganisation);
+};
 
 /** 武汉市公安局 (a 机关 code: 11 + division 420100). */
 export const PUBLIC_SECURITY = uscc('11420100MB1234560');

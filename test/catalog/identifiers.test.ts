@@ -5,6 +5,7 @@ import {
   checkPhone,
   checkUscc,
   idNumberCheckCharacter,
+  organisationCheckCharacter,
   usccCheckCharacter,
 } from '../../catalog/identifiers.js';
 
@@ -20,6 +21,8 @@ t.test('unified social credit codes', async (t) => {
   }
   const refused: [code: string, position: number | undefined, reason: RegExp][] = [
     ['91350100M000100Y44', 18, /check character 18 is "4" but the first 17 characters give "3"/],
+    // Right GB 32100 check character, wrong GB 11714 organisation-code check (M000100Y gives 4, not 5).
+    ['91350100M000100Y56', 17, /character 17 is "5" but the organisation code .* gives "4"/],
     ['91350100M000100Y4Z', 18, /character 18 \("Z"\) is not allowed/],
     ['91350100I000100Y43', 9, /character 9 \("I"\) is not allowed/],
     ['91350100M0O0100Y43', 11, /character 11 \("O"\) is not allowed/],
@@ -41,6 +44,11 @@ t.test('unified social credit codes', async (t) => {
     }
   }
   t.equal(usccCheckCharacter('91350100M000100Y4'), '3');
+  t.equal(organisationCheckCharacter('M000100Y'), '4', "the standard's example");
+  t.equal(organisationCheckCharacter('55138508'), '2', 'a real code: 551385082');
+  t.equal(organisationCheckCharacter('71526726'), 'X', '11 − (sum mod 11) = 10 is written X');
+  t.equal(organisationCheckCharacter('00000001'), '9', 'sum 2: 11 − 2 = 9');
+  t.equal(organisationCheckCharacter('00000000'), '0', 'sum 0: 11 − 0 = 11 is written 0');
   t.equal(
     usccCheckCharacter('91350100M000100Y3'),
     '0',

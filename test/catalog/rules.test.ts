@@ -75,14 +75,54 @@ const refusals: Refusal[] = [
     message: /key item "idNumber" .* not conditional/,
   },
   {
-    rule: 'a conditional base resource must mark its key items unconditional explicitly',
+    rule: 'a base resource cannot be conditional, even with unconditional key items',
     base: enterpriseEntry,
     change: (e) => {
       e.share.type = 'conditional';
       e.share.legalBasis = '《企业信息公示暂行条例》';
+      e.items[0]!.shareType = 'unconditional';
     },
     code: 'CATALOG_BASE_ITEM_RESTRICTED',
-    message: /key item "uscc" .* must say shareType: "unconditional"/,
+    message: /share.type: a base resource is shared unconditionally with every department, not conditional/,
+  },
+  {
+    rule: 'no item of a base resource is conditional, key or not',
+    base: populationEntry,
+    change: (e) => {
+      e.share.legalBasis = '《居民身份证法》';
+      e.items[3]!.shareType = 'conditional';
+    },
+    code: 'CATALOG_BASE_ITEM_RESTRICTED',
+    message: /items: item "\w+" of a base resource is always shared unconditionally, not conditional/,
+  },
+  {
+    rule: 'no item of a base resource is withheld (not shared)',
+    base: enterpriseEntry,
+    change: (e) => {
+      e.share.legalBasis = '《企业信息公示暂行条例》';
+      e.items[2]!.shareType = 'none';
+    },
+    code: 'CATALOG_BASE_ITEM_RESTRICTED',
+    message: /not none/,
+  },
+  {
+    rule: 'the key item of a base resource is a resident ID number or a credit code',
+    base: populationEntry,
+    change: (e) => {
+      delete e.items[0]!.sensitive;
+    },
+    code: 'CATALOG_BASE_KEY_NOT_IDENTIFIER',
+    message:
+      /key item "idNumber" of a base resource must be a resident ID number or a unified social credit code/,
+  },
+  {
+    rule: 'a base resource keyed by a name is refused',
+    base: enterpriseEntry,
+    change: (e) => {
+      e.items[1]!.key = true;
+    },
+    code: 'CATALOG_BASE_KEY_NOT_IDENTIFIER',
+    message: /key item "\w+" of a base resource/,
   },
   {
     rule: 'item names are unique',
@@ -168,13 +208,15 @@ t.test('a draft may lack the data service; only publication needs it', async (t)
   t.doesNotThrow(() => checkEntry(entry, { forPublication: false }));
 });
 
-t.test('a base resource may be conditional when its key items say unconditional', async (t) => {
-  const entry = enterpriseEntry();
-  entry.share.type = 'conditional';
-  entry.share.legalBasis = '《企业信息公示暂行条例》';
-  entry.items[0]!.shareType = 'unconditional';
-  t.doesNotThrow(() => checkEntry(entry, { forPublication: true }));
-});
+t.test(
+  'a base resource may mark its items unconditional explicitly and keep control parameters',
+  async (t) => {
+    const entry = populationEntry();
+    for (const item of entry.items) item.shareType = 'unconditional';
+    t.ok(entry.share.controlParams?.length, 'the fixture has control parameters');
+    t.doesNotThrow(() => checkEntry(entry, { forPublication: true }));
+  },
+);
 
 t.test('a department resource may have a conditional key item', async (t) => {
   const entry = conditionalEntry();

@@ -32,7 +32,12 @@ t.test('a response is verified only under the platform signing certificate', asy
   const [idNumber] = sampleKeys('residents', 1);
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;
 
-  const real = await client.call({ method: 'GET', url: `${origin}${path}`, purpose: 'market-supervision' });
+  const real = await client.call({
+    method: 'GET',
+    url: `${origin}${path}`,
+    purpose: 'market-supervision',
+    userId: 'wang.keyuan',
+  });
   t.equal(real.status, 200);
   t.match(real.responseSignature, { verified: true });
 
@@ -88,7 +93,14 @@ t.test('a response is verified only under the platform signing certificate', asy
   const refused = await cli(['call', 'GET', `${forged}${path}`, ...args, '--quiet'], {});
   t.equal(refused.code, 3);
   t.match(refused.err.join('\n'), /response signature: not verified/);
-  const accepted = await cli(['call', 'GET', `${origin}${path}`, ...args], {});
+  const anonymous = await cli(['call', 'GET', `${origin}${path}`, ...args], {});
+  t.equal(anonymous.code, 1, 'a data call without the acting official is refused');
+  t.match(anonymous.out.join('\n'), /"code": "USER_ID_REQUIRED"/);
+  t.match(
+    anonymous.err.join('\n'),
+    /govshare call: pass --user-id with the official acting through this system/,
+  );
+  const accepted = await cli(['call', 'GET', `${origin}${path}`, ...args, '--user-id', 'wang.keyuan'], {});
   t.equal(accepted.code, 0, accepted.err.join('\n'));
   t.match(accepted.err.join('\n'), /response signature: verified/);
 });

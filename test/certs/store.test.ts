@@ -76,6 +76,17 @@ t.test('an operator may register a code whose only fault is its check character'
   t.equal(added.usccCheck, 'overridden');
   t.match(added.usccCheckFailure, /check character 18/);
   t.same(await store.getDepartment('91350100M000100Y44'), added);
+  // A code whose organisation-code part (GB 11714) fails its own check: refused, unless overridden.
+  await t.rejects(store.addDepartment({ code: '91350100M000100Y56', name: '旧机构代码' }, at), {
+    code: 'USCC_INVALID',
+    message: /character 17 is "5" .* \(an operator may override a wrong check character explicitly\)/,
+  });
+  const legacy = await store.addDepartment(
+    { code: '91350100M000100Y56', name: '旧机构代码', allowInvalidCheck: true },
+    at,
+  );
+  t.equal(legacy.usccCheck, 'overridden');
+  t.match(legacy.usccCheckFailure, /organisation code/);
   for (const code of ['91420100MA4K12345:', '91420100MA4K12345z', '91420100MA4K12345Z']) {
     await t.rejects(
       store.addDepartment({ code, name: '坏代码', allowInvalidCheck: true }, at),

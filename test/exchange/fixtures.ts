@@ -182,6 +182,7 @@ export async function exchangeWorld(
         purposes: ['pension-check'],
         modes: ['api', 'bulk'],
         validTo: new Date(now() + 365 * DAY).toISOString(),
+        basis: '《政务信息资源共享管理办法》第二十一条',
         ...overrides,
       });
     },

@@ -85,6 +85,7 @@ t.test(
         purposes: ['market-supervision'],
         modes: ['bulk'],
         validTo: new Date(Date.now() + 86400_000).toISOString(),
+        basis: '《政务信息资源共享管理办法》第二十一条',
       },
     });
     t.equal(grant.statusCode, 201, grant.body);

@@ -267,6 +267,7 @@ async function grantInBulk(
     purposes: ['pension-check'],
     modes: ['bulk'],
     validTo: new Date(world.clock.now + 30 * DAY).toISOString(),
+    basis: '《政务信息资源共享管理办法》第二十一条',
   });
 }
 

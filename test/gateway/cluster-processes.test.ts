@@ -73,6 +73,7 @@ t.test('two gateway processes and a worker process on a Redis Cluster', async (t
         purposes: ['market-supervision'],
         modes: ['api'],
         validTo: new Date(Date.now() + 86400_000).toISOString(),
+        basis: '《政务信息资源共享管理办法》第二十一条',
         ...extra,
       },
     });

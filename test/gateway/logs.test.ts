@@ -30,6 +30,7 @@ t.test(
         purposes: ['market-supervision'],
         modes: ['api'],
         validTo: new Date(Date.now() + 86400_000).toISOString(),
+        basis: '《政务信息资源共享管理办法》第二十一条',
       },
     });
     const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;

@@ -18,6 +18,7 @@ t.test('GET /metrics reports requests, step latencies, circuits and the audit ch
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${sampleKeys('residents', 1)[0]}`;

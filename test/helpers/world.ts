@@ -69,6 +69,8 @@ export interface SignedCall {
   path: string;
   body?: unknown;
   purpose?: string;
+  /** The acting official (x-user-id); `test.official` when omitted, none when ''. */
+  userId?: string;
   headers?: Record<string, string>;
   /** Override signing inputs (created, nonce, components, alg, keyId) to build broken requests. */
   sign?: Partial<Parameters<typeof signRequest>[0]>;
@@ -84,6 +86,11 @@ export function signedHeaders(system: SystemIdentity, call: SignedCall): Record<
       ? { 'x-purpose': 'market-supervision' }
       : call.purpose
         ? { 'x-purpose': call.purpose }
+        : {}),
+    ...(call.userId === undefined
+      ? { 'x-user-id': 'test.official' }
+      : call.userId
+        ? { 'x-user-id': call.userId }
         : {}),
     ...(body ? { 'content-type': 'application/json' } : {}),
     ...call.headers,
@@ -137,6 +144,7 @@ export async function grantPopulation(
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
       ...terms,
     },
   });

@@ -322,3 +322,30 @@ for (const [name, quota, usage, now, retry] of quotaCases) {
     t.match(result.message, /grant g1 allows \d+ calls per (minute|day \(CST\)); retry after/);
   });
 }
+
+t.test(
+  'the acting official: required when checked, exempt only on machine-to-machine grants the platform allows',
+  async (t) => {
+    const active = { entry: POPULATION, status: 'active' as const };
+    const grant = populationGrant();
+    const m2m = populationGrant({ machineToMachine: true });
+    const acting = (userId: string | undefined, machineCallsAllowed: boolean) => ({
+      ...request,
+      actingUser: { userId, machineCallsAllowed },
+    });
+    const anonymous = decide(caller, active, grant, acting(undefined, true));
+    t.match(anonymous, { allow: false, code: 'USER_ID_REQUIRED', status: 400 });
+    t.equal(decide(caller, active, grant, acting('wang.keyuan', false)).allow, true);
+    t.match(decide(caller, active, m2m, acting(undefined, false)), {
+      allow: false,
+      code: 'USER_ID_REQUIRED',
+    });
+    t.equal(decide(caller, active, m2m, acting(undefined, true)).allow, true, 'marked and allowed');
+    t.equal(decide(caller, active, grant, request).allow, true, 'not checked when the caller does not ask');
+    t.match(
+      decide(caller, active, grant, { ...acting(undefined, false), purpose: 'tax' }),
+      { code: 'PURPOSE_MISMATCH' },
+      'the purpose is checked first',
+    );
+  },
+);

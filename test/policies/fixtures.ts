@@ -1,9 +1,17 @@
 /** Catalog entries, departments and grants shared by the policies tests. */
-import { usccCheckCharacter } from '../../catalog/identifiers.js';
+import { organisationCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import type { Actor, Grant, GrantRequest } from '../../policies/grant.js';
 
-const uscc = (first17: string) => first17 + usccCheckCharacter(first17);
+/**
+ * A valid code from its first 17 characters: character 17 is replaced by the organisation-code check
+ * (GB 11714) of characters 9-16, then the GB 32100 check character is appended.
+ */
+const uscc = (first17: string) => {
+  const first16 = first17.slice(0, 16);
+  const withOrganisation = first16 + organisationCheckCharacter(first16.slice(8));
+  return withOrganisation + usccCheckCharacter(withOrganisation);
+};
 
 /** 公安局: provides the population base resource. */
 export const POLICE = uscc('11110000000012345');
@@ -95,6 +103,7 @@ export function populationRequest(overrides: Partial<GrantRequest> = {}): GrantR
     modes: ['api'],
     validFrom: '2026-01-01T00:00:00+08:00',
     validTo: '2027-01-01T00:00:00+08:00',
+    basis: '《湖北省政务信息资源共享管理办法》第二十一条: unconditional resource granted by the platform',
     ...overrides,
   };
 }

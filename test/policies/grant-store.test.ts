@@ -29,6 +29,8 @@ import {
 
 type Tap = Parameters<typeof useRedis>[0];
 
+const ON_APPLICATION = { kind: 'application', applicationId: 'app-1' } as const;
+
 async function setup(t: Tap) {
   const { server, redis, prefix } = await useRedis(t);
   const clock = { now: new Date('2026-03-02T02:00:00.000Z') };
@@ -108,7 +110,23 @@ t.test('create, get and findActive; the change is announced', async (t) => {
 t.test('a refused creation stores nothing', async (t) => {
   const { store } = await setup(t);
   await t.rejects(store.create(BUREAU, HEALTH_RECORDS, healthRequest()), { code: 'GRANT_FORBIDDEN' });
+  await t.rejects(store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest()), {
+    code: 'GRANT_APPLICATION_REQUIRED',
+  });
   t.equal((await store.list({ page: 1, pageSize: 10 })).total, 0);
+});
+
+t.test('a direct grant records its basis; a grant on an application records the application', async (t) => {
+  const { store } = await setup(t);
+  const direct = await store.create(BUREAU, POPULATION, populationRequest({ basis: '依《办法》第二十一条' }));
+  t.equal(direct.basis, '依《办法》第二十一条');
+  t.same(direct.source, { kind: 'direct' });
+  t.equal(direct.statusHistory[0]!.reason, 'granted directly: 依《办法》第二十一条');
+  const authorized = await store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest(), {
+    source: ON_APPLICATION,
+  });
+  t.same(authorized.source, ON_APPLICATION);
+  t.equal(authorized.statusHistory[0]!.reason, 'granted on application app-1');
 });
 
 t.test('a new grant supersedes the live one of the same consumer system atomically', async (t) => {
@@ -243,7 +261,7 @@ t.test('suspendAllForResource suspends the active grants of one resource only', 
   const b = await store.create(BUREAU, POPULATION, populationRequest({ deptCode: OTHER_DEPT }));
   const c = await store.create(BUREAU, POPULATION, populationRequest({ systemId: 'pension' }));
   await store.setStatus(BUREAU, c.id, 'revoked', 'ended');
-  const h = await store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest());
+  const h = await store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest(), { source: ON_APPLICATION });
   const feed = await listen(t, server.url, store.channel);
 
   const affected = await store.suspendAllForResource(
@@ -283,7 +301,7 @@ t.test('list filters, orders newest first and pages', async (t) => {
   tick();
   made.push(await store.create(BUREAU, POPULATION, populationRequest({ deptCode: OTHER_DEPT })));
   tick();
-  made.push(await store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest()));
+  made.push(await store.create(HEALTH_ADMIN, HEALTH_RECORDS, healthRequest(), { source: ON_APPLICATION }));
   await store.setStatus(BUREAU, made[1]!.id, 'suspended', 'check');
   const ids = (page: { grants: Grant[] }) => page.grants.map((g) => g.id);
   const [s1, s2, s3, other, health] = made.map((g) => g.id);

@@ -1,6 +1,11 @@
 import t from 'tap';
 import type { ResourceEntry } from '../../catalog/schema.js';
-import { type Actor, type GrantRequest, validateGrantCreation } from '../../policies/grant.js';
+import {
+  type Actor,
+  type GrantRequest,
+  type GrantSource,
+  validateGrantCreation,
+} from '../../policies/grant.js';
 import {
   AUDITOR,
   BUREAU,
@@ -31,7 +36,10 @@ const partlyConditional: ResourceEntry = {
   items: POPULATION.items.map((i) => (i.name === 'phone' ? { ...i, shareType: 'conditional' as const } : i)),
 };
 
-const allowed: [string, Actor, ResourceEntry, GrantRequest][] = [
+/** How the application workflow grants: out of an authorized application (or its renewal). */
+const ON_APPLICATION: GrantSource = { kind: 'application', applicationId: 'app-1' };
+
+const allowed: [string, Actor, ResourceEntry, GrantRequest, GrantSource?][] = [
   ['bureau grants an unconditional resource', BUREAU, POPULATION, populationRequest()],
   [
     'bureau grants the unconditional items of a partly conditional resource',
@@ -46,12 +54,31 @@ const allowed: [string, Actor, ResourceEntry, GrantRequest][] = [
     withControl,
     populationRequest(),
   ],
-  ['the provider grants its conditional resource', HEALTH_ADMIN, HEALTH_RECORDS, healthRequest()],
+  [
+    'the provider authorizes an application for its conditional resource',
+    HEALTH_ADMIN,
+    HEALTH_RECORDS,
+    healthRequest(),
+    ON_APPLICATION,
+  ],
   [
     'the provider grants an item-level unconditional item of its conditional resource',
     HEALTH_ADMIN,
     HEALTH_RECORDS,
     healthRequest({ items: ['hospital'] }),
+  ],
+  [
+    'the provider authorizes an application for conditional items of its resource',
+    POLICE_ADMIN,
+    partlyConditional,
+    populationRequest({ items: ['idNumber', 'phone'] }),
+    ON_APPLICATION,
+  ],
+  [
+    'the provider grants its unconditional resource without stating a basis',
+    POLICE_ADMIN,
+    POPULATION,
+    populationRequest({ basis: undefined }),
   ],
   [
     'full options',
@@ -69,13 +96,48 @@ const allowed: [string, Actor, ResourceEntry, GrantRequest][] = [
   ],
 ];
 
-for (const [name, actor, resource, input] of allowed) {
+for (const [name, actor, resource, input, source] of allowed) {
   t.test(`allowed: ${name}`, async (t) => {
-    t.doesNotThrow(() => validateGrantCreation(actor, resource, input, NOW));
+    t.doesNotThrow(() => validateGrantCreation(actor, resource, input, NOW, source));
   });
 }
 
-const refused: [string, Actor, ResourceEntry, GrantRequest, string, number, RegExp?][] = [
+const refused: [string, Actor, ResourceEntry, GrantRequest, string, number, RegExp?, GrantSource?][] = [
+  [
+    "the provider's direct grant of its conditional resource (the bypass of the procedure)",
+    HEALTH_ADMIN,
+    HEALTH_RECORDS,
+    healthRequest(),
+    'GRANT_APPLICATION_REQUIRED',
+    403,
+    /resource 301002\/000007 is shared on conditions: the consumer applies .* a direct grant cannot skip/,
+  ],
+  [
+    "the provider's direct grant of conditional items of its resource",
+    POLICE_ADMIN,
+    partlyConditional,
+    populationRequest({ items: ['idNumber', 'phone'] }),
+    'GRANT_APPLICATION_REQUIRED',
+    403,
+    /items phone of resource .* are shared on conditions/,
+  ],
+  [
+    "the bureau's direct grant without a legal basis or reason",
+    BUREAU,
+    POPULATION,
+    populationRequest({ basis: undefined }),
+    'GRANT_BASIS_REQUIRED',
+    422,
+    /basis: state the legal basis or reason/,
+  ],
+  [
+    "the bureau's direct grant with a blank basis",
+    BUREAU,
+    POPULATION,
+    populationRequest({ basis: '   ' }),
+    'GRANT_BASIS_REQUIRED',
+    422,
+  ],
   [
     'bureau on a conditional resource',
     BUREAU,
@@ -148,6 +210,7 @@ const refused: [string, Actor, ResourceEntry, GrantRequest, string, number, RegE
     'GRANT_INVALID',
     422,
     /not offered in mode "bulk"/,
+    ON_APPLICATION,
   ],
   [
     'a row filter on an unknown item',
@@ -272,9 +335,9 @@ const refused: [string, Actor, ResourceEntry, GrantRequest, string, number, RegE
   ],
 ];
 
-for (const [name, actor, resource, input, code, status, message] of refused) {
+for (const [name, actor, resource, input, code, status, message, source] of refused) {
   t.test(`refused: ${name}`, async (t) => {
-    const err = t.throws(() => validateGrantCreation(actor, resource, input, NOW)) as unknown as {
+    const err = t.throws(() => validateGrantCreation(actor, resource, input, NOW, source)) as unknown as {
       code: string;
       statusCode: number;
       message: string;

@@ -57,6 +57,12 @@ export const callCommand: Command = {
         io.err(`response signature: not verified (${signature.reason})`);
       }
       io.out(result.json === undefined ? result.body.toString('utf8') : JSON.stringify(result.json, null, 2));
+      if ((result.json as { code?: string } | undefined)?.code === 'USER_ID_REQUIRED') {
+        io.err(
+          'govshare call: pass --user-id with the official acting through this system (e.g. a staff number); ' +
+            'it is signed and recorded in the audit trail',
+        );
+      }
       exit = !success ? 1 : signature.verified ? 0 : 3;
     }
     return exit;

@@ -4,7 +4,11 @@
  * (extra rows repeating an earlier key) and a chosen newest watermark. Deterministic: the same
  * arguments give the same rows.
  */
-import { idNumberCheckCharacter, usccCheckCharacter } from '../../../catalog/identifiers.js';
+import {
+  idNumberCheckCharacter,
+  organisationCheckCharacter,
+  usccCheckCharacter,
+} from '../../../catalog/identifiers.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
 import { HUMAN_RESOURCES } from '../fixtures.js';
 
@@ -67,7 +71,9 @@ export function idNumberFor(i: number): string {
 }
 
 export function creditCodeFor(i: number): string {
-  const first17 = `91420100${String(i).padStart(9, '0')}`;
+  // Characters 9-17 are an organisation code with its own GB 11714 check character.
+  const body = String(i).padStart(8, '0');
+  const first17 = `91420100${body}${organisationCheckCharacter(body)}`;
   return first17 + usccCheckCharacter(first17);
 }
 

@@ -4,10 +4,10 @@ import {
   checkIdNumber,
   checkUscc,
   idNumberCheckCharacter,
+  organisationCheckCharacter,
   usccCheckCharacter,
 } from '../../../catalog/identifiers.js';
 import { DATASET_KINDS, Dataset, sampleKeys } from '../../../connectors/simulator/datasets.js';
-import { organisationCheckCharacter } from '../../../connectors/simulator/enterprises.js';
 
 const residents = DATASET_KINDS.residents;
 const enterprises = DATASET_KINDS.enterprises;

@@ -24,6 +24,7 @@ t.test('time-bound refusals: an expired grant, an expired certificate, a suspend
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 2 * 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   t.equal(grant.statusCode, 201);
@@ -60,6 +61,7 @@ t.test('a resource suspended by its provider is refused at once', async (t) => {
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   const path = `/v1/data/${enc(world.codes.population)}?idNumber=${idNumber}`;
@@ -72,6 +74,7 @@ t.test('a resource suspended by its provider is refused at once', async (t) => {
     payload: {
       reason: '数据治理',
       effectiveFrom: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10),
+      emergency: '数据泄露风险，立即暂停',
     },
   });
   t.equal(suspend.statusCode, 200);

@@ -25,6 +25,7 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 30 * 86400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
       quota: { perMinute: 6 },
     },
   });
@@ -215,7 +216,7 @@ t.test('the signed data path: allow with masking, refusals with their codes, aud
     method: 'POST',
     url: `/v1/grants/${grant.id}/suspend`,
     headers: auth(bureau),
-    payload: { reason: '核查使用情况' },
+    payload: { reason: '核查使用情况', emergency: '疑似越权使用，立即暂停' },
   });
   t.equal(suspended.statusCode, 200);
   const afterSuspend = await signedInject(app, amr, {

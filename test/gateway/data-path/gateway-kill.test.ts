@@ -58,7 +58,7 @@ t.test('SIGKILL of one gateway under load: the other serves on, every chain veri
   let killed = false;
   const call = async (i: number) => {
     const path = `/v1/data/${enc(world.codes.population)}?idNumber=${keys[i % keys.length]}`;
-    const headers = { 'x-purpose': 'market-supervision' };
+    const headers = { 'x-purpose': 'market-supervision', 'x-user-id': 'test.official' };
     const signed = signRequest({
       method: 'GET',
       url: `${origin}${path}`,

@@ -115,11 +115,15 @@ t.test('an independent RFC 9421 client is accepted, and the signed response veri
       {
         key: createSigner(createPrivateKey(amr.keyPem), alg, amr.serial),
         name: 'sig1',
-        fields: ['@method', '@target-uri', 'x-purpose'],
+        fields: ['@method', '@target-uri', 'x-purpose', 'x-user-id'],
         params: ['keyid', 'alg', 'created', 'nonce'],
         paramValues: { nonce: `interop-${alg}` },
       },
-      { method: 'GET', url: `${INJECT_ORIGIN}${path}`, headers: { 'x-purpose': 'market-supervision' } },
+      {
+        method: 'GET',
+        url: `${INJECT_ORIGIN}${path}`,
+        headers: { 'x-purpose': 'market-supervision', 'x-user-id': 'interop.official' },
+      },
     );
     const res = await a.app.inject({
       method: 'GET',

@@ -87,3 +87,48 @@ t.test('probes of mounted services feed the availability statistics', async (t) 
     'the latest result per resource',
   );
 });
+
+t.test('an outage (failed probes in a row) is escalated to the bureau and the provider once', async (t) => {
+  let healthy = false;
+  const endpoint = await provider(t, () => (healthy ? 200 : 503));
+  const connectors = new ConnectorRegistry({ http: new HttpConnectorFactory({ defaultTimeoutMs: 1000 }) });
+  t.teardown(() => connectors.close());
+  const gw = await buildWorkflowApp(t, { workflow: { connectors } });
+  const entry = { ...enterpriseEntry(), service: { connector: 'http' as const, endpoint, timeoutMs: 1000 } };
+  await gw.context.catalog.proposeChange(marketAdmin, entry.code, entry);
+  await gw.context.catalog.submit(marketAdmin, entry.code);
+  await gw.context.catalog.approve(bureauActor, entry.code);
+  const deps = {
+    catalog: gw.context.catalog,
+    connectors,
+    probes: gw.workflow.stats.probes,
+    now: gw.clock.now,
+    outageAfter: 2,
+    announce: gw.workflow.announce,
+  };
+  const outages = async (actor: typeof bureauActor) => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/v1/inbox?type=provider.outage',
+      headers: gw.as(actor),
+    });
+    return (res.json().events as { data: Record<string, unknown> }[]).filter(
+      (e) => e.data.resourceCode === entry.code,
+    );
+  };
+  await runAvailabilityProbes(deps);
+  t.same(await outages(bureauActor), [], 'one failed probe is not an outage yet');
+  await runAvailabilityProbes(deps);
+  t.match(await outages(bureauActor), [
+    { data: { providerDept: MARKET_REGULATION, resourceCode: entry.code, failures: 2, detail: /503/ } },
+  ]);
+  t.equal((await outages(marketAdmin)).length, 1, 'the provider is told too');
+  await runAvailabilityProbes(deps);
+  t.equal((await outages(bureauActor)).length, 1, 'escalated once per outage, not at every probe');
+  healthy = true;
+  await runAvailabilityProbes(deps);
+  healthy = false;
+  await runAvailabilityProbes(deps);
+  await runAvailabilityProbes(deps);
+  t.equal((await outages(bureauActor)).length, 2, 'a new outage after a recovery is escalated again');
+});

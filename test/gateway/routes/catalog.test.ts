@@ -137,6 +137,7 @@ t.test('catalog lifecycle, ownership and search over HTTP', async (t) => {
     payload: {
       reason: '系统升级',
       effectiveFrom: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10),
+      emergency: '前置机故障，立即暂停',
     },
   });
   t.equal(suspended.statusCode, 200);

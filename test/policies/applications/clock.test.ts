@@ -98,8 +98,21 @@ t.test('a provisional deadline is recomputed once the calendar knows the year', 
   await w.service.check(bureauActor, app.id, { outcome: 'accept' });
   const stage = (await w.service.get(bureauActor, app.id)).stages[1]!;
   t.equal(stage.provisional, true);
-  t.equal(stage.dueDate, '2027-01-11');
-  await w.takeOutbox();
+  t.equal(stage.dueDate, undefined, 'no guessed deadline');
+  t.equal((await w.service.get(bureauActor, app.id)).state, 'authorizing', 'the application stays open');
+  const entries = await w.takeOutbox();
+  const checked = entries.at(-1);
+  t.equal(checked?.timers, undefined, 'no timers for a clock that cannot be computed');
+  t.match(
+    checked?.events?.find((e) => e.type === 'application.clock-pending'),
+    {
+      recipients: ['bureau', app.providerDept],
+      data: { applicationId: app.id, stage: 'authorize', unknownYears: [2027] },
+    },
+    'flagged to the bureau (and the provider who must act)',
+  );
+  const open = await w.service.list(bureauActor, { state: 'authorizing', page: 1, pageSize: 10 });
+  t.equal(open.total, 1, 'listed among the open applications');
 
   t.equal(await recomputeProvisional(w.service.writer, w.calendar), 0, 'nothing changes without the year');
 
@@ -133,8 +146,8 @@ t.test('a provisional deadline is recomputed once the calendar knows the year', 
     by: { role: 'system' },
   });
   const [entry] = await w.takeOutbox();
-  t.equal(entry?.cancel?.length, 3, 'the old timers are dropped');
-  t.equal(entry?.timers?.length, 3, 'and set again at the exact deadline');
+  t.same(entry?.cancel, [], 'a pending clock had no timers to drop');
+  t.equal(entry?.timers?.length, 3, 'and now has them, at the exact deadline');
   t.equal(await recomputeProvisional(service.writer, with2027), 0, 'idempotent');
   await w.service.authorize(hrAdmin, app.id, {});
   t.equal((await w.grants.findActive(CIVIL_AFFAIRS, 'assistance', SOCIAL_INSURANCE))?.status, 'active');

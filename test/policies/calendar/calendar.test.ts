@@ -174,12 +174,7 @@ t.test('cstDate gives the China Standard Time date of an instant', async (t) => 
 
 t.test('deadline is due at 24:00 CST of the last working day', async (t) => {
   const friday = calendar.deadline(new Date('2026-02-13T15:59:59Z'), 1);
-  t.same(friday, {
-    dueDate: '2026-02-14',
-    dueAt: new Date('2026-02-14T16:00:00.000Z'),
-    provisional: false,
-    unknownYears: [],
-  });
+  t.same(friday, { dueDate: '2026-02-14', dueAt: new Date('2026-02-14T16:00:00.000Z') });
   t.equal(
     friday.dueAt.getTime(),
     Date.parse('2026-02-15T00:00:00+08:00'),
@@ -191,35 +186,56 @@ t.test('deadline is due at 24:00 CST of the last working day', async (t) => {
   t.equal(calendar.deadline(Date.parse('2026-02-13T16:00:00Z'), 0).dueDate, '2026-02-14');
   const hubeiAuthorize = calendar.deadline(Date.parse('2026-09-28T01:00:00Z'), 10);
   t.equal(hubeiAuthorize.dueDate, '2026-10-16');
-  t.equal(calendar.deadline(Date.parse('2026-12-24T02:00:00Z'), 5).provisional, false, 'ends 2026-12-31');
+  t.equal(calendar.deadline(Date.parse('2026-12-24T02:00:00Z'), 5).dueDate, '2026-12-31', 'ends in 2026');
 });
 
-t.test('a deadline reaching into an unknown year is provisional until the year is loaded', async (t) => {
-  const start = Date.parse('2026-12-24T02:00:00Z');
-  const provisional = calendar.deadline(start, 10);
-  t.same(provisional, {
-    dueDate: '2027-01-07',
-    dueAt: new Date('2027-01-07T16:00:00.000Z'),
-    provisional: true,
-    unknownYears: [2027],
+t.test(
+  'a deadline reaching into an unknown year is refused, not guessed, until the year is loaded',
+  async (t) => {
+    const start = Date.parse('2026-12-24T02:00:00Z');
+    // Before issue 18 this answered 2027-01-07 by counting Monday–Friday in 2027.
+    t.throws(() => calendar.deadline(start, 10), {
+      code: 'CALENDAR_YEAR_UNKNOWN',
+      statusCode: 422,
+      message:
+        /does not know 2027 \(it knows 2025, 2026\)\. Add the State Council's holiday arrangement for 2027/,
+    });
+    t.same(calendar.unknownYearsOf(start, 10), [2027], 'the missing year is named');
+    t.same(calendar.unknownYearsOf(start, 5), [], 'a count that ends in 2026 needs nothing more');
+    const with2027 = new WorkdayCalendar({ overrides: test2027 });
+    t.same(with2027.knownYears(), [2025, 2026, 2027]);
+    t.same(with2027.deadline(start, 10), {
+      dueDate: '2027-01-08',
+      dueAt: new Date('2027-01-08T16:00:00.000Z'),
+    });
+    t.equal(with2027.notice(2027)?.number, 'TEST-2027');
+    t.same(calendar.unknownYearsOf(Date.parse('2027-12-24T02:00:00Z'), 30), [2027, 2028]);
+  },
+);
+
+t.test('tableEndsWithin: 60 days before the table runs out (CST)', async (t) => {
+  t.equal(
+    calendar.tableEndsWithin(Date.parse('2026-10-31T15:59:59Z'), 60),
+    undefined,
+    '2026-10-31 CST: 61 days left',
+  );
+  t.same(calendar.tableEndsWithin(Date.parse('2026-10-31T16:00:00Z'), 60), {
+    lastKnownDate: '2026-12-31',
+    daysLeft: 60,
+  });
+  t.same(calendar.tableEndsWithin(Date.parse('2027-01-05T00:00:00Z'), 60), {
+    lastKnownDate: '2026-12-31',
+    daysLeft: -5,
   });
   const with2027 = new WorkdayCalendar({ overrides: test2027 });
-  t.same(with2027.knownYears(), [2025, 2026, 2027]);
-  t.same(with2027.deadline(start, 10), {
-    dueDate: '2027-01-08',
-    dueAt: new Date('2027-01-08T16:00:00.000Z'),
-    provisional: false,
-    unknownYears: [],
-  });
-  t.equal(with2027.notice(2027)?.number, 'TEST-2027');
-  t.equal(calendar.deadline(Date.parse('2027-12-24T02:00:00Z'), 30).unknownYears.join(), '2027,2028');
+  t.equal(with2027.tableEndsWithin(Date.parse('2026-12-01T00:00:00Z'), 60), undefined);
 });
 
 t.test('missingNextYearWarning from October 1 CST when next year is missing', async (t) => {
   t.equal(calendar.missingNextYearWarning(Date.parse('2026-09-30T15:59:59Z')), undefined, 'still September');
   t.match(
     calendar.missingNextYearWarning(new Date('2026-09-30T16:00:00Z')),
-    /does not know 2027.*provisional/,
+    /does not know 2027.*cannot be computed/,
   );
   t.equal(calendar.missingNextYearWarning(Date.parse('2025-10-15T00:00:00Z')), undefined, '2026 is known');
   t.equal(calendar.missingNextYearWarning(Date.parse('2025-03-01T00:00:00Z')), undefined);

@@ -14,16 +14,22 @@ import { CIVIL_AFFAIRS, hrAdmin, SOCIAL_INSURANCE } from '../applications/fixtur
 export const ID_NUMBER = '42010219900307123x';
 export const ID_NUMBER_NORMALIZED = '42010219900307123X';
 
-/** The provider's grant to 民政局's system `assistance` (or another) on 社会保险参保信息. */
+/**
+ * The provider's grant to 民政局's system `assistance` (or another) on 社会保险参保信息, as its authorization
+ * of an application makes it (a conditional resource is never granted directly).
+ */
 export function grantInsurance(grants: GrantStore, systemId = 'assistance'): Promise<Grant> {
-  return grants.create(grantActor(hrAdmin), conditionalEntry(), {
+  const grant = {
     deptCode: CIVIL_AFFAIRS,
     systemId,
     resourceCode: SOCIAL_INSURANCE,
     items: ['idNumber', 'insuranceType', 'monthsPaid'],
     purposes: ['social-assistance'],
-    modes: ['api'],
+    modes: ['api' as const],
     validTo: '2027-01-01T00:00:00+08:00',
+  };
+  return grants.create(grantActor(hrAdmin), conditionalEntry(), grant, {
+    source: { kind: 'application', applicationId: `app-${systemId}` },
   });
 }
 
