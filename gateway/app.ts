@@ -3,9 +3,11 @@
  * Tests build the app with their own context (real Redis, their own key prefix) and use `app.inject`.
  */
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createAccounts } from './app/accounts.js';
 import type { GatewayContext } from './app/context.js';
 import { createExchange } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
@@ -16,6 +18,7 @@ import { applicationRoutes } from './routes/applications.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
+import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -122,8 +125,11 @@ export async function buildApp({
   // external
   await app.register(problemDetails);
   await app.register(openapi, { version: VERSION });
+  await app.register(fastifyCookie);
   // app
+  const accounts = createAccounts(context);
   await app.register(peopleAuth, {
+    sessions: accounts.sessions,
     issuer: context.config.GOVSHARE_JWT_ISSUER,
     audience: context.config.GOVSHARE_JWT_AUDIENCE,
     publicKeyPem: context.platform.tokenPublicKeyPem,
@@ -136,6 +142,7 @@ export async function buildApp({
   });
   // routes
   await app.register(identityRoutes, { context });
+  await app.register(sessionRoutes, { context, accounts });
   const workflow = createWorkflow(context, {
     log: app.log as unknown as Logger,
     ...(await workflowSettings(context.config)),

@@ -113,7 +113,8 @@ export type StoreFilter =
   | ['dept', string]
   | ['provider', string]
   | ['reason', string]
-  | ['decision', string];
+  | ['decision', string]
+  | ['actorRole', string];
 
 export interface StoreSearch {
   filters: readonly StoreFilter[];
@@ -133,6 +134,8 @@ const COLUMN: Record<Exclude<StoreFilter[0], 'subject'>, string> = {
   provider: 'r.provider_dept',
   reason: 'r.reason_code',
   decision: 'r.decision',
+  // Not a column of its own: officers' actions are few and searched by time; rec is the chained JSON.
+  actorRole: "(r.rec::jsonb -> 'actor' ->> 'role')",
 };
 
 /** Partition of the month an epoch-ms time falls in (UTC): its name and [from, to) bounds in ms. */

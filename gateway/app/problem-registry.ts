@@ -18,6 +18,7 @@ import { calendarErrorDocs, calendarErrors } from '../../policies/calendar/error
 import { policiesErrorDocs, policiesErrors } from '../../policies/errors.js';
 import { objectionsErrorDocs, objectionsErrors } from '../../policies/objections/errors.js';
 import { statsErrorDocs, statsErrors } from '../../policies/stats/errors.js';
+import { accountErrorDocs, accountErrors } from '../auth/errors.js';
 import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
 
 export interface RegisteredProblem {
@@ -44,6 +45,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['envelope', envelopeErrors, envelopeErrorDocs],
   ['sql connector', sqlConnectorErrors, sqlConnectorErrorDocs],
   ['audit', auditErrors, auditErrorDocs],
+  ['accounts and sessions', accountErrors, accountErrorDocs],
 ];
 
 function collect(): Map<string, RegisteredProblem> {

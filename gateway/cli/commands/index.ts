@@ -16,6 +16,7 @@ import {
 } from './identities.js';
 import { configCommand, initCommand, serveCommand, tokenCommand } from './platform.js';
 import { statsCommand } from './stats.js';
+import { userAddCommand, userListCommand, userUnlockCommand } from './users.js';
 import { workerCommand } from './worker.js';
 
 /** Every command, in the order `govshare --help` lists them. */
@@ -26,6 +27,9 @@ export const commands: Command[] = [
   workerCommand,
   configCommand,
   tokenCommand,
+  userAddCommand,
+  userListCommand,
+  userUnlockCommand,
   deptAddCommand,
   deptListCommand,
   systemAddCommand,
