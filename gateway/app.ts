@@ -33,6 +33,7 @@ import { BoundedSet } from '../platform/bounded-set.js';
 import { Problem } from './app/schemas.js';
 import { VERSION } from './app/version.js';
 import adminAudit from './plugins/admin-audit.js';
+import { consoleRoutes } from './plugins/console.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import peopleAuth from './plugins/people-auth.js';
@@ -143,6 +144,7 @@ export async function buildApp({
   // routes
   await app.register(identityRoutes, { context });
   await app.register(sessionRoutes, { context, accounts });
+  await app.register(consoleRoutes);
   const workflow = createWorkflow(context, {
     log: app.log as unknown as Logger,
     ...(await workflowSettings(context.config)),

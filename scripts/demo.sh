@@ -12,6 +12,7 @@ for arg in "$@"; do [ "$arg" = "--no-wait" ] && NO_WAIT=1; done
 ./scripts/ensure-deps.sh
 echo "==> building (tsc)"
 npx tsc -p tsconfig.json
+npx vite build --config console/vite.config.ts
 
 DEMO=${GOVSHARE_DEMO_DIR:-$ROOT/data/demo}
 rm -rf "$DEMO"
