@@ -156,10 +156,18 @@ gs api GET "$GW/v1/audit?subject=$ID&limit=10" --token "$AUDITOR" \
 show "govshare audit verify"
 gs audit verify
 
+step "console accounts: a department administrator (password) and a bureau reviewer (password + TOTP)"
+node -e "process.stdout.write(require('crypto').randomBytes(12).toString('base64url'))" > "$DEMO/console-password"
+chmod 600 "$DEMO/console-password"
+CONSOLE_PASSWORD=$(cat "$DEMO/console-password")
+gs user add --name li.na --display-name 李娜 --role dept-admin --dept 11420100010001138Y --password-file "$DEMO/console-password"
+gs user add --name zhao.lei --display-name 赵磊 --role bureau --password-file "$DEMO/console-password"
+
 cat <<EOM
 
 govshare is running:
   gateway        $GW          (OpenAPI: $GW/docs)
+  console        $GW/console/  sign in as li.na (or zhao.lei with the TOTP code above), password $CONSOLE_PASSWORD
   simulator      $SIM_URL
   redis          $GOVSHARE_REDIS_URL
   platform data  $GOVSHARE_DATA_DIR

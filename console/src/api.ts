@@ -67,9 +67,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return json as T;
 }
 
-/** Saves a JSON answer as a file without the data ever entering storage or a URL of its own. */
+/** Saves a JSON answer (or a text such as a PEM) as a file, without it entering storage or a URL of its own. */
 export function download(filename: string, data: unknown): void {
-  const blob = new Blob([`${JSON.stringify(data, null, 2)}\n`], { type: 'application/json' });
+  const text = typeof data === 'string' ? data : `${JSON.stringify(data, null, 2)}\n`;
+  const blob = new Blob([text], {
+    type: typeof data === 'string' ? 'application/x-pem-file' : 'application/json',
+  });
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
