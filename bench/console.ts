@@ -21,7 +21,7 @@ import { startSimulator } from '../connectors/simulator/server.js';
 import { loadConfig } from '../gateway/app/config.js';
 import { createContext } from '../gateway/app/context.js';
 import { buildApp } from '../gateway/app.js';
-import { AccountStore } from '../gateway/auth/accounts.js';
+import { AccountStore, totpSealKey } from '../gateway/auth/accounts.js';
 import { CONSOLE_ROOT } from '../gateway/plugins/console.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../scripts/lib/demo-catalog.js';
 import { startLocalRedis } from '../scripts/lib/local-redis.js';
@@ -111,7 +111,9 @@ async function main() {
         },
       );
     }
-    const { totpSecret } = await new AccountStore(context.redis, context.prefix).add({
+    const { totpSecret } = await new AccountStore(context.redis, context.prefix, {
+      sealKey: totpSealKey(context.platform.subjectHmacKey),
+    }).add({
       name: 'bench.bureau',
       displayName: 'bench',
       role: 'bureau',

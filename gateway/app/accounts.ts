@@ -1,5 +1,5 @@
 /** The console's account and session stores, built from the configuration. */
-import { AccountStore } from '../auth/accounts.js';
+import { AccountStore, totpSealKey } from '../auth/accounts.js';
 import { SessionStore } from '../auth/sessions.js';
 import type { GatewayContext } from './context.js';
 
@@ -9,11 +9,12 @@ export interface Accounts {
 }
 
 export function createAccounts(context: GatewayContext): Accounts {
-  const { config, redis, prefix, now } = context;
+  const { config, redis, prefix, now, platform } = context;
   return {
     accounts: new AccountStore(redis, prefix, {
       maxFailures: config.GOVSHARE_LOGIN_MAX_FAILURES,
       lockSeconds: config.GOVSHARE_LOGIN_LOCK_MINUTES * 60,
+      sealKey: totpSealKey(platform.subjectHmacKey),
       now,
     }),
     sessions: new SessionStore(redis, prefix, {

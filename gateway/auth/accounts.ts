@@ -8,7 +8,7 @@
  * security (security-admin) and audit (auditor) duties cannot be given to one account, and a
  * department's administrator is never also a platform officer.
  */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Algorithm, hash, verify as verifyPassword } from '@node-rs/argon2';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -58,8 +58,37 @@ interface StoredAccount {
   displayName: string;
   dept?: string;
   passwordHash: string;
+  /** The TOTP secret sealed with AES-256-GCM under the platform's key (see `sealTotpSecret`). */
+  totpSealed?: string;
+  /** A TOTP secret in clear, as written by a store without a seal key (tests, tools). */
   totpSecret?: string;
   createdAt: string;
+}
+
+/**
+ * The key TOTP secrets are sealed with: HKDF-SHA256 of a platform secret with its own label, so a copy of
+ * Redis alone does not give anyone the codes of the bureau's, the auditors' or the security officer's
+ * authenticators.
+ */
+export function totpSealKey(platformSecret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', platformSecret, Buffer.alloc(0), 'govshare:totp-secret:v1', 32));
+}
+
+/** AES-256-GCM, the account name as associated data (a sealed secret cannot be moved to another account). */
+export function sealTotpSecret(key: Buffer, name: string, secret: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(name));
+  const body = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return `v1.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
+}
+
+export function openTotpSecret(key: Buffer, name: string, sealed: string): string {
+  const raw = Buffer.from(sealed.slice(3), 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12)).setAAD(Buffer.from(name));
+  decipher.setAuthTag(raw.subarray(raw.length - 16));
+  return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
+    'utf8',
+  );
 }
 
 /** An account as shown to administrators: never the hash or the secret. */
@@ -123,6 +152,8 @@ export interface AccountStoreOptions {
   maxFailures?: number;
   /** How long a lock (and the failure count) lasts. @defaultValue 900 */
   lockSeconds?: number;
+  /** Seal TOTP secrets at rest with this key (`totpSealKey`); the gateway and the CLI always give it. */
+  sealKey?: Buffer;
   now?: () => Date;
 }
 
@@ -131,6 +162,7 @@ export class AccountStore {
   private readonly maxFailures: number;
   private readonly lockSeconds: number;
   private readonly now: () => Date;
+  private readonly sealKey: Buffer | undefined;
   /** Verified against when the account does not exist, so the answer takes as long either way. */
   private dummyHash: Promise<string> | undefined;
 
@@ -143,6 +175,21 @@ export class AccountStore {
     this.maxFailures = options.maxFailures ?? 5;
     this.lockSeconds = options.lockSeconds ?? 900;
     this.now = options.now ?? (() => new Date());
+    this.sealKey = options.sealKey;
+  }
+
+  /** What is stored for a new TOTP secret: sealed when the store has the key. */
+  private totpField(name: string, secret: string): Pick<StoredAccount, 'totpSealed' | 'totpSecret'> {
+    return this.sealKey ? { totpSealed: sealTotpSecret(this.sealKey, name, secret) } : { totpSecret: secret };
+  }
+
+  private totpSecretOf(account: StoredAccount): string | undefined {
+    if (account.totpSealed) {
+      if (!this.sealKey)
+        throw new Error(`the TOTP secret of "${account.name}" is sealed: this store has no seal key`);
+      return openTotpSecret(this.sealKey, account.name, account.totpSealed);
+    }
+    return account.totpSecret;
   }
 
   /**
@@ -175,7 +222,7 @@ export class AccountStore {
       displayName: input.displayName,
       ...(input.dept ? { dept: input.dept } : {}),
       passwordHash: await hashPassword(input.password),
-      ...(totpSecret ? { totpSecret } : {}),
+      ...(totpSecret ? this.totpField(input.name, totpSecret) : {}),
       createdAt: this.now().toISOString(),
     };
     const created = await this.redis.set(this.keys.account(input.name), JSON.stringify(account), 'NX');
@@ -211,9 +258,9 @@ export class AccountStore {
       );
     }
     let totpSecret: string | undefined;
-    if (TOTP_ROLES.has(input.role) && !existing.totpSecret) {
+    if (TOTP_ROLES.has(input.role) && !existing.totpSecret && !existing.totpSealed) {
       totpSecret = generateSecret();
-      existing.totpSecret = totpSecret;
+      Object.assign(existing, this.totpField(existing.name, totpSecret));
       await this.redis.set(this.keys.account(existing.name), JSON.stringify(existing), 'XX');
     }
     return { account: await this.view(existing), created: false, ...(totpSecret ? { totpSecret } : {}) };
@@ -240,7 +287,8 @@ export class AccountStore {
     const account = await this.stored(name);
     const passwordOk = await verifyPassword(account?.passwordHash ?? (await this.dummy()), password);
     if (!account || !passwordOk) return this.fail(name, 'wrong account name or password');
-    if (account.totpSecret) {
+    const secret = this.totpSecretOf(account);
+    if (secret) {
       if (totp === undefined || totp === '') {
         // Not counted: the password was right, the client asks for the code next.
         throw new accountErrors.TOTP_REQUIRED('this account signs in with a one-time code: send `totp`');
@@ -248,7 +296,7 @@ export class AccountStore {
       const last = await this.redis.get(this.keys.totpStep(name));
       const result = /^\d{6}$/.test(totp)
         ? await verifyTotp({
-            secret: account.totpSecret,
+            secret,
             token: totp,
             epoch: Math.floor(this.now().getTime() / 1000),
             epochTolerance: 30,
@@ -282,7 +330,11 @@ export class AccountStore {
     const [[, count]] = (await this.redis.multi().incr(key).expire(key, this.lockSeconds, 'NX').exec()) as [
       [unknown, number],
     ];
-    if (count >= this.maxFailures) throw await this.locked(name);
+    if (count >= this.maxFailures) {
+      // The lock lasts its full time from the failure that set it, not from the first failure counted.
+      if (count === this.maxFailures) await this.redis.expire(key, this.lockSeconds);
+      throw await this.locked(name);
+    }
     throw new accountErrors.SIGNIN_FAILED(
       `${why}; ${this.maxFailures - count} attempt(s) left before the lock`,
     );
@@ -318,7 +370,7 @@ export class AccountStore {
       displayName: account.displayName,
       roles,
       ...(account.dept ? { dept: account.dept } : {}),
-      totp: account.totpSecret !== undefined,
+      totp: account.totpSecret !== undefined || account.totpSealed !== undefined,
       createdAt: account.createdAt,
       ...(Number(failures ?? 0) >= this.maxFailures ? { lockedForSeconds: Math.max(ttl, 1) } : {}),
     };

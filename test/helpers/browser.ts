@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { Test } from 'tap';
-import { AccountStore, type NewAccount } from '../../gateway/auth/accounts.js';
+import { AccountStore, type NewAccount, totpSealKey } from '../../gateway/auth/accounts.js';
 import type { TestApp } from './app.js';
 
 export const CHROMIUM_PATH = process.env.GOVSHARE_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -48,7 +48,9 @@ export async function addPerson(
   input: Omit<NewAccount, 'password'> & { password?: string },
 ): Promise<Person> {
   const password = input.password ?? `pw-${input.name}-0123456789`;
-  const store = new AccountStore(gw.context.redis, gw.context.prefix);
+  const store = new AccountStore(gw.context.redis, gw.context.prefix, {
+    sealKey: totpSealKey(gw.context.platform.subjectHmacKey),
+  });
   const { totpSecret } = await store.add({ ...input, password });
   return { name: input.name, password, ...(totpSecret ? { totpSecret } : {}) };
 }

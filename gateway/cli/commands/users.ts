@@ -3,9 +3,10 @@
  * administrator's own among them) are made here; later ones through the console or POST /v1/users.
  */
 import { readFileSync } from 'node:fs';
+import { loadPlatform } from '../../../certs/platform.js';
 import type { RedisClient } from '../../../platform/redis.js';
 import type { GovshareConfig } from '../../app/config.js';
-import { AccountStore, randomPassword } from '../../auth/accounts.js';
+import { AccountStore, randomPassword, totpSealKey } from '../../auth/accounts.js';
 import { ROLES, type Role } from '../../auth/people.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
@@ -106,5 +107,6 @@ function accountStore(config: GovshareConfig, redis: RedisClient): AccountStore 
   return new AccountStore(redis, config.GOVSHARE_REDIS_PREFIX, {
     maxFailures: config.GOVSHARE_LOGIN_MAX_FAILURES,
     lockSeconds: config.GOVSHARE_LOGIN_LOCK_MINUTES * 60,
+    sealKey: totpSealKey(loadPlatform(config.GOVSHARE_DATA_DIR).subjectHmacKey),
   });
 }
