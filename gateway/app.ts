@@ -16,6 +16,7 @@ import { dataPathDeps } from './data-path/deps.js';
 import type { DataPathDeps } from './data-path/serve.js';
 import { applicationRoutes } from './routes/applications.js';
 import { exchangeRoutes } from './routes/exchange.js';
+import { exchangeOverviewRoutes } from './routes/exchange-overview.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
 import { sessionRoutes } from './routes/session.js';
@@ -196,6 +197,7 @@ export async function buildApp({
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
   });
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
+  await app.register(exchangeOverviewRoutes, { context, deps: exchange.deps });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

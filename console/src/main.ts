@@ -21,6 +21,7 @@ const router = createRouter({
     { path: '/grants', component: () => import('./pages/Grants.vue') },
     { path: '/stats', component: () => import('./pages/Stats.vue') },
     { path: '/identities', component: () => import('./pages/Identities.vue') },
+    { path: '/exchange', component: () => import('./pages/Exchange.vue') },
     { path: '/oversight', component: () => import('./pages/Oversight.vue') },
   ],
 });

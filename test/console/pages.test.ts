@@ -117,6 +117,13 @@ t.test('catalog, grants, statistics, departments and certificates, oversight', a
   await b.page.getByTestId('departments').getByText(psb.deptCode).waitFor();
   await checkAccessibility(t, b.page, 'the departments');
 
+  await b.page.getByRole('menuitem', { name: '交换任务' }).click();
+  await b.page.getByRole('textbox', { name: '调用部门' }).fill(amr.deptCode);
+  await b.page.getByRole('button', { name: '检索' }).click();
+  await b.page.getByTestId('exchange').getByText('暂无数据').waitFor();
+  t.pass('the bulk jobs page shows its empty state');
+  await checkAccessibility(t, b.page, 'the bulk exchange jobs');
+
   await b.page.getByRole('menuitem', { name: '审计员操作' }).click();
   await b.page.getByTestId('oversight').waitFor();
   await checkAccessibility(t, b.page, "the auditors' actions");
