@@ -41,6 +41,7 @@ export const AuditFilters = Type.Object(
     ),
     decision: Type.Optional(AuditDecision),
     reasonCode: Value('Reason code of a deny or error'),
+    actorRole: Value("Role of the acting person (e.g. auditor: the audit administrator's own actions)"),
   },
   { additionalProperties: false },
 );
@@ -244,6 +245,7 @@ function planQuery(query: AuditQuery, subjectSecret: Buffer): Plan {
   add('provider', query.providerDept);
   add('reason', query.reasonCode);
   add('decision', query.decision);
+  add('actorRole', query.actorRole);
   return { fromMs, toMs, filters, limit: query.limit ?? 100 };
 }
 
@@ -272,6 +274,8 @@ function matches(record: AuditRecord, ms: number, filters: readonly StoreFilter[
         return record.reasonCode === value;
       case 'decision':
         return record.decision === value;
+      case 'actorRole':
+        return record.actor?.role === value;
     }
     return false;
   });

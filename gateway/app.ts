@@ -3,9 +3,11 @@
  * Tests build the app with their own context (real Redis, their own key prefix) and use `app.inject`.
  */
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createAccounts } from './app/accounts.js';
 import type { GatewayContext } from './app/context.js';
 import { createExchange } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
@@ -15,9 +17,11 @@ import type { DataPathDeps } from './data-path/serve.js';
 import { applicationRoutes } from './routes/applications.js';
 import { caseRoutes } from './routes/cases.js';
 import { exchangeRoutes } from './routes/exchange.js';
+import { exchangeOverviewRoutes } from './routes/exchange-overview.js';
 import { federationRoutes } from './routes/federation.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
+import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -32,6 +36,7 @@ import { BoundedSet } from '../platform/bounded-set.js';
 import { Problem } from './app/schemas.js';
 import { VERSION } from './app/version.js';
 import adminAudit from './plugins/admin-audit.js';
+import { consoleRoutes } from './plugins/console.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import peopleAuth from './plugins/people-auth.js';
@@ -128,8 +133,11 @@ export async function buildApp({
   // external
   await app.register(problemDetails);
   await app.register(openapi, { version: VERSION });
+  await app.register(fastifyCookie);
   // app
+  const accounts = createAccounts(context);
   await app.register(peopleAuth, {
+    sessions: accounts.sessions,
     issuer: context.config.GOVSHARE_JWT_ISSUER,
     audience: context.config.GOVSHARE_JWT_AUDIENCE,
     publicKeyPem: context.platform.tokenPublicKeyPem,
@@ -142,6 +150,8 @@ export async function buildApp({
   });
   // routes
   await app.register(identityRoutes, { context });
+  await app.register(sessionRoutes, { context, accounts });
+  await app.register(consoleRoutes);
   const workflow = createWorkflow(context, {
     log: app.log as unknown as Logger,
     ...(await workflowSettings(context.config)),
@@ -207,6 +217,7 @@ export async function buildApp({
   });
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
   await app.register(transparencyRoutes, { context });
+  await app.register(exchangeOverviewRoutes, { context, deps: exchange.deps });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

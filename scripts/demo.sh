@@ -12,6 +12,7 @@ for arg in "$@"; do [ "$arg" = "--no-wait" ] && NO_WAIT=1; done
 ./scripts/ensure-deps.sh
 echo "==> building (tsc)"
 npx tsc -p tsconfig.json
+npx vite build --config console/vite.config.ts
 
 DEMO=${GOVSHARE_DEMO_DIR:-$ROOT/data/demo}
 rm -rf "$DEMO"
@@ -215,10 +216,18 @@ echo "the portal's queries are audited too, under the citizen's hash:"
 gs api GET "$GW/v1/audit?subject=$ID&limit=3" --token "$AUDITOR" \
   | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records)console.log([r.time,r.actor.systemId??'-',r.action,r.decision,r.reasonCode??'',r.status,'user='+(r.actor.userId??'-')].join('  '))})"
 
+step "console accounts: a department administrator (password) and a bureau reviewer (password + TOTP)"
+node -e "process.stdout.write(require('crypto').randomBytes(12).toString('base64url'))" > "$DEMO/console-password"
+chmod 600 "$DEMO/console-password"
+CONSOLE_PASSWORD=$(cat "$DEMO/console-password")
+gs user add --name li.na --display-name 李娜 --role dept-admin --dept 11420100010001138Y --password-file "$DEMO/console-password"
+gs user add --name zhao.lei --display-name 赵磊 --role bureau --password-file "$DEMO/console-password"
+
 cat <<EOM
 
 govshare is running:
   gateway        $GW          (OpenAPI: $GW/docs)
+  console        $GW/console/  sign in as li.na (or zhao.lei with the TOTP code above), password $CONSOLE_PASSWORD
   simulator      $SIM_URL
   redis          $GOVSHARE_REDIS_URL
   platform data  $GOVSHARE_DATA_DIR

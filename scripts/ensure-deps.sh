@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what govshare needs on a fresh Debian machine: npm packages always; redis-server (and
-# PostgreSQL when asked with --postgres, nginx for the data-path benchmark's baseline with --nginx) from
+# PostgreSQL when asked with --postgres, nginx for the data-path benchmark's baseline with --nginx, Chromium
+# for the console's browser tests with --chromium) from
 # Debian packages when running as root, otherwise it prints the exact command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_postgres=0
 want_nginx=0
+want_chromium=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
     --nginx) want_nginx=1 ;;
+    --chromium) want_chromium=1 ;;
   esac
 done
 
@@ -29,6 +32,9 @@ if [ "$want_postgres" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 
 fi
 if [ "$want_nginx" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   missing+=(nginx)
+fi
+if [ "$want_chromium" = 1 ] && [ ! -x "${GOVSHARE_TEST_CHROMIUM:-/usr/bin/chromium}" ]; then
+  missing+=(chromium)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -4,11 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/ensure-deps.sh --postgres
+./scripts/ensure-deps.sh --postgres --chromium
 
 echo "==> build (tsc)"
 rm -rf dist   # a clean build: no stale compiled tests of deleted sources
 npx tsc -p tsconfig.json
+
+echo "==> console (vue-tsc, vite build into dist/console)"
+npx vue-tsc --noEmit -p console/tsconfig.json
+npx vite build --config console/vite.config.ts
 
 echo "==> lint and format check (biome)"
 npx biome check .

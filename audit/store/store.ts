@@ -120,7 +120,8 @@ export type StoreFilter =
    * Records made under an investigation flag only when their stream-id time is before this epoch-ms
    * time; every other record passes.
    */
-  | ['disclosedBefore', number];
+  | ['disclosedBefore', number]
+  | ['actorRole', string];
 
 export interface StoreSearch {
   filters: readonly StoreFilter[];
@@ -141,6 +142,8 @@ const COLUMN: Record<Exclude<StoreFilter[0], 'subject' | 'disclosedBefore'>, str
   reason: 'r.reason_code',
   decision: 'r.decision',
   kind: 'r.kind',
+  // Not a column of its own: officers' actions are few and searched by time; rec is the chained JSON.
+  actorRole: "(r.rec::jsonb -> 'actor' ->> 'role')",
 };
 
 /** Partition of the month an epoch-ms time falls in (UTC): its name and [from, to) bounds in ms. */

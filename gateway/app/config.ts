@@ -238,6 +238,31 @@ export const ConfigSchema = Type.Object(
       maximum: 365,
       description: 'Days until the nextUpdate of each CRL the platform issues',
     }),
+    GOVSHARE_SESSION_IDLE_MINUTES: Type.Integer({
+      default: 15,
+      minimum: 1,
+      maximum: 480,
+      description: 'A console session ends after this many minutes without a request (等保: 15)',
+    }),
+    GOVSHARE_SESSION_MAX_HOURS: Type.Integer({
+      default: 12,
+      minimum: 1,
+      maximum: 24,
+      description: 'A console session ends this many hours after sign-in, however active',
+    }),
+    GOVSHARE_LOGIN_MAX_FAILURES: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 100,
+      description: 'Failed console sign-ins (password or one-time code) that lock an account',
+    }),
+    GOVSHARE_LOGIN_LOCK_MINUTES: Type.Integer({
+      default: 15,
+      minimum: 1,
+      maximum: 1440,
+      description:
+        'How long a locked console account stays locked (a security administrator can unlock it sooner)',
+    }),
   },
   { additionalProperties: false },
 );

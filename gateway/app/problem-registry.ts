@@ -25,6 +25,7 @@ import { casesErrorDocs, casesErrors } from '../../policies/cases/errors.js';
 import { policiesErrorDocs, policiesErrors } from '../../policies/errors.js';
 import { objectionsErrorDocs, objectionsErrors } from '../../policies/objections/errors.js';
 import { statsErrorDocs, statsErrors } from '../../policies/stats/errors.js';
+import { accountErrorDocs, accountErrors } from '../auth/errors.js';
 import { gatewayErrorDocs, gatewayErrors, identityErrorDocs, identityErrors } from './errors.js';
 
 export interface RegisteredProblem {
@@ -54,6 +55,7 @@ const AREAS: [string, Record<string, FastifyErrorConstructor>, Record<string, st
   ['audit', auditErrors, auditErrorDocs],
   ['transparency', transparencyErrors, transparencyErrorDocs],
   ['federation', federationErrors, federationErrorDocs],
+  ['accounts and sessions', accountErrors, accountErrorDocs],
 ];
 
 function collect(): Map<string, RegisteredProblem> {

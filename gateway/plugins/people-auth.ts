@@ -1,5 +1,5 @@
 /**
- * Authenticates people (JWT bearer tokens) and enforces each route's declared access. Every route under
+ * Authenticates people (JWT bearer tokens, or the console's session cookie) and enforces each route's declared access. Every route under
  * /v1 must declare `config.access`; a route without one is refused at start-up, so forgetting it cannot
  * silently make a route public.
  */
@@ -9,7 +9,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import buildGetJwks from 'get-jwks';
 import { gatewayErrors } from '../app/errors.js';
+import { accountErrors } from '../auth/errors.js';
 import { type Access, type Person, PersonClaims, type Role } from '../auth/people.js';
+import { csrfMatches, SESSION_COOKIE, type Session, type SessionStore } from '../auth/sessions.js';
 
 export interface RouteAccess {
   method: string;
@@ -27,6 +29,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     person?: Person;
+    /** The console session the person signed in with (absent for bearer tokens). */
+    consoleSession?: { id: string; session: Session };
   }
 }
 
@@ -43,7 +47,11 @@ export interface PeopleAuthOptions {
   /** PEM of the platform token key's public half; used unless `jwksUrl` is set. */
   publicKeyPem: string;
   jwksUrl?: string;
+  /** Console sessions: a request without a bearer token may authenticate with the session cookie. */
+  sessions?: SessionStore;
 }
+
+const CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
   if (options.jwksUrl) {
@@ -88,6 +96,11 @@ async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
   app.addHook('onRequest', async function authorizePerson(request) {
     const access = request.routeOptions.config.access;
     if (access === undefined || access === 'public' || access === 'system') return;
+    const cookie = request.cookies?.[SESSION_COOKIE];
+    if (options.sessions && cookie && request.headers.authorization === undefined) {
+      authorizeRole(request, await sessionPerson(request, options.sessions, cookie), access);
+      return;
+    }
     const claims = await request.jwtVerify<Person>();
     if (!Value.Check(PersonClaims, claims) || (claims.role === 'dept-admin' && !claims.dept)) {
       throw new gatewayErrors.AUTH_TOKEN_INVALID(
@@ -97,14 +110,39 @@ async function peopleAuth(app: FastifyInstance, options: PeopleAuthOptions) {
     const person: Person = claims.dept
       ? { sub: claims.sub, role: claims.role, dept: claims.dept }
       : { sub: claims.sub, role: claims.role };
-    // Set before the role check, so that a refusal is audited with the person refused.
-    request.person = person;
-    if (!(access as readonly Role[]).includes(person.role)) {
-      throw new gatewayErrors.ROLE_FORBIDDEN(
-        `The role ${person.role} may not call ${request.method} ${request.routeOptions.url}; allowed: ${access.join(', ')}.`,
-      );
-    }
+    authorizeRole(request, person, access);
   });
+}
+
+function authorizeRole(request: FastifyRequest, person: Person, access: readonly Role[]): void {
+  // Set before the role check, so that a refusal is audited with the person refused.
+  request.person = person;
+  if (!access.includes(person.role)) {
+    throw new gatewayErrors.ROLE_FORBIDDEN(
+      `The role ${person.role} may not call ${request.method} ${request.routeOptions.url}; allowed: ${access.join(', ')}.`,
+    );
+  }
+}
+
+/**
+ * The person of a live console session; its idle clock restarts. A change (POST, PUT, PATCH, DELETE)
+ * must also carry the session's CSRF token: the cookie alone is sent by the browser on its own.
+ */
+async function sessionPerson(request: FastifyRequest, sessions: SessionStore, id: string): Promise<Person> {
+  const session = await sessions.touch(id);
+  if (!session) {
+    throw new accountErrors.SESSION_INVALID(
+      'The console session has expired or was signed out: sign in again.',
+    );
+  }
+  request.consoleSession = { id, session };
+  if (CHANGING_METHODS.has(request.method) && !csrfMatches(session, request.headers['x-csrf-token'])) {
+    request.person = session.person;
+    throw new accountErrors.CSRF_TOKEN_INVALID(
+      'A change made with the session cookie must send its CSRF token in x-csrf-token.',
+    );
+  }
+  return session.person;
 }
 
 /** The authenticated person of a route that declared people's roles. */

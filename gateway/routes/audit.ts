@@ -3,6 +3,9 @@
  * (三员分立: not the bureau, not the security administrator). Auditors' own searches are audited too,
  * recording which filters were used but never a plain subject.
  *
+ * The auditors' own actions are readable by the bureau and the security administrator
+ * (`/v1/audit/auditor-actions`): nobody's actions go unwatched.
+ *
  * Inclusion proofs (`/v1/audit/{requestId}/proof`) are also given to a department's administrator for
  * its own department's requests: evidence of what the platform recorded about them, checkable offline
  * with only the platform CA (`govshare audit verify-proof`).
@@ -51,6 +54,57 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext }>
       const page = await searchAudit(redis, prefix, platform.subjectHmacKey, request.query, auditStore);
       await request.auditAdmin('audit.search', usedFilters(request.query));
       return page;
+    },
+  );
+
+  app.post(
+    '/v1/audit/search',
+    {
+      config: { access: ['auditor'] },
+      schema: {
+        tags: ['audit'],
+        description:
+          "The search of GET /v1/audit with the query in the body, so that a subject's ID number never appears in a URL, a browser's history or an access log (the console uses this).",
+        body: AuditQuery,
+        response: {
+          200: Type.Object({ records: Type.Array(Type.Unknown()), nextCursor: Type.Optional(Type.String()) }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const page = await searchAudit(redis, prefix, platform.subjectHmacKey, request.body, auditStore);
+      await request.auditAdmin('audit.search', usedFilters(request.body));
+      return page;
+    },
+  );
+
+  app.get(
+    '/v1/audit/auditor-actions',
+    {
+      config: { access: ['bureau', 'security-admin', 'auditor'] },
+      schema: {
+        tags: ['audit'],
+        description:
+          "三员分立: the audit administrators' own actions (searches, exports, verifications, proofs), newest first, readable by the system and security administrators so that the auditors are audited too.",
+        querystring: Type.Object(
+          {
+            from: AuditFilters.properties.from,
+            to: AuditFilters.properties.to,
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ records: Type.Array(Type.Unknown()), nextCursor: Type.Optional(Type.String()) }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const query = { ...request.query, actorRole: 'auditor' };
+      return searchAudit(redis, prefix, platform.subjectHmacKey, query, auditStore);
     },
   );
 

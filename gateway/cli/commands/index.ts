@@ -29,6 +29,7 @@ import {
   tokenCommand,
 } from './platform.js';
 import { statsCommand } from './stats.js';
+import { userAddCommand, userListCommand, userUnlockCommand } from './users.js';
 import { workerCommand } from './worker.js';
 
 /** Every command, in the order `govshare --help` lists them. */
@@ -40,6 +41,9 @@ export const commands: Command[] = [
   configCommand,
   tokenCommand,
   signingKeyRotateCommand,
+  userAddCommand,
+  userListCommand,
+  userUnlockCommand,
   deptAddCommand,
   deptListCommand,
   systemAddCommand,

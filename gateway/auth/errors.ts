@@ -1,0 +1,36 @@
+/**
+ * Error codes of people's accounts and console sessions: sign-in, second factor, lockout, session cookie,
+ * CSRF and the three-officer rule (三员分立).
+ */
+import { createError, type FastifyErrorConstructor } from '@fastify/error';
+
+export const accountErrors = {
+  SIGNIN_FAILED: createError('SIGNIN_FAILED', '%s', 401),
+  TOTP_REQUIRED: createError('TOTP_REQUIRED', '%s', 401),
+  ACCOUNT_LOCKED: createError('ACCOUNT_LOCKED', '%s', 423),
+  SESSION_INVALID: createError('SESSION_INVALID', '%s', 401),
+  CSRF_TOKEN_INVALID: createError('CSRF_TOKEN_INVALID', '%s', 403),
+  ACCOUNT_EXISTS: createError('ACCOUNT_EXISTS', '%s', 409),
+  ACCOUNT_UNKNOWN: createError('ACCOUNT_UNKNOWN', '%s', 404),
+  ACCOUNT_INVALID: createError('ACCOUNT_INVALID', '%s', 400),
+  OFFICER_DUTY_CONFLICT: createError('OFFICER_DUTY_CONFLICT', '%s', 409),
+} satisfies Record<string, FastifyErrorConstructor>;
+
+export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
+  SIGNIN_FAILED:
+    'The account name, password or one-time code is wrong (the answer does not say which). Repeated failures lock the account.',
+  TOTP_REQUIRED:
+    'The account holds a role that signs in with a second factor (bureau, auditor, security-admin): send `totp`, the 6-digit code of its authenticator.',
+  ACCOUNT_LOCKED:
+    'Too many failed sign-ins: the account is locked for GOVSHARE_LOGIN_LOCK_MINUTES (see `retryAfterSeconds`), or until a security administrator unlocks it.',
+  SESSION_INVALID:
+    'The session cookie is unknown, was signed out, or has been idle longer than GOVSHARE_SESSION_IDLE_MINUTES: sign in again.',
+  CSRF_TOKEN_INVALID:
+    "A change made with the session cookie must send the session's CSRF token in `x-csrf-token` (from POST or GET /v1/session).",
+  ACCOUNT_EXISTS: 'An account with this name exists already.',
+  ACCOUNT_UNKNOWN: 'No account has this name.',
+  ACCOUNT_INVALID:
+    'The account is not consistent: a dept-admin needs its department (`dept`), the other roles act for the platform and take none.',
+  OFFICER_DUTY_CONFLICT:
+    'Three-officer separation (三员分立): the system (bureau), security (security-admin) and audit (auditor) duties must be held by three different people; this person already holds another of them.',
+};

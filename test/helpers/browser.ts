@@ -1,0 +1,108 @@
+/**
+ * Real headless Chromium (the system package, /usr/bin/chromium; never a downloaded browser) driven by
+ * playwright-core, against a gateway listening on a loopback port. axe-core checks accessibility.
+ */
+import { AxeBuilder } from '@axe-core/playwright';
+import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Test } from 'tap';
+import { AccountStore, type NewAccount, totpSealKey } from '../../gateway/auth/accounts.js';
+import type { TestApp } from './app.js';
+
+export const CHROMIUM_PATH = process.env.GOVSHARE_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export async function useBrowser(t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+/** Listens on a free loopback port; the console is then at `${origin}/console/`. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  return app.listen({ host: '127.0.0.1', port: 0 });
+}
+
+export interface Person {
+  name: string;
+  password: string;
+  totpSecret?: string;
+}
+
+/** Creates a console account with a known password; returns what the person signs in with. */
+export async function addPerson(
+  gw: TestApp,
+  input: Omit<NewAccount, 'password'> & { password?: string },
+): Promise<Person> {
+  const password = input.password ?? `pw-${input.name}-0123456789`;
+  const store = new AccountStore(gw.context.redis, gw.context.prefix, {
+    sealKey: totpSealKey(gw.context.platform.subjectHmacKey),
+  });
+  const { totpSecret } = await store.add({ ...input, password });
+  return { name: input.name, password, ...(totpSecret ? { totpSecret } : {}) };
+}
+
+/**
+ * A fresh browser context (its own cookie jar) with a page that records script errors and CSP
+ * violations in `errors` (tests assert it stays empty).
+ */
+export async function openPage(
+  t: Test,
+  browser: Browser,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ acceptDownloads: true, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    // Refused API calls are logged by Chromium as failed resource loads; they are expected answers.
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text()))
+      problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  t.teardown(() => context.close());
+  return { context, page, errors: problems };
+}
+
+export async function totpNow(person: Person): Promise<string> {
+  if (!person.totpSecret) return '';
+  return generate({ secret: person.totpSecret, epoch: Math.floor(Date.now() / 1000) });
+}
+
+/** Waits for the next 30-second TOTP step, so a second sign-in of one person gets a fresh code. */
+export async function nextTotpStep(): Promise<void> {
+  const wait = 30_000 - (Date.now() % 30_000) + 50;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+export async function signInThroughConsole(page: Page, origin: string, person: Person): Promise<void> {
+  await page.goto(`${origin}/console/`);
+  await page.locator('#signin-name').fill(person.name);
+  await page.locator('#signin-password').fill(person.password);
+  if (person.totpSecret) await page.locator('#signin-totp').fill(await totpNow(person));
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('who').waitFor();
+}
+
+/** No serious or critical accessibility violations on what the page shows now. */
+export async function checkAccessibility(t: Test, page: Page, label: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  t.same(bad, [], `axe: no serious or critical violations on ${label}`);
+}
