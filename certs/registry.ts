@@ -64,7 +64,7 @@ export async function issueCertificate(
   // A department that generates its own key sends only the public half: the private key never travels.
   const key = input.publicKeyPem === undefined ? await generateRsaKeyPair(2048) : undefined;
   const publicKeyPem = key?.publicKeyPem ?? checkedPublicKey(input.publicKeyPem!);
-  const certificate = certifySystemKey(platform, publicKeyPem, request);
+  const certificate = await certifySystemKey(platform, publicKeyPem, request);
   const record = await store.recordCertificate(
     { ...certificate, deptCode: department.code, systemId: system.systemId },
     now,
@@ -132,7 +132,7 @@ export async function currentCrl(
   const snapshot = await store.crlSnapshot();
   const thisUpdate = wholeSeconds(options.now);
   const nextUpdate = addDays(thisUpdate, options.crlDays);
-  const der = buildCrl(
+  const der = await buildCrl(
     platform,
     snapshot.revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason })),
     { crlNumber: snapshot.crlNumber, thisUpdate, nextUpdate },

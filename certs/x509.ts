@@ -5,6 +5,7 @@
 import { generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import type { Signer } from './signer.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -46,19 +47,24 @@ export function signSha256Rsa(bytes: string, key: KeyObject): string {
   return sign('sha256', Buffer.from(bytes, 'binary'), key).toString('binary');
 }
 
-/** `cert.sign(key, md.sha256.create())`, with the signature computed by node:crypto (see signSha256Rsa). */
-export function signCertificate(cert: forge.pki.Certificate, key: KeyObject): void {
-  // forge only calls md.update() with the TBSCertificate and then key.sign(md): record, then sign.
-  const recorder = {
-    algorithm: 'sha256',
-    bytes: '',
-    update(more: string) {
-      this.bytes += more;
-      return this;
-    },
-  };
-  const signer = { sign: (md: typeof recorder) => signSha256Rsa(md.bytes, key) };
-  cert.sign(signer as unknown as forge.pki.rsa.PrivateKey, recorder as unknown as forge.md.MessageDigest);
+/**
+ * `cert.sign(key, md.sha256.create())` with the signature made by a `Signer` (RSA PKCS#1 v1.5, SHA-256):
+ * the same TBS forge builds and the same bytes, since these signatures are deterministic (a test compares
+ * them), but the key stays in the Signer.
+ */
+export async function signCertificate(cert: forge.pki.Certificate, signer: Signer): Promise<void> {
+  cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.siginfo.algorithmOid = cert.signatureOid;
+  const tbs = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
+  const signature = await signer.sign(
+    Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'),
+    'rsa-v1_5-sha256',
+  );
+  // forge writes `tbsCertificate` and `signature` when encoding a certificate it did not parse.
+  (cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  cert.signature = signature.toString('binary');
 }
 
 export type NameAttribute = { type?: string; shortName?: string; value: string; valueTagClass?: number };
@@ -137,7 +143,7 @@ export interface EndEntityProfile {
   /** SPKI PEM of the key being certified. */
   publicKeyPem: string;
   issuer: forge.pki.Certificate;
-  issuerKey: KeyObject;
+  issuerSigner: Signer;
   notBefore: Date;
   /** Wanted end of validity; never past the issuer's own. */
   notAfter: Date;
@@ -154,7 +160,7 @@ export interface EndEntityProfile {
  * UTF-8 subject, not a CA, the key usages given, one SAN URI, and key identifiers linking it to the issuer.
  * Both issuers (system certificates and the platform's own signing certificate) go through here.
  */
-export function newCertificate(profile: EndEntityProfile): forge.pki.Certificate {
+export async function newCertificate(profile: EndEntityProfile): Promise<forge.pki.Certificate> {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(profile.publicKeyPem);
   cert.serialNumber = randomSerialHex();
@@ -170,6 +176,6 @@ export function newCertificate(profile: EndEntityProfile): forge.pki.Certificate
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(profile.issuer) },
     { name: 'subjectKeyIdentifier' },
   ]);
-  signCertificate(cert, profile.issuerKey);
+  await signCertificate(cert, profile.issuerSigner);
   return cert;
 }
