@@ -275,7 +275,7 @@ async function verifyInstance(
     if (
       !cp.parsed ||
       cp.parsed.instance !== instance ||
-      !verifyPayload(options.publicKey, cp.payload, cp.sig)
+      !verifyPayload(options.publicKey, cp.payload, cp.sig, cp.alg)
     ) {
       const why = !cp.parsed
         ? 'payload unreadable'

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'undici';
+import { isSm2Signed } from './gm-x509.js';
 import { type SignatureAlgorithm, signRequest, verifyResponseSignature } from './httpsig/index.js';
 import { isPlatformSigningCertificate, PLATFORM_SIGNING_URI } from './platform.js';
 
@@ -52,11 +53,14 @@ export class SignedClient {
   private readonly serial: string;
   private readonly ca: X509Certificate;
   private platformCert: X509Certificate | undefined;
+  /** What the platform signs responses with: its CA tells its crypto profile. */
+  private readonly platformAlg: SignatureAlgorithm;
 
   constructor(credentials: SystemCredentials) {
     this.key = createPrivateKey(credentials.keyPem);
     this.serial = new X509Certificate(credentials.certPem).serialNumber.toLowerCase();
     this.ca = new X509Certificate(credentials.caPem);
+    this.platformAlg = isSm2Signed(this.ca.raw) ? 'sm2-sm3' : 'rsa-pss-sha512';
   }
 
   get keyId(): string {
@@ -78,8 +82,7 @@ export class SignedClient {
       ...(input.askSignedResponse === false
         ? {}
         : {
-            'accept-signature':
-              'sig1=("@status" "content-digest" "signature";req;key="sig1");alg="rsa-pss-sha512"',
+            'accept-signature': `sig1=("@status" "content-digest" "signature";req;key="sig1");alg="${this.platformAlg}"`,
           }),
     };
     const signature = signRequest({
@@ -89,7 +92,8 @@ export class SignedClient {
       ...(body ? { body } : {}),
       keyId: this.serial,
       privateKey: this.key,
-      alg: input.alg ?? 'rsa-pss-sha512',
+      // Without an alg the key decides: sm2-sm3 for an SM2 key (gm platform), rsa-pss-sha512 for RSA.
+      ...(input.alg ? { alg: input.alg } : {}),
     });
     return {
       method: input.method,

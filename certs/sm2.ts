@@ -182,6 +182,20 @@ export function sm2VerifyKey(publicKey: KeyObject | string): Sm2VerifyKey {
   return made;
 }
 
+const sm2PublicKeys = new WeakMap<KeyObject, Sm2VerifyKey | null>();
+
+/**
+ * The precomputed SM2 verification key of a public KeyObject (cached per KeyObject: the gateway keeps
+ * one per certificate), or undefined when it is not an SM2 key.
+ */
+export function sm2PublicKeyOf(publicKey: KeyObject): Sm2VerifyKey | undefined {
+  const cached = sm2PublicKeys.get(publicKey);
+  if (cached !== undefined) return cached ?? undefined;
+  const key = publicKey.type === 'public' && isSm2Key(publicKey) ? sm2VerifyKey(publicKey) : null;
+  sm2PublicKeys.set(publicKey, key);
+  return key ?? undefined;
+}
+
 /** Verifies a 64-byte r‖s over `data` (SM3(Z‖M) with the default ID). Never throws. */
 export function sm2Verify(data: Uint8Array, signature: Uint8Array, key: Sm2VerifyKey): boolean {
   if (signature.length !== 64) return false;

@@ -182,7 +182,7 @@ export const SignedManifest = Type.Object(
     manifest: Manifest,
     signature: Type.Object(
       {
-        alg: Type.Literal('rsa-pss-sha256'),
+        alg: Type.Union([Type.Literal('rsa-pss-sha256'), Type.Literal('sm2-sm3')]),
         keyid: Type.String({ description: 'Serial of the platform signing certificate' }),
         value: Type.String({ description: 'Base64 signature over the canonical JSON (JCS) of `manifest`' }),
       },

@@ -26,6 +26,7 @@ declare module 'fastify' {
   }
 }
 
+import { PROFILE_ALGORITHMS } from '../certs/httpsig/index.js';
 import { BoundedSet } from '../platform/bounded-set.js';
 import { Problem } from './app/schemas.js';
 import { VERSION } from './app/version.js';
@@ -170,6 +171,7 @@ export async function buildApp({
     audit: context.audit,
     now: context.now,
     maxSkewSeconds: context.config.GOVSHARE_SIG_WINDOW_SECONDS,
+    allowedAlgorithms: PROFILE_ALGORITHMS[context.platform.profile],
     observe: (seconds) => context.metrics.steps.observe({ step: 'signature' }, seconds),
     ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
   });

@@ -109,7 +109,11 @@ export async function createContext(
     : undefined;
   const timestamper = tsaClientFor(config);
   const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
-    signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+    signer: {
+      privateKey: platform.signingKey,
+      certificate: platform.signingCertX509,
+      signer: platform.platformSigner,
+    },
     ...(timestamper ? { timestamper } : {}),
     // Without a store nothing ships, so nothing may hold the hot path back.
     backlogMax: auditStore ? config.GOVSHARE_AUDIT_BACKLOG_MAX : 0,

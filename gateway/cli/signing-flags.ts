@@ -18,11 +18,11 @@ export const SIGNING_FLAGS = {
 } as const;
 
 export const SIGNING_USAGE =
-  '--key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256]';
+  '--key key.pem --cert cert.pem --purpose P [--ca ca.pem] [--user-id U] [--case-id C] [--alg rsa-pss-sha512|rsa-v1_5-sha256|sm2-sm3]';
 
 /** What every signed call of one command run carries besides its method, URL and body. */
-export type CallIdentity = Required<Pick<SignedCallInput, 'purpose' | 'alg'>> &
-  Pick<SignedCallInput, 'userId' | 'caseId'>;
+export type CallIdentity = Required<Pick<SignedCallInput, 'purpose'>> &
+  Pick<SignedCallInput, 'userId' | 'caseId' | 'alg'>;
 
 /** The client (key, certificate, CA; the CA defaults to ca.pem beside the certificate) and the call identity. */
 export function signingIdentity(values: { [K in keyof typeof SIGNING_FLAGS]?: string }): {
@@ -31,9 +31,10 @@ export function signingIdentity(values: { [K in keyof typeof SIGNING_FLAGS]?: st
   /** The system's private key (PEM), e.g. to decrypt a bulk file wrapped for it. */
   keyPem: string;
 } {
-  const alg = values.alg ?? 'rsa-pss-sha512';
-  if (alg !== 'rsa-pss-sha512' && alg !== 'rsa-v1_5-sha256')
-    throw new UsageError('--alg must be rsa-pss-sha512 or rsa-v1_5-sha256');
+  // Without --alg the key decides: sm2-sm3 for an SM2 key (a gm platform), rsa-pss-sha512 for RSA.
+  const alg = values.alg;
+  if (alg !== undefined && alg !== 'rsa-pss-sha512' && alg !== 'rsa-v1_5-sha256' && alg !== 'sm2-sm3')
+    throw new UsageError('--alg must be rsa-pss-sha512, rsa-v1_5-sha256 or sm2-sm3');
   const certPath = required(values, 'cert');
   const keyPem = readFileSync(required(values, 'key'), 'utf8');
   const client = new SignedClient({
@@ -46,7 +47,7 @@ export function signingIdentity(values: { [K in keyof typeof SIGNING_FLAGS]?: st
     keyPem,
     identity: {
       purpose: required(values, 'purpose'),
-      alg,
+      ...(alg ? { alg } : {}),
       ...(values['user-id'] ? { userId: values['user-id'] } : {}),
       ...(values['case-id'] ? { caseId: values['case-id'] } : {}),
     },

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuditRecord } from '../../audit/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
-import { verifyRequestSignature } from '../../certs/httpsig/index.js';
+import { type SignatureAlgorithm, verifyRequestSignature } from '../../certs/httpsig/index.js';
 import type { RedisClient } from '../../platform/redis.js';
 import { bindRequestLog } from '../app/request-log.js';
 import type { Caller } from '../data-path/caller.js';
@@ -37,6 +37,8 @@ export interface SignedCallsOptions {
   audit: AuditWriter;
   now: () => Date;
   maxSkewSeconds: number;
+  /** The algorithms of the platform's crypto profile (PROFILE_ALGORITHMS). @defaultValue all */
+  allowedAlgorithms?: readonly SignatureAlgorithm[];
   /** Signature verification time, for metrics (seconds). */
   observe?: (seconds: number) => void;
   /** e.g. https://gateway.example.gov.cn when behind a TLS-terminating proxy; else http://<Host>. */
@@ -98,6 +100,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
           checkNonce: (keyid, nonce) => (deferNonce ? Promise.resolve(true) : checkNonce(keyid, nonce)),
           now: () => options.now().getTime(),
           maxSkewSeconds: options.maxSkewSeconds,
+          ...(options.allowedAlgorithms ? { allowedAlgorithms: options.allowedAlgorithms } : {}),
         },
       );
       const key = await keys.resolve(signature.keyid);
