@@ -3,6 +3,7 @@
  * conversion and validity arithmetic. node-forge builds and signs; node:crypto generates keys.
  */
 import { generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import type { Signer } from './signer.js';
@@ -152,7 +153,9 @@ export interface EndEntityProfile {
   /** Extended key usages, e.g. { clientAuth: true }; none when omitted. */
   extKeyUsage?: Record<string, boolean>;
   /** The one SAN URI that names what the certificate identifies. */
-  sanUri: string;
+  sanUri?: string;
+  /** Instead of sanUri: DNS names and IP addresses (a TLS server certificate). */
+  sanHosts?: string[];
 }
 
 /**
@@ -172,7 +175,12 @@ export async function newCertificate(profile: EndEntityProfile): Promise<forge.p
     { name: 'basicConstraints', critical: true, cA: false },
     { name: 'keyUsage', critical: true, ...profile.keyUsage },
     ...(profile.extKeyUsage ? [{ name: 'extKeyUsage', ...profile.extKeyUsage }] : []),
-    { name: 'subjectAltName', altNames: [{ type: 6, value: profile.sanUri }] },
+    {
+      name: 'subjectAltName',
+      altNames: profile.sanHosts
+        ? profile.sanHosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host }))
+        : [{ type: 6, value: profile.sanUri }],
+    },
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(profile.issuer) },
     { name: 'subjectKeyIdentifier' },
   ]);

@@ -29,6 +29,7 @@ declare module 'fastify' {
 import { PROFILE_ALGORITHMS } from '../certs/httpsig/index.js';
 import { BoundedSet } from '../platform/bounded-set.js';
 import { Problem } from './app/schemas.js';
+import { tlsServerOptions } from './app/tls.js';
 import { VERSION } from './app/version.js';
 import adminAudit from './plugins/admin-audit.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -72,7 +73,11 @@ export async function buildApp({
   extraRoutes = [],
 }: BuildAppOptions): Promise<FastifyInstance> {
   const clientIds = new BoundedSet(100_000);
+  // HTTPS when GOVSHARE_TLS_CERT is set (app/tls.ts); the server type is the same to every plugin.
+  const https = tlsServerOptions(context.config, context.platform.profile);
   const app = Fastify({
+    // Typed as the HTTP server: handlers and plugins see the same request/reply types either way.
+    ...((https ? { https } : {}) as object),
     logger:
       logger === undefined
         ? { level: context.config.GOVSHARE_LOG_LEVEL, serializers: { req: requestLogView } }

@@ -8,6 +8,7 @@ import { exchangeDecryptCommand } from './exchange.js';
 import { exchangeRunCommand } from './exchange-run.js';
 import {
   certIssueCommand,
+  certIssueTlsCommand,
   certListCommand,
   certRevokeCommand,
   deptAddCommand,
@@ -30,6 +31,7 @@ export const commands: Command[] = [
   deptListCommand,
   systemAddCommand,
   certIssueCommand,
+  certIssueTlsCommand,
   certRevokeCommand,
   certListCommand,
   catalogImportCommand,

@@ -35,16 +35,25 @@ export const initCommand: Command = {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Start the gateway (HTTP API on GOVSHARE_HOST:GOVSHARE_PORT)',
-  usage: 'serve [--host H] [--port P] [--data-dir DIR] [--redis-url URL]',
+  usage:
+    'serve [--host H] [--port P] [--data-dir DIR] [--redis-url URL] [--tls-cert PEM --tls-key PEM [--tls-ca PEM --tls-client-auth optional|require]]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
       host: { type: 'string' },
       port: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-client-auth': { type: 'string' },
     });
     const config = configFrom(values, io, {
       ...(values.host ? { GOVSHARE_HOST: values.host } : {}),
       ...(values.port ? { GOVSHARE_PORT: values.port } : {}),
+      ...(values['tls-cert'] ? { GOVSHARE_TLS_CERT: values['tls-cert'] } : {}),
+      ...(values['tls-key'] ? { GOVSHARE_TLS_KEY: values['tls-key'] } : {}),
+      ...(values['tls-ca'] ? { GOVSHARE_TLS_CA: values['tls-ca'] } : {}),
+      ...(values['tls-client-auth'] ? { GOVSHARE_TLS_CLIENT_AUTH: values['tls-client-auth'] } : {}),
     });
     const server = await startServer(config);
     io.out(`govshare listening on ${server.url} (docs: ${server.url}/docs)`);
