@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { parseHeader, SUITE_ALGORITHMS } from '../certs/envelope.js';
 import { serviceShape } from '../connectors/registry.js';
 import { jobAudit } from './audit.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
@@ -122,6 +123,10 @@ export async function runExportJob(
   return complete(deps, store, job, token, dataKey, written.bytes, startedAt);
 }
 
+function envelopeSuite(job: ExchangeJob): number | undefined {
+  return parseHeader(Buffer.from(job.envelopeHeader, 'base64'))?.header.suite;
+}
+
 async function complete(
   deps: ExchangeDeps,
   store: ExchangeStore,
@@ -161,7 +166,12 @@ async function complete(
     rows: checkpoint.rows,
     file: { name, bytes, sha256: digests.sha256, plaintextSha256: digests.plaintextSha256 },
     ...(watermark ? { watermark } : {}),
-    encryption: { scheme: 'govshare-envelope-v1', recipientSerial: written.consumer.certSerial },
+    encryption: {
+      scheme: 'govshare-envelope-v1',
+      recipientSerial: written.consumer.certSerial,
+      // gm files name their national algorithms; intl manifests stay as they were (suite 1).
+      ...(envelopeSuite(written) === 2 ? { algorithms: SUITE_ALGORITHMS[2] } : {}),
+    },
     createdAt: written.createdAt,
   };
   const now = nowOf(deps);

@@ -164,6 +164,19 @@ export const Manifest = Type.Object(
       {
         scheme: Type.Literal('govshare-envelope-v1'),
         recipientSerial: Type.String({ pattern: SERIAL_PATTERN }),
+        algorithms: Type.Optional(
+          Type.Object(
+            {
+              keyWrap: Type.Literal('sm2-encrypt-c1c3c2'),
+              content: Type.Literal('sm4-ctr+hmac-sm3'),
+            },
+            {
+              additionalProperties: false,
+              description:
+                'Suite 2 (gm): the data key wrapped with SM2 (C1C3C2), chunks SM4-CTR with an HMAC-SM3 tag (certs/envelope.ts). Absent: suite 1, RSA-OAEP-SHA256 and AES-256-GCM',
+            },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),
