@@ -7,7 +7,15 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 NO_WAIT=0
-for arg in "$@"; do [ "$arg" = "--no-wait" ] && NO_WAIT=1; done
+CRYPTO=intl # --crypto gm: the 国密 profile (SM2 certificates, sm2-sm3 signatures, SM3/SM4)
+PREV=
+for arg in "$@"; do
+  [ "$arg" = "--no-wait" ] && NO_WAIT=1
+  [ "$PREV" = "--crypto" ] && CRYPTO=$arg
+  case "$arg" in --crypto=*) CRYPTO=${arg#--crypto=} ;; esac
+  PREV=$arg
+done
+case "$CRYPTO" in intl | gm) ;; *) echo "--crypto must be intl or gm, not $CRYPTO" >&2; exit 2 ;; esac
 
 ./scripts/ensure-deps.sh
 echo "==> building (tsc)"
@@ -48,9 +56,13 @@ export GOVSHARE_REDIS_PREFIX="demo:"
 export GOVSHARE_LOG_LEVEL=warn
 echo "Redis at $GOVSHARE_REDIS_URL"
 
-step "govshare init: platform root CA, signing key, token key"
-show "govshare init"
-gs init
+step "govshare init: platform root CA, signing key, token key (crypto profile $CRYPTO)"
+show "govshare init --crypto $CRYPTO"
+gs init --crypto "$CRYPTO"
+if [ "$CRYPTO" = gm ]; then
+  show "openssl verify -vfyopt distid:1234567812345678 -CAfile ca-cert.pem ca-cert.pem   # an SM2 root, SM2-with-SM3"
+  openssl verify -vfyopt distid:1234567812345678 -CAfile "$GOVSHARE_DATA_DIR/ca/ca-cert.pem" "$GOVSHARE_DATA_DIR/ca/ca-cert.pem"
+fi
 
 step "registering departments and their systems (unified social credit codes are checked)"
 declare -A DEPT=( [psb]=11420100010000303G [amr]=11420100010001138Y [hrss]=1142010001000067X9 )
@@ -117,15 +129,15 @@ show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose mark
 gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --case-id SCJG-2026-0815 || true
 
 step "2. the same system asks for a purpose its grant does not allow"
-show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose tax-collection"
-gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose tax-collection || true
+show "govshare call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose tax-collection --user-id wang.keyuan"
+gs call GET "$GW/v1/data/$POP?idNumber=$ID" "${AMR[@]}" --purpose tax-collection --user-id wang.keyuan || true
 
 step "3. a captured request replayed: the same signed bytes sent twice"
-show "govshare call POST '$GW/v1/data/$POP/query' $AMR_TEXT --purpose market-supervision --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
-gs call POST "$GW/v1/data/$POP/query" "${AMR[@]}" --purpose market-supervision --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
+show "govshare call POST '$GW/v1/data/$POP/query' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan --data '{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}' --repeat 2"
+gs call POST "$GW/v1/data/$POP/query" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --data "{\"keys\":[\"$ID\"],\"items\":[\"gender\"]}" --repeat 2 || true
 
 step "4. a not-shared resource can never be called"
-gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" "${AMR[@]}" --purpose market-supervision --quiet || true
+gs call GET "$GW/v1/data/301002%2F000001?caseNumber=A1" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --quiet || true
 
 step "5. applying for a conditional resource: AMR applies, the bureau checks, the provider (HRSS) authorizes narrowed items"
 AMR_ADMIN=$(gs token --sub 市监局管理员 --role dept-admin --dept "${DEPT[amr]}" --ttl 8h)
@@ -139,8 +151,8 @@ show "govshare api POST $GW/v1/applications/$APP_ID/check --token \$BUREAU --dat
 gs api POST "$GW/v1/applications/$APP_ID/check" --token "$BUREAU" --data '{"outcome":"accept"}' | json '"state: "+v.state'
 show "govshare api POST $GW/v1/applications/$APP_ID/authorize --token \$HRSS_ADMIN --data '{\"items\":[\"idNumber\",\"insuranceType\",\"status\"],...}'"
 gs api POST "$GW/v1/applications/$APP_ID/authorize" --token "$HRSS_ADMIN" --data '{"items":["idNumber","insuranceType","status"],"quota":{"perDay":5000},"reason":"缴费基数和姓名不属于核查所需"}' | json '"state: "+v.application.state+", grant "+v.grant.id+" with items "+v.grant.items.join(",")'
-show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision"
-gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision || true
+show "govshare call GET '$GW/v1/data/301001%2F000001?idNumber=$ID' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan"
+gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan || true
 
 step "6. a bulk export: the bureau grants bulk access, the system runs a signed, encrypted export of 100,000 residents"
 gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
@@ -167,7 +179,7 @@ govshare is running:
 
 Try, in another shell (same directory):
   export GOVSHARE_REDIS_URL=$GOVSHARE_REDIS_URL GOVSHARE_DATA_DIR=$GOVSHARE_DATA_DIR GOVSHARE_REDIS_PREFIX=$GOVSHARE_REDIS_PREFIX
-  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision
+  node dist/gateway/cli/bin.js call GET '$GW/v1/data/$POP?idNumber=$ID' $AMR_TEXT --purpose market-supervision --user-id wang.keyuan
   node dist/gateway/cli/bin.js audit verify
 EOM
 
