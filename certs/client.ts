@@ -5,9 +5,9 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { Agent, request as httpRequest } from 'undici';
-import { isSm2Signed } from './gm-x509.js';
 import { type SignatureAlgorithm, signRequest, verifyResponseSignature } from './httpsig/index.js';
 import { isPlatformSigningCertificate, PLATFORM_SIGNING_URI } from './platform.js';
+import { isSm2Signed } from './sm2-x509-verify.js';
 
 export interface SystemCredentials {
   /** PEM of the system's private key (key.pem). */

@@ -5,7 +5,6 @@
  */
 import forge from 'node-forge';
 import { CertSerialInvalid, RevocationReasonInvalid } from './errors.js';
-import { sm2Crl } from './gm-x509.js';
 import type { Platform } from './platform.js';
 import { REVOCATION_REASONS, type RevocationReason } from './schema.js';
 import { subjectKeyIdentifierBytes, subjectNameAsn1, wholeSeconds } from './x509.js';
@@ -63,6 +62,7 @@ export async function buildCrl(
   }
   if (platform.profile === 'gm' || !platform.caCert) {
     for (const entry of revoked) checkEntry(entry);
+    const { sm2Crl } = await import('./gm-x509.js');
     return sm2Crl({
       caSigner: platform.caSigner,
       caCertPem: platform.caCertPem,

@@ -9,23 +9,17 @@
  *   signature formatter then passes it through unchanged).
  *
  * Verification never uses WebCrypto or node's X509Certificate.verify (neither knows SM2 with an ID):
- * `verifyIssuedBy` reads the TBS bytes and checks the signature with sm2.ts.
+ * sm2-x509-verify.ts reads the TBS bytes and checks the signature with sm2.ts. This module is imported
+ * dynamically (loadGmX509) by the gm paths that build certificates and CRLs: @peculiar/x509 takes a
+ * noticeable time to load, which intl platforms and every process start should not pay.
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import * as asn1js from 'asn1js';
 import { container } from 'tsyringe';
 import type { Signer } from './signer.js';
-import {
-  SM_OIDS,
-  type Sm2VerifyKey,
-  sm2SignatureFromDer,
-  sm2SignatureToDer,
-  sm2Verify,
-  sm2VerifyKey,
-} from './sm2.js';
+import { SM_OIDS, sm2SignatureToDer } from './sm2.js';
 
 type Algorithm = webcrypto.Algorithm;
 type CryptoKey = webcrypto.CryptoKey;
@@ -232,91 +226,4 @@ function integerDer(value: number): ArrayBuffer {
   if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
   const bytes = Buffer.from(`02${(hex.length / 2).toString(16).padStart(2, '0')}${hex}`, 'hex');
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-}
-
-/** The parts of a signed X.509 structure (certificate or CRL): TBS bytes as encoded, algorithm, signature. */
-interface SignedParts {
-  tbs: Uint8Array;
-  algorithm: string;
-  signature: Uint8Array;
-}
-
-function derOf(pemOrDer: string | Uint8Array): Uint8Array {
-  if (typeof pemOrDer !== 'string') return pemOrDer;
-  const body = pemOrDer.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----|\s+/g, '');
-  return new Uint8Array(Buffer.from(body, 'base64'));
-}
-
-/** Reads the three fields of Certificate / CertificateList without re-encoding the TBS. */
-function signedParts(der: Uint8Array): SignedParts | undefined {
-  const parsed = asn1js.fromBER(der);
-  if (parsed.offset !== der.length || !(parsed.result instanceof asn1js.Sequence)) return undefined;
-  const [tbs, algorithm, signature] = parsed.result.valueBlock.value;
-  if (!(tbs instanceof asn1js.Sequence) || !(algorithm instanceof asn1js.Sequence)) return undefined;
-  const oid = algorithm.valueBlock.value[0];
-  if (!(oid instanceof asn1js.ObjectIdentifier) || !(signature instanceof asn1js.BitString)) return undefined;
-  return {
-    tbs: new Uint8Array(tbs.valueBeforeDecodeView),
-    algorithm: oid.valueBlock.toString(),
-    signature: new Uint8Array(signature.valueBlock.valueHexView),
-  };
-}
-
-/** Whether a certificate or CRL (PEM or DER) is signed with SM2-with-SM3. */
-export function isSm2Signed(pemOrDer: string | Uint8Array): boolean {
-  try {
-    return signedParts(derOf(pemOrDer))?.algorithm === SM_OIDS.sm2WithSm3;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether a certificate or CRL (PEM or DER) carries a valid SM2-with-SM3 signature by `issuerPublicKey`
- * (SPKI PEM, or a verification key already made), with the default ID. The signature only: names,
- * validity and usage are the caller's checks.
- */
-export function verifySm2Signed(
-  pemOrDer: string | Uint8Array,
-  issuerPublicKey: string | Sm2VerifyKey,
-): boolean {
-  try {
-    const parts = signedParts(derOf(pemOrDer));
-    if (!parts || parts.algorithm !== SM_OIDS.sm2WithSm3) return false;
-    const rs = sm2SignatureFromDer(parts.signature);
-    if (!rs) return false;
-    const key = typeof issuerPublicKey === 'string' ? sm2VerifyKey(issuerPublicKey) : issuerPublicKey;
-    return sm2Verify(parts.tbs, rs, key);
-  } catch {
-    return false;
-  }
-}
-
-/** SM2 check of a certificate against its issuer's certificate: issuer name and signature. */
-export function verifyIssuedBy(cert: string | Uint8Array, issuer: string | Uint8Array): boolean {
-  try {
-    const child = new x509.X509Certificate(derOf(cert) as unknown as ArrayBuffer);
-    const parent = new x509.X509Certificate(derOf(issuer) as unknown as ArrayBuffer);
-    if (child.issuer !== parent.subject) return false;
-    return verifySm2Signed(derOf(cert), spkiPem(new Uint8Array(parent.publicKey.rawData)));
-  } catch {
-    return false;
-  }
-}
-
-/** Verifies an SM2 CRL's issuer name and signature against the CA certificate. */
-export function verifySm2Crl(crlDer: Uint8Array, caPem: string): boolean {
-  try {
-    const crl = new x509.X509Crl(crlDer as unknown as ArrayBuffer);
-    const ca = new x509.X509Certificate(caPem);
-    if (crl.issuer !== ca.subject) return false;
-    return verifySm2Signed(crlDer, spkiPem(new Uint8Array(ca.publicKey.rawData)));
-  } catch {
-    return false;
-  }
-}
-
-export function spkiPem(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN PUBLIC KEY-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`;
 }

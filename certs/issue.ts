@@ -18,7 +18,6 @@ import {
   SystemIdInvalid,
   UsccInvalid,
 } from './errors.js';
-import { sm2EndEntity } from './gm-x509.js';
 import type { Platform } from './platform.js';
 import { SYSTEM_ID_PATTERN, SYSTEM_ID_REGEXP } from './schema.js';
 import { generateSm2KeyPair, isSm2Key } from './sm2.js';
@@ -123,6 +122,8 @@ export async function certifySystemKey(
     if (!isSm2Key(publicKeyPem)) {
       throw new CertKeyTypeInvalid('this platform is of the gm profile: it certifies SM2 keys only');
     }
+    // @peculiar/x509 is loaded only when a gm platform issues (see gm-x509.ts).
+    const { sm2EndEntity } = await import('./gm-x509.js');
     certPem = await sm2EndEntity({
       ...profile,
       caSigner: platform.caSigner,

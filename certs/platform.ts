@@ -21,9 +21,9 @@ import {
   PlatformInconsistent,
   PlatformNotInitialised,
 } from './errors.js';
-import { isSm2Signed, selfSignedSm2Ca, sm2EndEntity, verifyIssuedBy } from './gm-x509.js';
 import { FileKeySigner, type Signer } from './signer.js';
 import { generateSm2KeyPair } from './sm2.js';
+import { isSm2Signed, verifyIssuedBy } from './sm2-x509-verify.js';
 import {
   addYears,
   generateRsaKeyPair,
@@ -163,7 +163,7 @@ export async function initPlatform(
     const caSigner = FileKeySigner.fromPem(caPair.privateKeyPem);
     const caCertPem =
       profile === 'gm'
-        ? await selfSignedSm2Ca({
+        ? await (await import('./gm-x509.js')).selfSignedSm2Ca({
             signer: caSigner,
             subject: caSubject(opts.caName ?? {}),
             serialHex: randomSerialHex(),
@@ -360,6 +360,7 @@ async function signingCertificate(
   if (profile === 'gm') {
     const ca = new X509Certificate(caCertPem);
     const o = /^O=(.*)$/m.exec(ca.subject)?.[1];
+    const { sm2EndEntity } = await import('./gm-x509.js');
     return sm2EndEntity({
       caSigner,
       caCertPem,

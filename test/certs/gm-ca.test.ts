@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import { buildCrl } from '../../certs/crl.js';
 import { CRYPTO_PROFILE_FILE, readCryptoProfile } from '../../certs/crypto-profile.js';
-import { isSm2Signed, verifyIssuedBy, verifySm2Crl } from '../../certs/gm-x509.js';
 import {
   certifySystemKey,
   issueSystemCertificate,
@@ -16,6 +15,7 @@ import {
   writeCertificateBundle,
 } from '../../certs/issue.js';
 import { certificateSignedBy, initPlatform, loadPlatform, platformFiles } from '../../certs/platform.js';
+import { isSm2Signed, verifyIssuedBy, verifySm2Crl } from '../../certs/sm2-x509-verify.js';
 import { generateRsaKeyPair } from '../../certs/x509.js';
 import { makePlatform, openssl, tempDir } from './platform-fixture.js';
 
