@@ -29,8 +29,9 @@ import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
+import { certificateSignedBy } from '../certs/platform.js';
 import { canonicalJson, chainHash } from './canonical.js';
-import { CHECKPOINT_ALG, type CheckpointSigner, signPayload, verifyPayload } from './checkpoint.js';
+import { type CheckpointSigner, signPayload, verifyPayload } from './checkpoint.js';
 import type { AuditStore } from './store/store.js';
 
 export const ARCHIVE_FORMAT = 'govshare-audit-archive/1';
@@ -203,12 +204,8 @@ async function archiveMonth(
     createdAt: new Date((options.now ?? Date.now)()).toISOString(),
     signer: options.signer.certificate.fingerprint256.replaceAll(':', '').toLowerCase(),
   };
-  const file: ManifestFile = {
-    manifest,
-    alg: CHECKPOINT_ALG,
-    sig: await signPayload(options.signer.privateKey, canonicalJson(manifest)),
-    certificate: options.signer.certificate.toString(),
-  };
+  const { sig, alg } = await signPayload(options.signer, canonicalJson(manifest));
+  const file: ManifestFile = { manifest, alg, sig, certificate: options.signer.certificate.toString() };
   const manifestPath = join(options.dir, `audit-${month.month}.manifest.json`);
   await writeSynced(manifestPath, `${JSON.stringify(file, null, 2)}\n`);
   // Read back before anything is dropped: what is deleted must be provably kept.
@@ -373,11 +370,11 @@ async function verifySegment(
   }
   const issuedByTrust =
     certificate.fingerprint256 === trust.fingerprint256 ||
-    (certificate.checkIssued(trust) && certificate.verify(trust.publicKey));
+    (certificate.checkIssued(trust) && certificateSignedBy(certificate, trust));
   if (!issuedByTrust) result.problems.push('the signing certificate was not issued by the given CA');
   if (certificate.fingerprint256.replaceAll(':', '').toLowerCase() !== manifest.signer)
     result.problems.push('the manifest names another signer than its certificate');
-  if (file.alg !== CHECKPOINT_ALG || !verifyPayload(certificate.publicKey, canonicalJson(manifest), file.sig))
+  if (!verifyPayload(certificate.publicKey, canonicalJson(manifest), file.sig, file.alg))
     result.problems.push('the manifest signature does not verify');
   const segmentPath = join(dir, manifest.segment);
   let digest: string;

@@ -11,14 +11,18 @@
  *
  * Checkpoint stream entry fields (the same columns in the store's `audit_checkpoints`):
  * - `payload`: canonical JSON (see canonical.ts) of `{ from?, hash, instance, root?, seq, time }`;
- * - `sig`: base64 RSA-PSS signature over the UTF-8 bytes of `payload`, SHA-256, MGF1-SHA-256, salt
- *   length 32 (the JOSE "PS256" parameters), e.g. `openssl dgst -sha256 -sigopt rsa_padding_mode:pss
- *   -sigopt rsa_pss_saltlen:32 -verify pub.pem -signature sig.bin payload.txt`;
- * - `alg`: `rsa-pss-sha256`; `signer`: SHA-256 fingerprint of the signing certificate;
+ * - `sig`: base64 signature over the UTF-8 bytes of `payload` by the platform's Signer. Under `intl`
+ *   RSA-PSS, SHA-256, MGF1-SHA-256, salt length 32 (the JOSE "PS256" parameters), e.g. `openssl dgst
+ *   -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -verify pub.pem -signature sig.bin
+ *   payload.txt`; under `gm` SM2 over SM3(Z‖M) with the default ID, 64 bytes r‖s (`openssl pkeyutl
+ *   -verify -rawin -digest sm3 -pkeyopt distid:1234567812345678` after DER-encoding r and s);
+ * - `alg`: `rsa-pss-sha256` or `sm2-sm3`; `signer`: SHA-256 fingerprint of the signing certificate;
  * - `tst` (when a TSA is configured and answered): base64 DER of an RFC 3161 TimeStampToken over
  *   SHA-256 of the UTF-8 bytes of `payload` (see tsa.ts), the trusted time the checkpoint existed by.
  */
-import { constants, type KeyObject, sign, verify, type X509Certificate } from 'node:crypto';
+import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
+import { FileKeySigner, type Signer } from '../certs/signer.js';
+import { sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import type { RedisClient } from '../platform/redis.js';
 import { canonicalJson } from './canonical.js';
 import { type ChainEntry, fieldMap, lastEntry, type RawEntry } from './entries.js';
@@ -28,6 +32,9 @@ import { leafHash, treeHead } from './merkle.js';
 import type { TimestampToken } from './tsa.js';
 
 export const CHECKPOINT_ALG = 'rsa-pss-sha256';
+/** The checkpoint signature algorithms: RSA-PSS under intl, SM2 under gm. */
+export const CHECKPOINT_ALGS = [CHECKPOINT_ALG, 'sm2-sm3'] as const;
+export type CheckpointAlg = (typeof CHECKPOINT_ALGS)[number];
 
 const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const;
 
@@ -69,31 +76,71 @@ export function recordsRoot(entries: readonly Pick<ChainEntry, 'rec'>[]): string
 }
 
 export interface CheckpointSigner {
-  /** The platform signing key (RSA). */
+  /** The platform signing key (RSA or SM2). */
   privateKey: KeyObject;
   /** Its certificate; checkpoints carry the certificate's fingerprint so verifiers can pick the key. */
   certificate: X509Certificate;
+  /** Key custody for the same key (e.g. a hardware module); signs instead of `privateKey` when given. */
+  signer?: Signer;
+}
+
+const fileSigners = new WeakMap<KeyObject, Signer>();
+
+/** The Signer behind a CheckpointSigner: its own, or a file-key signer over `privateKey`. */
+function signerOf(checkpointSigner: CheckpointSigner): Signer {
+  if (checkpointSigner.signer) return checkpointSigner.signer;
+  const key = checkpointSigner.privateKey;
+  let signer = fileSigners.get(key);
+  if (!signer) {
+    signer = FileKeySigner.fromPem(key.export({ type: 'pkcs8', format: 'pem' }).toString());
+    fileSigners.set(key, signer);
+  }
+  return signer;
 }
 
 export function checkSigner(signer: CheckpointSigner): void {
-  if (signer.privateKey.type !== 'private' || signer.privateKey.asymmetricKeyType !== 'rsa') {
-    throw new AuditSetupInvalid('the checkpoint signing key must be an RSA private key');
+  const key = signer.privateKey;
+  let made: Signer;
+  try {
+    if (key.type !== 'private') throw new TypeError('not a private key');
+    made = signerOf(signer);
+  } catch {
+    throw new AuditSetupInvalid('the checkpoint signing key must be an RSA or SM2 private key');
+  }
+  if (made.keyType === 'rsa' && key.asymmetricKeyType !== 'rsa') {
+    throw new AuditSetupInvalid('the checkpoint signing key must be an RSA or SM2 private key');
   }
   if (!signer.certificate.checkPrivateKey(signer.privateKey)) {
     throw new AuditSetupInvalid('the checkpoint signing key does not belong to the given certificate');
   }
 }
 
-/** Signs on libuv's thread pool (the callback form), so the event loop keeps serving requests. */
-export function signPayload(privateKey: KeyObject, payload: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    sign('sha256', Buffer.from(payload), { key: privateKey, ...PSS }, (err, signature) =>
-      err ? reject(err) : resolve(signature.toString('base64')),
-    );
-  });
+/**
+ * Signs through the Signer (RSA on libuv's thread pool, so the event loop keeps serving requests) and
+ * names the algorithm: `rsa-pss-sha256` for an RSA key, `sm2-sm3` for an SM2 key.
+ */
+export async function signPayload(
+  checkpointSigner: CheckpointSigner,
+  payload: string,
+): Promise<{ sig: string; alg: CheckpointAlg }> {
+  const signer = signerOf(checkpointSigner);
+  const alg: CheckpointAlg = signer.keyType === 'sm2' ? 'sm2-sm3' : CHECKPOINT_ALG;
+  const signature = await signer.sign(Buffer.from(payload), alg);
+  return { sig: signature.toString('base64'), alg };
 }
 
-export function verifyPayload(publicKey: KeyObject, payload: string, signatureBase64: string): boolean {
+/** Verifies a payload signature of either algorithm (`rsa-pss-sha256` when none is named). Never throws. */
+export function verifyPayload(
+  publicKey: KeyObject,
+  payload: string,
+  signatureBase64: string,
+  alg: string = CHECKPOINT_ALG,
+): boolean {
+  if (alg === 'sm2-sm3') {
+    const key = sm2PublicKeyOf(publicKey);
+    return key !== undefined && sm2Verify(Buffer.from(payload), Buffer.from(signatureBase64, 'base64'), key);
+  }
+  if (alg !== CHECKPOINT_ALG) return false;
   try {
     return verify(
       'sha256',
@@ -118,9 +165,9 @@ export async function signCheckpoint(
   onTimestampError?: (err: Error) => void,
 ): Promise<SignedCheckpoint> {
   const payload = canonicalJson(checkpoint);
-  const sig = await signPayload(signer.privateKey, payload);
+  const { sig, alg } = await signPayload(signer, payload);
   const fingerprint = signer.certificate.fingerprint256.replaceAll(':', '').toLowerCase();
-  const signed: SignedCheckpoint = { payload, sig, alg: CHECKPOINT_ALG, signer: fingerprint };
+  const signed: SignedCheckpoint = { payload, sig, alg, signer: fingerprint };
   if (timestamper) {
     try {
       signed.tst = (await timestamper.timestamp(Buffer.from(payload, 'utf8'))).token;

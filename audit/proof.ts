@@ -17,6 +17,7 @@ import type { RedisClient } from '../platform/redis.js';
 import { readChainRange } from './chain-range.js';
 import {
   CHECKPOINT_ALG,
+  CHECKPOINT_ALGS,
   readCheckpoint,
   readCheckpointEntry,
   recordLeaf,
@@ -43,8 +44,12 @@ const HEX64 = '^[0-9a-f]{64}$';
 export const ProofCheckpoint = Type.Object(
   {
     payload: Type.String({ minLength: 2, maxLength: 4096, description: 'Canonical JSON that was signed' }),
-    sig: Type.String({ minLength: 1, maxLength: 4096, description: 'Base64 RSA-PSS-SHA256 signature' }),
-    alg: Type.Literal(CHECKPOINT_ALG),
+    sig: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'Base64 signature: RSA-PSS-SHA256 (intl) or SM2-SM3 r‖s (gm)',
+    }),
+    alg: Type.Union(CHECKPOINT_ALGS.map((alg) => Type.Literal(alg))),
     signer: Type.String({ pattern: HEX64, description: 'SHA-256 fingerprint of the signing certificate' }),
     tst: Type.Optional(
       Type.String({ minLength: 1, maxLength: 65_536, description: 'Base64 RFC 3161 token over the payload' }),
@@ -142,7 +147,7 @@ export async function buildInclusionProof(
       `checkpoint ${checkpoint.id} of ${at.instance} was signed by platform certificate ${checkpoint.signer}, which is not in the signing history: restore it to platform/signing-history/`,
     );
   }
-  if (!verifyPayload(platformCertificate.publicKey, checkpoint.payload, checkpoint.sig)) {
+  if (!verifyPayload(platformCertificate.publicKey, checkpoint.payload, checkpoint.sig, checkpoint.alg)) {
     throw new AuditChainBroken(
       `checkpoint ${checkpoint.id} of ${at.instance} is not signed by the platform key`,
     );
@@ -184,7 +189,7 @@ export async function buildInclusionProof(
     checkpoint: {
       payload: checkpoint.payload,
       sig: checkpoint.sig,
-      alg: CHECKPOINT_ALG,
+      alg: checkpoint.alg === 'sm2-sm3' ? 'sm2-sm3' : CHECKPOINT_ALG,
       signer: checkpoint.signer ?? '',
       ...(checkpoint.tst ? { tst: checkpoint.tst } : {}),
     },
@@ -265,7 +270,7 @@ export async function verifyInclusionBundle(
   if (bundle.checkpoint.signer !== cert.fingerprint256.replaceAll(':', '').toLowerCase()) {
     throw new AuditProofInvalid('the checkpoint names another signer than platformCertificate');
   }
-  if (!verifyPayload(cert.publicKey, checkpoint.payload, checkpoint.sig)) {
+  if (!verifyPayload(cert.publicKey, checkpoint.payload, checkpoint.sig, checkpoint.alg)) {
     throw new AuditProofInvalid('the checkpoint signature does not verify with platformCertificate');
   }
   if (cp.instance !== bundle.instance) {

@@ -286,7 +286,7 @@ async function verifyInstance(
     if (
       !cp.parsed ||
       cp.parsed.instance !== instance ||
-      !verifyPayload(signerKey(options, cp.signer), cp.payload, cp.sig)
+      !verifyPayload(signerKey(options, cp.signer), cp.payload, cp.sig, cp.alg)
     ) {
       const why = !cp.parsed
         ? 'payload unreadable'

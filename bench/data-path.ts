@@ -12,6 +12,8 @@
  *            --gateway-flags=--trace-gc (node flags for the gateway) --gateway-log FILE (its output)
  *            --timeline FILE (govshare's paced latencies in send order, one per line; the bare
  *            proxy's in FILE.bare-proxy)
+ *            --crypto gm (also run the gateway of a gm platform, SM2 certificates and sm2-sm3
+ *            signatures, as target govshare-gm in its own stack, at each level after the RSA one)
  *
  * Each level runs closed-loop (autocannon: every connection always busy) for the simulator, the bare proxy,
  * nginx and govshare, back to back. govshare requests are pre-signed (fresh nonce each, lib/presign.ts) and
@@ -62,8 +64,12 @@ const { values: args } = parseArgs({
     'gateway-log': { type: 'string' },
     timeline: { type: 'string' },
     json: { type: 'string' },
+    crypto: { type: 'string' },
   },
 });
+if (args.crypto !== undefined && args.crypto !== 'gm' && args.crypto !== 'intl') {
+  throw new Error('--crypto must be gm (intl is always run)');
+}
 const LEVELS = (args.connections ?? (args.quick ? '50' : '10,50,200')).split(',').map(Number);
 const SECONDS = Number(args.seconds ?? (args.quick ? 5 : 8));
 const WARMUP_SECONDS = 1;
@@ -155,6 +161,17 @@ async function main(): Promise<void> {
     ...(args['gateway-log'] ? { gatewayLog: args['gateway-log'] } : {}),
   });
   const { client, simulator, gateway, proxy, platform } = stack;
+  // --crypto gm: a second, independent stack whose platform is gm (its own Redis and simulator).
+  const gmStack =
+    args.crypto === 'gm'
+      ? await startStack({
+          prefix: PREFIX,
+          instance: `${INSTANCE}-gm`,
+          poolConnections: POOL_CONNECTIONS,
+          crypto: 'gm',
+        })
+      : undefined;
+  if (gmStack) log(`gm platform set up; gm gateway ${gmStack.gateway.url}`);
   log(`platform set up (grant ${platform.grant.id}); gateway ${gateway.url}, bare proxy ${proxy.url}`);
   // Redis records every event that blocked it for 5 ms or more (fsync, fork, slow commands): printed at the end.
   await client.config('SET', 'latency-monitor-threshold', '5');
@@ -177,7 +194,24 @@ async function main(): Promise<void> {
         headers: { 'x-purpose': BENCH_PURPOSE, 'x-user-id': 'bench.user', 'x-case-id': 'BENCH-2026-0001' },
         paths: Array.from({ length: n }, () => `${dataPath}?idNumber=${nextKey()}`),
       });
+    const signGm = (n: number) =>
+      presign({
+        keyPem: gmStack!.platform.caller.keyPem,
+        keyId: gmStack!.platform.caller.serial,
+        origin: gmStack!.gateway.url,
+        headers: { 'x-purpose': BENCH_PURPOSE, 'x-user-id': 'bench.user', 'x-case-id': 'BENCH-2026-0001' },
+        paths: Array.from({ length: n }, () => `${dataPath}?idNumber=${nextKey()}`),
+      });
     const row = await sanityCheck(gateway.url, (await sign(1))[0]!, proxy.url, dataPath);
+    if (gmStack) {
+      const gmRow = await sanityCheck(
+        gmStack.gateway.url,
+        (await signGm(1))[0]!,
+        gmStack.proxy.url,
+        dataPath,
+      );
+      log(`sanity call (gm): gateway answered ${JSON.stringify(gmRow)}`);
+    }
     log(`sanity call: gateway answered ${JSON.stringify(row)}`);
     let govshareResponses = 1;
 
@@ -189,17 +223,18 @@ async function main(): Promise<void> {
       connections: number,
       child: Child,
       run: () => Promise<Measurement>,
+      on: typeof stack = stack,
     ) => {
       const load1 = loadavg()[0]!;
       const rss = sampleRss(child);
       const before = {
-        cpu: cpuNow(child, simulator, stack.redis.process.pid!),
-        calls: await commandStats(client),
+        cpu: cpuNow(child, on.simulator, on.redis.process.pid!),
+        calls: await commandStats(on.client),
       };
       const m = await run();
       const after = {
-        cpu: cpuNow(child, simulator, stack.redis.process.pid!),
-        calls: await commandStats(client),
+        cpu: cpuNow(child, on.simulator, on.redis.process.pid!),
+        calls: await commandStats(on.client),
       };
       const per = (key: keyof typeof before.cpu) => (after.cpu[key] - before.cpu[key]) / m.responses;
       const sum = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
@@ -225,10 +260,10 @@ async function main(): Promise<void> {
           `p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, CPU ${result.cpuPerResponse.target.toFixed(2)} ms/resp`,
       );
     };
-    const govshareLoad = async (connections: number, pool: PresignedRequest[]) => {
+    const govshareLoad = async (connections: number, pool: PresignedRequest[], url = gateway.url) => {
       let next = 0;
       const m = await runLoad({
-        url: gateway.url,
+        url,
         connections,
         amount: pool.length - connections,
         next: () => {
@@ -299,6 +334,24 @@ async function main(): Promise<void> {
       );
       const pool = await sign(amount + connections);
       await measure('govshare', connections, gateway, () => govshareLoad(connections, pool));
+
+      if (gmStack) {
+        const gmUrl = gmStack.gateway.url;
+        await govshareLoad(connections, await signGm(half + connections), gmUrl);
+        const gmWarm = await govshareLoad(connections, await signGm(half + connections), gmUrl);
+        const gmAmount = Math.min(60_000, Math.max(connections * 50, Math.round(gmWarm.rps * SECONDS * 1.5)));
+        log(
+          `govshare-gm c=${String(connections).padStart(3)}: warm-up ${Math.round(gmWarm.rps)} req/s; pre-signing ${gmAmount} requests`,
+        );
+        const gmPool = await signGm(gmAmount + connections);
+        await measure(
+          'govshare-gm',
+          connections,
+          gmStack.gateway,
+          () => govshareLoad(connections, gmPool, gmUrl),
+          gmStack,
+        );
+      }
     }
 
     const paced: PacedRow[] = [];
@@ -355,6 +408,7 @@ async function main(): Promise<void> {
     console.log(`\n## Closed loop (autocannon), ${SECONDS} s per run\n\n${resultsTable(rows)}`);
     if (!nginx) console.log(`\n${NGINX_MISSING}`);
     console.log(`\n## Ratios (govshare against the baselines of the same run)\n\n${ratiosTable(list)}`);
+    if (gmStack) console.log(`\n## Crypto profiles (same run)\n\n${profilesTable(rows)}`);
     if (paced.length > 0) {
       console.log(`\n## Equal offered load, ${TARGET_CONNECTIONS} connections\n\n${pacedTable(paced)}`);
     }
@@ -381,10 +435,12 @@ async function main(): Promise<void> {
     }
     await nginx?.stop();
     await stack.stop();
+    await gmStack?.stop();
     if (profileDir) printProfile(profileDir);
   } finally {
     await nginx?.stop();
     await stack.stop();
+    await gmStack?.stop();
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }
   log('done');
@@ -445,3 +501,20 @@ function printProfile(dir: string): void {
 }
 
 await main();
+
+/** govshare on an intl and on a gm platform, each as a share of the bare proxy of the same level. */
+function profilesTable(rows: Row[]): string {
+  const lines = [
+    '| conns | bare proxy req/s | govshare intl (RSA) req/s | ratio | govshare gm (SM2) req/s | ratio | gm CPU ms/resp | intl CPU ms/resp |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const connections of [...new Set(rows.map((r) => r.connections))]) {
+    const at = (target: Target) => rows.find((r) => r.connections === connections && r.target === target);
+    const [proxy, intl, gm] = [at('bare-proxy'), at('govshare'), at('govshare-gm')];
+    if (!proxy || !intl || !gm) continue;
+    lines.push(
+      `| ${connections} | ${Math.round(proxy.rps)} | ${Math.round(intl.rps)} | ${(intl.rps / proxy.rps).toFixed(2)} | ${Math.round(gm.rps)} | ${(gm.rps / proxy.rps).toFixed(2)} | ${gm.cpuPerResponse.target.toFixed(2)} | ${intl.cpuPerResponse.target.toFixed(2)} |`,
+    );
+  }
+  return lines.join('\n');
+}

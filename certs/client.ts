@@ -4,9 +4,10 @@
  * so the caller can prove what it received. `govshare call` is a thin wrapper around it.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { request as httpRequest } from 'undici';
+import { Agent, request as httpRequest } from 'undici';
 import { type SignatureAlgorithm, signRequest, verifyResponseSignature } from './httpsig/index.js';
 import { isPlatformSigningCertificate, PLATFORM_SIGNING_URI } from './platform.js';
+import { isSm2Signed } from './sm2-x509-verify.js';
 
 export interface SystemCredentials {
   /** PEM of the system's private key (key.pem). */
@@ -15,6 +16,13 @@ export interface SystemCredentials {
   certPem: string;
   /** PEM of the platform root CA (ca.pem): the platform's response certificate must chain to it. */
   caPem: string;
+}
+
+export interface ClientTlsOptions {
+  /** PEM of the CA the gateway's HTTPS certificate chains to (pinned: the system's CAs are not used). */
+  ca: string;
+  /** Present the system certificate (cert.pem + key.pem) for mutual TLS. @defaultValue false */
+  clientCertificate?: boolean;
 }
 
 export interface SignedCallInput {
@@ -57,11 +65,31 @@ export class SignedClient {
   private readonly serial: string;
   private readonly ca: X509Certificate;
   private platformCert: X509Certificate | undefined;
+  /** What the platform signs responses with: its CA tells its crypto profile. */
+  private readonly platformAlg: SignatureAlgorithm;
 
-  constructor(credentials: SystemCredentials) {
+  /** undici dispatcher for HTTPS with the pinned CA (and the client certificate for mutual TLS). */
+  private readonly dispatcher: Agent | undefined;
+
+  constructor(credentials: SystemCredentials, tls?: ClientTlsOptions) {
     this.key = createPrivateKey(credentials.keyPem);
+    this.dispatcher = tls
+      ? new Agent({
+          connect: {
+            ca: tls.ca,
+            minVersion: 'TLSv1.2',
+            ...(tls.clientCertificate ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
+          },
+        })
+      : undefined;
     this.serial = new X509Certificate(credentials.certPem).serialNumber.toLowerCase();
     this.ca = new X509Certificate(credentials.caPem);
+    this.platformAlg = isSm2Signed(this.ca.raw) ? 'sm2-sm3' : 'rsa-pss-sha512';
+  }
+
+  /** Closes the HTTPS connections this client keeps (nothing to do over plain HTTP). */
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
   }
 
   get keyId(): string {
@@ -84,8 +112,7 @@ export class SignedClient {
       ...(input.askSignedResponse === false
         ? {}
         : {
-            'accept-signature':
-              'sig1=("@status" "content-digest" "signature";req;key="sig1");alg="rsa-pss-sha512"',
+            'accept-signature': `sig1=("@status" "content-digest" "signature";req;key="sig1");alg="${this.platformAlg}"`,
           }),
     };
     const signature = signRequest({
@@ -95,7 +122,8 @@ export class SignedClient {
       ...(body ? { body } : {}),
       keyId: this.serial,
       privateKey: this.key,
-      alg: input.alg ?? 'rsa-pss-sha512',
+      // Without an alg the key decides: sm2-sm3 for an SM2 key (gm platform), rsa-pss-sha512 for RSA.
+      ...(input.alg ? { alg: input.alg } : {}),
     });
     return {
       method: input.method,
@@ -109,6 +137,7 @@ export class SignedClient {
   async send(prepared: PreparedRequest): Promise<SignedCallResult> {
     const { method, url, headers: sent, body } = prepared;
     const response = await httpRequest(url, {
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       method: method as 'GET',
       headers: sent,
       ...(body ? { body } : {}),
@@ -156,6 +185,7 @@ export class SignedClient {
   async platformCertificate(origin: string): Promise<X509Certificate> {
     if (this.platformCert) return this.platformCert;
     const response = await httpRequest(`${origin}/v1/ca/platform-cert`, {
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });

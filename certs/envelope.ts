@@ -20,10 +20,21 @@
  * Sealing is deterministic given (data key, header, chunk index, plaintext), so an encryptor started at
  * chunk N continues a file byte for byte: that is what makes a resumed export identical to an
  * uninterrupted one. Only node:crypto.
+ *
+ * Suite 2 (the gm profile, for an SM2 recipient certificate): the same layout and STREAM construction
+ * with the national algorithms, encrypt-then-MAC, all native except the key wrap:
+ *   - the 32-byte data key is wrapped with SM2 public-key encryption (GM/T 0003.4, C1‖C3‖C2, C1 the
+ *     uncompressed point) by sm-crypto-v2;
+ *   - its first 16 bytes are the SM4 key, the last 16 the HMAC-SM3 key;
+ *   - chunk i is SM4-CTR under the 16-byte counter block nonce ‖ 00000000 (the 12-byte nonce above), and
+ *     its tag is the full 32-byte HMAC-SM3 over header ‖ counter block ‖ ciphertext, so that
+ *     `openssl enc -d -sm4-ctr -K <key> -iv <block>` and `openssl mac -digest sm3 -macopt hexkey:<mac key>
+ *     HMAC` reproduce both from the bytes of the file.
  */
 import {
   createCipheriv,
   createDecipheriv,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   constants as cryptoConstants,
@@ -32,6 +43,7 @@ import {
   publicEncrypt,
   randomBytes,
   randomUUID,
+  timingSafeEqual,
 } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
@@ -40,6 +52,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { createError } from '@fastify/error';
+import { isSm2Key, sm2Decrypt, sm2Encrypt, sm2PrivateKeyHex } from './sm2.js';
 
 export const EnvelopeFormatInvalid = createError('ENVELOPE_FORMAT_INVALID', '%s', 422);
 export const EnvelopeKeyMismatch = createError('ENVELOPE_KEY_MISMATCH', '%s', 422);
@@ -62,23 +75,37 @@ export const envelopeErrorDocs: Record<string, string> = {
     'The private key does not open the file: it was encrypted for another certificate (the message names its serial).',
   ENVELOPE_TAMPERED: 'A chunk failed authentication: the file was altered or its chunks reordered.',
   ENVELOPE_TRUNCATED: 'The file ends before its last chunk: download it again (Range requests resume).',
-  ENVELOPE_RECIPIENT_INVALID: 'The recipient certificate or key is not an RSA key of at least 2048 bits.',
+  ENVELOPE_RECIPIENT_INVALID:
+    'The recipient certificate or key is neither SM2 nor an RSA key of at least 2048 bits, or the key does not fit the file (an RSA key for an SM2-wrapped file).',
 };
 
 const MAGIC = Buffer.from('GSXENV', 'ascii');
 export const ENVELOPE_VERSION = 1;
 const SUITE_RSA_OAEP_AES_GCM_STREAM = 1;
+const SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM = 2;
+export type EnvelopeSuite = typeof SUITE_RSA_OAEP_AES_GCM_STREAM | typeof SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM;
+
+/** What each suite uses, as the exchange manifest names it. */
+export const SUITE_ALGORITHMS = {
+  1: { keyWrap: 'rsa-oaep-sha256', content: 'aes-256-gcm' },
+  2: { keyWrap: 'sm2-encrypt-c1c3c2', content: 'sm4-ctr+hmac-sm3' },
+} as const;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 const MIN_CHUNK_SIZE = 1024;
 const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 const NONCE_PREFIX_BYTES = 7;
 const TAG_BYTES = 16;
+const SM3_TAG_BYTES = 32;
+const tagBytes = (suite: EnvelopeSuite) =>
+  suite === SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM ? SM3_TAG_BYTES : TAG_BYTES;
 const FRAME_HEAD_BYTES = 5;
 const LAST = 1;
 const MAX_CHUNKS = 2 ** 32;
 
 export interface EnvelopeHeader {
   version: number;
+  /** 1: RSA-OAEP + AES-256-GCM (intl); 2: SM2 + SM4-CTR + HMAC-SM3 (gm). */
+  suite: EnvelopeSuite;
   chunkSize: number;
   noncePrefix: Buffer;
   recipientSerial: string;
@@ -103,14 +130,18 @@ export function createEnvelope(
   if (!/^[0-9a-f]{1,64}$/.test(recipient.serial)) {
     throw new EnvelopeRecipientInvalid(`recipient serial "${recipient.serial}" is not lowercase hex`);
   }
-  const publicKey = rsaPublicKey('certPem' in recipient ? recipient.certPem : recipient.publicKey);
+  const publicKey = recipientKey('certPem' in recipient ? recipient.certPem : recipient.publicKey);
   const dataKey = randomBytes(32);
-  const wrappedKey = publicEncrypt(
-    { key: publicKey, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-    dataKey,
-  );
+  const sm2 = publicKey.kind === 'sm2';
+  const wrappedKey = sm2
+    ? sm2Encrypt(dataKey, publicKey.key)
+    : publicEncrypt(
+        { key: publicKey.key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        dataKey,
+      );
   const header: EnvelopeHeader = {
     version: ENVELOPE_VERSION,
+    suite: sm2 ? SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM : SUITE_RSA_OAEP_AES_GCM_STREAM,
     chunkSize,
     noncePrefix: randomBytes(NONCE_PREFIX_BYTES),
     recipientSerial: recipient.serial,
@@ -124,7 +155,7 @@ export function encodeHeader(header: EnvelopeHeader): Buffer {
   const fixed = Buffer.alloc(MAGIC.length + 2 + 4);
   MAGIC.copy(fixed, 0);
   fixed.writeUInt8(header.version, MAGIC.length);
-  fixed.writeUInt8(SUITE_RSA_OAEP_AES_GCM_STREAM, MAGIC.length + 1);
+  fixed.writeUInt8(header.suite, MAGIC.length + 1);
   fixed.writeUInt32BE(header.chunkSize, MAGIC.length + 2);
   const serialLength = Buffer.from([serial.length]);
   const keyLength = Buffer.alloc(2);
@@ -145,9 +176,12 @@ export function parseHeader(bytes: Buffer): { header: EnvelopeHeader; length: nu
   if (bytes.length < fixedLength) return undefined;
   const version = bytes.readUInt8(MAGIC.length);
   const suite = bytes.readUInt8(MAGIC.length + 1);
-  if (version !== ENVELOPE_VERSION || suite !== SUITE_RSA_OAEP_AES_GCM_STREAM) {
+  if (
+    version !== ENVELOPE_VERSION ||
+    (suite !== SUITE_RSA_OAEP_AES_GCM_STREAM && suite !== SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM)
+  ) {
     throw new EnvelopeFormatInvalid(
-      `envelope version ${version} suite ${suite} is not supported (this govshare reads version ${ENVELOPE_VERSION} suite 1): update govshare`,
+      `envelope version ${version} suite ${suite} is not supported (this govshare reads version ${ENVELOPE_VERSION} suites 1 and 2): update govshare`,
     );
   }
   const chunkSize = bytes.readUInt32BE(MAGIC.length + 2);
@@ -168,11 +202,15 @@ export function parseHeader(bytes: Buffer): { header: EnvelopeHeader; length: nu
     throw new EnvelopeFormatInvalid(`wrapped key of ${keyLength} bytes`);
   if (bytes.length < at + keyLength) return undefined;
   const wrappedKey = Buffer.from(bytes.subarray(at, at + keyLength));
-  return { header: { version, chunkSize, noncePrefix, recipientSerial, wrappedKey }, length: at + keyLength };
+  return {
+    header: { version, suite: suite as EnvelopeSuite, chunkSize, noncePrefix, recipientSerial, wrappedKey },
+    length: at + keyLength,
+  };
 }
 
 /** Unwraps the data key with the recipient's private key (PKCS#8 or PKCS#1 PEM, or a KeyObject). */
 export function unwrapDataKey(header: EnvelopeHeader, privateKey: KeyObject | string): Buffer {
+  if (header.suite === SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM) return unwrapSm2(header, privateKey);
   let key: KeyObject;
   try {
     key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
@@ -193,6 +231,40 @@ export function unwrapDataKey(header: EnvelopeHeader, privateKey: KeyObject | st
   }
 }
 
+function unwrapSm2(header: EnvelopeHeader, privateKey: KeyObject | string): Buffer {
+  let pem: string;
+  try {
+    pem =
+      typeof privateKey === 'string'
+        ? privateKey
+        : privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    if (!isSm2Key(pem)) throw new Error('not SM2');
+  } catch {
+    throw new EnvelopeRecipientInvalid(
+      'this file is wrapped with SM2: the key must be an SM2 private key (PEM)',
+    );
+  }
+  try {
+    const dataKey = sm2Decrypt(header.wrappedKey, sm2PrivateKeyHex(pem));
+    if (dataKey.length !== 32) throw new Error('wrong length');
+    return dataKey;
+  } catch {
+    throw new EnvelopeKeyMismatch(
+      `this file is encrypted for the certificate with serial ${header.recipientSerial}; the key given is not its private key`,
+    );
+  }
+}
+
+/** Suite 2's SM4-CTR counter block for a chunk: the 12-byte nonce, then a 32-bit block counter from 0. */
+export function sm4CounterBlock(prefix: Buffer, index: number, last: boolean): Buffer {
+  return Buffer.concat([nonce(prefix, index, last), Buffer.alloc(4)]);
+}
+
+/** Suite 2's tag: HMAC-SM3 over header ‖ counter block ‖ ciphertext, with the last 16 bytes of the data key. */
+function sm3Tag(dataKey: Buffer, header: Buffer, block: Buffer, ciphertext: Buffer): Buffer {
+  return createHmac('sm3', dataKey.subarray(16)).update(header).update(block).update(ciphertext).digest();
+}
+
 function nonce(prefix: Buffer, index: number, last: boolean): Buffer {
   const n = Buffer.alloc(12);
   prefix.copy(n, 0);
@@ -210,6 +282,7 @@ export class EnvelopeEncryptor {
   readonly #key: Buffer;
   readonly #header: Buffer;
   readonly #prefix: Buffer;
+  readonly #suite: EnvelopeSuite;
   readonly #pending: Buffer;
   #pendingBytes = 0;
   #next: number;
@@ -225,6 +298,7 @@ export class EnvelopeEncryptor {
     this.#key = dataKey;
     this.#header = headerBytes;
     this.#prefix = parsed.header.noncePrefix;
+    this.#suite = parsed.header.suite;
     this.#pending = Buffer.alloc(parsed.header.chunkSize);
     this.#next = startChunk;
   }
@@ -261,6 +335,7 @@ export class EnvelopeEncryptor {
   #seal(last: boolean): Buffer {
     if (this.#next >= MAX_CHUNKS) throw new RangeError('the file has more chunks than the nonce can count');
     const plaintext = this.#pending.subarray(0, this.#pendingBytes);
+    if (this.#suite === SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM) return this.#sealSm4(plaintext, last);
     const cipher = createCipheriv('aes-256-gcm', this.#key, nonce(this.#prefix, this.#next, last));
     cipher.setAAD(this.#header);
     const frame = Buffer.allocUnsafe(FRAME_HEAD_BYTES + plaintext.length + TAG_BYTES);
@@ -271,6 +346,19 @@ export class EnvelopeEncryptor {
     const tail = cipher.final();
     tail.copy(frame, FRAME_HEAD_BYTES + written.length);
     cipher.getAuthTag().copy(frame, FRAME_HEAD_BYTES + plaintext.length);
+    this.#pendingBytes = 0;
+    this.#next++;
+    return frame;
+  }
+
+  #sealSm4(plaintext: Buffer, last: boolean): Buffer {
+    const block = sm4CounterBlock(this.#prefix, this.#next, last);
+    const cipher = createCipheriv('sm4-ctr', this.#key.subarray(0, 16), block);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const head = Buffer.alloc(FRAME_HEAD_BYTES);
+    head.writeUInt8(last ? LAST : 0, 0);
+    head.writeUInt32BE(plaintext.length, 1);
+    const frame = Buffer.concat([head, ciphertext, sm3Tag(this.#key, this.#header, block, ciphertext)]);
     this.#pendingBytes = 0;
     this.#next++;
     return frame;
@@ -310,9 +398,27 @@ export function createDecryptStream(key: DecryptKey, onHeader?: (header: Envelop
       if ((flags & ~LAST) !== 0 || length > header.chunkSize) {
         throw new EnvelopeFormatInvalid(`chunk ${index} has a broken frame header`);
       }
-      const total = FRAME_HEAD_BYTES + length + TAG_BYTES;
+      const total = FRAME_HEAD_BYTES + length + tagBytes(header.suite);
       if (buffered.length < total) return;
       const last = flags === LAST;
+      if (header.suite === SUITE_SM2_SM4_CTR_HMAC_SM3_STREAM) {
+        const block = sm4CounterBlock(header.noncePrefix, index, last);
+        const ciphertext = buffered.subarray(FRAME_HEAD_BYTES, FRAME_HEAD_BYTES + length);
+        const tag = sm3Tag(dataKey!, headerBytes!, block, ciphertext);
+        // Encrypt-then-MAC: nothing is deciphered before its tag checks (in constant time).
+        if (!timingSafeEqual(tag, buffered.subarray(FRAME_HEAD_BYTES + length, total))) {
+          throw new EnvelopeTampered(
+            `chunk ${index} failed authentication: the file was altered, cut or its chunks reordered`,
+          );
+        }
+        const decipher = createDecipheriv('sm4-ctr', dataKey!.subarray(0, 16), block);
+        const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+        buffered = buffered.subarray(total);
+        index++;
+        finished = last;
+        if (plaintext.length > 0) push(plaintext);
+        continue;
+      }
       const decipher = createDecipheriv('aes-256-gcm', dataKey!, nonce(header.noncePrefix, index, last));
       decipher.setAAD(headerBytes!);
       decipher.setAuthTag(buffered.subarray(FRAME_HEAD_BYTES + length, total));
@@ -405,7 +511,10 @@ export async function decryptFile(
   return { header: header!, bytes };
 }
 
-function rsaPublicKey(source: KeyObject | string): KeyObject {
+type RecipientKey = { kind: 'rsa'; key: KeyObject } | { kind: 'sm2'; key: KeyObject };
+
+/** The recipient's public key: RSA of at least 2048 bits (suite 1), or SM2 (suite 2). */
+function recipientKey(source: KeyObject | string): RecipientKey {
   let key: KeyObject;
   try {
     key = typeof source === 'string' ? createPublicKey(source) : source;
@@ -413,13 +522,14 @@ function rsaPublicKey(source: KeyObject | string): KeyObject {
     throw new EnvelopeRecipientInvalid('the recipient is not a PEM certificate or public key');
   }
   if (key.type === 'private') key = createPublicKey(key);
+  if (key.asymmetricKeyType === undefined && isSm2Key(key)) return { kind: 'sm2', key };
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (key.asymmetricKeyType !== 'rsa' || bits < 2048) {
     throw new EnvelopeRecipientInvalid(
-      'the recipient key must be RSA of at least 2048 bits (files are wrapped with RSA-OAEP)',
+      'the recipient key must be SM2, or RSA of at least 2048 bits (files are wrapped with RSA-OAEP)',
     );
   }
-  return key;
+  return { kind: 'rsa', key };
 }
 
 function checkChunkSize(chunkSize: number, ErrorType: new (message: string) => Error = RangeError): void {

@@ -8,6 +8,8 @@ import { createError } from '@fastify/error';
 export const PlatformNotInitialised = createError('PLATFORM_NOT_INITIALISED', '%s', 500);
 export const PlatformIncomplete = createError('PLATFORM_INCOMPLETE', '%s', 500);
 export const PlatformInconsistent = createError('PLATFORM_INCONSISTENT', '%s', 500);
+export const CryptoProfileInvalid = createError('CRYPTO_PROFILE_INVALID', '%s', 500);
+export const CryptoProfileConflict = createError('CRYPTO_PROFILE_CONFLICT', '%s', 409);
 
 // Departments and systems.
 export const UsccInvalid = createError('USCC_INVALID', '%s', 422);
@@ -29,11 +31,14 @@ export const CertNotFound = createError('CERT_NOT_FOUND', '%s', 404);
 export const CertAlreadyRevoked = createError('CERT_ALREADY_REVOKED', '%s', 409);
 export const RevocationReasonInvalid = createError('REVOCATION_REASON_INVALID', '%s', 422);
 export const BundleExists = createError('CERT_BUNDLE_EXISTS', '%s', 409);
+export const CertKeyTypeInvalid = createError('CERT_KEY_TYPE_INVALID', '%s', 422);
 
 export const certsErrors = {
   PlatformNotInitialised,
   PlatformIncomplete,
   PlatformInconsistent,
+  CryptoProfileInvalid,
+  CryptoProfileConflict,
   UsccInvalid,
   DepartmentNameInvalid,
   DepartmentExists,
@@ -51,6 +56,7 @@ export const certsErrors = {
   CertAlreadyRevoked,
   RevocationReasonInvalid,
   BundleExists,
+  CertKeyTypeInvalid,
 };
 
 export const certsErrorDocs: Record<string, string> = {
@@ -60,6 +66,10 @@ export const certsErrorDocs: Record<string, string> = {
     'Part of the platform key material is missing (e.g. a CA key without its certificate); restore it from backup.',
   PLATFORM_INCONSISTENT:
     'The platform files do not belong together (a certificate not issued by the CA or not matching its key).',
+  CRYPTO_PROFILE_INVALID:
+    'The crypto profile is not `intl` or `gm` (the `--crypto` option, or a damaged platform/crypto-profile.json).',
+  CRYPTO_PROFILE_CONFLICT:
+    'The data directory already holds a platform of the other crypto profile; a profile is chosen once, at the first `govshare init`.',
   USCC_INVALID:
     'The department code is not a valid unified social credit code (GB 32100-2015); the message names the character.',
   DEPARTMENT_NAME_INVALID: 'A department name must be 1-200 characters.',
@@ -80,4 +90,6 @@ export const certsErrorDocs: Record<string, string> = {
   REVOCATION_REASON_INVALID:
     'The revocation reason is not one of the RFC 5280 reason names govshare accepts.',
   CERT_BUNDLE_EXISTS: 'The target directory already holds a key.pem; pass force to overwrite it.',
+  CERT_KEY_TYPE_INVALID:
+    "The public key to certify is not of the platform's crypto profile: RSA (at least 2048 bits) under `intl`, SM2 under `gm`.",
 };

@@ -3,14 +3,16 @@
  * `C=CN, O=<department name>, OU=<department code>, CN=<system id>` for people, and the SAN URI
  * `urn:govshare:<USCC>:<systemId>` for machines (the gateway reads identity only from the URI).
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import type { CryptoProfile } from './crypto-profile.js';
 import {
   BundleExists,
   CertIdentityInvalid,
+  CertKeyTypeInvalid,
   CertValidityInvalid,
   DepartmentNameInvalid,
   SystemIdInvalid,
@@ -18,7 +20,8 @@ import {
 } from './errors.js';
 import type { Platform } from './platform.js';
 import { SYSTEM_ID_PATTERN, SYSTEM_ID_REGEXP } from './schema.js';
-import { addDays, newCertificate, wholeSeconds } from './x509.js';
+import { generateSm2KeyPair, isSm2Key } from './sm2.js';
+import { addDays, generateRsaKeyPair, newCertificate, randomSerialHex, wholeSeconds } from './x509.js';
 
 export { SYSTEM_ID_PATTERN };
 
@@ -51,7 +54,7 @@ export interface SystemCertificate {
 }
 
 export interface SystemCertificateBundle extends SystemCertificate {
-  /** PKCS#8 PEM. Bulk files are wrapped to this key with RSA-OAEP, so it also deciphers. */
+  /** PKCS#8 PEM. Bulk files are wrapped to this key (RSA-OAEP, or SM2 encryption under gm), so it also deciphers. */
   keyPem: string;
 }
 
@@ -60,25 +63,33 @@ export interface SystemIdentity {
   systemId: string;
 }
 
-/** Generates a key pair and certifies it. Key generation blocks for ~50-200 ms; see `certifySystemKey`. */
-export function issueSystemCertificate(
+/**
+ * Generates a key pair of the platform's profile (RSA-2048 under intl, SM2 under gm) and certifies it.
+ */
+export async function issueSystemCertificate(
   platform: Platform,
   request: SystemCertificateRequest,
-): SystemCertificateBundle {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  return { keyPem: privateKey, ...certifySystemKey(platform, publicKey, request) };
+): Promise<SystemCertificateBundle> {
+  const pair = await generateSystemKeyPair(platform.profile);
+  return { keyPem: pair.privateKeyPem, ...(await certifySystemKey(platform, pair.publicKeyPem, request)) };
 }
 
-/** Certifies a public key (SPKI PEM) generated elsewhere: asynchronously, or by the department itself. */
-export function certifySystemKey(
+/** A system key pair of the profile, on the thread pool. */
+export function generateSystemKeyPair(
+  profile: CryptoProfile,
+): Promise<{ privateKeyPem: string; publicKeyPem: string }> {
+  return profile === 'gm' ? generateSm2KeyPair() : generateRsaKeyPair(2048);
+}
+
+/**
+ * Certifies a public key (SPKI PEM) generated elsewhere: asynchronously, or by the department itself.
+ * The key must be of the platform's profile: SM2 under gm, RSA under intl.
+ */
+export async function certifySystemKey(
   platform: Platform,
   publicKeyPem: string,
   request: SystemCertificateRequest,
-): SystemCertificate {
+): Promise<SystemCertificate> {
   const { deptCode, deptName, systemId } = request;
   if (!USCC_SHAPE.test(deptCode)) {
     throw new UsccInvalid(
@@ -90,32 +101,56 @@ export function certifySystemKey(
   }
   assertSystemId(systemId);
   const days = validityDays(request.days);
-  const ca = platform.caCert;
   const now = wholeSeconds(request.now ?? new Date());
-  const cert = newCertificate({
-    publicKeyPem,
-    issuer: ca,
-    issuerKey: platform.caKeyObject,
+  const subject: [string, string][] = [
+    ['C', 'CN'],
+    ['O', deptName],
+    ['OU', deptCode],
+    ['CN', systemId],
+  ];
+  const profile = {
     notBefore: now,
     notAfter: addDays(now, days),
-    subject: [
-      ['C', 'CN'],
-      ['O', deptName],
-      ['OU', deptCode],
-      ['CN', systemId],
-    ],
+    subject,
     keyUsage: { digitalSignature: true, keyEncipherment: true },
     extKeyUsage: { clientAuth: true },
     sanUri: identityUri({ deptCode, systemId }),
-  });
-  const certPem = forge.pki.certificateToPem(cert);
+  };
+  const ca = platform.caCert;
+  let certPem: string;
+  if (platform.profile === 'gm' || !ca) {
+    if (!isSm2Key(publicKeyPem)) {
+      throw new CertKeyTypeInvalid('this platform is of the gm profile: it certifies SM2 keys only');
+    }
+    // @peculiar/x509 is loaded only when a gm platform issues (see gm-x509.ts).
+    const { sm2EndEntity } = await import('./gm-x509.js');
+    certPem = await sm2EndEntity({
+      ...profile,
+      caSigner: platform.caSigner,
+      caCertPem: platform.caCertPem,
+      publicKeyPem,
+      serialHex: randomSerialHex(),
+    });
+  } else {
+    if (isSm2Key(publicKeyPem)) {
+      throw new CertKeyTypeInvalid('this platform is of the intl profile: it certifies RSA keys only');
+    }
+    const cert = await newCertificate({
+      ...profile,
+      publicKeyPem,
+      issuer: ca,
+      issuerSigner: platform.caSigner,
+    });
+    certPem = forge.pki.certificateToPem(cert);
+  }
+  const x509 = new X509Certificate(certPem);
   return {
     certPem,
     caPem: platform.caCertPem,
-    serial: cert.serialNumber,
-    notBefore: cert.validity.notBefore,
-    notAfter: cert.validity.notAfter,
-    fingerprint256: new X509Certificate(certPem).fingerprint256,
+    serial: x509.serialNumber.toLowerCase(),
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo),
+    fingerprint256: x509.fingerprint256,
   };
 }
 

@@ -14,7 +14,21 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { PlatformIncomplete, PlatformInconsistent, PlatformNotInitialised } from './errors.js';
+import {
+  CRYPTO_PROFILE_FILE,
+  type CryptoProfile,
+  readCryptoProfile,
+  writeCryptoProfile,
+} from './crypto-profile.js';
+import {
+  CryptoProfileConflict,
+  PlatformIncomplete,
+  PlatformInconsistent,
+  PlatformNotInitialised,
+} from './errors.js';
+import { FileKeySigner, type Signer } from './signer.js';
+import { generateSm2KeyPair } from './sm2.js';
+import { isSm2Signed, verifyIssuedBy } from './sm2-x509-verify.js';
 import {
   addYears,
   generateRsaKeyPair,
@@ -28,11 +42,17 @@ import {
 
 export interface Platform {
   dataDir: string;
+  /** `intl` (RSA) or `gm` (SM2/SM3/SM4), recorded at init. */
+  profile: CryptoProfile;
   caCertPem: string;
-  caCert: forge.pki.Certificate;
-  caKey: forge.pki.rsa.PrivateKey;
+  /** The CA certificate for node-forge (intl only: forge cannot read SM2 certificates). */
+  caCert: forge.pki.Certificate | undefined;
   caKeyObject: KeyObject;
   caCertX509: X509Certificate;
+  /** Signs certificates and CRLs: the CA key stays behind it. */
+  caSigner: Signer;
+  /** Signs responses, audit checkpoints, manifests and webhooks with the platform signing key. */
+  platformSigner: Signer;
   signingKey: KeyObject;
   signingCertPem: string;
   signingCertX509: X509Certificate;
@@ -48,6 +68,11 @@ export interface Platform {
 
 export interface InitPlatformOptions {
   now?: Date;
+  /**
+   * The crypto profile of a new platform; an existing one keeps its own and refuses another.
+   * @defaultValue the recorded profile, else `intl`
+   */
+  crypto?: CryptoProfile;
   /** The CA's subject O and CN, used only when the CA is created. @defaultValue govshare platform / govshare Platform Root CA */
   caName?: { organization?: string; commonName?: string };
 }
@@ -61,6 +86,7 @@ export interface InitPlatformResult {
   caSerial: string;
   /** SHA-256 fingerprint of the CA certificate, "AB:CD:…" (compare it out of band when distributing ca.pem). */
   caFingerprint256: string;
+  profile: CryptoProfile;
 }
 
 /** File names under the data directory. */
@@ -97,12 +123,25 @@ export function isPlatformSigningCertificate(
   const names = (cert.subjectAltName ?? '').split(', ');
   return (
     cert.checkIssued(ca) &&
-    cert.verify(ca.publicKey) &&
+    certificateSignedBy(cert, ca) &&
     names.includes(`URI:${PLATFORM_SIGNING_URI}`) &&
     Date.parse(cert.validFrom) <= now.getTime() &&
     now.getTime() < Date.parse(cert.validTo)
   );
 }
+/**
+ * Whether `cert`'s signature verifies with `ca`'s key: node:crypto for RSA, sm2.ts for SM2-with-SM3
+ * (node's `X509Certificate.verify` fails on standard SM2 certificates).
+ */
+export function certificateSignedBy(cert: X509Certificate, ca: X509Certificate): boolean {
+  if (isSm2Signed(cert.raw)) return verifyIssuedBy(cert.raw, ca.raw);
+  try {
+    return cert.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 const CA_YEARS = 10;
 const SIGNING_YEARS = 2;
 
@@ -125,16 +164,31 @@ export async function initPlatform(
   requirePairComplete(dataDir, platformFiles.caKey, platformFiles.caCert, has);
   requireNotOrphan(dataDir, platformFiles.signingCert, platformFiles.signingKey, has);
   requireNotOrphan(dataDir, platformFiles.tokenPublic, platformFiles.tokenKey, has);
+  const profile = initProfile(dataDir, opts.crypto, has(platformFiles.caKey));
+  // gm: SM2 CA and signing keys; the token key signs people's JWTs (RS256) under both profiles.
+  const platformKey = (bits: 2048 | 3072) =>
+    profile === 'gm' ? generateSm2KeyPair() : generateRsaKeyPair(bits);
 
   // Missing keys are generated together: they run on the thread pool, side by side.
   const [caPair, signingPair, tokenPair] = await Promise.all([
-    has(platformFiles.caKey) ? undefined : generateRsaKeyPair(3072),
-    has(platformFiles.signingKey) ? undefined : generateRsaKeyPair(2048),
+    has(platformFiles.caKey) ? undefined : platformKey(3072),
+    has(platformFiles.signingKey) ? undefined : platformKey(2048),
     has(platformFiles.tokenKey) ? undefined : generateRsaKeyPair(2048),
   ]);
+  if (!has(CRYPTO_PROFILE_FILE) && profile === 'gm') await writeCryptoProfile(dataDir, profile);
 
   if (caPair) {
-    const caCertPem = selfSignedCa(caPair, now, opts.caName ?? {});
+    const caSigner = FileKeySigner.fromPem(caPair.privateKeyPem);
+    const caCertPem =
+      profile === 'gm'
+        ? await (await import('./gm-x509.js')).selfSignedSm2Ca({
+            signer: caSigner,
+            subject: caSubject(opts.caName ?? {}),
+            serialHex: randomSerialHex(),
+            notBefore: now,
+            notAfter: addYears(now, CA_YEARS),
+          })
+        : await selfSignedCa(caPair, now, opts.caName ?? {});
     await writePrivate(path(platformFiles.caKey), caPair.privateKeyPem);
     await writePublic(path(platformFiles.caCert), caCertPem);
   }
@@ -142,16 +196,18 @@ export async function initPlatform(
   note(platformFiles.caCert, caPair !== undefined);
 
   const caCertPem = await readFile(path(platformFiles.caCert), 'utf8');
-  const caCert = forge.pki.certificateFromPem(caCertPem);
-  const caKey = createPrivateKey(await readFile(path(platformFiles.caKey), 'utf8'));
+  const caSigner = FileKeySigner.fromPem(await readFile(path(platformFiles.caKey), 'utf8'));
 
   if (signingPair) await writePrivate(path(platformFiles.signingKey), signingPair.privateKeyPem);
   note(platformFiles.signingKey, signingPair !== undefined);
   const makeSigningCert = !has(platformFiles.signingCert);
   if (makeSigningCert) {
     const signingKeyPem = await readFile(path(platformFiles.signingKey), 'utf8');
-    const publicKeyPem = createPublicKey(signingKeyPem).export({ type: 'spki', format: 'pem' }).toString();
-    await writePublic(path(platformFiles.signingCert), signingCertificate(caCert, caKey, publicKeyPem, now));
+    const publicKeyPem = FileKeySigner.fromPem(signingKeyPem).publicKeyPem;
+    await writePublic(
+      path(platformFiles.signingCert),
+      await signingCertificate(profile, caCertPem, caSigner, publicKeyPem, now),
+    );
   }
   note(platformFiles.signingCert, makeSigningCert);
 
@@ -179,7 +235,23 @@ export async function initPlatform(
     kept,
     caSerial: platform.caCertX509.serialNumber.toLowerCase(),
     caFingerprint256: platform.caCertX509.fingerprint256,
+    profile: platform.profile,
   };
+}
+
+/**
+ * The profile this init runs with: the recorded one for an existing platform (asking for the other is
+ * refused: every certificate and audit record already made depends on it), else the one asked for.
+ */
+function initProfile(dataDir: string, wanted: CryptoProfile | undefined, hasCa: boolean): CryptoProfile {
+  const recorded = readCryptoProfile(dataDir);
+  if (hasCa && wanted !== undefined && wanted !== recorded) {
+    throw new CryptoProfileConflict(
+      `${dataDir} already holds a platform of the ${recorded} profile; a platform's crypto profile cannot change ` +
+        '(initialise a new data directory for the other one)',
+    );
+  }
+  return hasCa ? recorded : (wanted ?? recorded);
 }
 
 /** Reads the platform's key material (synchronously: this runs once at start-up or per CLI command). */
@@ -203,20 +275,28 @@ export function loadPlatform(dataDir: string): Platform {
   const signingCertPem = read(platformFiles.signingCert);
   const tokenPrivateKeyPem = read(platformFiles.tokenKey);
   const tokenPublicKeyPem = read(platformFiles.tokenPublic);
+  const signingKeyPem = read(platformFiles.signingKey);
+  const profile = readCryptoProfile(dataDir);
   const caCertX509 = new X509Certificate(caCertPem);
   const caKeyObject = createPrivateKey(caKeyPem);
-  const signingKey = createPrivateKey(read(platformFiles.signingKey));
+  const signingKey = createPrivateKey(signingKeyPem);
   const signingCertX509 = new X509Certificate(signingCertPem);
+  const caSigner = FileKeySigner.fromPem(caKeyPem);
+  const platformSigner = FileKeySigner.fromPem(signingKeyPem);
   const inconsistent = (what: string) =>
     new PlatformInconsistent(
       `${what} in ${dataDir}: the platform files do not belong together; restore them from backup`,
     );
-  if (!caCertX509.checkPrivateKey(caKeyObject))
+  const wantedKey = profile === 'gm' ? 'sm2' : 'rsa';
+  if (caSigner.keyType !== wantedKey || platformSigner.keyType !== wantedKey) {
+    throw inconsistent(`the platform keys are not ${wantedKey.toUpperCase()} keys of the ${profile} profile`);
+  }
+  if (!samePublicKey(caCertX509, caSigner))
     throw inconsistent(`${platformFiles.caKey} does not match ${platformFiles.caCert}`);
-  if (!signingCertX509.verify(caCertX509.publicKey)) {
+  if (!certificateSignedBy(signingCertX509, caCertX509)) {
     throw inconsistent(`${platformFiles.signingCert} was not issued by the CA in ${platformFiles.caCert}`);
   }
-  if (!signingCertX509.checkPrivateKey(signingKey)) {
+  if (!samePublicKey(signingCertX509, platformSigner)) {
     throw inconsistent(`${platformFiles.signingKey} does not match ${platformFiles.signingCert}`);
   }
   const derivedTokenPublic = createPublicKey(tokenPrivateKeyPem).export({ type: 'spki', format: 'der' });
@@ -235,11 +315,13 @@ export function loadPlatform(dataDir: string): Platform {
     throw inconsistent(`${platformFiles.subjectHmacKey} is not 32 bytes of hex`);
   return {
     dataDir,
+    profile,
     caCertPem,
-    caCert: forge.pki.certificateFromPem(caCertPem),
-    caKey: forge.pki.privateKeyFromPem(caKeyPem),
+    caCert: profile === 'intl' ? forge.pki.certificateFromPem(caCertPem) : undefined,
     caKeyObject,
     caCertX509,
+    caSigner,
+    platformSigner,
     signingKey,
     signingCertPem,
     signingCertX509,
@@ -274,7 +356,7 @@ function signingHistory(
     const names = (cert.subjectAltName ?? '').split(', ');
     if (
       !cert.checkIssued(ca) ||
-      !cert.verify(ca.publicKey) ||
+      !certificateSignedBy(cert, ca) ||
       !names.includes(`URI:${PLATFORM_SIGNING_URI}`)
     ) {
       throw inconsistent(`${file} is not a platform signing certificate of the CA`);
@@ -318,8 +400,14 @@ export async function rotateSigningKey(
   await mkdir(path(SIGNING_HISTORY_DIR), { recursive: true, mode: 0o700 });
   const kept = path(`${SIGNING_HISTORY_DIR}/${previous}.pem`);
   if (!existsSync(kept)) await writePublic(kept, platform.signingCertPem);
-  const pair = await generateRsaKeyPair(2048);
-  const certPem = signingCertificate(platform.caCert, platform.caKeyObject, pair.publicKeyPem, now);
+  const pair = platform.profile === 'gm' ? await generateSm2KeyPair() : await generateRsaKeyPair(2048);
+  const certPem = await signingCertificate(
+    platform.profile,
+    platform.caCertPem,
+    platform.caSigner,
+    pair.publicKeyPem,
+    now,
+  );
   // Written beside the live files, then renamed over them: each file is replaced whole. A crash between
   // the two renames leaves a key that does not match its certificate, which loadPlatform refuses; the
   // new certificate is then still in signing-cert.pem.next, to be renamed by hand (the history already
@@ -336,21 +424,31 @@ export async function rotateSigningKey(
   return { previous, current: certificateFingerprint(current), notAfter: new Date(current.validTo) };
 }
 
-function selfSignedCa(
+/** Whether a certificate certifies the signer's key (SPKI bytes compared: works for SM2 keys too). */
+function samePublicKey(cert: X509Certificate, signer: Signer): boolean {
+  const certKey = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return certKey.equals(signer.publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+function caSubject(name: InitPlatformOptions['caName'] & {}): [string, string][] {
+  return [
+    ['C', 'CN'],
+    ['O', name.organization ?? 'govshare platform'],
+    ['CN', name.commonName ?? 'govshare Platform Root CA'],
+  ];
+}
+
+async function selfSignedCa(
   pair: { privateKeyPem: string; publicKeyPem: string },
   now: Date,
   name: InitPlatformOptions['caName'] & {},
-): string {
+): Promise<string> {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(pair.publicKeyPem);
   cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = now;
   cert.validity.notAfter = addYears(now, CA_YEARS);
-  const subject = utf8Name([
-    ['C', 'CN'],
-    ['O', name.organization ?? 'govshare platform'],
-    ['CN', name.commonName ?? 'govshare Platform Root CA'],
-  ]);
+  const subject = utf8Name(caSubject(name));
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -358,27 +456,47 @@ function selfSignedCa(
     { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  signCertificate(cert, createPrivateKey(pair.privateKeyPem));
+  await signCertificate(cert, FileKeySigner.fromPem(pair.privateKeyPem));
   return forge.pki.certificateToPem(cert);
 }
 
-function signingCertificate(
-  caCert: forge.pki.Certificate,
-  caKey: KeyObject,
+async function signingCertificate(
+  profile: CryptoProfile,
+  caCertPem: string,
+  caSigner: Signer,
   publicKeyPem: string,
   now: Date,
-): string {
-  const cert = newCertificate({
+): Promise<string> {
+  const organization = (name: string | undefined) => name ?? 'govshare platform';
+  const subject = (o: string | undefined): [string, string][] => [
+    ['C', 'CN'],
+    ['O', organization(o)],
+    ['CN', 'govshare platform signing'],
+  ];
+  if (profile === 'gm') {
+    const ca = new X509Certificate(caCertPem);
+    const o = /^O=(.*)$/m.exec(ca.subject)?.[1];
+    const { sm2EndEntity } = await import('./gm-x509.js');
+    return sm2EndEntity({
+      caSigner,
+      caCertPem,
+      publicKeyPem,
+      serialHex: randomSerialHex(),
+      subject: subject(o),
+      notBefore: now,
+      notAfter: addYears(now, SIGNING_YEARS),
+      keyUsage: { digitalSignature: true },
+      sanUri: PLATFORM_SIGNING_URI,
+    });
+  }
+  const caCert = forge.pki.certificateFromPem(caCertPem);
+  const cert = await newCertificate({
     publicKeyPem,
     issuer: caCert,
-    issuerKey: caKey,
+    issuerSigner: caSigner,
     notBefore: now,
     notAfter: addYears(now, SIGNING_YEARS),
-    subject: [
-      ['C', 'CN'],
-      ['O', nameValue(caCert, 'O') ?? 'govshare platform'],
-      ['CN', 'govshare platform signing'],
-    ],
+    subject: subject(nameValue(caCert, 'O')),
     keyUsage: { digitalSignature: true },
     sanUri: PLATFORM_SIGNING_URI,
   });

@@ -5,12 +5,13 @@
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { buildCrl } from './crl.js';
-import { CertIdentityInvalid, DepartmentNotFound, SystemNotFound } from './errors.js';
-import { certifySystemKey, type SystemCertificate, validityDays } from './issue.js';
+import { CertIdentityInvalid, CertKeyTypeInvalid, DepartmentNotFound, SystemNotFound } from './errors.js';
+import { certifySystemKey, generateSystemKeyPair, type SystemCertificate, validityDays } from './issue.js';
 import type { Platform } from './platform.js';
 import type { CertificateRecord, Department, DepartmentSystem, RevocationReason } from './schema.js';
+import { isSm2Key, sm2PublicKeyHex, sm2PublicKeyPem } from './sm2.js';
 import type { CertsStore, StoredCrl } from './store.js';
-import { addDays, generateRsaKeyPair, wholeSeconds } from './x509.js';
+import { addDays, wholeSeconds } from './x509.js';
 
 export type EffectiveStatus = 'active' | 'revoked' | 'expired';
 export type ListedCertificate = CertificateRecord & { effectiveStatus: EffectiveStatus };
@@ -62,9 +63,9 @@ export async function issueCertificate(
   // Check the request before spending a key generation on it.
   validityDays(request.days);
   // A department that generates its own key sends only the public half: the private key never travels.
-  const key = input.publicKeyPem === undefined ? await generateRsaKeyPair(2048) : undefined;
-  const publicKeyPem = key?.publicKeyPem ?? checkedPublicKey(input.publicKeyPem!);
-  const certificate = certifySystemKey(platform, publicKeyPem, request);
+  const key = input.publicKeyPem === undefined ? await generateSystemKeyPair(platform.profile) : undefined;
+  const publicKeyPem = key?.publicKeyPem ?? checkedPublicKey(platform, input.publicKeyPem!);
+  const certificate = await certifySystemKey(platform, publicKeyPem, request);
   const record = await store.recordCertificate(
     { ...certificate, deptCode: department.code, systemId: system.systemId },
     now,
@@ -72,7 +73,15 @@ export async function issueCertificate(
   return key ? { keyPem: key.privateKeyPem, ...certificate, record } : { ...certificate, record };
 }
 
-function checkedPublicKey(pem: string): string {
+function checkedPublicKey(platform: Platform, pem: string): string {
+  if (platform.profile === 'gm') {
+    if (!isSm2Key(pem)) {
+      throw new CertKeyTypeInvalid(
+        'publicKeyPem must be an SM2 public key (SubjectPublicKeyInfo): this platform is of the gm profile',
+      );
+    }
+    return sm2PublicKeyPem(sm2PublicKeyHex(pem));
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -132,7 +141,7 @@ export async function currentCrl(
   const snapshot = await store.crlSnapshot();
   const thisUpdate = wholeSeconds(options.now);
   const nextUpdate = addDays(thisUpdate, options.crlDays);
-  const der = buildCrl(
+  const der = await buildCrl(
     platform,
     snapshot.revoked.map((r) => ({ serial: r.serial, revokedAt: new Date(r.revokedAt), reason: r.reason })),
     { crlNumber: snapshot.crlNumber, thisUpdate, nextUpdate },

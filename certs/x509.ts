@@ -3,8 +3,10 @@
  * conversion and validity arithmetic. node-forge builds and signs; node:crypto generates keys.
  */
 import { generateKeyPair, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import type { Signer } from './signer.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -46,19 +48,24 @@ export function signSha256Rsa(bytes: string, key: KeyObject): string {
   return sign('sha256', Buffer.from(bytes, 'binary'), key).toString('binary');
 }
 
-/** `cert.sign(key, md.sha256.create())`, with the signature computed by node:crypto (see signSha256Rsa). */
-export function signCertificate(cert: forge.pki.Certificate, key: KeyObject): void {
-  // forge only calls md.update() with the TBSCertificate and then key.sign(md): record, then sign.
-  const recorder = {
-    algorithm: 'sha256',
-    bytes: '',
-    update(more: string) {
-      this.bytes += more;
-      return this;
-    },
-  };
-  const signer = { sign: (md: typeof recorder) => signSha256Rsa(md.bytes, key) };
-  cert.sign(signer as unknown as forge.pki.rsa.PrivateKey, recorder as unknown as forge.md.MessageDigest);
+/**
+ * `cert.sign(key, md.sha256.create())` with the signature made by a `Signer` (RSA PKCS#1 v1.5, SHA-256):
+ * the same TBS forge builds and the same bytes, since these signatures are deterministic (a test compares
+ * them), but the key stays in the Signer.
+ */
+export async function signCertificate(cert: forge.pki.Certificate, signer: Signer): Promise<void> {
+  cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.siginfo.algorithmOid = cert.signatureOid;
+  const tbs = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(cert);
+  const signature = await signer.sign(
+    Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'),
+    'rsa-v1_5-sha256',
+  );
+  // forge writes `tbsCertificate` and `signature` when encoding a certificate it did not parse.
+  (cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  cert.signature = signature.toString('binary');
 }
 
 export type NameAttribute = { type?: string; shortName?: string; value: string; valueTagClass?: number };
@@ -137,7 +144,7 @@ export interface EndEntityProfile {
   /** SPKI PEM of the key being certified. */
   publicKeyPem: string;
   issuer: forge.pki.Certificate;
-  issuerKey: KeyObject;
+  issuerSigner: Signer;
   notBefore: Date;
   /** Wanted end of validity; never past the issuer's own. */
   notAfter: Date;
@@ -146,7 +153,9 @@ export interface EndEntityProfile {
   /** Extended key usages, e.g. { clientAuth: true }; none when omitted. */
   extKeyUsage?: Record<string, boolean>;
   /** The one SAN URI that names what the certificate identifies. */
-  sanUri: string;
+  sanUri?: string;
+  /** Instead of sanUri: DNS names and IP addresses (a TLS server certificate). */
+  sanHosts?: string[];
 }
 
 /**
@@ -154,7 +163,7 @@ export interface EndEntityProfile {
  * UTF-8 subject, not a CA, the key usages given, one SAN URI, and key identifiers linking it to the issuer.
  * Both issuers (system certificates and the platform's own signing certificate) go through here.
  */
-export function newCertificate(profile: EndEntityProfile): forge.pki.Certificate {
+export async function newCertificate(profile: EndEntityProfile): Promise<forge.pki.Certificate> {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(profile.publicKeyPem);
   cert.serialNumber = randomSerialHex();
@@ -166,10 +175,15 @@ export function newCertificate(profile: EndEntityProfile): forge.pki.Certificate
     { name: 'basicConstraints', critical: true, cA: false },
     { name: 'keyUsage', critical: true, ...profile.keyUsage },
     ...(profile.extKeyUsage ? [{ name: 'extKeyUsage', ...profile.extKeyUsage }] : []),
-    { name: 'subjectAltName', altNames: [{ type: 6, value: profile.sanUri }] },
+    {
+      name: 'subjectAltName',
+      altNames: profile.sanHosts
+        ? profile.sanHosts.map((host) => (isIP(host) ? { type: 7, ip: host } : { type: 2, value: host }))
+        : [{ type: 6, value: profile.sanUri }],
+    },
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifierBytes(profile.issuer) },
     { name: 'subjectKeyIdentifier' },
   ]);
-  signCertificate(cert, profile.issuerKey);
+  await signCertificate(cert, profile.issuerSigner);
   return cert;
 }

@@ -44,6 +44,11 @@ export interface HttpConnectorOptions {
   breaker?: CircuitBreakerOptions;
   /** Jittered delay before the single retry. @defaultValue { min: 20, max: 60 } */
   retryDelayMs?: { min: number; max: number };
+  /**
+   * PEM of the CA(s) that issue the front-end processors' HTTPS certificates: https:// endpoints are
+   * trusted against these only (pinned), not the system's trust store. @defaultValue the system's CAs
+   */
+  tlsCa?: string;
 }
 
 const DEFAULTS = { connections: 32, maxResponseBytes: 16 * 1024 * 1024, defaultTimeoutMs: 5000 };
@@ -72,6 +77,9 @@ export class HttpConnectorFactory implements ConnectorFactory {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         maxResponseSize: this.#options.maxResponseBytes ?? DEFAULTS.maxResponseBytes,
+        ...(this.#options.tlsCa && target.origin.startsWith('https:')
+          ? { connect: { ca: this.#options.tlsCa, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const } }
+          : {}),
       });
       this.#pools.set(poolKey, pool);
     }

@@ -9,6 +9,8 @@
  */
 import { constants, createPublicKey, type KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical.js';
+import { signingKeyMaterial, signSignatureBase } from '../certs/httpsig/algorithms.js';
+import { sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import { checkSignedManifest, type Manifest, type SignedManifest } from './schema.js';
 
 const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
@@ -17,14 +19,17 @@ export function signManifest(
   manifest: Manifest,
   signer: { signingKey: KeyObject; signingCertX509: X509Certificate },
 ): SignedManifest {
-  const value = sign('sha256', Buffer.from(canonicalJson(manifest), 'utf8'), {
-    key: signer.signingKey,
-    ...PSS,
-  });
+  const data = Buffer.from(canonicalJson(manifest), 'utf8');
+  // gm: SM2 over SM3(Z‖M), default ID, r‖s; the platform signing key is SM2 there.
+  const material = signingKeyMaterial(signer.signingKey);
+  const sm2 = material.kind === 'sm2';
+  const value = sm2
+    ? signSignatureBase('sm2-sm3', material, data.toString('utf8'))
+    : sign('sha256', data, { key: signer.signingKey, ...PSS });
   return {
     manifest,
     signature: {
-      alg: 'rsa-pss-sha256',
+      alg: sm2 ? 'sm2-sm3' : 'rsa-pss-sha256',
       keyid: signer.signingCertX509.serialNumber.toLowerCase(),
       value: value.toString('base64'),
     },
@@ -53,6 +58,19 @@ export function verifyManifest(signed: unknown, platformCertPem: string): Manife
       ok: false,
       reason: `signed by certificate ${signed.signature.keyid}, not by the certificate given (${cert.serialNumber.toLowerCase()})`,
     };
+  }
+  if (signed.signature.alg === 'sm2-sm3') {
+    const sm2Key = sm2PublicKeyOf(cert.publicKey);
+    const good =
+      sm2Key !== undefined &&
+      sm2Verify(
+        Buffer.from(canonicalJson(signed.manifest), 'utf8'),
+        Buffer.from(signed.signature.value, 'base64'),
+        sm2Key,
+      );
+    return good
+      ? { ok: true, manifest: signed.manifest }
+      : { ok: false, reason: 'the signature does not verify' };
   }
   const key = createPublicKey(cert.publicKey.export({ type: 'spki', format: 'pem' }));
   const good = verify(

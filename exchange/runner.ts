@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { parseHeader, SUITE_ALGORITHMS } from '../certs/envelope.js';
 import { serviceShape } from '../connectors/registry.js';
 import { type UseRestriction, useRestrictionOf } from '../policies/onward.js';
 import { jobAudit } from './audit.js';
@@ -123,6 +124,10 @@ export async function runExportJob(
   return complete(deps, store, job, token, dataKey, written.bytes, startedAt, useRestrictionOf(terms.grant));
 }
 
+function envelopeSuite(job: ExchangeJob): number | undefined {
+  return parseHeader(Buffer.from(job.envelopeHeader, 'base64'))?.header.suite;
+}
+
 async function complete(
   deps: ExchangeDeps,
   store: ExchangeStore,
@@ -163,7 +168,12 @@ async function complete(
     rows: checkpoint.rows,
     file: { name, bytes, sha256: digests.sha256, plaintextSha256: digests.plaintextSha256 },
     ...(watermark ? { watermark } : {}),
-    encryption: { scheme: 'govshare-envelope-v1', recipientSerial: written.consumer.certSerial },
+    encryption: {
+      scheme: 'govshare-envelope-v1',
+      recipientSerial: written.consumer.certSerial,
+      // gm files name their national algorithms; intl manifests stay as they were (suite 1).
+      ...(envelopeSuite(written) === 2 ? { algorithms: SUITE_ALGORITHMS[2] } : {}),
+    },
     createdAt: written.createdAt,
     // Own use only; onward disclosure as the provider consented ([HB-S] 14; [HC-R] 37).
     useRestriction,

@@ -166,6 +166,19 @@ export const Manifest = Type.Object(
       {
         scheme: Type.Literal('govshare-envelope-v1'),
         recipientSerial: Type.String({ pattern: SERIAL_PATTERN }),
+        algorithms: Type.Optional(
+          Type.Object(
+            {
+              keyWrap: Type.Literal('sm2-encrypt-c1c3c2'),
+              content: Type.Literal('sm4-ctr+hmac-sm3'),
+            },
+            {
+              additionalProperties: false,
+              description:
+                'Suite 2 (gm): the data key wrapped with SM2 (C1C3C2), chunks SM4-CTR with an HMAC-SM3 tag (certs/envelope.ts). Absent: suite 1, RSA-OAEP-SHA256 and AES-256-GCM',
+            },
+          ),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -185,7 +198,7 @@ export const SignedManifest = Type.Object(
     manifest: Manifest,
     signature: Type.Object(
       {
-        alg: Type.Literal('rsa-pss-sha256'),
+        alg: Type.Union([Type.Literal('rsa-pss-sha256'), Type.Literal('sm2-sm3')]),
         keyid: Type.String({ description: 'Serial of the platform signing certificate' }),
         value: Type.String({ description: 'Base64 signature over the canonical JSON (JCS) of `manifest`' }),
       },

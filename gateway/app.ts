@@ -32,8 +32,10 @@ declare module 'fastify' {
   }
 }
 
+import { PROFILE_ALGORITHMS } from '../certs/httpsig/index.js';
 import { BoundedSet } from '../platform/bounded-set.js';
 import { Problem } from './app/schemas.js';
+import { tlsServerOptions } from './app/tls.js';
 import { VERSION } from './app/version.js';
 import adminAudit from './plugins/admin-audit.js';
 import { consoleRoutes } from './plugins/console.js';
@@ -82,7 +84,11 @@ export async function buildApp({
   extraRoutes = [],
 }: BuildAppOptions): Promise<FastifyInstance> {
   const clientIds = new BoundedSet(100_000);
+  // HTTPS when GOVSHARE_TLS_CERT is set (app/tls.ts); the server type is the same to every plugin.
+  const https = tlsServerOptions(context.config, context.platform.profile);
   const app = Fastify({
+    // Typed as the HTTP server: handlers and plugins see the same request/reply types either way.
+    ...((https ? { https } : {}) as object),
     logger:
       logger === undefined
         ? { level: context.config.GOVSHARE_LOG_LEVEL, serializers: { req: requestLogView } }
@@ -194,6 +200,7 @@ export async function buildApp({
     audit: context.audit,
     now: context.now,
     maxSkewSeconds: context.config.GOVSHARE_SIG_WINDOW_SECONDS,
+    allowedAlgorithms: PROFILE_ALGORITHMS[context.platform.profile],
     observe: (seconds) => context.metrics.steps.observe({ step: 'signature' }, seconds),
     ...(context.config.GOVSHARE_PUBLIC_ORIGIN ? { publicOrigin: context.config.GOVSHARE_PUBLIC_ORIGIN } : {}),
   });

@@ -69,7 +69,11 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
     ? startRetentionLoop(context.auditStore, {
         dir: auditArchiveDir(config),
         retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
-        signer: { privateKey: context.platform.signingKey, certificate: context.platform.signingCertX509 },
+        signer: {
+          privateKey: context.platform.signingKey,
+          certificate: context.platform.signingCertX509,
+          signer: context.platform.platformSigner,
+        },
         intervalMs: 6 * 3_600_000,
         firstRunMs: 60_000,
         onArchived: (months) => log.info({ months }, 'audit months archived and dropped from the store'),

@@ -7,7 +7,15 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 NO_WAIT=0
-for arg in "$@"; do [ "$arg" = "--no-wait" ] && NO_WAIT=1; done
+CRYPTO=intl # --crypto gm: the 国密 profile (SM2 certificates, sm2-sm3 signatures, SM3/SM4)
+PREV=
+for arg in "$@"; do
+  [ "$arg" = "--no-wait" ] && NO_WAIT=1
+  [ "$PREV" = "--crypto" ] && CRYPTO=$arg
+  case "$arg" in --crypto=*) CRYPTO=${arg#--crypto=} ;; esac
+  PREV=$arg
+done
+case "$CRYPTO" in intl | gm) ;; *) echo "--crypto must be intl or gm, not $CRYPTO" >&2; exit 2 ;; esac
 
 ./scripts/ensure-deps.sh
 echo "==> building (tsc)"
@@ -49,9 +57,13 @@ export GOVSHARE_REDIS_PREFIX="demo:"
 export GOVSHARE_LOG_LEVEL=warn
 echo "Redis at $GOVSHARE_REDIS_URL"
 
-step "govshare init: platform root CA, signing key, token key"
-show "govshare init"
-gs init
+step "govshare init: platform root CA, signing key, token key (crypto profile $CRYPTO)"
+show "govshare init --crypto $CRYPTO"
+gs init --crypto "$CRYPTO"
+if [ "$CRYPTO" = gm ]; then
+  show "openssl verify -vfyopt distid:1234567812345678 -CAfile ca-cert.pem ca-cert.pem   # an SM2 root, SM2-with-SM3"
+  openssl verify -vfyopt distid:1234567812345678 -CAfile "$GOVSHARE_DATA_DIR/ca/ca-cert.pem" "$GOVSHARE_DATA_DIR/ca/ca-cert.pem"
+fi
 
 step "registering departments and their systems (unified social credit codes are checked)"
 declare -A DEPT=( [psb]=11420100010000303G [amr]=11420100010001138Y [hrss]=1142010001000067X9 )

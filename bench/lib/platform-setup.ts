@@ -6,6 +6,7 @@
  * quota is still counted in Redis on every call, as in production).
  */
 import { CatalogService } from '../../catalog/service.js';
+import type { CryptoProfile } from '../../certs/crypto-profile.js';
 import { initPlatform, loadPlatform } from '../../certs/platform.js';
 import * as registry from '../../certs/registry.js';
 import { CertsStore } from '../../certs/store.js';
@@ -35,8 +36,9 @@ export async function setUpPlatform(
   prefix: string,
   dataDir: string,
   simulatorUrl: string,
+  crypto: CryptoProfile = 'intl',
 ): Promise<BenchPlatform> {
-  await initPlatform(dataDir);
+  await initPlatform(dataDir, { crypto });
   const platform = loadPlatform(dataDir);
   const now = new Date();
   const certs = new CertsStore(redis, prefix);

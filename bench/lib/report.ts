@@ -6,7 +6,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Measurement } from './load.js';
 import type { PacedMeasurement } from './paced.js';
 
-export type Target = 'simulator' | 'bare-proxy' | 'nginx' | 'govshare';
+/** `govshare-gm`: the same gateway on a gm platform (SM2 certificates and sm2-sm3 signatures), with --crypto gm. */
+export type Target = 'simulator' | 'bare-proxy' | 'nginx' | 'govshare' | 'govshare-gm';
 
 export interface Row extends Measurement {
   target: Target;

@@ -3,10 +3,12 @@
  * simulator, the platform set up in Redis, the gateway (`govshare serve`) and the bare proxy, each a
  * child process, all on loopback. `stop()` ends them in reverse order and removes the temporary files.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CryptoProfile } from '../../certs/crypto-profile.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { type LocalRedis, startLocalRedis } from '../../scripts/lib/local-redis.js';
 import { type Child, startChild } from './children.js';
@@ -26,6 +28,8 @@ export interface StackOptions {
   gatewayEnv?: Record<string, string>;
   /** Redis AOF fsync policy (the audit stream's durability). @defaultValue 'everysec' */
   appendfsync?: 'always' | 'everysec';
+  /** The platform's crypto profile. @defaultValue 'intl' */
+  crypto?: CryptoProfile;
 }
 
 export interface Stack {
@@ -65,7 +69,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     children.push(simulator);
     const dataDir = join(work, 'platform');
-    const platform = await setUpPlatform(client, options.prefix, dataDir, simulator.url);
+    const platform = await setUpPlatform(client, options.prefix, dataDir, simulator.url, options.crypto);
     const startGateway = (instance: string, log?: string) =>
       startChild({
         name: `gateway ${instance}`,

@@ -9,6 +9,7 @@ import { createError } from '@fastify/error';
 export const SigMissing = createError('SIG_MISSING', '%s', 401);
 export const SigMalformed = createError('SIG_MALFORMED', '%s', 401);
 export const SigAlgUnsupported = createError('SIG_ALG_UNSUPPORTED', '%s', 401);
+export const SigAlgProfileMismatch = createError('SIG_ALG_PROFILE_MISMATCH', '%s', 401);
 export const SigComponentMissing = createError('SIG_COMPONENT_MISSING', '%s', 401);
 export const SigExpired = createError('SIG_EXPIRED', '%s', 401);
 export const SigInvalid = createError('SIG_INVALID', '%s', 401);
@@ -30,6 +31,7 @@ export const httpsigErrors = {
   SigMissing,
   SigMalformed,
   SigAlgUnsupported,
+  SigAlgProfileMismatch,
   SigComponentMissing,
   SigExpired,
   SigInvalid,
@@ -49,6 +51,8 @@ export const httpsigErrorDocs: Record<string, string> = {
     'Signature-Input or Signature is not a valid RFC 8941 dictionary, the signature is not base64 between colons, a required parameter (keyid, alg, created, nonce) is missing or of the wrong type, or a covered component cannot be taken from the message (e.g. a covered header that was not sent).',
   SIG_ALG_UNSUPPORTED:
     'The alg parameter names an algorithm the gateway does not accept; the message lists the accepted ones.',
+  SIG_ALG_PROFILE_MISMATCH:
+    "The alg is one the gateway knows but this platform's crypto profile does not accept (e.g. an RSA signature on a `gm` platform, which accepts `sm2-sm3` only); the message names the accepted ones.",
   SIG_COMPONENT_MISSING:
     'The signature does not cover every component the gateway requires (e.g. "@method", "@target-uri", "x-purpose", and "content-digest" when there is a body); the message names each missing one.',
   SIG_EXPIRED:
@@ -63,5 +67,5 @@ export const httpsigErrorDocs: Record<string, string> = {
   ACCEPT_SIGNATURE_INVALID:
     'Accept-Signature is not an RFC 8941 dictionary of label=(components);params members.',
   SIG_ARGUMENT_INVALID:
-    'A signing helper was called with inputs it cannot sign (no body and no Content-Digest, a non-RSA key, a bad label).',
+    'A signing helper was called with inputs it cannot sign (no body and no Content-Digest, a key that is neither RSA nor SM2 or does not fit the alg, a bad label).',
 };

@@ -1,5 +1,7 @@
 export { parseAcceptSignature, type RequestedSignature } from './accept-signature.js';
 export {
+  checkProfileAlgorithm,
+  PROFILE_ALGORITHMS,
   PSS_SALT_LENGTH,
   SIGNATURE_ALGORITHMS,
   type SignatureAlgorithm,

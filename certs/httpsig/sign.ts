@@ -5,9 +5,10 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { type Item, isValidKeyStr, serializeDictionary } from 'structured-headers';
 import {
+  defaultAlgorithm,
   isSignatureAlgorithm,
-  rsaPrivateKey,
   type SignatureAlgorithm,
+  signingKeyMaterial,
   signSignatureBase,
   unsupportedAlgorithm,
 } from './algorithms.js';
@@ -19,9 +20,9 @@ import { fieldLines, fieldValue, type Headers, type HttpMessage, type RequestMes
 
 interface SigningKey {
   keyId: string;
-  /** An RSA private key, as a KeyObject or PEM. */
+  /** An RSA or SM2 private key, as a KeyObject or PEM. */
   privateKey: KeyObject | string;
-  /** @defaultValue 'rsa-pss-sha512' */
+  /** @defaultValue 'sm2-sm3' for an SM2 key, else 'rsa-pss-sha512' */
   alg?: SignatureAlgorithm;
   /** @defaultValue 'sig1' */
   label?: string;
@@ -72,13 +73,13 @@ function signMessage(
   key: SigningKey,
   extra: SignatureParams,
 ): { 'signature-input': string; signature: string } {
-  const alg = key.alg ?? 'rsa-pss-sha512';
+  const privateKey = signingKeyMaterial(key.privateKey);
+  const alg = key.alg ?? defaultAlgorithm(privateKey);
   if (!isSignatureAlgorithm(alg)) throw unsupportedAlgorithm(alg);
   const label = key.label ?? 'sig1';
   if (!isValidKeyStr(label)) {
     throw new SigArgumentInvalid(`label ${JSON.stringify(label)} must be lowercase letters, digits, _ - . *`);
   }
-  const privateKey = rsaPrivateKey(key.privateKey);
   const items: Item[] = components.map(componentItem);
   const params = parametersOf({
     keyid: key.keyId,

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { serializeItem } from 'structured-headers';
-import { type SignatureAlgorithm, verifySignatureBase } from './algorithms.js';
+import { checkProfileAlgorithm, type SignatureAlgorithm, verifySignatureBase } from './algorithms.js';
 import { buildSignatureBase } from './base.js';
 import type { ComponentId } from './components.js';
 import { checkContentDigest } from './digest.js';
@@ -38,6 +38,11 @@ export interface VerifyRequestOptions {
   requiredComponents?: (request: SignedRequest) => ComponentId[];
   /** The signature to verify when there are several. @defaultValue the first one */
   label?: string;
+  /**
+   * The algorithms the platform's crypto profile accepts; any other is SIG_ALG_PROFILE_MISMATCH before a
+   * key is looked up. @defaultValue every algorithm of SIGNATURE_ALGORITHMS
+   */
+  allowedAlgorithms?: readonly SignatureAlgorithm[];
 }
 
 export interface VerifiedSignature {
@@ -80,6 +85,7 @@ export async function verifyRequestSignature(
 ): Promise<VerifiedSignature> {
   const member = readSignature(request.headers, options.label);
   const params = readParameters(member, { keyid: true, nonce: true });
+  if (options.allowedAlgorithms) checkProfileAlgorithm(params.alg, options.allowedAlgorithms);
   checkCoverage(member, (options.requiredComponents ?? defaultRequiredComponents)(request));
   checkTimeWindow(params, (options.now ?? Date.now)(), options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS);
   const { base, signatureParams } = buildSignatureBase(request, member.components, member.innerList[1]);

@@ -7,6 +7,7 @@
  * GET /datasets/<name>/rows; GET|PUT|DELETE /_admin/fault (see faults.ts); GET /_admin/stats.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Row } from '../types.js';
 import { checkLookupRequest, MAX_PAGE_LIMIT } from '../wire.js';
@@ -24,6 +25,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** A fault active from the start. */
   faults?: Fault;
+  /** Serve HTTPS with this certificate and key (PEM), as a front-end processor behind TLS. */
+  tls?: { cert: string; key: string };
 }
 
 export interface DatasetInfo {
@@ -79,7 +82,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     timers.add(timer);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     if (url.startsWith('/datasets/')) {
       requests++;
@@ -96,7 +99,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (path === '/_admin/stats') return sendJson(res, 200, { requests });
     if (path === '/_admin/fault') return adminFault(req, res, faults);
     sendJson(res, 404, { error: `no route ${path}` });
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ keepAliveTimeout: 65_000, minVersion: 'TLSv1.2', ...options.tls }, handler)
+    : createServer({ keepAliveTimeout: 65_000 }, handler);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -106,7 +112,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   baseUrl = url;
 
   return {

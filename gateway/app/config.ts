@@ -263,6 +263,32 @@ export const ConfigSchema = Type.Object(
       description:
         'How long a locked console account stays locked (a security administrator can unlock it sooner)',
     }),
+    GOVSHARE_TLS_CERT: Type.String({
+      default: '',
+      description:
+        'PEM certificate (chain) the gateway serves HTTPS with (TLS 1.2/1.3); with GOVSHARE_TLS_KEY. Empty: plain HTTP (behind a TLS or TLCP proxy)',
+    }),
+    GOVSHARE_TLS_KEY: Type.String({
+      default: '',
+      description: 'PEM private key of GOVSHARE_TLS_CERT (mode 0600)',
+    }),
+    GOVSHARE_TLS_CA: Type.String({
+      default: '',
+      description: 'PEM of the CA client certificates must chain to for mutual TLS (the platform CA: ca.pem)',
+    }),
+    GOVSHARE_TLS_CLIENT_AUTH: Type.Union(
+      ['none', 'optional', 'require'].map((mode) => Type.Literal(mode)),
+      {
+        default: 'none',
+        description:
+          'Mutual TLS with system certificates: a client certificate, when presented (optional) or always (require), must be the one named by the signature keyid',
+      },
+    ),
+    GOVSHARE_CONNECTOR_CA: Type.String({
+      default: '',
+      description:
+        "PEM of the CA(s) that issue the front-end processors' HTTPS certificates: https:// endpoints are trusted against these only",
+    }),
   },
   { additionalProperties: false },
 );
@@ -334,6 +360,7 @@ export function loadConfig(
     );
   }
   if (config.GOVSHARE_AUDIT_TSA_CA) config.GOVSHARE_AUDIT_TSA_CA = resolve(config.GOVSHARE_AUDIT_TSA_CA);
+  checkTlsConfig(config);
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.
   if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
@@ -373,4 +400,29 @@ export function configMarkdownTable(): string {
       `| \`${name}\` | \`${JSON.stringify(schema.default)}\` | ${schema.description ?? ''} |`,
   );
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** TLS files come in pairs, mutual TLS needs the CA; paths are made absolute. */
+function checkTlsConfig(config: GovshareConfig): void {
+  if (Boolean(config.GOVSHARE_TLS_CERT) !== Boolean(config.GOVSHARE_TLS_KEY)) {
+    const missing = config.GOVSHARE_TLS_CERT ? 'GOVSHARE_TLS_KEY' : 'GOVSHARE_TLS_CERT';
+    throw new ConfigError(
+      missing,
+      `${missing} must be set too: HTTPS needs both GOVSHARE_TLS_CERT and GOVSHARE_TLS_KEY`,
+    );
+  }
+  if (config.GOVSHARE_TLS_CLIENT_AUTH !== 'none' && !(config.GOVSHARE_TLS_CERT && config.GOVSHARE_TLS_CA)) {
+    throw new ConfigError(
+      'GOVSHARE_TLS_CA',
+      'GOVSHARE_TLS_CLIENT_AUTH needs HTTPS (GOVSHARE_TLS_CERT, GOVSHARE_TLS_KEY) and GOVSHARE_TLS_CA (the platform ca.pem)',
+    );
+  }
+  for (const name of [
+    'GOVSHARE_TLS_CERT',
+    'GOVSHARE_TLS_KEY',
+    'GOVSHARE_TLS_CA',
+    'GOVSHARE_CONNECTOR_CA',
+  ] as const) {
+    if (config[name]) config[name] = resolve(config[name]);
+  }
 }

@@ -4,6 +4,7 @@
  * tests build one per test with their own Redis and key prefix.
  */
 
+import { readFileSync } from 'node:fs';
 import { AuditStore } from '../../audit/store/store.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { catalogKeys } from '../../catalog/keys.js';
@@ -119,6 +120,7 @@ export async function createContext(
     http: new HttpConnectorFactory({
       connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
       defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
+      ...(config.GOVSHARE_CONNECTOR_CA ? { tlsCa: readFileSync(config.GOVSHARE_CONNECTOR_CA, 'utf8') } : {}),
     }),
     ...(config.GOVSHARE_SQL_SOURCES_FILE
       ? { sql: new SqlConnectorFactory(loadSqlSources(config.GOVSHARE_SQL_SOURCES_FILE)) }
@@ -131,7 +133,11 @@ export async function createContext(
     : undefined;
   const timestamper = tsaClientFor(config);
   const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
-    signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+    signer: {
+      privateKey: platform.signingKey,
+      certificate: platform.signingCertX509,
+      signer: platform.platformSigner,
+    },
     ...(timestamper ? { timestamper } : {}),
     // Without a store nothing ships, so nothing may hold the hot path back.
     backlogMax: auditStore ? config.GOVSHARE_AUDIT_BACKLOG_MAX : 0,

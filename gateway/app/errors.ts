@@ -75,6 +75,7 @@ export const identityErrors = {
   CERT_EXPIRED: createError('CERT_EXPIRED', '%s', 401),
   CERT_NOT_YET_VALID: createError('CERT_NOT_YET_VALID', '%s', 401),
   CERT_UNTRUSTED: createError('CERT_UNTRUSTED', '%s', 401),
+  TLS_CLIENT_CERT_MISMATCH: createError('TLS_CLIENT_CERT_MISMATCH', '%s', 401),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const identityErrorDocs: Record<keyof typeof identityErrors, string> = {
@@ -84,4 +85,6 @@ export const identityErrorDocs: Record<keyof typeof identityErrors, string> = {
   CERT_EXPIRED: 'The certificate has expired; ask the security administrator for a new one.',
   CERT_NOT_YET_VALID: "The certificate's validity has not started yet (check the clocks).",
   CERT_UNTRUSTED: 'The certificate on record was not issued by the platform CA.',
+  TLS_CLIENT_CERT_MISMATCH:
+    'Mutual TLS: the client certificate of the connection is not the certificate named by the signature keyid (or did not chain to the platform CA); connect with the same system certificate you sign with.',
 };

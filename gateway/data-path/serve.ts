@@ -384,8 +384,8 @@ function responseSignature(
     request: { method: request.method, url: caller.targetUri, headers: request.headers },
     requestLabel: caller.signature.label,
     keyId: deps.signing.keyId,
+    // The platform key's own algorithm: rsa-pss-sha512 under intl, sm2-sm3 under gm.
     privateKey: deps.signing.key,
-    alg: 'rsa-pss-sha512',
     label: requested?.label ?? 'sig1',
     ...(typeof requested?.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
   });

@@ -6,7 +6,7 @@
  */
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import { parseSystemIdentity } from '../../certs/issue.js';
-import type { Platform } from '../../certs/platform.js';
+import { certificateSignedBy, type Platform } from '../../certs/platform.js';
 import type { CertsStore } from '../../certs/store.js';
 import { type InvalidationBus, LocalCache } from '../../platform/invalidation.js';
 import { identityErrors } from '../app/errors.js';
@@ -116,7 +116,7 @@ export class CallerKeys {
     const certificate = new X509Certificate(record.certPem);
     if (
       !certificate.checkIssued(this.platform.caCertX509) ||
-      !certificate.verify(this.platform.caCertX509.publicKey)
+      !certificateSignedBy(certificate, this.platform.caCertX509)
     ) {
       throw new identityErrors.CERT_UNTRUSTED(`certificate ${serial} was not issued by the platform CA`);
     }

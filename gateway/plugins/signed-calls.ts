@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AuditRecord } from '../../audit/record.js';
 import type { AuditWriter } from '../../audit/writer.js';
-import { verifyRequestSignature } from '../../certs/httpsig/index.js';
+import { type SignatureAlgorithm, verifyRequestSignature } from '../../certs/httpsig/index.js';
 import {
   CORRELATION_ID,
   FEDERATION_HEADERS,
@@ -20,7 +20,9 @@ import {
 } from '../../federation/origin.js';
 import type { FederationPeers, PeerLink } from '../../federation/peers.js';
 import type { RedisClient } from '../../platform/redis.js';
+import { identityErrors } from '../app/errors.js';
 import { bindRequestLog } from '../app/request-log.js';
+import { tlsClientCertificate } from '../app/tls.js';
 import type { Caller } from '../data-path/caller.js';
 import type { CallerKeys } from '../identity/caller-keys.js';
 
@@ -54,6 +56,8 @@ export interface SignedCallsOptions {
   audit: AuditWriter;
   now: () => Date;
   maxSkewSeconds: number;
+  /** The algorithms of the platform's crypto profile (PROFILE_ALGORITHMS). @defaultValue all */
+  allowedAlgorithms?: readonly SignatureAlgorithm[];
   /** Signature verification time, for metrics (seconds). */
   observe?: (seconds: number) => void;
   /** e.g. https://gateway.example.gov.cn when behind a TLS-terminating proxy; else http://<Host>. */
@@ -69,6 +73,22 @@ export function targetUri(request: FastifyRequest, publicOrigin?: string): strin
 function headerText(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' && HEADER_TEXT.test(value) ? value : undefined;
+}
+
+/**
+ * Mutual TLS binds the connection to the signer: a client certificate, when the connection carries one,
+ * must have chained to the platform CA and be the very certificate the signature's keyid names.
+ */
+function checkTlsClient(request: FastifyRequest, keyid: string): void {
+  const client = tlsClientCertificate(request);
+  if (!client) return;
+  if (!client.authorized || client.serial !== keyid) {
+    throw new identityErrors.TLS_CLIENT_CERT_MISMATCH(
+      client.authorized
+        ? `the TLS client certificate ${client.serial} is not the certificate of keyid ${keyid}: connect with the certificate you sign with`
+        : 'the TLS client certificate was not issued by the platform CA',
+    );
+  }
 }
 
 async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
@@ -127,6 +147,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
           now: () => options.now().getTime(),
           maxSkewSeconds: options.maxSkewSeconds,
           ...(fromPeer ? { requiredComponents: forwardedRequiredComponents } : {}),
+          ...(options.allowedAlgorithms ? { allowedAlgorithms: options.allowedAlgorithms } : {}),
         },
       );
       if (fromPeer) {
@@ -135,6 +156,7 @@ async function signedCalls(app: FastifyInstance, options: SignedCallsOptions) {
         return;
       }
       const key = await keys.resolve(signature.keyid);
+      checkTlsClient(request, signature.keyid);
       const purpose = headerText(request, 'x-purpose') ?? '';
       const userId = headerText(request, 'x-user-id');
       const caseId = headerText(request, 'x-case-id');

@@ -15,7 +15,7 @@ import { makePlatform, openssl, tempDir } from './platform-fixture.js';
 const now = new Date('2026-05-10T02:03:04.900Z');
 const { platform } = await makePlatform(t, { now: new Date('2026-01-01T00:00:00Z') });
 const deptCode = '91350100M000100Y43';
-const bundle = issueSystemCertificate(platform, {
+const bundle = await issueSystemCertificate(platform, {
   deptCode,
   deptName: '福州市公安局',
   systemId: 'hukou-query',
@@ -121,14 +121,14 @@ t.test('requests that cannot be issued are refused before signing', async (t) =>
     [{ deptName: '' }, 'DEPARTMENT_NAME_INVALID'],
   ];
   for (const [change, code] of refused) {
-    t.throws(
-      () => certifySystemKey(platform, publicKeyPem, { ...ok, ...change }),
+    await t.rejects(
+      certifySystemKey(platform, publicKeyPem, { ...ok, ...change }),
       { code },
       JSON.stringify(change),
     );
   }
   t.ok(new RegExp(SYSTEM_ID_PATTERN).test('a1'), 'two characters are enough');
-  const longest = certifySystemKey(platform, publicKeyPem, {
+  const longest = await certifySystemKey(platform, publicKeyPem, {
     ...ok,
     systemId: `a${'b'.repeat(62)}`,
     days: 825,
@@ -138,7 +138,7 @@ t.test('requests that cannot be issued are refused before signing', async (t) =>
 
 t.test('a certificate never outlives the CA', async (t) => {
   const late = new Date('2035-10-01T00:00:00Z');
-  const cert = certifySystemKey(platform, publicKeyPem, {
+  const cert = await certifySystemKey(platform, publicKeyPem, {
     deptCode,
     deptName: 'x',
     systemId: 'late',

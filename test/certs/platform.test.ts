@@ -105,7 +105,9 @@ t.test('loadPlatform reads everything back', async (t) => {
   t.ok(platform.signingCertX509.checkPrivateKey(platform.signingKey));
   t.equal(platform.subjectHmacKey.length, 32);
   t.equal(platform.caKeyObject.type, 'private');
-  t.equal(platform.caKey.n.bitLength(), 3072, 'forge CA key');
+  t.equal(platform.profile, 'intl', 'no recorded profile: intl');
+  t.equal(platform.caSigner.keyType, 'rsa');
+  t.equal(platform.caKeyObject.asymmetricKeyDetails?.modulusLength, 3072, 'RSA-3072 CA key');
   const tokenPublic = createPublicKey(platform.tokenPrivateKeyPem).export({ type: 'spki', format: 'pem' });
   t.equal(tokenPublic, platform.tokenPublicKeyPem);
   t.not(
@@ -208,8 +210,9 @@ t.test('node:crypto signing gives the very bytes forge would', async (t) => {
   };
   const ours = make();
   const forges = make();
-  signCertificate(ours, platform.caKeyObject);
-  forges.sign(platform.caKey, forge.md.sha256.create());
+  await signCertificate(ours, platform.caSigner);
+  const caKey = forge.pki.privateKeyFromPem(readFileSync(join(dataDir, platformFiles.caKey), 'utf8'));
+  forges.sign(caKey, forge.md.sha256.create());
   t.equal(forge.pki.certificateToPem(ours), forge.pki.certificateToPem(forges));
 });
 

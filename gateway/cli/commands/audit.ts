@@ -206,7 +206,11 @@ export const auditArchiveCommand: Command = {
       const months = await archiveExpired(store, {
         dir,
         retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
-        signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+        signer: {
+          privateKey: platform.signingKey,
+          certificate: platform.signingCertX509,
+          signer: platform.platformSigner,
+        },
       });
       for (const month of months)
         io.out(`archived ${month.month}: ${month.records} records → ${dir}/${month.segment}`);

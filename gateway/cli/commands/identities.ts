@@ -3,6 +3,7 @@ import { loadPlatform } from '../../../certs/platform.js';
 import * as registry from '../../../certs/registry.js';
 import { REVOCATION_REASONS, type RevocationReason } from '../../../certs/schema.js';
 import { CertsStore } from '../../../certs/store.js';
+import { issueTlsServerCertificate } from '../../../certs/tls.js';
 import { createRedisClient, type RedisClient } from '../../../platform/redis.js';
 import type { GovshareConfig } from '../../app/config.js';
 import { cliAudit } from '../cli-audit.js';
@@ -193,6 +194,40 @@ export const certListCommand: Command = {
         );
       }
     });
+    return 0;
+  },
+};
+
+export const certIssueTlsCommand: Command = {
+  name: 'cert issue-tls',
+  summary:
+    'Issue a TLS server certificate from the (intl) platform CA for serve --tls-cert or a front-end processor; writes key.pem (0600), cert.pem, ca.pem',
+  usage: 'cert issue-tls --hosts NAME[,NAME...] --out DIR [--days N] [--force]',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      hosts: { type: 'string' },
+      out: { type: 'string' },
+      days: { type: 'string' },
+      force: { type: 'boolean' },
+    });
+    const config = configFrom(values, io);
+    const out = required(values, 'out');
+    const days = values.days === undefined ? undefined : Number(values.days);
+    if (days !== undefined && !Number.isInteger(days)) throw new UsageError('--days must be a whole number');
+    const hosts = required(values, 'hosts')
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean);
+    checkBundleTarget(out, { force: values.force === true });
+    const issued = await issueTlsServerCertificate(loadPlatform(config.GOVSHARE_DATA_DIR), {
+      hosts,
+      ...(days === undefined ? {} : { days }),
+    });
+    const bundle = { ...issued, notBefore: new Date(), notAfter: new Date(), fingerprint256: '' };
+    await writeCertificateBundle(out, bundle, { force: values.force === true });
+    io.err(`wrote ${out}/key.pem (0600), ${out}/cert.pem, ${out}/ca.pem for ${hosts.join(', ')}`);
+    io.out(issued.serial);
     return 0;
   },
 };

@@ -15,6 +15,7 @@ import {
 } from './federation.js';
 import {
   certIssueCommand,
+  certIssueTlsCommand,
   certListCommand,
   certRevokeCommand,
   deptAddCommand,
@@ -48,6 +49,7 @@ export const commands: Command[] = [
   deptListCommand,
   systemAddCommand,
   certIssueCommand,
+  certIssueTlsCommand,
   certRevokeCommand,
   certListCommand,
   catalogImportCommand,

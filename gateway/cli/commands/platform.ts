@@ -1,3 +1,4 @@
+import { parseCryptoProfile } from '../../../certs/crypto-profile.js';
 import { initPlatform, loadPlatform, rotateSigningKey } from '../../../certs/platform.js';
 import { configMarkdownTable, printableSetting } from '../../app/config.js';
 import { parseTtl, ROLES, type Role } from '../../auth/people.js';
@@ -9,11 +10,12 @@ import { migrateAuditStore } from './audit.js';
 export const initCommand: Command = {
   name: 'init',
   summary: 'Create the platform root CA, signing key and token key, and migrate the audit store (idempotent)',
-  usage: 'init [--data-dir DIR]',
+  usage: 'init [--data-dir DIR] [--crypto intl|gm]',
   async run(argv, io) {
-    const { values } = parseFlags(argv, CONFIG_FLAGS);
+    const { values } = parseFlags(argv, { ...CONFIG_FLAGS, crypto: { type: 'string' } });
     const config = configFrom(values, io);
-    const result = await initPlatform(config.GOVSHARE_DATA_DIR);
+    const crypto = values.crypto === undefined ? undefined : parseCryptoProfile(values.crypto);
+    const result = await initPlatform(config.GOVSHARE_DATA_DIR, crypto ? { crypto } : {});
     if (result.created.length === 0) {
       io.out(
         `Platform already initialised in ${config.GOVSHARE_DATA_DIR}; kept the existing CA (nothing changed).`,
@@ -22,6 +24,7 @@ export const initCommand: Command = {
       for (const file of result.created) io.out(`created ${file}`);
       for (const file of result.kept) io.out(`kept    ${file}`);
     }
+    io.out(`crypto profile ${result.profile}`);
     io.out(`CA serial ${result.caSerial}`);
     io.out(`CA SHA-256 fingerprint ${result.caFingerprint256}`);
     await migrateAuditStore(config, io);
@@ -53,16 +56,25 @@ export const signingKeyRotateCommand: Command = {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Start the gateway (HTTP API on GOVSHARE_HOST:GOVSHARE_PORT)',
-  usage: 'serve [--host H] [--port P] [--data-dir DIR] [--redis-url URL]',
+  usage:
+    'serve [--host H] [--port P] [--data-dir DIR] [--redis-url URL] [--tls-cert PEM --tls-key PEM [--tls-ca PEM --tls-client-auth optional|require]]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
       host: { type: 'string' },
       port: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-client-auth': { type: 'string' },
     });
     const config = configFrom(values, io, {
       ...(values.host ? { GOVSHARE_HOST: values.host } : {}),
       ...(values.port ? { GOVSHARE_PORT: values.port } : {}),
+      ...(values['tls-cert'] ? { GOVSHARE_TLS_CERT: values['tls-cert'] } : {}),
+      ...(values['tls-key'] ? { GOVSHARE_TLS_KEY: values['tls-key'] } : {}),
+      ...(values['tls-ca'] ? { GOVSHARE_TLS_CA: values['tls-ca'] } : {}),
+      ...(values['tls-client-auth'] ? { GOVSHARE_TLS_CLIENT_AUTH: values['tls-client-auth'] } : {}),
     });
     const server = await startServer(config);
     io.out(`govshare listening on ${server.url} (docs: ${server.url}/docs)`);

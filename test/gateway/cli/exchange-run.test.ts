@@ -72,7 +72,7 @@ function problem(status: number, code: string, detail: string, headers: Record<s
 /** A system of the test platform with its key.pem, cert.pem and ca.pem in a test directory. */
 async function bulkClient(t: Test) {
   const platform = loadPlatform(await usePlatformDir());
-  const system = issueSystemCertificate(platform, {
+  const system = await issueSystemCertificate(platform, {
     deptCode: '91350100M000100Y44',
     deptName: '测试局',
     systemId: 'bulk-client',
@@ -138,7 +138,7 @@ t.test('exchange run reports a refused status poll instead of reading it as a jo
 /** A finished job as the gateway shows it: `rows` jsonl rows encrypted for `system`, its manifest signed. */
 function finishedJob(
   platform: ReturnType<typeof loadPlatform>,
-  system: ReturnType<typeof issueSystemCertificate>,
+  system: Awaited<ReturnType<typeof issueSystemCertificate>>,
   id: string,
   rows: number,
 ) {

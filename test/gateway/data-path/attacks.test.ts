@@ -26,7 +26,7 @@ t.test('a certificate of another CA, replays across instances, clock skew within
   // An attacker with write access to the registry records a certificate from their own CA for AMR.
   const rogueDir = mkdtempSync(join(tmpdir(), 'govshare-rogue-ca-'));
   await initPlatform(rogueDir);
-  const rogue = issueSystemCertificate(loadPlatform(rogueDir), {
+  const rogue = await issueSystemCertificate(loadPlatform(rogueDir), {
     deptCode: amr.deptCode,
     deptName: 'x',
     systemId: amr.systemId,
