@@ -98,6 +98,7 @@ function grant(context: GatewayContext, entry: ResourceEntry, deptCode: string, 
     purposes: ['market-supervision'],
     modes: ['api'],
     validTo: new Date(Date.now() + 86_400_000).toISOString(),
+    basis: 'benchmark set-up',
   });
 }
 

@@ -44,9 +44,9 @@ PROVINCE_GW="http://127.0.0.1:$P_PORT"; CITY_GW="http://127.0.0.1:$C_PORT"
 province() { GOVSHARE_DATA_DIR="$DEMO/province" GOVSHARE_REDIS_PREFIX="hubei:" GOVSHARE_PORT=$P_PORT GOVSHARE_INSTANCE_ID=hubei-gw-1 gs "$@"; }
 city() { GOVSHARE_DATA_DIR="$DEMO/city" GOVSHARE_REDIS_PREFIX="yichang:" GOVSHARE_PORT=$C_PORT GOVSHARE_INSTANCE_ID=yichang-gw-1 gs "$@"; }
 
-P_OPERATOR=114200000100000014   # the province big-data bureau (USCC, check character verified)
-C_OPERATOR=11420500010000001X   # the city big-data bureau
-C_DEPT=114205000100000021       # 宜昌市市场监督管理局
+P_OPERATOR=114200000100000128   # the province big-data bureau (USCC, check character verified)
+C_OPERATOR=114205000100000122   # the city big-data bureau
+C_DEPT=11420500010000020W       # 宜昌市市场监督管理局
 PSB=11420100010000303G          # the provider of 人口基础信息 (一数一源: named on both catalogs)
 POP=101001/000001
 POP_URL=101001%2F000001
@@ -115,7 +115,7 @@ VALID_TO=$(node -e "console.log(new Date(Date.now()+180*86400e3).toISOString())"
 P_BUREAU=$(province token --sub 省数据局审核 --role bureau --ttl 8h)
 C_BUREAU=$(city token --sub 市数据局审核 --role bureau --ttl 8h)
 grant() { # grant SIDE GW TOKEN DEPT SYSTEM ITEMS
-  "$1" api POST "$2/v1/grants" --token "$3" --data "{\"deptCode\":\"$4\",\"systemId\":\"$5\",\"resourceCode\":\"$POP\",\"items\":$6,\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" \
+  "$1" api POST "$2/v1/grants" --token "$3" --data "{\"deptCode\":\"$4\",\"systemId\":\"$5\",\"resourceCode\":\"$POP\",\"items\":$6,\"purposes\":[\"market-supervision\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"basis\":\"《政务信息资源共享管理办法》第二十一条\"}" \
     | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const g=JSON.parse(s);console.log('grant',g.id,'to',g.deptCode+'/'+g.systemId,'items',g.items.join(','))})"
 }
 step "the city bureau grants its market regulation system the federated entry (four items)"

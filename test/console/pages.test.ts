@@ -94,9 +94,16 @@ t.test('catalog, grants, statistics, departments and certificates, oversight', a
   t.pass('a suspension without a reason is not sent');
   await prompt.locator('input').fill('核查期间暂停调用');
   await prompt.getByRole('button', { name: '确定' }).click();
-  await grantRow.getByText('suspended').waitFor();
+  // The notice period ([XY] 13): the earliest allowed day is offered, then announced now and applied by a
+  // delayed job on that day.
+  const notice = b.page.locator('.el-message-box', { hasText: '最早生效日' });
+  await notice.waitFor();
+  t.pass('the notice period is explained before anything is scheduled');
+  await notice.getByRole('button', { name: '确定' }).click();
+  await b.page.getByText('已告知使用部门，按通知期生效于', { exact: false }).waitFor();
+  t.pass('the suspension is scheduled after the notice period');
   const stored = await gw.context.grants.get(grant.id);
-  t.equal(stored?.status, 'suspended');
+  t.equal(stored?.status, 'active', 'still active until the notice period ends');
 
   await b.page.getByRole('menuitem', { name: '统计分析' }).click();
   await b.page.getByTestId('chart-calls').locator('canvas').waitFor();

@@ -98,6 +98,15 @@ t.test('apply → check → authorize fewer items → signed call → auditor tr
   const granted = await gw.context.grants.findActive(amr.deptCode, amr.systemId, world.codes.socialInsurance);
   t.same(granted?.items, ['idNumber', 'name', 'insuranceType'], 'the grant holds the narrowed items');
 
+  // The resource carries a data-use agreement ([XY] 25, 33): the department accepts it before its first call.
+  const accepted = await gw.app.inject({
+    method: 'POST',
+    url: `/v1/catalog/${enc(world.codes.socialInsurance)}/terms/acceptances`,
+    headers: gw.auth({ sub: 'li.na', role: 'dept-admin', dept: amr.deptCode }),
+    payload: { version: '2026-1' },
+  });
+  t.equal(accepted.statusCode, 201, accepted.body);
+
   // 5. A signed data call by the market regulator's system, with its acting official.
   const client = new SignedClient({
     keyPem: amr.keyPem,

@@ -101,6 +101,7 @@ await world.grants.create(bureau, (await world.catalog.publishedEntry(CODE))!.en
   purposes: ['pension-check'],
   modes: ['api', 'bulk'],
   validTo: new Date(world.clock.now + 365 * 86_400_000).toISOString(),
+  basis: '《政务信息资源共享管理办法》第二十一条',
 });
 
 const withCopy: ExchangeDeps = {

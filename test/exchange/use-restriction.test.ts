@@ -129,6 +129,7 @@ t.test('a bulk job waits for the acceptance of the terms in force', async (t) =>
     purposes: ['pension-check'],
     modes: ['bulk'],
     validTo: new Date(world.clock.now + 86400_000).toISOString(),
+    basis: '《政务信息资源共享管理办法》第二十一条',
   });
   const request = { resource: NO_WATERMARK, kind: 'full', format: 'jsonl' };
   const job2 = await submitExchangeJob(deps, world.consumer.caller, request, purpose);

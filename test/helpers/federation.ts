@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { usccCheckCharacter } from '../../catalog/identifiers.js';
+import { organisationCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import { initPlatform } from '../../certs/platform.js';
 import * as registry from '../../certs/registry.js';
@@ -26,20 +26,24 @@ import { DEMO_DEPARTMENTS } from '../../scripts/lib/demo-catalog.js';
 import { buildTestApp, type TestApp } from './app.js';
 import { buildWorld, type SystemIdentity, signedHeaders, type World } from './world.js';
 
-export const uscc = (first17: string) => `${first17}${usccCheckCharacter(first17)}`;
+/** A valid USCC from its first 16 characters: the organisation code's check (GB 11714), then GB 32100's. */
+export const uscc = (first16: string) => {
+  const first17 = `${first16}${organisationCheckCharacter(first16.slice(8))}`;
+  return `${first17}${usccCheckCharacter(first17)}`;
+};
 
 export const PROVINCE = {
   platformId: 'hubei-province',
   name: '湖北省政务数据共享平台',
-  operator: uscc('11420000010000001'),
+  operator: uscc('1142000001000001'),
 };
 export const CITY = {
   platformId: 'yichang-city',
   name: '宜昌市政务数据共享平台',
-  operator: uscc('11420500010000001'),
+  operator: uscc('1142050001000001'),
 };
 export const CITY_DEPT = {
-  code: uscc('11420500010000002'),
+  code: uscc('1142050001000002'),
   name: '宜昌市市场监督管理局',
   system: 'registration',
 };

@@ -47,6 +47,7 @@ t.test('an incremental return job delivers only new rows, masked by the province
       // would make different people one row of the city's table. The name stays masked.
       masking: { idNumber: 'none' },
       validTo: new Date(Date.now() + 86_400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
     },
   });
   t.equal(res.statusCode, 201, res.body);

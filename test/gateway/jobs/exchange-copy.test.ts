@@ -74,6 +74,7 @@ await world.grants.create(
     purposes: ['pension-check'],
     modes: ['api', 'bulk'],
     validTo: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+    basis: '《政务信息资源共享管理办法》第二十一条',
   },
 );
 

@@ -26,6 +26,7 @@ async function grant(target: Cascade['city'], body: Record<string, unknown>): Pr
       purposes: ['market-supervision'],
       modes: ['api'],
       validTo: new Date(Date.now() + 86_400_000).toISOString(),
+      basis: '《政务信息资源共享管理办法》第二十一条',
       ...body,
     },
   });
