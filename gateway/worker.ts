@@ -1,6 +1,6 @@
 /**
  * `govshare worker`: runs the BullMQ workers — deadline clocks, webhook deliveries, availability probes,
- * data-quality re-checks (and bulk exchange jobs) — and ships the audit streams to the PostgreSQL store
+ * the monthly signed statistics report, data-quality re-checks (and bulk exchange jobs) — and ships the audit streams to the PostgreSQL store
  * when one is configured, in any number of processes on any machine that
  * reaches Redis. Each process owns its connections; SIGINT/SIGTERM finishes the jobs in hand and exits.
  */

@@ -39,6 +39,7 @@ import type { GrantStore } from '../../policies/grant-store.js';
 import { checkNotice } from '../../policies/notice.js';
 import { ObjectionService } from '../../policies/objections/service.js';
 import { ObjectionStore } from '../../policies/objections/store.js';
+import { StatsReports } from '../../policies/stats/report.js';
 import { StatsService } from '../../policies/stats/service.js';
 import { scheduleAvailabilityProbes, startAvailabilityWorker } from '../jobs/availability.js';
 import {
@@ -48,6 +49,7 @@ import {
   startDeadlineWorker,
 } from '../jobs/deadlines.js';
 import { bullPrefix, QUEUE_NAMES } from '../jobs/queues.js';
+import { type StatsReportJob, scheduleStatsReports, startStatsReportWorker } from '../jobs/stats-report.js';
 import { startWebhookWorker } from '../jobs/webhooks.js';
 import type { CatalogRouteHooks } from '../routes/catalog.js';
 import type { GovshareConfig } from './config.js';
@@ -80,6 +82,8 @@ export interface StartWorkersOptions {
   webhooks?: boolean;
   /** @defaultValue true */
   availability?: boolean;
+  /** The monthly statistics report. @defaultValue true */
+  reports?: boolean;
 }
 
 export interface Workflow {
@@ -95,10 +99,17 @@ export interface Workflow {
   noticeWorkdays: number;
   notifications: Notifier;
   stats: StatsService;
+  /** The signed monthly statistics reports and their delivery to every department. */
+  reports: StatsReports;
   grants: GrantStore;
   calendar: WorkdayCalendar;
   limits: StatutoryLimits;
-  queues: { deadlines: Queue<Timer>; webhooks: Queue<DeliveryJob>; availability: Queue };
+  queues: {
+    deadlines: Queue<Timer>;
+    webhooks: Queue<DeliveryJob>;
+    availability: Queue;
+    statsReports: Queue<StatsReportJob>;
+  };
   /** Call from the catalog routes after a suspend, resume or withdraw was recorded. */
   onResourceStatusChanged(
     code: string,
@@ -150,6 +161,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     deadlines: new Queue<Timer>(QUEUE_NAMES.deadlines, { connection: redis, prefix: queuePrefix }),
     webhooks: new Queue<DeliveryJob>(QUEUE_NAMES.webhooks, { connection: redis, prefix: queuePrefix }),
     availability: new Queue(QUEUE_NAMES.availability, { connection: redis, prefix: queuePrefix }),
+    statsReports: new Queue<StatsReportJob>(QUEUE_NAMES.statsReports, {
+      connection: redis,
+      prefix: queuePrefix,
+    }),
   };
   const signer = {
     keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
@@ -253,6 +268,16 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     await store.appendOutbox({ events });
     await afterCommit();
   };
+  const reports = new StatsReports({
+    redis,
+    prefix,
+    stats,
+    signer: context.platform.platformSigner,
+    certificatePem: context.platform.signingCertPem,
+    now,
+    departments: async () => (await context.certs.listDepartments()).map((d) => d.code),
+    announce,
+  });
   const calendarCheck = () => checkCalendarEnd({ calendar, now, log, announce });
   const noticeWorkdays = context.config.GOVSHARE_NOTICE_WORKDAYS;
   const grantChanges = new GrantChanges({
@@ -287,6 +312,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     noticeWorkdays,
     notifications,
     stats,
+    reports,
     grants,
     calendar,
     limits,
@@ -376,6 +402,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         const probeDeps = { catalog: context.catalog, connectors, probes: stats.probes, now, announce };
         await scheduleAvailabilityProbes(queues.availability, options.probeEveryMs ?? 300_000);
         workers.push(startAvailabilityWorker(probeDeps, workerConnection(), queuePrefix, log));
+      }
+      if (start.reports ?? true) {
+        await scheduleStatsReports(queues.statsReports);
+        workers.push(startStatsReportWorker(reports, now, workerConnection(), queuePrefix, log));
       }
       relayTimer = setInterval(() => {
         drainBoth().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));

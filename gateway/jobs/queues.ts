@@ -10,6 +10,8 @@ export const QUEUE_NAMES = {
   webhooks: 'webhooks',
   /** Scheduled health probes of mounted data services. */
   availability: 'availability',
+  /** The monthly signed statistics report. */
+  statsReports: 'stats-reports',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

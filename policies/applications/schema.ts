@@ -199,6 +199,7 @@ export const EVENT_TYPES = [
   'change.emergency',
   'quality.below-threshold',
   'provider.outage',
+  'stats.report',
   'objection.received',
   'objection.answered',
   'objection.withdrawn',

@@ -14,5 +14,11 @@ export function statsKeys(prefix: string) {
     lastProbe: `${base}probe:last`,
     /** Hash: resource code → failed probes in a row (0 after a good one): outage detection. */
     failStreak: `${base}probe:streak`,
+    /** String per period `YYYY-MM`: JSON of the signed statistics report (policies/stats/report.ts). */
+    report: (period: string) => `${base}report:${period}`,
+    /** Sorted set: periods with a report (score = year × 12 + month). */
+    reports: `${base}reports`,
+    /** Hash per period: department code → ISO time its report was announced to it. */
+    reportDelivered: (period: string) => `${base}report:${period}:delivered`,
   };
 }
