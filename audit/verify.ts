@@ -70,6 +70,8 @@ export interface InstanceVerification {
   /** The checkpoints' RFC 3161 tokens: verified, present but not checked (no TSA anchor given), absent. */
   timestamps: TimestampTally;
   firstBroken?: BrokenLink;
+  /** The hash the chain's records name (`sm3` on a gm platform); absent when no record was read. */
+  hashAlg?: ChainHashAlg;
 }
 
 export interface TimestampTally {
@@ -467,6 +469,7 @@ async function verifyInstance(
     timestamps,
   };
   if (broken[0]) result.firstBroken = broken[0];
+  if (chainAlg) result.hashAlg = chainAlg;
   return result;
 }
 

@@ -85,7 +85,9 @@ t.test('an intl writer chains with SHA-256 and no field; a caller cannot name a 
   }
   const checkpoints = (await redis.xrange(auditKeys(prefix).checkpoints('gw-i'), '-', '+')) as RawEntry[];
   t.notMatch(checkpoints[0]![1].join(' '), /hashAlg/);
-  t.ok((await verifyAudit(redis, prefix, { publicKey: signer.certificate.publicKey })).ok);
+  const result = await verifyAudit(redis, prefix, { publicKey: signer.certificate.publicKey });
+  t.ok(result.ok);
+  t.equal(result.instances[0]!.hashAlg, 'sha256');
 });
 
 t.test('a writer told sm3 names it on every record and checkpoint; verify follows the data', async (t) => {
@@ -110,4 +112,5 @@ t.test('a writer told sm3 names it on every record and checkpoint; verify follow
   const result = await verifyAudit(redis, prefix, { publicKey: signer.certificate.publicKey });
   t.ok(result.ok, JSON.stringify(result.instances));
   t.equal(result.instances[0]!.treeHeads, 1);
+  t.equal(result.instances[0]!.hashAlg, 'sm3');
 });

@@ -76,6 +76,15 @@ t.test('a gm platform chains and trees its trail with SM3, named in the data', a
     const result = await verifyAudit(redis, prefix, { publicKey, instance });
     t.ok(result.ok, JSON.stringify(result.instances));
     t.ok(result.instances[0]!.treeHeads >= 1, 'tree heads recomputed with SM3');
+    t.equal(result.instances[0]!.hashAlg, 'sm3', 'read from the records');
+    const env = {
+      GOVSHARE_REDIS_URL: testApp.redisUrl,
+      GOVSHARE_REDIS_PREFIX: prefix,
+      GOVSHARE_DATA_DIR: dataDir,
+    };
+    const run = await cli(['audit', 'verify'], env);
+    t.equal(run.code, 0, run.out.concat(run.err).join('\n'));
+    t.match(run.out.join('\n'), /SM3 tree heads matched \(SM3 chain\)/);
   });
 
   t.test('a proof verifies offline with only the CA; forged ones are refused', async (t) => {
