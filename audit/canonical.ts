@@ -17,6 +17,7 @@
  * its chain hash is SM3 of the same bytes (`printf '%s%s' "$prev" "$rec" | openssl dgst -sm3`); a record
  * without the field is SHA-256. The algorithm is read from the record itself, never from configuration,
  * so `audit verify` and an offline verifier need nothing but the data (the field is covered by the hash).
+ * A chain may move from SHA-256 to SM3 once (a gm trail begun before SM3 chains), never back.
  */
 import { createHash } from 'node:crypto';
 

@@ -291,10 +291,11 @@ export async function verifyInclusionBundle(
   if (!record || record.instance !== bundle.instance) {
     throw new AuditProofInvalid('the record is not an audit record of that instance');
   }
-  // The signed checkpoint names the tree's hash (SM3 under gm); the record must name the same one.
+  // The signed checkpoint names the tree's hash (SM3 under gm). An SM3 record under a SHA-256 tree is a
+  // downgrade; a SHA-256 record under an SM3 tree is one written before its gm platform chained with SM3.
   const alg = checkpointHashAlg(cp);
   const recordAlg = recordHashAlg(bundle.record);
-  if (recordAlg !== alg) {
+  if (recordAlg === undefined || (recordAlg === 'sm3' && alg !== 'sm3')) {
     throw new AuditProofInvalid(`the record names the hash ${recordAlg ?? 'unknown'}, its checkpoint ${alg}`);
   }
   const included = verifyInclusion({

@@ -70,7 +70,7 @@ export interface InstanceVerification {
   /** The checkpoints' RFC 3161 tokens: verified, present but not checked (no TSA anchor given), absent. */
   timestamps: TimestampTally;
   firstBroken?: BrokenLink;
-  /** The hash the chain's records name (`sm3` on a gm platform); absent when no record was read. */
+  /** The hash the chain's last records name (`sm3` on a gm platform); absent when no record was read. */
   hashAlg?: ChainHashAlg;
 }
 
@@ -348,17 +348,19 @@ async function verifyInstance(
       const entry = readChainEntry(raw);
       const at = { seq: expected, id: raw[0] };
       const parsed = 'torn' in entry ? undefined : parseRecord(entry.rec);
-      // Each record names its hash (SHA-256 or SM3); a chain never changes it, so a switch is a forgery.
+      // Each record names its hash. A chain may move from SHA-256 to SM3 (a gm platform whose trail began
+      // before SM3 chains), never back: a record naming SHA-256 after SM3 ones is a downgrade.
       const alg: ChainHashAlg = parsed?.hashAlg === 'sm3' ? 'sm3' : 'sha256';
-      chainAlg ??= alg;
+      const downgrade = alg === 'sha256' && chainAlg === 'sm3';
+      if (!downgrade) chainAlg = alg;
       if ('torn' in entry || parsed === undefined) {
         const detail = 'torn' in entry ? entry.torn : 'rec is not a JSON object';
         broken.push({ ...at, reason: 'torn-record', detail: `entry ${raw[0]}: ${detail}` });
-      } else if (alg !== chainAlg) {
+      } else if (downgrade) {
         broken.push({
           ...at,
           reason: 'hash-mismatch',
-          detail: `the record names ${alg}, the records before it ${chainAlg}`,
+          detail: 'the record names sha256 after records naming sm3 (a chain never goes back to SHA-256)',
         });
       } else if (entry.seq !== expected) {
         broken.push({ ...at, reason: 'seq-gap', detail: `expected seq ${expected}, found ${entry.seq}` });

@@ -114,3 +114,23 @@ t.test('a writer told sm3 names it on every record and checkpoint; verify follow
   t.equal(result.instances[0]!.treeHeads, 1);
   t.equal(result.instances[0]!.hashAlg, 'sm3');
 });
+
+t.test('a chain may move from SHA-256 to SM3 (an older gm trail), never back', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const publicKey = signer.certificate.publicKey;
+  const write = async (hashAlg: 'sha256' | 'sm3', n: number) => {
+    const writer = new AuditWriter(redis, prefix, 'gw-u', { signer, hashAlg });
+    for (let i = 0; i < n; i++) await writer.append(makeRecord('gw-u'));
+    await writer.close();
+  };
+  await write('sha256', 3);
+  await write('sm3', 3);
+  let result = await verifyAudit(redis, prefix, { publicKey });
+  t.ok(result.ok, JSON.stringify(result.instances));
+  t.equal(result.instances[0]!.hashAlg, 'sm3');
+  t.equal(result.instances[0]!.treeHeads, 2, 'a SHA-256 tree, then an SM3 one');
+  await write('sha256', 1);
+  result = await verifyAudit(redis, prefix, { publicKey });
+  t.notOk(result.ok);
+  t.match(result.instances[0]!.firstBroken, { seq: 7, reason: 'hash-mismatch', detail: /never goes back/ });
+});

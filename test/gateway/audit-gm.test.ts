@@ -139,7 +139,14 @@ t.test('a gm platform chains and trees its trail with SM3, named in the data', a
           const { hashAlg: _, ...rest } = JSON.parse(b.record);
           b.record = canonicalJson(rest);
         }),
-        /names the hash sha256, its checkpoint sm3/,
+        /does not lead from the record/,
+      ],
+      [
+        'a record naming an unknown hash',
+        forged((b) => {
+          b.record = canonicalJson({ ...JSON.parse(b.record), hashAlg: 'md5' });
+        }),
+        /names the hash unknown, its checkpoint sm3/,
       ],
       [
         'the checkpoint edited to SHA-256',
@@ -193,7 +200,7 @@ t.test('a gm platform chains and trees its trail with SM3, named in the data', a
     t.match(result.instances[0]!.firstBroken, {
       seq: targetSeq,
       reason: 'hash-mismatch',
-      detail: /names sha256/,
+      detail: /names sha256 after records naming sm3/,
     });
 
     await restore();
