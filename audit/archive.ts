@@ -426,7 +426,7 @@ async function verifySegment(
       else if (row.prev !== current.hash)
         result.problems.push(`${row.instance} seq ${row.seq}: prev does not link`);
       else if (chainHash(row.prev, row.rec) !== row.hash)
-        result.problems.push(`${row.instance} seq ${row.seq}: hash is not sha256(prev + rec)`);
+        result.problems.push(`${row.instance} seq ${row.seq}: hash is not the chain hash of prev + rec`);
       current = { instance: row.instance, seq: row.seq, hash: row.hash };
     }
   } catch (err) {

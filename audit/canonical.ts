@@ -12,10 +12,37 @@
  * Chain hash of a record: `hash = lowercase hex SHA-256 of the UTF-8 bytes of (prev + rec)`, where `prev`
  * is the previous record's hash as 64 lowercase hex characters (64 zeros for the first record) and `rec`
  * is the canonical JSON. With a shell: `printf '%s%s' "$prev" "$rec" | sha256sum`.
+ *
+ * Under the `gm` crypto profile every record names SM3 in its own top-level field `"hashAlg":"sm3"`, and
+ * its chain hash is SM3 of the same bytes (`printf '%s%s' "$prev" "$rec" | openssl dgst -sm3`); a record
+ * without the field is SHA-256. The algorithm is read from the record itself, never from configuration,
+ * so `audit verify` and an offline verifier need nothing but the data (the field is covered by the hash).
+ * A chain may move from SHA-256 to SM3 once (a gm trail begun before SM3 chains), never back.
  */
 import { createHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** The chain (and Merkle tree) hash algorithms: SHA-256 under `intl`, SM3 under `gm`. */
+export const CHAIN_HASH_ALGS = ['sha256', 'sm3'] as const;
+export type ChainHashAlg = (typeof CHAIN_HASH_ALGS)[number];
+
+/**
+ * The hash algorithm a record names: `sm3` when its top-level `hashAlg` is `"sm3"`, `sha256` when it has
+ * no `hashAlg`; undefined when the record is not a JSON object or names anything else.
+ */
+export function recordHashAlg(rec: string): ChainHashAlg | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(rec);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const alg = (value as { hashAlg?: unknown }).hashAlg;
+  if (alg === undefined) return 'sha256';
+  return alg === 'sm3' ? 'sm3' : undefined;
+}
 
 export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
@@ -47,6 +74,13 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-export function chainHash(prev: string, canonicalRecord: string): string {
-  return createHash('sha256').update(prev).update(canonicalRecord).digest('hex');
+/**
+ * The chain hash of a record after `prev`, with `alg` when the caller knows it (the writer, which put the
+ * field there) and otherwise with the algorithm the record names. A record naming no known algorithm has
+ * no chain hash: the empty string, which never equals a stored one.
+ */
+export function chainHash(prev: string, canonicalRecord: string, alg?: ChainHashAlg): string {
+  const algorithm = alg ?? recordHashAlg(canonicalRecord);
+  if (algorithm === undefined) return '';
+  return createHash(algorithm).update(prev).update(canonicalRecord).digest('hex');
 }

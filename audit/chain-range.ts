@@ -1,7 +1,7 @@
 /**
  * A stretch of one instance's chain, oldest first: the shipped part from the PostgreSQL store, the rest
  * from the stream (read newest first, so only the unshipped tail is scanned), checked to be continuous
- * (seq, prev links, sha256(prev + rec)). Checkpoint tree heads and inclusion proofs are built from it.
+ * (seq, prev links, the chain hash of prev + rec, SHA-256 or the SM3 a record names). Checkpoint tree heads and inclusion proofs are built from it.
  */
 import type { RedisClient } from '../platform/redis.js';
 import { chainHash } from './canonical.js';
@@ -91,7 +91,9 @@ function checkContinuous(instance: string, fromSeq: number, toSeq: number, entri
       throw new AuditChainBroken(`${where}: seq ${entry.seq} does not link to seq ${entry.seq - 1}`);
     }
     if (chainHash(entry.prev, entry.rec) !== entry.hash) {
-      throw new AuditChainBroken(`${where}: the hash of seq ${entry.seq} is not sha256(prev + rec)`);
+      throw new AuditChainBroken(
+        `${where}: the hash of seq ${entry.seq} is not the chain hash of prev + rec`,
+      );
     }
   });
 }

@@ -10,7 +10,8 @@
  * before carry neither field and are checked by their hash alone.
  *
  * Checkpoint stream entry fields (the same columns in the store's `audit_checkpoints`):
- * - `payload`: canonical JSON (see canonical.ts) of `{ from?, hash, instance, root?, seq, time }`;
+ * - `payload`: canonical JSON (see canonical.ts) of `{ from?, hash, hashAlg?, instance, root?, seq, time }`;
+ *   `hashAlg` is `"sm3"` under `gm` (the tree is then built with SM3, see merkle.ts), absent for SHA-256;
  * - `sig`: base64 signature over the UTF-8 bytes of `payload` by the platform's Signer. Under `intl`
  *   RSA-PSS, SHA-256, MGF1-SHA-256, salt length 32 (the JOSE "PS256" parameters), e.g. `openssl dgst
  *   -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -verify pub.pem -signature sig.bin
@@ -24,11 +25,11 @@ import { constants, type KeyObject, verify, type X509Certificate } from 'node:cr
 import { FileKeySigner, type Signer } from '../certs/signer.js';
 import { sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import type { RedisClient } from '../platform/redis.js';
-import { canonicalJson } from './canonical.js';
+import { type ChainHashAlg, canonicalJson } from './canonical.js';
 import { type ChainEntry, fieldMap, lastEntry, type RawEntry } from './entries.js';
 import { AuditSetupInvalid } from './errors.js';
 import type { AuditKeys } from './keys.js';
-import { leafHash, treeHead } from './merkle.js';
+import { leafHashWith, treeHead } from './merkle.js';
 import type { TimestampToken } from './tsa.js';
 
 export const CHECKPOINT_ALG = 'rsa-pss-sha256';
@@ -47,6 +48,8 @@ export interface CheckpointPayload {
   from?: number;
   /** Hex RFC 9162 tree head over the records from + 1 .. seq; absent before issue 15. */
   root?: string;
+  /** `sm3` when the chain and the tree use SM3 (the `gm` profile); absent for SHA-256. */
+  hashAlg?: 'sm3';
 }
 
 /** A checkpoint as stored: the stream entry's fields. */
@@ -66,13 +69,24 @@ export interface Timestamper {
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The Merkle leaf hash of a record: over the UTF-8 bytes of its canonical JSON as chained. */
-export function recordLeaf(rec: string): Buffer {
-  return leafHash(Buffer.from(rec, 'utf8'));
+export function recordLeaf(rec: string, alg: ChainHashAlg = 'sha256'): Buffer {
+  return leafHashWith(alg, Buffer.from(rec, 'utf8'));
 }
 
 /** The hex tree head over consecutive records, as a checkpoint's `root`. */
-export function recordsRoot(entries: readonly Pick<ChainEntry, 'rec'>[]): string {
-  return treeHead(entries.map((entry) => recordLeaf(entry.rec))).toString('hex');
+export function recordsRoot(
+  entries: readonly Pick<ChainEntry, 'rec'>[],
+  alg: ChainHashAlg = 'sha256',
+): string {
+  return treeHead(
+    entries.map((entry) => recordLeaf(entry.rec, alg)),
+    alg,
+  ).toString('hex');
+}
+
+/** The tree hash algorithm a checkpoint names (its signed `hashAlg`), SHA-256 when it names none. */
+export function checkpointHashAlg(payload: CheckpointPayload): ChainHashAlg {
+  return payload.hashAlg === 'sm3' ? 'sm3' : 'sha256';
 }
 
 export interface CheckpointSigner {
@@ -96,6 +110,11 @@ function signerOf(checkpointSigner: CheckpointSigner): Signer {
     fileSigners.set(key, signer);
   }
   return signer;
+}
+
+/** The chain hash algorithm that goes with a signing key: SM3 with an SM2 key (`gm`), SHA-256 otherwise. */
+export function signerHashAlg(checkpointSigner: CheckpointSigner): ChainHashAlg {
+  return signerOf(checkpointSigner).keyType === 'sm2' ? 'sm3' : 'sha256';
 }
 
 export function checkSigner(signer: CheckpointSigner): void {
@@ -247,7 +266,8 @@ function parsePayload(payload: string): CheckpointPayload | undefined {
     typeof value.instance !== 'string' ||
     !Number.isSafeInteger(value.seq) ||
     typeof value.hash !== 'string' ||
-    typeof value.time !== 'string'
+    typeof value.time !== 'string' ||
+    (value.hashAlg !== undefined && value.hashAlg !== 'sm3')
   ) {
     return undefined;
   }

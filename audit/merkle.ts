@@ -7,37 +7,50 @@
  * Everything here works on leaf hashes (`leafHash(bytes)`), so a tree over 100k records costs one
  * SHA-256 per leaf plus one per inner node: O(n). Proof generation recomputes the sibling subtrees, also
  * O(n). Sizes and indexes are plain numbers (safe integers), which bounds a tree at 2^53 leaves.
+ *
+ * Under the `gm` crypto profile the same tree is built with SM3 in place of SHA-256 (same prefixes, same
+ * 32-byte hashes): every function takes the algorithm, SHA-256 when none is given.
  */
 import { createHash } from 'node:crypto';
+import type { ChainHashAlg } from './canonical.js';
 
 export const HASH_BYTES = 32;
 
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 
-/** SHA-256(0x00 || leaf). */
+/** SHA-256(0x00 || leaf). One parameter, so `leaves.map(leafHash)` stays SHA-256. */
 export function leafHash(leaf: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
+  return leafHashWith('sha256', leaf);
 }
 
-/** SHA-256(0x01 || left || right). */
-export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+/** alg(0x00 || leaf): SHA-256 or SM3. */
+export function leafHashWith(alg: ChainHashAlg, leaf: Uint8Array): Buffer {
+  return createHash(alg).update(LEAF_PREFIX).update(leaf).digest();
 }
 
-/** The head of the empty tree: SHA-256 of the empty string. */
-export function emptyTreeHead(): Buffer {
-  return createHash('sha256').digest();
+/** SHA-256(0x01 || left || right) (or SM3). */
+export function nodeHash(left: Uint8Array, right: Uint8Array, alg: ChainHashAlg = 'sha256'): Buffer {
+  return createHash(alg).update(NODE_PREFIX).update(left).update(right).digest();
+}
+
+/** The head of the empty tree: SHA-256 (or SM3) of the empty string. */
+export function emptyTreeHead(alg: ChainHashAlg = 'sha256'): Buffer {
+  return createHash(alg).digest();
 }
 
 /** MTH(D[n]) over the leaf hashes. */
-export function treeHead(leafHashes: readonly Uint8Array[]): Buffer {
-  if (leafHashes.length === 0) return emptyTreeHead();
-  return subtreeHead(leafHashes, 0, leafHashes.length);
+export function treeHead(leafHashes: readonly Uint8Array[], alg: ChainHashAlg = 'sha256'): Buffer {
+  if (leafHashes.length === 0) return emptyTreeHead(alg);
+  return subtreeHead(leafHashes, 0, leafHashes.length, alg);
 }
 
 /** PATH(m, D[n]): the inclusion proof of leaf `index` in the tree of all `leafHashes`. */
-export function inclusionProof(leafHashes: readonly Uint8Array[], index: number): Buffer[] {
+export function inclusionProof(
+  leafHashes: readonly Uint8Array[],
+  index: number,
+  alg: ChainHashAlg = 'sha256',
+): Buffer[] {
   const size = leafHashes.length;
   if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
     throw new RangeError(`leaf index ${index} is not in a tree of ${size} leaves`);
@@ -50,10 +63,10 @@ export function inclusionProof(leafHashes: readonly Uint8Array[], index: number)
   while (hi - lo > 1) {
     const k = largestPowerOfTwoBelow(hi - lo);
     if (index < lo + k) {
-      proof.push(subtreeHead(leafHashes, lo + k, hi));
+      proof.push(subtreeHead(leafHashes, lo + k, hi, alg));
       hi = lo + k;
     } else {
-      proof.push(subtreeHead(leafHashes, lo, lo + k));
+      proof.push(subtreeHead(leafHashes, lo, lo + k, alg));
       lo += k;
     }
   }
@@ -64,7 +77,11 @@ export function inclusionProof(leafHashes: readonly Uint8Array[], index: number)
  * PROOF(m, D[n]): the consistency proof that the tree of the first `oldSize` leaves is a prefix of the
  * tree of all `leafHashes`. Empty when oldSize is 0 or the whole tree.
  */
-export function consistencyProof(leafHashes: readonly Uint8Array[], oldSize: number): Buffer[] {
+export function consistencyProof(
+  leafHashes: readonly Uint8Array[],
+  oldSize: number,
+  alg: ChainHashAlg = 'sha256',
+): Buffer[] {
   const size = leafHashes.length;
   if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > size) {
     throw new RangeError(`old size ${oldSize} is not within a tree of ${size} leaves`);
@@ -78,16 +95,16 @@ export function consistencyProof(leafHashes: readonly Uint8Array[], oldSize: num
   while (m !== hi - lo) {
     const k = largestPowerOfTwoBelow(hi - lo);
     if (m <= k) {
-      proof.push(subtreeHead(leafHashes, lo + k, hi));
+      proof.push(subtreeHead(leafHashes, lo + k, hi, alg));
       hi = lo + k;
     } else {
-      proof.push(subtreeHead(leafHashes, lo, lo + k));
+      proof.push(subtreeHead(leafHashes, lo, lo + k, alg));
       lo += k;
       m -= k;
       whole = false;
     }
   }
-  if (!whole) proof.push(subtreeHead(leafHashes, lo, hi));
+  if (!whole) proof.push(subtreeHead(leafHashes, lo, hi, alg));
   return proof.reverse();
 }
 
@@ -97,11 +114,13 @@ export interface InclusionClaim {
   leafHash: Uint8Array;
   proof: readonly Uint8Array[];
   root: Uint8Array;
+  /** @defaultValue 'sha256' */
+  alg?: ChainHashAlg;
 }
 
 /** RFC 9162 §2.1.3.2: whether the proof leads from the leaf hash to the root. Never throws. */
 export function verifyInclusion(claim: InclusionClaim): boolean {
-  const { leafIndex, treeSize, leafHash: leaf, proof, root } = claim;
+  const { leafIndex, treeSize, leafHash: leaf, proof, root, alg = 'sha256' } = claim;
   if (!Number.isSafeInteger(treeSize) || !Number.isSafeInteger(leafIndex)) return false;
   if (leafIndex < 0 || leafIndex >= treeSize) return false;
   if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
@@ -111,13 +130,13 @@ export function verifyInclusion(claim: InclusionClaim): boolean {
   for (const p of proof) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
+      r = nodeHash(p, r, alg);
       while (fn % 2 === 0 && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      r = nodeHash(r, p);
+      r = nodeHash(r, p, alg);
     }
     fn = half(fn);
     sn = half(sn);
@@ -131,11 +150,13 @@ export interface ConsistencyClaim {
   oldRoot: Uint8Array;
   newRoot: Uint8Array;
   proof: readonly Uint8Array[];
+  /** @defaultValue 'sha256' */
+  alg?: ChainHashAlg;
 }
 
 /** RFC 9162 §2.1.4.2: whether the old tree is a prefix of the new one. Never throws. */
 export function verifyConsistency(claim: ConsistencyClaim): boolean {
-  const { oldSize, newSize, oldRoot, newRoot, proof } = claim;
+  const { oldSize, newSize, oldRoot, newRoot, proof, alg = 'sha256' } = claim;
   if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize)) return false;
   if (oldSize < 0 || oldSize > newSize) return false;
   if (!isHash(oldRoot) || !isHash(newRoot) || !proof.every(isHash)) return false;
@@ -154,14 +175,14 @@ export function verifyConsistency(claim: ConsistencyClaim): boolean {
   for (const c of path.slice(1)) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
+      fr = nodeHash(c, fr, alg);
+      sr = nodeHash(c, sr, alg);
       while (fn % 2 === 0 && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      sr = nodeHash(sr, c);
+      sr = nodeHash(sr, c, alg);
     }
     fn = half(fn);
     sn = half(sn);
@@ -169,10 +190,10 @@ export function verifyConsistency(claim: ConsistencyClaim): boolean {
   return sn === 0 && Buffer.from(fr).equals(oldRoot) && Buffer.from(sr).equals(newRoot);
 }
 
-function subtreeHead(leafHashes: readonly Uint8Array[], lo: number, hi: number): Buffer {
+function subtreeHead(leafHashes: readonly Uint8Array[], lo: number, hi: number, alg: ChainHashAlg): Buffer {
   if (hi - lo === 1) return Buffer.from(leafHashes[lo]!);
   const k = largestPowerOfTwoBelow(hi - lo);
-  return nodeHash(subtreeHead(leafHashes, lo, lo + k), subtreeHead(leafHashes, lo + k, hi));
+  return nodeHash(subtreeHead(leafHashes, lo, lo + k, alg), subtreeHead(leafHashes, lo + k, hi, alg), alg);
 }
 
 /** The largest power of two strictly less than n (n > 1). */

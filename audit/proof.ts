@@ -14,10 +14,12 @@ import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { isPlatformSigningCertificate } from '../certs/platform.js';
 import type { RedisClient } from '../platform/redis.js';
+import { recordHashAlg } from './canonical.js';
 import { readChainRange } from './chain-range.js';
 import {
   CHECKPOINT_ALG,
   CHECKPOINT_ALGS,
+  checkpointHashAlg,
   readCheckpoint,
   readCheckpointEntry,
   recordLeaf,
@@ -158,14 +160,15 @@ export async function buildInclusionProof(
     { instance: at.instance, fromSeq: from! + 1, toSeq: seq },
     store,
   );
-  const leaves = records.map((entry) => recordLeaf(entry.rec));
+  const alg = checkpointHashAlg(checkpoint.parsed!);
+  const leaves = records.map((entry) => recordLeaf(entry.rec, alg));
   if (records[records.length - 1]!.hash !== hash) {
     throw new AuditChainBroken(
       `checkpoint ${checkpoint.id} of ${at.instance} signed another head than the chain's`,
     );
   }
   const leafIndex = at.seq - from! - 1;
-  const proof = inclusionProof(leaves, leafIndex).map((node) => node.toString('hex'));
+  const proof = inclusionProof(leaves, leafIndex, alg).map((node) => node.toString('hex'));
   if (
     !verifyInclusion({
       leafIndex,
@@ -173,6 +176,7 @@ export async function buildInclusionProof(
       leafHash: leaves[leafIndex]!,
       proof: proof.map(hexBytes),
       root: hexBytes(root!),
+      alg,
     })
   ) {
     throw new AuditChainBroken(
@@ -287,12 +291,20 @@ export async function verifyInclusionBundle(
   if (!record || record.instance !== bundle.instance) {
     throw new AuditProofInvalid('the record is not an audit record of that instance');
   }
+  // The signed checkpoint names the tree's hash (SM3 under gm). An SM3 record under a SHA-256 tree is a
+  // downgrade; a SHA-256 record under an SM3 tree is one written before its gm platform chained with SM3.
+  const alg = checkpointHashAlg(cp);
+  const recordAlg = recordHashAlg(bundle.record);
+  if (recordAlg === undefined || (recordAlg === 'sm3' && alg !== 'sm3')) {
+    throw new AuditProofInvalid(`the record names the hash ${recordAlg ?? 'unknown'}, its checkpoint ${alg}`);
+  }
   const included = verifyInclusion({
     leafIndex: bundle.leafIndex,
     treeSize: bundle.treeSize,
-    leafHash: recordLeaf(bundle.record),
+    leafHash: recordLeaf(bundle.record, alg),
     proof: bundle.proof.map(hexBytes),
     root: hexBytes(cp.root),
+    alg,
   });
   if (!included) {
     throw new AuditProofInvalid("the inclusion proof does not lead from the record to the checkpoint's root");

@@ -108,6 +108,12 @@ export const AuditRecord = Type.Object(
         description: 'Small object for administrative actions, e.g. the target id and the reason',
       }),
     ),
+    hashAlg: Type.Optional(
+      Type.Literal('sm3', {
+        description:
+          'Set by the writer on a gm platform: the chain hash and the Merkle tree over this record use SM3 (absent: SHA-256)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -236,7 +236,7 @@ function chainInto(records: ShippedRecord[], position: ShippingPosition | undefi
     }
     if (chainHash(chained.prev, chained.rec) !== chained.hash) {
       throw new AuditShippingBroken(
-        `entry ${entry[0]} (seq ${chained.seq}): its hash is not sha256(prev + rec)`,
+        `entry ${entry[0]} (seq ${chained.seq}): its hash is not the chain hash of prev + rec`,
       );
     }
     const record = parseRecord(chained.rec);

@@ -13,8 +13,14 @@
 import type { KeyObject } from 'node:crypto';
 import { globLiteral, type RedisClient, scanKeys } from '../platform/redis.js';
 import { archivedHead } from './archive.js';
-import { chainHash, GENESIS_HASH } from './canonical.js';
-import { readCheckpointEntry, recordLeaf, type StoredCheckpoint, verifyPayload } from './checkpoint.js';
+import { type ChainHashAlg, chainHash, GENESIS_HASH } from './canonical.js';
+import {
+  checkpointHashAlg,
+  readCheckpointEntry,
+  recordLeaf,
+  type StoredCheckpoint,
+  verifyPayload,
+} from './checkpoint.js';
 import { parseRecord, type RawEntry, readChainEntry, walkStream } from './entries.js';
 import { type AuditKeys, auditKeys } from './keys.js';
 import { treeHead } from './merkle.js';
@@ -64,6 +70,8 @@ export interface InstanceVerification {
   /** The checkpoints' RFC 3161 tokens: verified, present but not checked (no TSA anchor given), absent. */
   timestamps: TimestampTally;
   firstBroken?: BrokenLink;
+  /** The hash the chain's last records name (`sm3` on a gm platform); absent when no record was read. */
+  hashAlg?: ChainHashAlg;
 }
 
 export interface TimestampTally {
@@ -305,7 +313,7 @@ async function verifyInstance(
     list.push({ id: cp.id, hash: cp.parsed.hash });
     vouched.set(seq, list);
     if (cp.parsed.root !== undefined && cp.parsed.from! >= (archived?.seq ?? 0))
-      trees.add(cp.id, cp.parsed.from!, seq, cp.parsed.root);
+      trees.add(cp.id, cp.parsed.from!, seq, cp.parsed.root, checkpointHashAlg(cp.parsed));
     if (!cp.tst) timestamps.absent++;
     else if (!anchors) timestamps.unchecked++;
     else {
@@ -331,6 +339,7 @@ async function verifyInstance(
   let last: Head = { seq: archived?.seq ?? 0, hash: prev, id: archived?.id ?? '0-0' };
   for (const seq of vouched.keys()) if (seq < expected) vouched.delete(seq);
   let recordFault = false;
+  let chainAlg: ChainHashAlg | undefined;
   const lastVouched = Math.max(archived?.seq ?? 0, ...vouched.keys());
   for await (const entries of walkChain(redis, keys, instance, options.store, chunk, expected)) {
     records += entries.length;
@@ -338,9 +347,21 @@ async function verifyInstance(
       if (recordFault) break;
       const entry = readChainEntry(raw);
       const at = { seq: expected, id: raw[0] };
-      if ('torn' in entry || parseRecord(entry.rec) === undefined) {
+      const parsed = 'torn' in entry ? undefined : parseRecord(entry.rec);
+      // Each record names its hash. A chain may move from SHA-256 to SM3 (a gm platform whose trail began
+      // before SM3 chains), never back: a record naming SHA-256 after SM3 ones is a downgrade.
+      const alg: ChainHashAlg = parsed?.hashAlg === 'sm3' ? 'sm3' : 'sha256';
+      const downgrade = alg === 'sha256' && chainAlg === 'sm3';
+      if (!downgrade) chainAlg = alg;
+      if ('torn' in entry || parsed === undefined) {
         const detail = 'torn' in entry ? entry.torn : 'rec is not a JSON object';
         broken.push({ ...at, reason: 'torn-record', detail: `entry ${raw[0]}: ${detail}` });
+      } else if (downgrade) {
+        broken.push({
+          ...at,
+          reason: 'hash-mismatch',
+          detail: 'the record names sha256 after records naming sm3 (a chain never goes back to SHA-256)',
+        });
       } else if (entry.seq !== expected) {
         broken.push({ ...at, reason: 'seq-gap', detail: `expected seq ${expected}, found ${entry.seq}` });
       } else if (entry.prev !== prev) {
@@ -350,7 +371,7 @@ async function verifyInstance(
           detail: `prev is not the hash of seq ${expected - 1}`,
         });
       } else if (chainHash(entry.prev, entry.rec) !== entry.hash) {
-        broken.push({ ...at, reason: 'hash-mismatch', detail: 'the stored hash is not sha256(prev + rec)' });
+        broken.push({ ...at, reason: 'hash-mismatch', detail: `the stored hash is not ${alg}(prev + rec)` });
       } else {
         for (const cp of vouched.get(entry.seq) ?? []) {
           if (cp.hash !== entry.hash) {
@@ -450,6 +471,7 @@ async function verifyInstance(
     timestamps,
   };
   if (broken[0]) result.firstBroken = broken[0];
+  if (chainAlg) result.hashAlg = chainAlg;
   return result;
 }
 
@@ -457,44 +479,48 @@ interface TreeToCheck {
   id: string;
   from: number;
   root: string;
+  alg: ChainHashAlg;
 }
 
 /**
- * Recomputes the checkpoints' tree heads as the walk meets their records, holding the leaf hashes only
- * from the lowest `from` of the checkpoints still to come (about one checkpoint's worth).
+ * Recomputes the checkpoints' tree heads as the walk meets their records, holding the records only from
+ * the lowest `from` of the checkpoints still to come (about one checkpoint's worth). Each tree is built
+ * with the hash its signed checkpoint names.
  */
 class TreeHeadCheck {
   matched = 0;
   private readonly bySeq = new Map<number, TreeToCheck[]>();
-  /** leaves[i] is the leaf hash of seq base + 1 + i. */
-  private leaves: Buffer[] = [];
+  /** recs[i] is the canonical record of seq base + 1 + i. */
+  private recs: string[] = [];
   private base = Number.POSITIVE_INFINITY;
 
-  add(id: string, from: number, seq: number, root: string): void {
+  add(id: string, from: number, seq: number, root: string, alg: ChainHashAlg): void {
     const list = this.bySeq.get(seq) ?? [];
-    list.push({ id, from, root });
+    list.push({ id, from, root, alg });
     this.bySeq.set(seq, list);
     this.base = Math.min(this.base, from);
   }
 
   /** Takes the next record of the walk; returns the checkpoints at its seq whose tree head differs. */
   record(seq: number, rec: string): TreeToCheck[] {
-    if (seq > this.base) this.leaves.push(recordLeaf(rec));
+    if (seq > this.base) this.recs.push(rec);
     const due = this.bySeq.get(seq);
     if (!due) return [];
     this.bySeq.delete(seq);
     const mismatched = due.filter((tree) => {
-      const root = treeHead(this.leaves.slice(tree.from - this.base, seq - this.base)).toString('hex');
+      const recs = this.recs.slice(tree.from - this.base, seq - this.base);
+      const leaves = recs.map((r) => recordLeaf(r, tree.alg));
+      const root = treeHead(leaves, tree.alg).toString('hex');
       if (root === tree.root) this.matched++;
       return root !== tree.root;
     });
     let next = this.bySeq.size === 0 ? Number.POSITIVE_INFINITY : seq;
     for (const list of this.bySeq.values()) for (const tree of list) next = Math.min(next, tree.from);
     if (next === Number.POSITIVE_INFINITY) {
-      this.leaves = [];
+      this.recs = [];
       this.base = next;
     } else if (next > this.base) {
-      this.leaves = this.leaves.slice(next - this.base);
+      this.recs = this.recs.slice(next - this.base);
       this.base = next;
     }
     return mismatched;

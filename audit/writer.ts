@@ -23,7 +23,7 @@
 
 import { BoundedSet } from '../platform/bounded-set.js';
 import type { RedisClient } from '../platform/redis.js';
-import { canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
+import { type ChainHashAlg, canonicalJson, chainHash, GENESIS_HASH } from './canonical.js';
 import { readChainRange } from './chain-range.js';
 import {
   type CheckpointPayload,
@@ -32,6 +32,7 @@ import {
   lastCheckpoint,
   recordsRoot,
   signCheckpoint,
+  signerHashAlg,
   type Timestamper,
   writeCheckpoint,
 } from './checkpoint.js';
@@ -54,6 +55,12 @@ const RECENT_REQUESTS = 20_000;
 export interface AuditWriterOptions {
   /** The platform signing key and certificate for checkpoints. */
   signer: CheckpointSigner;
+  /**
+   * The chain and Merkle tree hash: `sm3` on a `gm` platform, where each record then carries
+   * `"hashAlg":"sm3"` and each checkpoint `hashAlg` (verifiers read it from there, see canonical.ts).
+   * @defaultValue `sm3` when the checkpoint key is SM2, else `sha256`
+   */
+  hashAlg?: ChainHashAlg;
   /** Sign a checkpoint after this many records. @defaultValue 1000 */
   checkpointEvery?: number;
   /** Also sign one this often when records were added since the last. @defaultValue 10_000 */
@@ -132,10 +139,11 @@ interface Pending {
 export class AuditWriter {
   readonly instance: string;
   private readonly keys: AuditKeys;
-  private readonly options: Required<Omit<AuditWriterOptions, 'signer' | 'timestamper'>> & {
+  private readonly options: Required<Omit<AuditWriterOptions, 'signer' | 'timestamper' | 'hashAlg'>> & {
     signer: CheckpointSigner;
     timestamper: Timestamper | undefined;
   };
+  private readonly hashAlg: ChainHashAlg;
   private head: ChainHead | undefined;
   private queue: Pending[] = [];
   private waiting = 0;
@@ -171,6 +179,7 @@ export class AuditWriter {
       throw new AuditSetupInvalid(`the instance id "${instanceId}" must match ${INSTANCE_ID_PATTERN}`);
     }
     checkSigner(options.signer);
+    this.hashAlg = options.hashAlg ?? signerHashAlg(options.signer);
     this.instance = instanceId;
     this.keys = auditKeys(prefix);
     this.options = {
@@ -185,7 +194,7 @@ export class AuditWriter {
       onBackgroundError: (err, during) =>
         process.emitWarning(err, { code: `GOVSHARE_AUDIT_${during.toUpperCase()}` }),
       timestamper: undefined,
-      ...definedOnly(options),
+      ...definedOnly(withoutHashAlg(options)),
       maxBatch: Math.min(Math.max(1, options.maxBatch ?? 500), 1000),
     };
     defineAuditScripts(redis);
@@ -305,9 +314,13 @@ export class AuditWriter {
         `audit record instance "${record.instance}" is not this writer's "${this.instance}"`,
       );
     }
+    // The writer alone says which hash the chain uses: the field is set under SM3, never left from a caller.
+    let named = record;
+    if (this.hashAlg === 'sm3') named = { ...record, hashAlg: 'sm3' };
+    else if (record.hashAlg !== undefined) named = withoutHashAlg(record);
     let rec: string;
     try {
-      rec = canonicalJson(record);
+      rec = canonicalJson(named);
     } catch (err) {
       throw new AuditRecordInvalid(`audit record is not plain JSON: ${(err as Error).message}`);
     }
@@ -390,7 +403,7 @@ export class AuditWriter {
       const id = `${ms}-${n}`;
       const prev = hash;
       seq++;
-      hash = chainHash(prev, pending.rec);
+      hash = chainHash(prev, pending.rec, this.hashAlg);
       args.push(id, seq, prev, hash, pending.rec);
       results.push({ id, seq, hash });
       pending.state = 'sent';
@@ -525,7 +538,8 @@ export class AuditWriter {
       hash: head.hash,
       time: new Date(this.options.now()).toISOString(),
       from,
-      root: recordsRoot(records),
+      root: recordsRoot(records, this.hashAlg),
+      ...(this.hashAlg === 'sm3' ? { hashAlg: 'sm3' as const } : {}),
     };
     const timestamper = this.closed ? undefined : this.options.timestamper;
     const signed = await signCheckpoint(this.options.signer, payload, timestamper, (err) => {
@@ -540,6 +554,11 @@ export class AuditWriter {
     }
     this.lastCheckpointTime = this.options.now();
   }
+}
+
+function withoutHashAlg<T extends { hashAlg?: unknown }>(value: T): Omit<T, 'hashAlg'> {
+  const { hashAlg: _, ...rest } = value;
+  return rest;
 }
 
 /** Drops properties set to undefined, so they fall back to their defaults. */

@@ -105,6 +105,7 @@ export const auditVerifyCommand: Command = {
 export function describeCheckpoints(instance: InstanceVerification): string {
   const { verified, unchecked, absent } = instance.timestamps;
   const parts = [`${instance.treeHeads} tree heads matched`];
+  if (instance.hashAlg === 'sm3') parts[0] = `${instance.treeHeads} SM3 tree heads matched (SM3 chain)`;
   if (verified > 0) parts.push(`${verified} timestamped`);
   if (unchecked > 0) parts.push(`${unchecked} with a timestamp not checked (no TSA CA given)`);
   if (absent > 0) parts.push(`${absent} signed only, no timestamp`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -57,3 +57,47 @@ t.test(
     t.match((await cli(['audit', 'archive'], env)).out.join('\n'), /nothing older than 180 days to archive/);
   },
 );
+
+t.test('on a gm platform the shipped and archived SM3 chain verifies offline', async (t) => {
+  const { server, redis, prefix } = await useRedis(t);
+  const db = await usePostgres(t);
+  const dataDir = mkdtempSync(join(tmpdir(), 'govshare-cli-archive-gm-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = {
+    GOVSHARE_REDIS_URL: server.url,
+    GOVSHARE_REDIS_PREFIX: prefix,
+    GOVSHARE_DATA_DIR: dataDir,
+    GOVSHARE_AUDIT_STORE_URL: db.url,
+    GOVSHARE_AUDIT_RETENTION_DAYS: '180',
+  };
+  t.equal((await cli(['init', '--crypto', 'gm'], env)).code, 0);
+  t.equal((await cli(['migrate'], env)).code, 0);
+  const platform = loadPlatform(dataDir);
+  const writer = new AuditWriter(redis, prefix, 'gw-g', {
+    signer: {
+      privateKey: platform.signingKey,
+      certificate: platform.signingCertX509,
+      signer: platform.platformSigner,
+    },
+    checkpointEvery: 5,
+  });
+  for (let i = 0; i < 12; i++) await writer.append(makeRecord('gw-g', { requestId: `g-${i}` }));
+  await writer.close();
+  await new AuditShipper(redis, prefix, new AuditStore(db.pool)).shipAll();
+  const { rows } = await db.pool.query<{ rec: string }>(
+    "SELECT rec FROM audit_records WHERE instance = 'gw-g'",
+  );
+  t.equal(rows.length, 12);
+  t.ok(
+    rows.every((row) => JSON.parse(row.rec).hashAlg === 'sm3'),
+    'SM3 records shipped as chained',
+  );
+
+  const archived = await cli(['audit', 'archive'], env);
+  t.equal(archived.code, 0, archived.err.join('\n'));
+  const dir = join(dataDir, 'audit-archive');
+  const ca = join(dataDir, 'ca/ca-cert.pem');
+  const offline = await cli(['audit', 'verify', '--archive', dir, '--ca', ca], {});
+  t.equal(offline.code, 0, offline.out.join('\n'));
+  t.match(offline.out.join('\n'), /2025-03: 12 records — intact, signed by the platform\nOK/);
+});
