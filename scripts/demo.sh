@@ -207,14 +207,14 @@ show "govshare audit verify-proof $DEMO/proof.json --ca $DEMO/systems/amr/ca.pem
 gs audit verify-proof "$DEMO/proof.json" --ca "$DEMO/systems/amr/ca.pem"
 
 step "8. citizen transparency: the city's 一网通办 portal asks, for a resident it verified, who used their record"
-PORTAL_DEPT=11420100010002206J
+PORTAL_DEPT=114201000100022026
 gs dept add --code "$PORTAL_DEPT" --name 武汉市政务服务和大数据管理局
 gs system add --dept "$PORTAL_DEPT" --id citizen-portal --name 一网通办市民门户
 gs cert issue --dept "$PORTAL_DEPT" --system citizen-portal --out "$DEMO/systems/portal" > /dev/null
 show "govshare api PUT $GW/v1/departments/$PORTAL_DEPT/systems/citizen-portal/role --token \$BUREAU --data '{\"role\":\"portal\"}'"
 gs api PUT "$GW/v1/departments/$PORTAL_DEPT/systems/citizen-portal/role" --token "$BUREAU" --data '{"role":"portal"}' | json '"system "+v.systemId+" of "+v.deptCode+": role "+v.role'
 echo "meanwhile HRSS looks the citizen up under a grant flagged for an investigation (withheld from the citizen for 90 days):"
-gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[hrss]}\",\"systemId\":\"insurance-service\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\"],\"purposes\":[\"fraud-investigation\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"investigation\":true}" | json '"grant "+v.id+" investigation "+v.investigation'
+gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"deptCode\":\"${DEPT[hrss]}\",\"systemId\":\"insurance-service\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\"],\"purposes\":[\"fraud-investigation\"],\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\",\"investigation\":true,\"basis\":\"《政务信息资源共享管理办法》第二十一条\"}" | json '"grant "+v.id+" investigation "+v.investigation'
 gs call GET "$GW/v1/data/$POP?idNumber=$ID" --key "$DEMO/systems/hrss/key.pem" --cert "$DEMO/systems/hrss/cert.pem" --purpose fraud-investigation --user-id zhao.jing --case-id JC-2026-0042 --quiet > /dev/null || true
 PORTAL=(--key "$DEMO/systems/portal/key.pem" --cert "$DEMO/systems/portal/cert.pem")
 PORTAL_TEXT="--key '$DEMO/systems/portal/key.pem' --cert '$DEMO/systems/portal/cert.pem'"
