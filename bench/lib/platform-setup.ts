@@ -77,6 +77,7 @@ export async function setUpPlatform(
       modes: ['api'],
       validTo: new Date(now.getTime() + 86_400_000).toISOString(),
       quota: { perMinute: 1_000_000, perDay: 100_000_000 },
+      basis: 'benchmark set-up',
     },
   );
   return {
