@@ -97,6 +97,13 @@ export const systemAddCommand: Command = {
   },
 };
 
+/** `--days N` of the certificate commands: a whole number, or undefined for the default validity. */
+function daysFlag(value: string | undefined): number | undefined {
+  const days = value === undefined ? undefined : Number(value);
+  if (days !== undefined && !Number.isInteger(days)) throw new UsageError('--days must be a whole number');
+  return days;
+}
+
 export const certIssueCommand: Command = {
   name: 'cert issue',
   summary: 'Issue a certificate for a system; writes key.pem (0600), cert.pem, ca.pem; prints the serial',
@@ -112,8 +119,7 @@ export const certIssueCommand: Command = {
     });
     const config = configFrom(values, io);
     const out = required(values, 'out');
-    const days = values.days === undefined ? undefined : Number(values.days);
-    if (days !== undefined && !Number.isInteger(days)) throw new UsageError('--days must be a whole number');
+    const days = daysFlag(values.days);
     const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
     checkBundleTarget(out, { force: values.force === true });
     await withRedis(config, async (redis) => {
@@ -213,8 +219,7 @@ export const certIssueTlsCommand: Command = {
     });
     const config = configFrom(values, io);
     const out = required(values, 'out');
-    const days = values.days === undefined ? undefined : Number(values.days);
-    if (days !== undefined && !Number.isInteger(days)) throw new UsageError('--days must be a whole number');
+    const days = daysFlag(values.days);
     const hosts = required(values, 'hosts')
       .split(',')
       .map((host) => host.trim())
