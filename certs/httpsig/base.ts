@@ -41,12 +41,14 @@ export function signatureBase(
 
 /**
  * The base over already-parsed component items, as a verifier rebuilds it from Signature-Input, with
- * the serialized inner list of its last line (the Signature-Input member value).
+ * the serialized inner list of its last line (the Signature-Input member value). `serialized` is that
+ * inner list when the caller has it already in serialized form (a received member read as such).
  */
 export function buildSignatureBase(
   message: HttpMessage,
   items: Item[],
   params: Parameters,
+  serialized?: string,
 ): { base: string; signatureParams: string } {
   const seen = new Set<string>();
   let base = '';
@@ -58,7 +60,7 @@ export function buildSignatureBase(
     if (/[\r\n]/.test(value)) throw new SigMalformed(`component ${key} has a line break in its value`);
     base += `${serializedIdentifier(item)}: ${value}\n`;
   }
-  const signatureParams = signatureParamsValue(items, params);
+  const signatureParams = serialized ?? signatureParamsValue(items, params);
   base += `"@signature-params": ${signatureParams}`;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point of the check
   if (/[^\x00-\x7f]/.test(base)) {

@@ -7,6 +7,7 @@ import {
   type InnerList,
   type Item,
   isInnerList,
+  type Parameters,
   parseDictionary,
   serializeItem,
 } from 'structured-headers';
@@ -20,6 +21,57 @@ export interface SignatureMember {
   components: Item[];
   innerList: InnerList;
   signature: Buffer;
+  /**
+   * The member's inner list exactly as received, when it is already in the serialized form RFC 8941
+   * would write (the `"@signature-params"` line, with no need to serialize it again).
+   */
+  serializedInnerList?: string;
+}
+
+// The form every signer here and the common RFC 9421 libraries write: one member per field, components
+// as plain quoted names, parameters as quoted strings or integers. Within it a received value is its own
+// RFC 8941 serialization, so it is read without the general parser; anything else takes the general path.
+const PLAIN_STRING = '"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"';
+const KEY = '[a-z*][a-z0-9_.*-]*';
+const COMMON_INPUT = new RegExp(
+  `^(${KEY})=(\\((?:${PLAIN_STRING}(?: ${PLAIN_STRING})*)?\\)((?:;${KEY}=(?:${PLAIN_STRING}|0|[1-9][0-9]{0,14}))*))$`,
+);
+const COMMON_SIGNATURE =
+  /^([a-z*][a-z0-9_.*-]*)=:((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):$/;
+const PLAIN_ITEMS = new RegExp(PLAIN_STRING, 'g');
+const PARAMETER = new RegExp(`;(${KEY})=(?:"([^"]*)"|([0-9]+))`, 'g');
+
+/**
+ * The common form read directly (see COMMON_INPUT), or undefined for the general parser. It gives what
+ * the general parser gives for the same text: a duplicate parameter or a label mismatch is left to it.
+ */
+function readCommonSignature(
+  inputValue: string,
+  signatureValue: string,
+  label: string | undefined,
+): SignatureMember | undefined {
+  const input = COMMON_INPUT.exec(inputValue);
+  const signature = COMMON_SIGNATURE.exec(signatureValue);
+  if (!input || !signature || signature[1] !== input[1] || (label !== undefined && label !== input[1]))
+    return undefined;
+  const serializedInnerList = input[2]!;
+  const listEnd = serializedInnerList.length - input[3]!.length;
+  const components: Item[] = [];
+  for (const [quoted] of serializedInnerList.slice(0, listEnd).matchAll(PLAIN_ITEMS))
+    components.push([quoted.slice(1, -1), new Map()]);
+  const params: Parameters = new Map();
+  for (const [, key, text, digits] of input[3]!.matchAll(PARAMETER)) {
+    if (params.has(key!)) return undefined;
+    params.set(key!, text ?? Number(digits));
+  }
+  if (signature[2] === '') return undefined;
+  return {
+    label: input[1]!,
+    components,
+    innerList: [components, params],
+    signature: Buffer.from(signature[2]!, 'base64'),
+    serializedInnerList,
+  };
 }
 
 function parseField(name: string, value: string): Dictionary {
@@ -47,6 +99,8 @@ export function readSignature(headers: Headers, label?: string): SignatureMember
       inputValue === undefined ? ['Signature', 'Signature-Input'] : ['Signature-Input', 'Signature'];
     throw new SigMissing(`the message has ${sent} but no ${absent}: send both headers`);
   }
+  const common = readCommonSignature(inputValue, signatureValue, label);
+  if (common) return common;
   const inputs = parseField('Signature-Input', inputValue);
   const signatures = parseField('Signature', signatureValue);
   const chosen = label ?? inputs.keys().next().value;
@@ -133,10 +187,27 @@ export function readParameters(
   };
 }
 
+// Required components come from code and configuration, a handful of ids: parsed once each.
+const requiredComponents = new Map<ComponentId, { item: Item; key: string }>();
+
+function requiredComponent(id: ComponentId): { item: Item; key: string } {
+  let known = requiredComponents.get(id);
+  if (!known) {
+    const item = componentItem(id);
+    known = { item, key: componentKey(item) };
+    if (requiredComponents.size < 256) requiredComponents.set(id, known);
+  }
+  return known;
+}
+
 /** Every required component must be covered; the error names all the missing ones at once. */
 export function checkCoverage(member: SignatureMember, required: ComponentId[]): void {
   const covered = new Set(member.components.map(componentKey));
-  const missing = required.map(componentItem).filter((item) => !covered.has(componentKey(item)));
+  const missing: Item[] = [];
+  for (const id of required) {
+    const { item, key } = requiredComponent(id);
+    if (!covered.has(key)) missing.push(item);
+  }
   if (missing.length === 0) return;
   const list = (items: Item[]) => items.map((item) => serializeItem(item)).join(', ') || 'nothing';
   throw new SigComponentMissing(

@@ -88,7 +88,12 @@ export async function verifyRequestSignature(
   if (options.allowedAlgorithms) checkProfileAlgorithm(params.alg, options.allowedAlgorithms);
   checkCoverage(member, (options.requiredComponents ?? defaultRequiredComponents)(request));
   checkTimeWindow(params, (options.now ?? Date.now)(), options.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS);
-  const { base, signatureParams } = buildSignatureBase(request, member.components, member.innerList[1]);
+  const { base, signatureParams } = buildSignatureBase(
+    request,
+    member.components,
+    member.innerList[1],
+    member.serializedInnerList,
+  );
   const keyid = params.keyid!;
   const { key } = await options.resolveKey(keyid);
   await verifySignature(member, params.alg, key, { base, signatureParams }, keyid);

@@ -76,7 +76,12 @@ export async function verifyResponseSignature(
     throw new SigInvalid(`the response is signed with keyid ${params.keyid}, expected ${options.keyId}`);
   }
   const message = { status: response.status, headers: response.headers, request: response.request };
-  const built = buildSignatureBase(message, member.components, member.innerList[1]);
+  const built = buildSignatureBase(
+    message,
+    member.components,
+    member.innerList[1],
+    member.serializedInnerList,
+  );
   await verifySignature(member, params.alg, options.key, built, params.keyid);
   checkContentDigest(fieldValue(response.headers, 'content-digest'), response.body ?? Buffer.alloc(0));
   return {
