@@ -23,6 +23,7 @@ npx tsc -p tsconfig.json
 npx vite build --config console/vite.config.ts
 
 DEMO=${GOVSHARE_DEMO_DIR:-$ROOT/data/demo}
+unset GOVSHARE_DEMO_DIR # not a gateway setting: the configuration refuses unknown GOVSHARE_ names
 rm -rf "$DEMO"
 mkdir -p "$DEMO/systems"
 chmod 700 "$DEMO"
