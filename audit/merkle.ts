@@ -45,6 +45,48 @@ export function treeHead(leafHashes: readonly Uint8Array[], alg: ChainHashAlg = 
   return subtreeHead(leafHashes, 0, leafHashes.length, alg);
 }
 
+/**
+ * MTH(D[n]) built as leaves arrive, in O(log n) memory: the perfect subtrees of the leaves so far, largest
+ * first (a binary counter of subtree sizes). The head over any prefix is the fold of these subtrees from
+ * the right, which is exactly RFC 9162's split at the largest power of two below n. The audit writer keeps
+ * one over the records since its last checkpoint, so a checkpoint reads nothing back.
+ */
+export class CompactRange {
+  readonly #alg: ChainHashAlg;
+  readonly #hashes: Buffer[] = [];
+  readonly #sizes: number[] = [];
+  #count = 0;
+
+  constructor(alg: ChainHashAlg = 'sha256') {
+    this.#alg = alg;
+  }
+
+  /** Leaves added so far. */
+  get size(): number {
+    return this.#count;
+  }
+
+  append(leafHash: Buffer): void {
+    let hash = leafHash;
+    let size = 1;
+    while (this.#sizes.length > 0 && this.#sizes[this.#sizes.length - 1] === size) {
+      hash = nodeHash(this.#hashes.pop()!, hash, this.#alg);
+      size += this.#sizes.pop()!;
+    }
+    this.#hashes.push(hash);
+    this.#sizes.push(size);
+    this.#count++;
+  }
+
+  /** MTH over the leaves added so far. */
+  head(): Buffer {
+    if (this.#hashes.length === 0) return emptyTreeHead(this.#alg);
+    let head = this.#hashes[this.#hashes.length - 1]!;
+    for (let i = this.#hashes.length - 2; i >= 0; i--) head = nodeHash(this.#hashes[i]!, head, this.#alg);
+    return head;
+  }
+}
+
 /** PATH(m, D[n]): the inclusion proof of leaf `index` in the tree of all `leafHashes`. */
 export function inclusionProof(
   leafHashes: readonly Uint8Array[],

@@ -30,6 +30,7 @@ import {
   type CheckpointSigner,
   checkSigner,
   lastCheckpoint,
+  recordLeaf,
   recordsRoot,
   signCheckpoint,
   signerHashAlg,
@@ -47,6 +48,7 @@ import {
   AuditWriterClosed,
 } from './errors.js';
 import { type AuditKeys, auditKeys } from './keys.js';
+import { CompactRange } from './merkle.js';
 import { type AuditRecord, auditRecordChecker, INSTANCE_ID_PATTERN } from './record.js';
 import { APPEND_COMMAND, type Command, defineAuditScripts, sendEach } from './scripts.js';
 
@@ -164,6 +166,12 @@ export class AuditWriter {
   /** Tallies of stored records not yet sent: key → field → increment. */
   private readonly unsentTallies = new Map<string, Map<string, number>>();
   private checkpointing: Promise<void> | undefined;
+  /**
+   * The tree over the records after seq `from` that this writer appended, kept as they are appended, so a
+   * checkpoint over exactly them needs no read-back. Undefined while the writer does not know them all
+   * (after a restart or a failed write), until the next checkpoint starts a new one.
+   */
+  private sinceCheckpoint: { from: number; tree: CompactRange } | undefined;
   /** The last shipped record as the append script last reported it. */
   private shipped: { seq: number; ms: number } = { seq: 0, ms: 0 };
   private firstAppendAt = 0;
@@ -341,6 +349,8 @@ export class AuditWriter {
     this.head = head;
     this.lastCheckpoint = checkpoint?.seq ?? 0;
     this.lastCheckpointHash = checkpoint?.hash;
+    this.sinceCheckpoint =
+      head.seq === this.lastCheckpoint ? { from: head.seq, tree: new CompactRange(this.hashAlg) } : undefined;
     clearInterval(this.timer);
     this.timer = setInterval(() => this.maybeCheckpoint(true), this.options.checkpointIntervalMs).unref();
   }
@@ -427,6 +437,10 @@ export class AuditWriter {
       return;
     }
     this.head = { seq, hash, id: results[results.length - 1]!.id };
+    const range = this.sinceCheckpoint;
+    if (range && range.from + range.tree.size === base.seq) {
+      for (const pending of live) range.tree.append(recordLeaf(pending.rec, this.hashAlg));
+    } else this.sinceCheckpoint = undefined;
     this.firstAppendAt ||= this.options.now();
     live.forEach((pending, i) => {
       clearTimeout(pending.timer);
@@ -468,6 +482,7 @@ export class AuditWriter {
   /** Rejects the batch and forgets the head, so the next batch starts from what Redis holds. */
   private fail(batch: Pending[], cause: unknown, message?: string): void {
     this.head = undefined;
+    this.sinceCheckpoint = undefined;
     const text = (cause as Error)?.message ?? String(cause);
     const make = (): Error => {
       if (text.startsWith('AUDITCONFLICT')) {
@@ -516,6 +531,39 @@ export class AuditWriter {
    */
   private async signHead(head: ChainHead): Promise<void> {
     const from = this.lastCheckpoint;
+    const range = this.sinceCheckpoint;
+    const known = range && range.from === from && range.from + range.tree.size === head.seq;
+    // Records after this head go into a new tree (synchronously, before any append can land).
+    this.sinceCheckpoint = { from: head.seq, tree: new CompactRange(this.hashAlg) };
+    const root = known ? range.tree.head().toString('hex') : await this.readBackRoot(head, from);
+    const payload: CheckpointPayload = {
+      instance: this.instance,
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(this.options.now()).toISOString(),
+      from,
+      root,
+      ...(this.hashAlg === 'sm3' ? { hashAlg: 'sm3' as const } : {}),
+    };
+    const timestamper = this.closed ? undefined : this.options.timestamper;
+    const signed = await signCheckpoint(this.options.signer, payload, timestamper, (err) => {
+      this.timestamps.failed++;
+      this.options.onBackgroundError(err, 'timestamp');
+    });
+    if (signed.tst) this.timestamps.stamped++;
+    await writeCheckpoint(this.redis, this.keys, this.instance, signed);
+    if (payload.seq > this.lastCheckpoint) {
+      this.lastCheckpoint = payload.seq;
+      this.lastCheckpointHash = payload.hash;
+    }
+    this.lastCheckpointTime = this.options.now();
+  }
+
+  /**
+   * The tree head over records from + 1 .. head read back from the stream, when this writer did not
+   * append them all itself (a restart, a failed write), checking that they are the chain it knows.
+   */
+  private async readBackRoot(head: ChainHead, from: number): Promise<string> {
     const records = await readChainRange(this.redis, this.keys, {
       instance: this.instance,
       fromSeq: from + 1,
@@ -532,27 +580,7 @@ export class AuditWriter {
         `the stream's record at seq ${from + 1} does not follow the last checkpoint`,
       );
     }
-    const payload: CheckpointPayload = {
-      instance: this.instance,
-      seq: head.seq,
-      hash: head.hash,
-      time: new Date(this.options.now()).toISOString(),
-      from,
-      root: recordsRoot(records, this.hashAlg),
-      ...(this.hashAlg === 'sm3' ? { hashAlg: 'sm3' as const } : {}),
-    };
-    const timestamper = this.closed ? undefined : this.options.timestamper;
-    const signed = await signCheckpoint(this.options.signer, payload, timestamper, (err) => {
-      this.timestamps.failed++;
-      this.options.onBackgroundError(err, 'timestamp');
-    });
-    if (signed.tst) this.timestamps.stamped++;
-    await writeCheckpoint(this.redis, this.keys, this.instance, signed);
-    if (payload.seq > this.lastCheckpoint) {
-      this.lastCheckpoint = payload.seq;
-      this.lastCheckpointHash = payload.hash;
-    }
-    this.lastCheckpointTime = this.options.now();
+    return recordsRoot(records, this.hashAlg);
   }
 }
 

@@ -72,6 +72,42 @@ t.test('each checkpoint carries the tree head over the records since the previou
   });
 });
 
+t.test('tree heads are right whether the writer kept the records itself or reads them back', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const keys = auditKeys(prefix);
+  // Writer A stops without a last checkpoint: its successor does not know records 6..9 itself.
+  const first = new AuditWriter(redis, prefix, 'gw-r', { signer, checkpointEvery: 1000 });
+  await writeRecords(first, 'gw-r', 5);
+  await first.checkpoint();
+  await writeRecords(first, 'gw-r', 4);
+  const second = new AuditWriter(redis, prefix, 'gw-r', { signer, checkpointEvery: 1000 });
+  await writeRecords(second, 'gw-r', 3);
+  await second.checkpoint(); // 6..12, read back
+  const xranges = async () =>
+    Number(/cmdstat_xrange:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+  const readBefore = await xranges();
+  // Appends that land while a checkpoint is being signed belong to the next one.
+  const during = [
+    second.checkpoint(),
+    ...Array.from({ length: 20 }, () => second.append(makeRecord('gw-r'))),
+  ];
+  await Promise.all(during);
+  await writeRecords(second, 'gw-r', 2);
+  await second.close();
+  t.equal(await xranges(), readBefore, 'checkpoints over records it appended read nothing back');
+  const checkpoints = await checkpointsOf(redis, prefix, 'gw-r');
+  t.same(checkpoints[0]!.parsed?.from, 0);
+  t.same(checkpoints[1]!.parsed && [checkpoints[1]!.parsed.from, checkpoints[1]!.parsed.seq], [5, 12]);
+  t.equal(checkpoints[checkpoints.length - 1]!.parsed?.seq, 34);
+  for (const cp of checkpoints) {
+    const { from, seq, root } = cp.parsed!;
+    const records = await readChainRange(redis, keys, { instance: 'gw-r', fromSeq: from! + 1, toSeq: seq });
+    t.equal(root, recordsRoot(records), `root of ${from! + 1}..${seq}`);
+  }
+  const report = await verifyAudit(redis, prefix, { publicKey });
+  t.ok(report.ok, 'the trail verifies');
+});
+
 t.test('checkpoints from before tree heads still verify; a wrong tree head is found', async (t) => {
   const { redis, prefix } = await useRedis(t);
   const keys = auditKeys(prefix);

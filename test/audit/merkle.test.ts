@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
+  CompactRange,
   consistencyProof,
   emptyTreeHead,
   inclusionProof,
   leafHash,
+  leafHashWith,
   treeHead,
   verifyConsistency,
   verifyInclusion,
@@ -251,3 +253,19 @@ t.test(
     t.ok(headMs < 5000 && proofMs < 5000, `head ${Math.round(headMs)} ms, proof ${Math.round(proofMs)} ms`);
   },
 );
+
+t.test('CompactRange gives the tree head of every prefix as treeHead does', async (t) => {
+  for (const alg of ['sha256', 'sm3'] as const) {
+    const range = new CompactRange(alg);
+    const leaves: Buffer[] = [];
+    t.same(range.head(), treeHead([], alg), `${alg}: empty`);
+    for (let n = 1; n <= 70; n++) {
+      const leaf = leafHashWith(alg, randomBytes(8 + (n % 5)));
+      leaves.push(leaf);
+      range.append(leaf);
+      if (!range.head().equals(treeHead(leaves, alg))) t.fail(`${alg}: head of ${n} leaves differs`);
+    }
+    t.equal(range.size, 70);
+    t.same(range.head(), treeHead(leaves, alg), `${alg}: 70 leaves`);
+  }
+});
