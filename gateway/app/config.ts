@@ -226,7 +226,7 @@ export const ConfigSchema = Type.Object(
     GOVSHARE_MACHINE_CALLS: Type.Boolean({
       default: false,
       description:
-        'Let data calls omit x-user-id on grants the bureau marked machineToMachine; otherwise every data call names the acting official',
+        'Let data calls, bulk jobs, subscriptions and downloads omit x-user-id on grants the bureau marked machineToMachine; otherwise each names the acting official',
     }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
