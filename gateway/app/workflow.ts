@@ -338,8 +338,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         }
         const what = `${action === 'suspend' ? 'suspending' : 'withdrawing'} resource ${code}`;
         const notice = checkNotice(calendar, noticeWorkdays, at, requested, emergency, what);
-        if (notice.emergency) {
-          await announce([
+        if (!notice.emergency) return { emergency: false };
+        // Reported by the route after the emergency's audit record and before the change is filed.
+        const report = () =>
+          announce([
             makeEvent('change.emergency', at, [BUREAU_RECIPIENT], {
               subject: 'resource',
               resourceCode: code,
@@ -349,8 +351,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
               by: actor,
             }),
           ]);
-        }
-        return { emergency: notice.emergency };
+        return { emergency: true, report };
       },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
