@@ -411,7 +411,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       }
       if (start.reports ?? true) {
         await scheduleStatsReports(queues.statsReports);
-        workers.push(startStatsReportWorker(reports, now, workerConnection(), queuePrefix, log));
+        workers.push(startStatsReportWorker(reports, now, workerConnection(), queuePrefix, log, auditSystem));
       }
       relayTimer = setInterval(() => {
         drainBoth().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));
