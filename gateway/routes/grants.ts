@@ -263,23 +263,37 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
           request.body.effectiveFrom === undefined
             ? undefined
             : parseChangeTime(request.body.effectiveFrom, context.now());
-        const outcome = await workflow.grantChanges.change(actor, request.params.id, {
-          status,
-          reason,
-          ...(effectiveFrom ? { effectiveFrom } : {}),
-          ...(emergency ? { emergency } : {}),
-        });
+        const at = { grantId: existing.id, resource: existing.resourceCode };
+        const outcome = await workflow.grantChanges.change(
+          actor,
+          request.params.id,
+          {
+            status,
+            reason,
+            ...(effectiveFrom ? { effectiveFrom } : {}),
+            ...(emergency ? { emergency } : {}),
+          },
+          {
+            // Fail closed: a change made at once (an emergency) is recorded before it is made.
+            beforeApply: () =>
+              request.auditBefore(
+                `grant.${action}`,
+                { grantId: existing.id, reason, ...(emergency ? { emergency } : {}) },
+                at,
+              ),
+          },
+        );
+        if (outcome.applied) return outcome.grant;
         await request.auditAdmin(
-          outcome.applied ? `grant.${action}` : `grant.${action}.schedule`,
+          `grant.${action}.schedule`,
           {
             grantId: existing.id,
             reason,
-            ...(outcome.applied ? {} : { effectiveFrom: outcome.scheduledFor }),
+            effectiveFrom: outcome.scheduledFor,
             ...(emergency ? { emergency } : {}),
           },
-          { grantId: existing.id, resource: existing.resourceCode },
+          at,
         );
-        if (outcome.applied) return outcome.grant;
         return reply.code(202).send({
           grantId: existing.id,
           status,

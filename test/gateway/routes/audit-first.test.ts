@@ -1,8 +1,9 @@
 /**
- * Fail closed ([HB-S] 27): a change whose own audit record cannot be written is not made. Three changes
+ * Fail closed ([HB-S] 27): a change whose own audit record cannot be written is not made. These changes
  * write their record before the change (request.auditBefore): the statistics report the bureau publishes
  * (nothing stored, no department told), an emergency suspension or withdrawal of a resource (not filed,
- * not reported to the bureau) and the bureau's direct grant (not granted, not reported to the provider).
+ * not reported to the bureau), the bureau's direct grant (not granted, not reported to the provider) and
+ * an emergency revocation of a grant (not revoked, not reported).
  * The audit sink refuses exactly that one record, as when Redis goes away just then.
  */
 import t from 'tap';
@@ -109,4 +110,32 @@ t.test("the bureau's direct grant whose audit record fails is not granted nor re
     [{ data: { grantId: grant.id } }],
     'granted and reported once the trail takes records',
   );
+});
+
+t.test('an emergency revocation whose audit record fails is not made nor reported', async (t) => {
+  const gw = await buildWorkflowApp(t);
+  const application = await gw.workflow.applications.submit(civilAdmin, enterpriseApplication());
+  const grantId = application.grantId!;
+  const revoke = () =>
+    gw.app.inject({
+      method: 'POST',
+      url: `/v1/grants/${grantId}/revoke`,
+      headers: gw.as(marketAdmin),
+      payload: { reason: '数据外泄', emergency: '发现批量导出，立即停止' },
+    });
+  const restore = refuseAudit(gw.context, 'grant.revoke');
+  const refused = await revoke();
+  t.equal(refused.statusCode, 503, refused.body);
+  t.match(refused.json().detail, /grant\.revoke.*nothing was changed/);
+  t.equal((await gw.context.grants.get(grantId))?.status, 'active', 'the grant is not revoked');
+  const bureauInbox = async () =>
+    (await gw.app.inject({ url: '/v1/inbox?type=change.emergency', headers: gw.as(bureauActor) })).json()
+      .events;
+  t.same(await bureauInbox(), [], 'no emergency reported to the bureau');
+
+  restore();
+  const revoked = await revoke();
+  t.equal(revoked.statusCode, 200, revoked.body);
+  t.equal((await gw.context.grants.get(grantId))?.status, 'revoked');
+  t.match(await bureauInbox(), [{ data: { subject: 'grant', grantId, status: 'revoked' } }]);
 });
