@@ -136,7 +136,7 @@ async function main(rows: number, pageSize: number): Promise<void> {
       deps,
       caller,
       { resource: population.code, kind: 'full', format: 'jsonl' },
-      { purpose: 'bench' },
+      { purpose: 'bench', userId: 'bench.official' },
     );
     const sampler = rssSampler();
     const t1 = performance.now();

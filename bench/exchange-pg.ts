@@ -402,6 +402,7 @@ async function main(): Promise<void> {
       const request = { resource: entry.code, kind: 'full', format: 'jsonl' };
       return submitExchangeJob(deps, { deptCode, systemId, serial: cert.serial }, request, {
         purpose: 'bench',
+        userId: 'bench.official',
       });
     };
 

@@ -4,6 +4,7 @@
  * one on completion (rows delivered, items, file digest) or failure, and one when its file expires.
  * Subscriptions write one when created and one when deleted.
  * The request id of a job's records is the job id, so an auditor finds a job's whole history with it.
+ * Each names the official the job acts for (`actor.userId`), as a data call's record does.
  */
 import type { ExchangeAuditRecord } from './deps.js';
 import type { ExchangeJob } from './schema.js';
@@ -48,6 +49,8 @@ export function jobAudit(
       deptCode: job.consumer.deptCode,
       systemId: job.consumer.systemId,
       certSerial: job.consumer.certSerial,
+      // The official the job acts for (x-user-id at submission or subscription): every record names them.
+      ...(job.consumer.userId ? { userId: job.consumer.userId } : {}),
     },
     action: fields.action,
     resource: job.resource,

@@ -75,6 +75,11 @@ export interface ExchangeDeps {
     required: boolean;
   };
   certs: { getCertificate(serial: string): Promise<CertificateRecord | null> };
+  /**
+   * GOVSHARE_MACHINE_CALLS: a job or subscription on a grant the bureau marked machineToMachine may omit
+   * the acting official (x-user-id); every other one names it (USER_ID_REQUIRED). @defaultValue false
+   */
+  machineCallsAllowed?: boolean;
   /** A ConnectorRegistry. */
   connectors: { get(service: DataService, shape?: ServiceShape): Connector };
   platform: { signingKey: KeyObject; signingCertX509: X509Certificate; subjectHmacKey: Buffer };

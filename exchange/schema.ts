@@ -14,6 +14,8 @@ import { UseRestriction } from '../policies/onward.js';
 /** Job ids name directories on disk: `x` and 32 lowercase hex digits, nothing else. */
 export const JOB_ID_PATTERN = '^x[0-9a-f]{32}$';
 export const SUBSCRIPTION_ID_PATTERN = '^s[0-9a-f]{32}$';
+/** The x-user-id the signed-calls plugin accepts: 1–256 printable ASCII characters. */
+export const USER_ID_PATTERN = '^[\\x20-\\x7e]{1,256}$';
 /** UTC instants as `Date#toISOString()` writes them (a pattern, not a format: clients check it without ajv-formats). */
 const ISO = (description: string) =>
   Type.String({
@@ -79,6 +81,13 @@ export const ExchangeConsumer = Type.Object(
       pattern: SERIAL_PATTERN,
       description: 'The file is encrypted for this certificate',
     }),
+    userId: Type.Optional(
+      Type.String({
+        pattern: USER_ID_PATTERN,
+        description:
+          'The official acting through the system (the signed x-user-id of the submission or subscription); absent only on a machine-to-machine grant the platform allows',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { createEnvelope } from '../certs/envelope.js';
 import type { Caller } from '../policies/decide.js';
+import { denyErrors } from '../policies/errors.js';
 import { jobAudit } from './audit.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
 import { errorSummary, exchangeErrors } from './errors.js';
@@ -30,6 +31,11 @@ export interface SubmitContext {
   purpose: string;
   /** The request id, for the audit record. */
   requestId?: string;
+  /**
+   * The signed x-user-id: the official acting through the system, recorded on the job, its audit records
+   * and its manifest. Required unless the grant is machine-to-machine and the platform allows it.
+   */
+  userId?: string;
 }
 
 /** Everything a new job is made of, whether a consumer posted it or a subscription's schedule fired. */
@@ -67,7 +73,12 @@ export async function submitExchangeJob(
   return createJob(
     deps,
     {
-      consumer: { deptCode: caller.deptCode, systemId: caller.systemId, certSerial: caller.serial },
+      consumer: {
+        deptCode: caller.deptCode,
+        systemId: caller.systemId,
+        certSerial: caller.serial,
+        ...(context.userId ? { userId: context.userId } : {}),
+      },
       purpose: context.purpose,
       resource: body.resource,
       ...(body.items ? { items: body.items } : {}),
@@ -113,6 +124,8 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
         purpose: input.purpose,
         ...(input.grantId ? { grantId: input.grantId } : {}),
         ...(input.kind === 'incremental' && input.since !== undefined ? { since: input.since } : {}),
+        // A scheduled run of a subscription acts for the official who subscribed.
+        actingUser: { userId: input.consumer.userId, machineCallsAllowed: deps.machineCallsAllowed === true },
       },
       started,
     );
@@ -232,15 +245,17 @@ export interface JobFile {
 }
 
 /**
- * The finished file of the caller's job. EXCHANGE_JOB_NOT_FOUND (not the caller's), EXCHANGE_JOB_NOT_READY
- * (queued, running or failed), EXCHANGE_FILE_EXPIRED (expired or gone from disk).
+ * The finished file of the caller's job. EXCHANGE_JOB_NOT_FOUND (not the caller's), USER_ID_REQUIRED (no
+ * acting official named, unless the job's grant is machine-to-machine and the platform allows it),
+ * EXCHANGE_JOB_NOT_READY (queued, running or failed), EXCHANGE_FILE_EXPIRED (expired or gone from disk).
  */
 export async function openJobFileForCaller(
-  deps: Pick<ExchangeDeps, 'redis' | 'prefix' | 'settings'>,
-  caller: Pick<Caller, 'deptCode' | 'systemId'>,
+  deps: Pick<ExchangeDeps, 'redis' | 'prefix' | 'settings' | 'grants' | 'machineCallsAllowed'>,
+  caller: Pick<Caller, 'deptCode' | 'systemId'> & { userId?: string },
   id: string,
 ): Promise<JobFile> {
   const job = await getJobForCaller(deps, caller, id);
+  await checkActingOfficial(deps, caller.userId, job);
   if (job.state === 'expired') {
     throw new exchangeErrors.EXCHANGE_FILE_EXPIRED(
       `the file of job ${id} expired at ${job.expiresAt}; submit a new job`,
@@ -261,6 +276,22 @@ export async function openJobFileForCaller(
     );
   }
   return { path, name: fileName(job.format), bytes: job.file.bytes, sha256: job.file.sha256, job };
+}
+
+/** A download releases the data to a person: it names them, as a data call does ([HC-R] 41, 44). */
+async function checkActingOfficial(
+  deps: Pick<ExchangeDeps, 'grants' | 'machineCallsAllowed'>,
+  userId: string | undefined,
+  job: ExchangeJob,
+): Promise<void> {
+  if (userId) return;
+  if (deps.machineCallsAllowed === true && (await deps.grants.get(job.grantId))?.machineToMachine === true) {
+    return;
+  }
+  throw new denyErrors.USER_ID_REQUIRED(
+    'name the official acting through the system in a signed x-user-id header (e.g. a staff number); ' +
+      'every download of a bulk file is attributed to a person',
+  );
 }
 
 /** The job as a consumer sees it: without the checkpoint (provider cursors) and the envelope header. */

@@ -64,7 +64,13 @@ export async function createSubscription(
   }
   const body = request as SubscriptionRequest;
   const now = nowOf(deps);
-  const consumer = { deptCode: caller.deptCode, systemId: caller.systemId, certSerial: caller.serial };
+  const consumer = {
+    deptCode: caller.deptCode,
+    systemId: caller.systemId,
+    certSerial: caller.serial,
+    // The official who subscribes: each scheduled run acts for them (and is refused without one).
+    ...(context.userId ? { userId: context.userId } : {}),
+  };
   const terms = await resolveTerms(
     deps,
     caller,
@@ -75,6 +81,7 @@ export async function createSubscription(
       kind: 'incremental',
       purpose: context.purpose,
       ...(body.since === undefined ? {} : { since: body.since }),
+      actingUser: { userId: context.userId, machineCallsAllowed: deps.machineCallsAllowed === true },
     },
     now,
   );

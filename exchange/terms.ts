@@ -27,6 +27,11 @@ export interface TermsRequest {
   grantId?: string;
   /** The watermark value an incremental export starts after: it must be of the watermark item's type. */
   since?: string;
+  /**
+   * The official acting through the system, checked like a data call's x-user-id (USER_ID_REQUIRED) at
+   * submission and subscription; a run carries the person its job recorded and is not asked again.
+   */
+  actingUser?: { userId: string | undefined; machineCallsAllowed: boolean };
 }
 
 export interface Terms {
@@ -59,6 +64,7 @@ export async function resolveTerms(
     mode: 'bulk',
     queryItems: request.filter ? [request.filter.item] : [],
     now,
+    ...(request.actingUser ? { actingUser: request.actingUser } : {}),
   });
   if (!decision.allow) throw denyError(decision);
   const { entry } = published;

@@ -168,12 +168,15 @@ export class GrantStore {
   /**
    * Makes a grant after `validateGrantCreation`. A live (active or suspended) grant of the same consumer
    * system for the same resource is revoked in the same step, with reason 'superseded'.
+   *
+   * `beforeCommit` runs with the grant as it will be stored, after every check and before it is written
+   * (e.g. its audit record and its report to the provider); when it throws, nothing is granted.
    */
   async create(
     actor: Actor,
     resource: ResourceEntry,
     input: GrantRequest,
-    options: { source?: GrantSource } = {},
+    options: { source?: GrantSource; beforeCommit?: (grant: Grant) => Promise<void> } = {},
   ): Promise<Grant> {
     const now = this.#now();
     const source = options.source ?? { kind: 'direct' };
@@ -218,6 +221,7 @@ export class GrantStore {
     if (input.rowFilter) grant.rowFilter = { ...input.rowFilter };
     if (input.investigation) grant.investigation = true;
     const consumer = consumerKey(grant.deptCode, grant.systemId, grant.resourceCode);
+    await options.beforeCommit?.(structuredClone(grant));
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const currentJson = await this.#currentJson(consumer);
@@ -246,6 +250,8 @@ export class GrantStore {
         superseded ? changeMessage(superseded) : '',
       );
       if (result === 1) return grant;
+      // The id was announced by beforeCommit: it is kept, and a taken one (never seen) is a conflict.
+      if (result === -1 && options.beforeCommit) break;
       if (result === -1) grant.id = randomUUID();
     }
     throw new GRANT_CONFLICT(`grants of ${consumer} changed concurrently; retry`);

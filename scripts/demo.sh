@@ -184,8 +184,8 @@ gs call GET "$GW/v1/data/301001%2F000001?idNumber=$ID" "${AMR[@]}" --purpose mar
 
 step "6. a bulk export: the bureau grants bulk access, the system runs a signed, encrypted export of 100,000 residents"
 gs api POST "$GW/v1/grants" --token "$BUREAU" --data "{\"basis\":\"《湖北省政务信息资源共享管理办法》第二十一条：无条件共享资源由平台直接授权\",\"deptCode\":\"${DEPT[amr]}\",\"systemId\":\"registration\",\"resourceCode\":\"101001/000001\",\"items\":[\"idNumber\",\"name\",\"gender\",\"birthDate\",\"divisionCode\"],\"purposes\":[\"market-supervision\"],\"modes\":[\"api\",\"bulk\"],\"validTo\":\"$VALID_TO\",\"quota\":{\"perMinute\":600,\"perDay\":100000}}" | json '"grant "+v.id+" modes "+v.modes.join(",")'
-show "govshare exchange run $GW $AMR_TEXT --purpose market-supervision --resource 101001/000001 --out $DEMO/residents.jsonl"
-gs exchange run "$GW" "${AMR[@]}" --purpose market-supervision --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
+show "govshare exchange run $GW $AMR_TEXT --purpose market-supervision --user-id wang.keyuan --resource 101001/000001 --out $DEMO/residents.jsonl"
+gs exchange run "$GW" "${AMR[@]}" --purpose market-supervision --user-id wang.keyuan --resource 101001/000001 --out "$DEMO/residents.jsonl" || true
 head -n 2 "$DEMO/residents.jsonl" 2>/dev/null || true
 
 step "the audit trail: who looked up this citizen (the ID number is hashed, never stored in clear)"

@@ -223,10 +223,45 @@ export const ConfigSchema = Type.Object(
       description:
         'Working days of notice before a suspension or withdrawal of a resource or a grant takes effect; sooner only with an emergency reason',
     }),
+    GOVSHARE_OBJECTION_RECHECK_WORKDAYS: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 5,
+      description:
+        "Working days for the platform's recheck of an objection it received ([XY] 21 fixes 5: a longer limit is refused)",
+    }),
+    GOVSHARE_CATALOG_UPDATE_WORKDAYS: Type.Integer({
+      default: 15,
+      minimum: 2,
+      maximum: 15,
+      description:
+        'Working days for a department to update its catalog after a law or its duties change ([HC-R] 13 fixes 15: a longer limit is refused)',
+    }),
+    GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 14,
+      description:
+        'Working days after such a change when the department is reminded; less than GOVSHARE_CATALOG_UPDATE_WORKDAYS',
+    }),
+    GOVSHARE_DISPUTE_DECISION_WORKDAYS: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 60,
+      description:
+        "Working days for the bureau's decision of a dispute between departments (the regulations fix none; at most 60)",
+    }),
+    GOVSHARE_RECTIFICATION_WORKDAYS: Type.Integer({
+      default: 15,
+      minimum: 1,
+      maximum: 120,
+      description:
+        'Working days a rectification order gives when the bureau names none (the bureau sets the limit, [HB-S] 31; at most 120)',
+    }),
     GOVSHARE_MACHINE_CALLS: Type.Boolean({
       default: false,
       description:
-        'Let data calls omit x-user-id on grants the bureau marked machineToMachine; otherwise every data call names the acting official',
+        'Let data calls, bulk jobs, subscriptions and downloads omit x-user-id on grants the bureau marked machineToMachine; otherwise each names the acting official',
     }),
     GOVSHARE_METRICS_TOKEN: Type.String({
       default: '',
@@ -360,6 +395,12 @@ export function loadConfig(
     );
   }
   if (config.GOVSHARE_AUDIT_TSA_CA) config.GOVSHARE_AUDIT_TSA_CA = resolve(config.GOVSHARE_AUDIT_TSA_CA);
+  if (config.GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS >= config.GOVSHARE_CATALOG_UPDATE_WORKDAYS) {
+    throw new ConfigError(
+      'GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS',
+      `GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS must be less than GOVSHARE_CATALOG_UPDATE_WORKDAYS (${config.GOVSHARE_CATALOG_UPDATE_WORKDAYS}): the reminder comes before the due date (got ${config.GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS})`,
+    );
+  }
   checkTlsConfig(config);
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.

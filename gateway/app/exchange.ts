@@ -21,6 +21,7 @@ export function createExchange(context: GatewayContext): { deps: ExchangeDeps; q
       required: config.GOVSHARE_REQUIRE_USE_TERMS,
     },
     certs: context.certs,
+    machineCallsAllowed: config.GOVSHARE_MACHINE_CALLS,
     connectors: context.connectors,
     platform: context.platform,
     audit: (record) => context.audit.append({ ...record, instance: context.audit.instance }),

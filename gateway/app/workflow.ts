@@ -33,7 +33,7 @@ import {
   type StatutoryLimits,
 } from '../../policies/calendar/limits.js';
 import { loadCalendarOverrides } from '../../policies/calendar/overrides.js';
-import { CaseService } from '../../policies/cases/service.js';
+import { type CaseLimits, CaseService } from '../../policies/cases/service.js';
 import { CaseStore } from '../../policies/cases/store.js';
 import type { GrantStore } from '../../policies/grant-store.js';
 import { checkNotice } from '../../policies/notice.js';
@@ -136,7 +136,11 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   const { redis, prefix, now } = context;
   const log = options.log ?? pino({ level: context.config.GOVSHARE_LOG_LEVEL, name: 'workflow' });
   const calendar = options.calendar ?? new WorkdayCalendar();
-  const limits = resolveLimits(options.limits);
+  // The platform's recheck of an objection (GOVSHARE_OBJECTION_RECHECK_WORKDAYS) unless the options set it.
+  const limits = {
+    objectionRecheck: context.config.GOVSHARE_OBJECTION_RECHECK_WORKDAYS,
+    ...resolveLimits(options.limits),
+  };
   const grants = options.grants ?? context.grants;
   const connectors = options.connectors ?? context.connectors;
   const auditSystem =
@@ -241,6 +245,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   });
   const cases = new CaseService({
     store: caseStore,
+    limits: caseLimitsOf(context.config),
     calendar,
     now,
     isKnownDepartment: async (code) => (await context.certs.getDepartment(code)) !== null,
@@ -338,8 +343,10 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         }
         const what = `${action === 'suspend' ? 'suspending' : 'withdrawing'} resource ${code}`;
         const notice = checkNotice(calendar, noticeWorkdays, at, requested, emergency, what);
-        if (notice.emergency) {
-          await announce([
+        if (!notice.emergency) return { emergency: false };
+        // Reported by the route after the emergency's audit record and before the change is filed.
+        const report = () =>
+          announce([
             makeEvent('change.emergency', at, [BUREAU_RECIPIENT], {
               subject: 'resource',
               resourceCode: code,
@@ -349,8 +356,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
               by: actor,
             }),
           ]);
-        }
-        return { emergency: notice.emergency };
+        return { emergency: true, report };
       },
       // The declaration just filed says what the status becomes and from when.
       async onResourceStatusChanged(code, action, reason, actor) {
@@ -405,7 +411,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       }
       if (start.reports ?? true) {
         await scheduleStatsReports(queues.statsReports);
-        workers.push(startStatsReportWorker(reports, now, workerConnection(), queuePrefix, log));
+        workers.push(startStatsReportWorker(reports, now, workerConnection(), queuePrefix, log, auditSystem));
       }
       relayTimer = setInterval(() => {
         drainBoth().catch((err) => log.warn({ err }, 'periodic outbox drain failed'));
@@ -423,6 +429,16 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       await notifications.close();
       await Promise.allSettled(connections.map((c) => c.quit()));
     },
+  };
+}
+
+/** The working-day limits of disputes, rectification orders and catalog change events, as configured. */
+export function caseLimitsOf(config: GovshareConfig): CaseLimits {
+  return {
+    disputeDecision: config.GOVSHARE_DISPUTE_DECISION_WORKDAYS,
+    rectification: config.GOVSHARE_RECTIFICATION_WORKDAYS,
+    catalogUpdate: config.GOVSHARE_CATALOG_UPDATE_WORKDAYS,
+    catalogUpdateReminder: config.GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS,
   };
 }
 

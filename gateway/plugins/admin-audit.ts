@@ -10,6 +10,10 @@
  * the change and its outcome record) it holds the request without its outcome, which points an auditor
  * at it.
  *
+ * A change whose own record must never be missing (a statistics report published and delivered, an
+ * emergency change, a direct grant) writes that record first, with `request.auditBefore(...)`: if it
+ * cannot be written the answer is 503 and nothing is changed, stored or delivered.
+ *
  * Every other request to a /v1 route leaves a record too, before its answer: a route that wrote none
  * itself (reads, refusals by a rule or a role, failures) gets a catch-all `request.served` or
  * `request.refused` record with the caller, the route and the problem code. So an auditor sees every
@@ -31,6 +35,17 @@ declare module 'fastify' {
     /** Set once the catch-all record of this request was written (a replaced answer is not audited twice). */
     catchAllAudited?: boolean;
     auditAdmin(action: string, detail?: Record<string, unknown>, extra?: Partial<AuditRecord>): Promise<void>;
+    /**
+     * The record of a change written before the change is made, for changes whose record must never be
+     * missing (a report published, an emergency change, a direct grant): if it cannot be written the
+     * request fails with 503 and nothing is changed. It does not stand for the request's outcome, which
+     * the route or the catch-all still records.
+     */
+    auditBefore(
+      action: string,
+      detail?: Record<string, unknown>,
+      extra?: Partial<AuditRecord>,
+    ): Promise<void>;
   }
 }
 
@@ -86,6 +101,40 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
           `The change was made, but its audit record (${action}) could not be written; the trail holds this request as received. Check the current state before retrying.`,
         );
       }
+    },
+  );
+
+  app.decorateRequest(
+    'auditBefore',
+    async function auditBefore(
+      this: FastifyRequest,
+      action: string,
+      detail: Record<string, unknown> = {},
+      extra: Partial<AuditRecord> = {},
+    ) {
+      const person = this.person;
+      try {
+        await writer.append({
+          ...requestFields(this),
+          kind: 'admin',
+          actor: person ? personActor(person) : {},
+          action,
+          decision: 'allow',
+          status: successStatus(this),
+          detail,
+          ...extra,
+        });
+      } catch (err) {
+        this.log.error(
+          { err, action },
+          'audit write failed before the change: answering 503, nothing changed',
+        );
+        throw new gatewayErrors.SERVICE_UNAVAILABLE(
+          `The audit record of this change (${action}) could not be written, so nothing was changed; retry shortly.`,
+        );
+      }
+      // Written ahead: the outcome (the change refused after all, or its answer) is recorded as well.
+      writer.takeRecordFor(String(this.id));
     },
   );
 

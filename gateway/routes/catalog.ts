@@ -66,7 +66,8 @@ const WriteResult = Type.Object({
 export interface CatalogRouteHooks {
   /**
    * Before a suspension or withdrawal is filed: refuses one that gives its consumers less than the
-   * notice period without an emergency reason (NOTICE_TOO_SHORT); says whether it is an emergency.
+   * notice period without an emergency reason (NOTICE_TOO_SHORT); says whether it is an emergency, and
+   * how to report that emergency to the bureau (`change.emergency`), which the route does before filing.
    */
   checkNotice?: (
     code: string,
@@ -74,7 +75,7 @@ export interface CatalogRouteHooks {
     effectiveFrom: string,
     emergency: string | undefined,
     actor: ReturnType<typeof actorOf>,
-  ) => Promise<{ emergency: boolean }>;
+  ) => Promise<{ emergency: boolean; report?: () => Promise<void> }>;
   /** Called after a suspension, resumption or withdrawal is filed (grants on the resource follow it). */
   onResourceStatusChanged?: (
     code: string,
@@ -408,15 +409,18 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<{
                 emergency,
                 actor,
               );
-        const result = await catalog[action](actor, request.params.code, body);
         if (notice?.emergency) {
-          await request.auditAdmin('catalog.emergency', {
+          // Fail closed: the emergency's audit record and its report to the bureau come before the change,
+          // so an emergency change is never made unrecorded or unreported.
+          await request.auditBefore('catalog.emergency', {
             code: request.params.code,
             action,
             reason: body.reason,
             emergency,
           });
+          await notice.report?.();
         }
+        const result = await catalog[action](actor, request.params.code, body);
         const answered = await answer(request, result);
         await hooks.onResourceStatusChanged?.(request.params.code, action, body.reason, actor);
         return answered;

@@ -60,7 +60,22 @@ export function parseRange(
 
 function callerOf(request: FastifyRequest) {
   const caller = request.caller!;
-  return { deptCode: caller.deptCode, systemId: caller.systemId, serial: caller.serial };
+  return {
+    deptCode: caller.deptCode,
+    systemId: caller.systemId,
+    serial: caller.serial,
+    ...(caller.userId ? { userId: caller.userId } : {}),
+  };
+}
+
+/** What a signed request that starts an export says: its purpose, its id and the acting official. */
+function submitContext(request: FastifyRequest) {
+  const caller = request.caller!;
+  return {
+    purpose: caller.purpose,
+    requestId: String(request.id),
+    ...(caller.userId ? { userId: caller.userId } : {}),
+  };
 }
 
 export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; audit: AuditWriter }> = async (
@@ -74,16 +89,15 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
       schema: {
         tags: ['exchange'],
         description:
-          'Submit a bulk export (full or incremental, jsonl or csv) under a grant whose modes include bulk. The file is encrypted for the calling system.',
+          'Submit a bulk export (full or incremental, jsonl or csv) under a grant whose modes include bulk. The file is encrypted for the calling system. ' +
+          'The signed x-user-id names the official acting through the system, recorded on the job, its audit records and its manifest; ' +
+          'required (USER_ID_REQUIRED) unless the grant is machine-to-machine and GOVSHARE_MACHINE_CALLS is on.',
         body: ExchangeJobRequest,
         response: { 202: ExchangeJobView, ...problemResponses },
       },
     },
     async (request, reply) => {
-      const job = await submitExchangeJob(deps, callerOf(request), request.body, {
-        purpose: request.caller!.purpose,
-        requestId: String(request.id),
-      });
+      const job = await submitExchangeJob(deps, callerOf(request), request.body, submitContext(request));
       return reply.code(202).header('location', `/v1/exchange/jobs/${job.id}`).send(jobView(job));
     },
   );
@@ -129,7 +143,8 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
       schema: {
         tags: ['exchange'],
         description:
-          'Download the encrypted file (AES-256-GCM chunks, key wrapped to your certificate with RSA-OAEP). Supports `Range: bytes=...` to resume.',
+          'Download the encrypted file (AES-256-GCM chunks, key wrapped to your certificate with RSA-OAEP). Supports `Range: bytes=...` to resume. ' +
+          'Names the acting official in a signed x-user-id, as a job submission does (USER_ID_REQUIRED).',
         params: JobParams,
         produces: ['application/octet-stream'],
       },
@@ -202,18 +217,16 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
       schema: {
         tags: ['exchange'],
         description:
-          'Subscribe to incremental exports on a schedule (e.g. daily at 02:00 China time); the watermark advances only when a file completes.',
+          'Subscribe to incremental exports on a schedule (e.g. daily at 02:00 China time); the watermark advances only when a file completes. ' +
+          'Each run acts for the official who subscribed (the signed x-user-id, required as for a job).',
         body: SubscriptionRequest,
         response: { 201: Subscription, ...problemResponses },
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await createSubscription(deps, callerOf(request), request.body, {
-          purpose: request.caller!.purpose,
-          requestId: String(request.id),
-        }),
-      ),
+      reply
+        .code(201)
+        .send(await createSubscription(deps, callerOf(request), request.body, submitContext(request))),
   );
 
   app.get(

@@ -21,6 +21,22 @@ import { personOf } from '../plugins/people-auth.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 
+/** [HB-S] 21: a direct grant is reported to the provider department (and told to the consumer). */
+function directGrantEvent(grant: Grant) {
+  return makeEvent('grant.direct', new Date(grant.grantedAt), [grant.providerCode, grant.deptCode], {
+    grantId: grant.id,
+    resourceCode: grant.resourceCode,
+    consumerDept: grant.deptCode,
+    systemId: grant.systemId,
+    providerDept: grant.providerCode,
+    items: grant.items,
+    purposes: grant.purposes,
+    validTo: grant.validTo,
+    grantedBy: grant.grantedBy,
+    ...(grant.basis ? { basis: grant.basis } : {}),
+  });
+}
+
 export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; workflow: Workflow }> = async (
   app,
   { context, workflow },
@@ -58,36 +74,23 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
           `department ${request.body.deptCode} has no registered system "${request.body.systemId}"`,
         );
       }
-      const grant = await grants.create(actorOf(person), published.entry, request.body);
-      await request.auditAdmin(
-        'grant.create',
-        {
-          grantId: grant.id,
-          consumer: `${grant.deptCode}/${grant.systemId}`,
-          resource: grant.resourceCode,
-          ...(grant.basis ? { basis: grant.basis } : {}),
+      // Fail closed: the grant's audit record and its report to the provider ([HB-S] 21) are committed
+      // before the grant is stored; if either cannot be written, nothing is granted.
+      const grant = await grants.create(actorOf(person), published.entry, request.body, {
+        beforeCommit: async (grant) => {
+          await request.auditBefore(
+            'grant.create',
+            {
+              grantId: grant.id,
+              consumer: `${grant.deptCode}/${grant.systemId}`,
+              resource: grant.resourceCode,
+              ...(grant.basis ? { basis: grant.basis } : {}),
+            },
+            { grantId: grant.id, resource: grant.resourceCode },
+          );
+          await workflow.announce([directGrantEvent(grant)]);
         },
-        {
-          grantId: grant.id,
-          resource: grant.resourceCode,
-        },
-      );
-      // [HB-S] 21: a direct grant is reported to the provider department.
-      const data = {
-        grantId: grant.id,
-        resourceCode: grant.resourceCode,
-        consumerDept: grant.deptCode,
-        systemId: grant.systemId,
-        providerDept: grant.providerCode,
-        items: grant.items,
-        purposes: grant.purposes,
-        validTo: grant.validTo,
-        grantedBy: grant.grantedBy,
-        ...(grant.basis ? { basis: grant.basis } : {}),
-      };
-      await workflow.announce([
-        makeEvent('grant.direct', new Date(grant.grantedAt), [grant.providerCode, grant.deptCode], data),
-      ]);
+      });
       return reply.code(201).send(grant);
     },
   );
@@ -260,23 +263,37 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
           request.body.effectiveFrom === undefined
             ? undefined
             : parseChangeTime(request.body.effectiveFrom, context.now());
-        const outcome = await workflow.grantChanges.change(actor, request.params.id, {
-          status,
-          reason,
-          ...(effectiveFrom ? { effectiveFrom } : {}),
-          ...(emergency ? { emergency } : {}),
-        });
+        const at = { grantId: existing.id, resource: existing.resourceCode };
+        const outcome = await workflow.grantChanges.change(
+          actor,
+          request.params.id,
+          {
+            status,
+            reason,
+            ...(effectiveFrom ? { effectiveFrom } : {}),
+            ...(emergency ? { emergency } : {}),
+          },
+          {
+            // Fail closed: a change made at once (an emergency) is recorded before it is made.
+            beforeApply: () =>
+              request.auditBefore(
+                `grant.${action}`,
+                { grantId: existing.id, reason, ...(emergency ? { emergency } : {}) },
+                at,
+              ),
+          },
+        );
+        if (outcome.applied) return outcome.grant;
         await request.auditAdmin(
-          outcome.applied ? `grant.${action}` : `grant.${action}.schedule`,
+          `grant.${action}.schedule`,
           {
             grantId: existing.id,
             reason,
-            ...(outcome.applied ? {} : { effectiveFrom: outcome.scheduledFor }),
+            effectiveFrom: outcome.scheduledFor,
             ...(emergency ? { emergency } : {}),
           },
-          { grantId: existing.id, resource: existing.resourceCode },
+          at,
         );
-        if (outcome.applied) return outcome.grant;
         return reply.code(202).send({
           grantId: existing.id,
           status,

@@ -13,12 +13,7 @@ import { Type } from '@sinclair/typebox';
 import { USCC_PATTERN } from '../../catalog/schema.js';
 import { DATE_PATTERN } from '../../policies/calendar/schema.js';
 import { statisticsCsv } from '../../policies/stats/csv.js';
-import {
-  PERIOD_PATTERN,
-  SignedStatsReport,
-  StatsReportSummary,
-  summaryOf,
-} from '../../policies/stats/report.js';
+import { PERIOD_PATTERN, SignedStatsReport, StatsReportSummary } from '../../policies/stats/report.js';
 import { Statistics } from '../../policies/stats/schema.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
@@ -98,13 +93,19 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
       },
     },
     async (request, reply) => {
-      const outcome = await workflow.reports.publish(request.body.period);
-      const summary = summaryOf(outcome.signed);
-      await request.auditAdmin('stats.report.publish', {
-        period: summary.period,
-        digest: summary.digest,
-        created: outcome.created,
-        delivered: outcome.delivered.length,
+      // Fail closed: the publication's record is written before the report is stored or anyone is told.
+      const outcome = await workflow.reports.publish(request.body.period, {
+        beforeCommit: ({ summary, created, recipients }) =>
+          request.auditBefore(
+            'stats.report.publish',
+            {
+              period: summary.period,
+              digest: summary.digest,
+              created,
+              delivered: recipients.length,
+            },
+            { status: created ? 201 : 200 },
+          ),
       });
       return reply.code(outcome.created ? 201 : 200).send(outcome.signed);
     },

@@ -46,7 +46,16 @@ export class GrantChanges {
     this.#deps = deps;
   }
 
-  async change(actor: Actor, id: string, request: GrantChangeRequest): Promise<GrantChangeOutcome> {
+  /**
+   * Files a change. One applied at once (an emergency) runs `beforeApply` (the caller's audit record) and
+   * reports the emergency to the bureau before the grant changes: when either fails, nothing changes.
+   */
+  async change(
+    actor: Actor,
+    id: string,
+    request: GrantChangeRequest,
+    hooks: { beforeApply?: () => Promise<void> } = {},
+  ): Promise<GrantChangeOutcome> {
     const { grants, calendar, noticeWorkdays } = this.#deps;
     const grant = await grants.get(id);
     if (!grant) throw new GRANT_NOT_FOUND(`no grant has id "${id}"`);
@@ -91,10 +100,14 @@ export class GrantChanges {
     const reason = notice.emergency
       ? `${request.reason} (emergency: ${request.emergency!.trim()})`
       : request.reason;
+    // A change that would be refused is neither recorded nor reported.
+    await grants.checkStatusChange(actor, id, request.status);
+    await hooks.beforeApply?.();
+    const report = this.#emergencyReport(notice.emergency, grant, request, now);
+    if (report.length > 0) await this.#deps.outbox({ events: report });
     const changed = await grants.setStatus(actor, id, request.status, reason);
     const events: WorkflowEvent[] = [
       { ...grantEvent(EVENT[request.status], changed, now, reason), recipients },
-      ...this.#emergencyReport(notice.emergency, changed, request, now),
     ];
     await this.#deps.outbox({ events });
     return { applied: true, grant: changed, emergency: notice.emergency };

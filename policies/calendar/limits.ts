@@ -20,9 +20,13 @@ export const StatutoryLimits = Type.Object(
       "Provider's verification and answer to an objection to a record (疑义核实, [XY] 21: 3 working days)",
     ),
     objectionRecheck: Type.Optional(
-      limit(
-        "Platform's recheck of an objection it received before forwarding it to the provider ([XY] 21: 5 working days; 5 when unset)",
-      ),
+      Type.Integer({
+        minimum: 1,
+        // [XY] 21 fixes 5 working days: a longer recheck is refused.
+        maximum: 5,
+        description:
+          "Platform's recheck of an objection it received before forwarding it to the provider ([XY] 21: 5 working days, at most; 5 when unset)",
+      }),
     ),
   },
   { additionalProperties: false, description: 'Statutory limits in working days' },

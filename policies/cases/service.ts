@@ -29,13 +29,17 @@ import type {
 } from './schema.js';
 import { type CasePlan, type CaseStore, isOpenCase } from './store.js';
 
-/** Working-day limits of the cases; configuration, as the statutory ones. */
+/**
+ * Working-day limits of the cases; configuration, as the statutory ones (the gateway reads them from
+ * GOVSHARE_DISPUTE_DECISION_WORKDAYS, GOVSHARE_RECTIFICATION_WORKDAYS, GOVSHARE_CATALOG_UPDATE_WORKDAYS
+ * and GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS, which refuse a catalog update limit beyond the statute's 15).
+ */
 export interface CaseLimits {
   /** The bureau's decision of a dispute. @defaultValue 10 */
   disputeDecision: number;
   /** A rectification order when the bureau names none. @defaultValue 15 */
   rectification: number;
-  /** Updating the catalog after a change of law or duties ([HC-R] 13). @defaultValue 15 */
+  /** Updating the catalog after a change of law or duties ([HC-R] 13: at most 15). @defaultValue 15 */
   catalogUpdate: number;
   /** When the catalog update is reminded, in working days after the event. @defaultValue 10 */
   catalogUpdateReminder: number;

@@ -184,6 +184,23 @@ export interface PublishOutcome {
   delivered: string[];
 }
 
+/** What a publication will do, told to `beforeCommit` before anything is stored or delivered. */
+export interface PublishPlan {
+  summary: StatsReportSummary;
+  /** True when this call builds the period's report (false: it was published before). */
+  created: boolean;
+  /** Departments not yet told of the report: this call tells them. */
+  recipients: string[];
+}
+
+export interface PublishOptions {
+  /**
+   * Runs once the report is built (or found) and before it is stored or any department is told: the
+   * caller's audit record of the publication. When it throws, nothing is stored or delivered.
+   */
+  beforeCommit?: (plan: PublishPlan) => Promise<void>;
+}
+
 export class StatsReports {
   readonly #deps: StatsReportsDeps;
   readonly #keys: ReturnType<typeof statsKeys>;
@@ -193,12 +210,15 @@ export class StatsReports {
     this.#keys = statsKeys(deps.prefix);
   }
 
-  /** Builds, signs and keeps the report of `period` (once), then tells every department not yet told. */
-  async publish(period: string): Promise<PublishOutcome> {
+  /**
+   * Builds, signs and keeps the report of `period` (once), then tells every department not yet told.
+   * `beforeCommit` (the audit record) runs before anything is stored or delivered.
+   */
+  async publish(period: string, options: PublishOptions = {}): Promise<PublishOutcome> {
     const now = this.#deps.now();
     const { from, to } = periodDays(period, cstDate(now));
     let signed = await this.get(period);
-    let created = false;
+    let built: SignedStatsReport | undefined;
     if (!signed) {
       const statistics = await this.#deps.stats.compute({ from, to });
       const report: StatsReport = {
@@ -207,7 +227,15 @@ export class StatsReports {
         issuedAt: now.toISOString(),
         statistics,
       };
-      const built = await signStatsReport(report, this.#deps.signer, this.#deps.certificatePem);
+      built = await signStatsReport(report, this.#deps.signer, this.#deps.certificatePem);
+    }
+    await options.beforeCommit?.({
+      summary: summaryOf(signed ?? built!),
+      created: built !== undefined,
+      recipients: await this.#pending(period),
+    });
+    let created = false;
+    if (built) {
       const stored = await this.#deps.redis
         .multi()
         .set(this.#keys.report(period), JSON.stringify(built), 'NX')
@@ -217,14 +245,19 @@ export class StatsReports {
       // Another process built it first: theirs is the report.
       signed = created ? built : ((await this.get(period)) ?? built);
     }
-    const delivered = await this.#deliver(signed);
-    return { signed, created, delivered };
+    const delivered = await this.#deliver(signed!);
+    return { signed: signed!, created, delivered };
+  }
+
+  /** Registered departments not yet told of the period's report. */
+  async #pending(period: string): Promise<string[]> {
+    const told = await this.#deps.redis.hgetall(this.#keys.reportDelivered(period));
+    return (await this.#deps.departments()).filter((dept) => told[dept] === undefined);
   }
 
   async #deliver(signed: SignedStatsReport): Promise<string[]> {
     const { period } = signed.report;
-    const told = await this.#deps.redis.hgetall(this.#keys.reportDelivered(period));
-    const pending = (await this.#deps.departments()).filter((dept) => told[dept] === undefined);
+    const pending = await this.#pending(period);
     if (pending.length === 0) return [];
     const at = this.#deps.now();
     const summary = summaryOf(signed);

@@ -117,7 +117,7 @@ async function exportWith(deps: ExchangeDeps, request: Omit<ExchangeJobRequest, 
     deps,
     world.consumer.caller,
     { resource: CODE, ...request },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   const job = await runExportJob(deps, submitted.id);
   const text = job.state === 'completed' ? await openFile(path(job), world.consumer.keyPem) : '';
@@ -180,7 +180,7 @@ t.test('hostile request filters and watermarks: exactly the right rows, or refus
         withCopy,
         world.consumer.caller,
         { resource: CODE, kind: 'incremental', format: 'jsonl', since: bad },
-        { purpose: 'pension-check' },
+        { purpose: 'pension-check', userId: 'test.official' },
       ),
       { code: 'EXCHANGE_REQUEST_INVALID' },
       `watermark ${JSON.stringify(bad)} refused`,
@@ -195,7 +195,7 @@ t.test('a run killed mid-way resumes to a byte-identical file', async (t) => {
     withCopy,
     world.consumer.caller,
     { resource: CODE, kind: 'full', format: 'jsonl' },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   const k = store.keys;
   const saved = await Promise.all([
@@ -278,7 +278,7 @@ t.test('an item that is not granted is never read (column privileges)', async (t
     paging,
     world.consumer.caller,
     { resource: CODE, kind: 'full', format: 'jsonl' },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   await t.rejects(runExportJob(paging, submitted.id), { code: 'UPSTREAM_REJECTED' });
 });

@@ -20,7 +20,7 @@ const world = await exchangeWorld(t, { residents: 20_000 });
 const deps = world.deps();
 const store = new ExchangeStore(world.redis, world.prefix);
 const grant = await world.grant();
-const purpose = { purpose: 'pension-check' };
+const purpose = { purpose: 'pension-check', userId: 'test.official' };
 const published = (await world.catalog.publishedEntry(POPULATION))!;
 
 /** What the consumer must receive: the provider's rows after the grant's projection and masking. */

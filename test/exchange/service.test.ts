@@ -19,7 +19,7 @@ const world = await exchangeWorld(t, { residents: 3000 });
 const DAY = 86_400_000;
 const deps = world.deps({ pageSize: 500, fileTtlMs: 7 * DAY });
 const store = new ExchangeStore(world.redis, world.prefix);
-const purpose = { purpose: 'pension-check', requestId: 'req-1' };
+const purpose = { purpose: 'pension-check', requestId: 'req-1', userId: 'test.official' };
 const full = { resource: POPULATION, kind: 'full', format: 'jsonl' } as const;
 
 t.test('submission is decided in mode bulk against the caller’s own grant', async (t) => {
@@ -55,6 +55,7 @@ t.test('submission is decided in mode bulk against the caller’s own grant', as
     await t.rejects(
       submitExchangeJob(deps, c.caller ?? world.consumer.caller, c.request, {
         purpose: c.purpose ?? 'pension-check',
+        userId: 'test.official',
       }),
       { code: c.code, statusCode: c.status },
       c.name,
@@ -95,7 +96,10 @@ t.test('submission is decided in mode bulk against the caller’s own grant', as
   ];
   for (const c of more) {
     await t.rejects(
-      submitExchangeJob(deps, world.consumer.caller, c.request, { purpose: c.purpose ?? 'pension-check' }),
+      submitExchangeJob(deps, world.consumer.caller, c.request, {
+        purpose: c.purpose ?? 'pension-check',
+        userId: 'test.official',
+      }),
       { code: c.code },
       c.name,
     );
@@ -151,7 +155,8 @@ t.test('incremental exports need a watermark item', async (t) => {
 t.test('only the job’s own system sees the job and its file; the file expires', async (t) => {
   await world.grant();
   const job = await submitExchangeJob(deps, world.consumer.caller, full, purpose);
-  const own = world.consumer.caller;
+  // The download names the acting official, as the submission did.
+  const own = { ...world.consumer.caller, userId: 'test.official' };
   t.equal((await getJobForCaller(deps, own, job.id)).id, job.id);
   for (const [name, caller] of [
     ['another department', world.other.caller],

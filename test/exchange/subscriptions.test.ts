@@ -29,7 +29,7 @@ const deps = {
   },
 };
 await world.grant();
-const purpose = { purpose: 'pension-check' };
+const purpose = { purpose: 'pension-check', userId: 'test.official' };
 const times = world
   .residents()
   .map((r) => String(r.updatedAt))

@@ -19,7 +19,7 @@ const deps = {
   ...world.deps(),
   useTerms: { acceptedVersion: useTerms.acceptedVersion.bind(useTerms), required: false },
 };
-const purpose = { purpose: 'pension-check' };
+const purpose = { purpose: 'pension-check', userId: 'test.official' };
 const bureau = { role: 'bureau' as const, name: 'exchange test' };
 const consumerAdmin = { role: 'dept-admin' as const, name: '人社局 刘管理', dept: CONSUMER.code };
 const provider = DEMO_DEPARTMENTS.publicSecurity;

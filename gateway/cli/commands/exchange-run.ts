@@ -134,6 +134,12 @@ export const exchangeRunCommand: Command = {
     );
     if (submitted.status !== (values.job ? 200 : 202)) {
       io.out(submitted.body.toString('utf8'));
+      if ((submitted.json as { code?: string } | undefined)?.code === 'USER_ID_REQUIRED') {
+        io.err(
+          'govshare exchange run: pass --user-id with the official acting through this system (e.g. a staff number); ' +
+            'it is signed, recorded on the job and its manifest, and in the audit trail',
+        );
+      }
       return 1;
     }
     let job = submitted.json as JobView;

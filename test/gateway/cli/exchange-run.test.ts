@@ -261,3 +261,32 @@ t.test('exchange run --job resumes a cut download of that job with Range', async
   );
   t.equal(bad.code, 2, 'a job id of another shape is a usage error');
 });
+
+t.test('exchange run without --user-id: the refusal says to pass one', async (t) => {
+  const { key, cert, ca, files } = await bulkClient(t);
+  const gateway = await fakeGateway(t, [
+    problem(
+      400,
+      'USER_ID_REQUIRED',
+      'name the official acting through the system in a signed x-user-id header',
+    ),
+  ]);
+  const args = [
+    'exchange',
+    'run',
+    gateway.url,
+    '--key',
+    key,
+    '--cert',
+    cert,
+    '--ca',
+    ca,
+    '--purpose',
+    'test',
+  ];
+  const run = await cli([...args, '--resource', 'R1', '--out', join(files, 'out.jsonl')], {});
+  t.equal(run.code, 1);
+  t.same(gateway.seen, ['POST /v1/exchange/jobs']);
+  t.match(run.out.join('\n'), /"code":"USER_ID_REQUIRED"/);
+  t.match(run.err.join('\n'), /pass --user-id with the official acting through this system/);
+});

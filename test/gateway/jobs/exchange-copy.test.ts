@@ -135,7 +135,7 @@ t.test('a worker killed with SIGKILL mid-COPY: another worker resumes it to an i
     parked,
     world.consumer.caller,
     { resource: CODE, kind: 'full', format: 'jsonl' },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   const k = store.keys;
   const saved = await Promise.all([

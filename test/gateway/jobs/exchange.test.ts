@@ -33,7 +33,7 @@ const queue = createExchangeQueue(world.redis, world.prefix, { attempts: 3, back
 t.teardown(() => queue.close());
 const deps: ExchangeDeps = { ...world.deps(settings), queue: queue.port };
 const grant = await world.grant();
-const purpose = { purpose: 'pension-check' };
+const purpose = { purpose: 'pension-check', userId: 'test.official' };
 const fast: Omit<ExchangeWorkerOptions, 'connection' | 'queue'> = {
   lockDuration: 1000,
   stalledInterval: 300,

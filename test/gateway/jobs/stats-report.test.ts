@@ -49,3 +49,38 @@ t.test('the monthly job publishes last month once and tells each department once
     t.equal(inbox.length, 1, `${dept} has the report once`);
   }
 });
+
+t.test('a run whose audit record cannot be written publishes nothing and is retried', async (t) => {
+  const written: { action: string; detail: Record<string, unknown> }[] = [];
+  let refuse = true;
+  const gw = await buildWorkflowApp(t, {
+    workflow: {
+      // The trail refuses the first writes, as when Redis goes away, then takes them.
+      auditSystem: async (action, detail) => {
+        if (refuse) throw new Error('Redis went away');
+        written.push({ action, detail });
+      },
+    },
+  });
+  gw.clock.set('2026-03-01T00:05:00+08:00');
+  await gw.workflow.startWorkers({ deadlines: false, webhooks: false, availability: false });
+  const job = await gw.workflow.queues.statsReports.add(
+    'monthly',
+    {},
+    { attempts: 5, backoff: { type: 'fixed', delay: 300 } },
+  );
+  await eventually(
+    async () =>
+      ((await gw.workflow.queues.statsReports.getJob(job.id!))?.attemptsMade ?? 0) >= 1 || undefined,
+    'the first attempt to fail',
+  );
+  t.same(await gw.workflow.reports.list(), [], 'nothing stored while the record cannot be written');
+  t.same(await gw.workflow.reports.deliveredTo('2026-02'), {}, 'no department told');
+  refuse = false;
+  const done = await eventually(async () => {
+    const j = await gw.workflow.queues.statsReports.getJob(job.id!);
+    return j?.returnvalue ? j : undefined;
+  }, 'the retry');
+  t.equal(done.returnvalue.created, true, 'the retry publishes it');
+  t.match(written, [{ action: 'stats.report.publish', detail: { period: '2026-02', created: true } }]);
+});

@@ -20,12 +20,15 @@ export async function buildWorkflowApp(
     extraRoutes?: BuildAppOptions['extraRoutes'];
     /** Connect as another Redis user (the test's shared server and key prefix). */
     redisUrl?: string;
+    /** GOVSHARE_ settings of the gateway (e.g. working-day limits). */
+    env?: Record<string, string>;
   } = {},
 ) {
   const clock = new TestClock();
   const testApp = await buildTestApp(t, {
     now: clock.now,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.env ? { env: options.env } : {}),
     workflow: { log: pino({ level: 'silent' }), ...options.workflow },
     ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
   });
