@@ -28,6 +28,11 @@ export const CatalogConflict = createError('CATALOG_CONFLICT', '%s', 409);
 export const CatalogQueryInvalid = createError('CATALOG_QUERY_INVALID', '%s', 422);
 export const CatalogImportInvalid = createError('CATALOG_IMPORT_INVALID', '%s', 422);
 export const CatalogClassified = createError('CATALOG_CLASSIFIED', '%s', 422);
+export const CatalogConfidentialityUnreviewed = createError(
+  'CATALOG_CONFIDENTIALITY_REVIEW_REQUIRED',
+  '%s',
+  422,
+);
 export const CatalogItemSourceInvalid = createError('CATALOG_ITEM_SOURCE_INVALID', '%s', 422);
 export const CatalogItemSourceTaken = createError('CATALOG_ITEM_SOURCE_TAKEN', '%s', 409);
 export const CatalogArbitrationNotFound = createError('CATALOG_ARBITRATION_NOT_FOUND', '%s', 404);
@@ -56,6 +61,7 @@ export const catalogErrors = {
   CatalogQueryInvalid,
   CatalogImportInvalid,
   CatalogClassified,
+  CatalogConfidentialityUnreviewed,
   CatalogItemSourceInvalid,
   CatalogItemSourceTaken,
   CatalogArbitrationNotFound,
@@ -95,6 +101,8 @@ export const catalogErrorDocs: Record<string, string> = {
     'The import file is not a catalog export or an array of entries; the message names the entry.',
   CATALOG_CLASSIFIED:
     'The confidentiality review marks the resource classified (涉密): it can never be submitted, published or imported ([HB-S] 3; [HC-R] 21, 39).',
+  CATALOG_CONFIDENTIALITY_REVIEW_REQUIRED:
+    'A resource is submitted for publication or imported without its confidentiality review (保密审查: result, reviewer, date); every resource passes one before publication ([HB-S] 3; [HC-R] 21, 39).',
   CATALOG_ITEM_SOURCE_INVALID:
     'An item says source: true without a semanticId, or two items of one entry share a semanticId (一数一源, [HB-S] 14).',
   CATALOG_ITEM_SOURCE_TAKEN:

@@ -7,6 +7,7 @@ import {
   CatalogBaseKeyNotIdentifier,
   CatalogClassified,
   CatalogCodeMismatch,
+  CatalogConfidentialityUnreviewed,
   CatalogControlParamUnknown,
   CatalogEntryInvalid,
   CatalogItemDuplicate,
@@ -39,6 +40,11 @@ export function checkEntry(entry: ResourceEntry, { forPublication }: CheckOption
   checkBaseItems(entry);
   checkReferences(entry);
   checkItemSources(entry);
+  if (forPublication && !entry.confidentiality) {
+    throw new CatalogConfidentialityUnreviewed(
+      `confidentiality: record the confidentiality review (保密审查) of ${entry.code} (result not-classified or classified, reviewedBy, reviewedOn) before it is submitted for publication or imported ([HB-S] 3; [HC-R] 21, 39)`,
+    );
+  }
   if (forPublication && entry.confidentiality?.result === 'classified') {
     throw new CatalogClassified(
       `confidentiality: resource ${entry.code} is classified (涉密) by the review of ${entry.confidentiality.reviewedBy} on ${entry.confidentiality.reviewedOn}; classified data is never shared through the platform ([HB-S] 3; [HC-R] 21, 39)`,

@@ -60,6 +60,7 @@ export function catalogEntry(n: number): ResourceEntry {
     summary: `${topic}领域${kind}，第${n}号资源，按${cycle}更新，用于跨部门共享与业务协同`,
     classification: { category, code: classification },
     provider: CATALOG_DEPARTMENTS[n % CATALOG_DEPARTMENTS.length]!,
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'database', subtype: 'Dm' },
     items: [
       {

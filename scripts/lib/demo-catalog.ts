@@ -74,6 +74,7 @@ export function frontEndDatabaseResidents(options: {
     summary: options.summary,
     classification: { category: 'base', code: '101001' },
     provider: { code: options.providerCode ?? provider.code, name: provider.name },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'database', subtype: 'PostgreSQL' },
     items: options.items.map((item) => ({ ...PERSON_ITEMS[item] })),
     share: { type: 'unconditional', modes: ['api', 'bulk'] },
@@ -92,6 +93,11 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       summary: '本市户籍人口的基础身份信息，包括公民身份号码、姓名、性别、出生日期、联系电话和住址。',
       classification: { category: 'base', code: '101001' },
       provider: { code: publicSecurity.code, name: publicSecurity.name },
+      confidentiality: {
+        result: 'not-classified',
+        reviewedBy: '本单位保密工作机构',
+        reviewedOn: '2026-01-05',
+      },
       format: { type: 'database', subtype: 'KingbaseES' },
       items: [
         PERSON_ITEMS.idNumber,
@@ -120,6 +126,11 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
         '本市登记注册的企业法人基本信息，包括统一社会信用代码、名称、法定代表人、注册资本、成立日期和状态。',
       classification: { category: 'base', code: '102001' },
       provider: { code: marketRegulation.code, name: marketRegulation.name },
+      confidentiality: {
+        result: 'not-classified',
+        reviewedBy: '本单位保密工作机构',
+        reviewedOn: '2026-01-05',
+      },
       format: { type: 'database', subtype: 'Dm' },
       items: [
         {
@@ -156,6 +167,11 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       summary: '参保人员的险种、参保状态、参保日期和缴费基数，仅向经授权的部门有条件共享。',
       classification: { category: 'department', code: '301001' },
       provider: { code: humanResources.code, name: humanResources.name },
+      confidentiality: {
+        result: 'not-classified',
+        reviewedBy: '本单位保密工作机构',
+        reviewedOn: '2026-01-05',
+      },
       format: { type: 'database' },
       items: [
         PERSON_ITEMS.idNumber,
@@ -191,6 +207,11 @@ export function demoCatalog(simulatorUrl: string): ResourceEntry[] {
       summary: '刑事案件立案、侦查过程信息，依法不予共享。',
       classification: { category: 'department', code: '301002' },
       provider: { code: publicSecurity.code, name: publicSecurity.name },
+      confidentiality: {
+        result: 'not-classified',
+        reviewedBy: '本单位保密工作机构',
+        reviewedOn: '2026-01-05',
+      },
       format: { type: 'database' },
       items: [
         { name: 'caseNumber', label: '案件编号', dataType: 'C', length: 30, key: true, required: true },

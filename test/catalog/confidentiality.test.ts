@@ -44,3 +44,23 @@ t.test('a classified entry is never submitted, imported or published', async (t)
   await service.proposeChange(psb, classified.code, reviewed('classified'));
   await t.rejects(service.submit(psb, classified.code), { code: 'CATALOG_CLASSIFIED' });
 });
+
+t.test('an entry without a confidentiality review is drafted but never submitted or imported', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const service = new CatalogService(redis, prefix, { now: () => new Date('2026-03-10T02:00:00Z') });
+  const { confidentiality: _, ...unreviewed } = populationEntry();
+  await service.createDraft(psb, unreviewed);
+  await t.rejects(service.submit(psb, unreviewed.code), {
+    code: 'CATALOG_CONFIDENTIALITY_REVIEW_REQUIRED',
+    statusCode: 422,
+    message: /confidentiality review \(保密审查\) of 101001\/1/,
+  });
+  await t.rejects(service.importEntry(bureau, { ...unreviewed, code: '101001/2' }), {
+    code: 'CATALOG_CONFIDENTIALITY_REVIEW_REQUIRED',
+  });
+  t.equal(await service.publishedEntry('101001/2'), null);
+  await service.updateDraft(psb, unreviewed.code, reviewed('not-classified'));
+  await service.submit(psb, unreviewed.code);
+  await service.approve(bureau, unreviewed.code);
+  t.ok(await service.publishedEntry(unreviewed.code), 'reviewed, it is published');
+});

@@ -52,6 +52,7 @@ export function populationEntry(): ResourceEntry {
     summary: '全市户籍人口和常住人口的基础信息，包括身份证号码、姓名、性别、出生日期和户籍地址',
     classification: { category: 'base', code: '101001' },
     provider: { code: PUBLIC_SECURITY, name: '武汉市公安局' },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'database', subtype: 'Dm' },
     items: [
       {
@@ -83,6 +84,7 @@ export function enterpriseEntry(): ResourceEntry {
     summary: '市场主体登记注册信息：统一社会信用代码、企业名称、法定代表人、注册资本、成立日期、登记状态',
     classification: { category: 'base', code: '102001' },
     provider: { code: MARKET_REGULATION, name: '武汉市市场监督管理局' },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'api' },
     items: [
       { name: 'uscc', label: '统一社会信用代码', dataType: 'C', length: 18, key: true, sensitive: 'uscc' },
@@ -108,6 +110,7 @@ export function conditionalEntry(): ResourceEntry {
     summary: '职工基本养老保险、医疗保险参保及缴费信息',
     classification: { category: 'department', code: '301002' },
     provider: { code: HUMAN_RESOURCES, name: '武汉市人力资源和社会保障局' },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'database', subtype: 'KingbaseES' },
     items: [
       {
@@ -144,6 +147,7 @@ export function notSharedEntry(): ResourceEntry {
     summary: '刑事案件立案、侦查过程信息',
     classification: { category: 'department', code: '301005' },
     provider: { code: PUBLIC_SECURITY, name: '武汉市公安局' },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'file', subtype: 'OFD' },
     items: [
       { name: 'caseNo', label: '案件编号', dataType: 'C', length: 30, key: true },

@@ -28,6 +28,7 @@ export const POPULATION: ResourceEntry = {
   summary: 'Residents registered in the city',
   classification: { category: 'base', code: '101001' },
   provider: { code: POLICE, name: '市公安局' },
+  confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
   format: { type: 'database', subtype: 'Dm' },
   items: [
     { name: 'idNumber', label: '公民身份号码', dataType: 'C', length: 18, key: true, sensitive: 'idNumber' },
@@ -49,6 +50,7 @@ export const HEALTH_RECORDS: ResourceEntry = {
   summary: 'Hospital visits of residents',
   classification: { category: 'department', code: '301002' },
   provider: { code: HEALTH, name: '市卫生健康委员会' },
+  confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
   format: { type: 'api' },
   items: [
     { name: 'idNumber', label: '公民身份号码', dataType: 'C', length: 18, key: true, sensitive: 'idNumber' },

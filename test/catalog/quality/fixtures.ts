@@ -19,6 +19,7 @@ export function enrolmentEntry(cycle: ResourceEntry['updateCycle'] = 'daily'): R
     summary: '参保人员的参保单位、参保地和缴费基数',
     classification: { category: 'theme', code: '201003' },
     provider: { code: HUMAN_RESOURCES, name: '武汉市人力资源和社会保障局' },
+    confidentiality: { result: 'not-classified', reviewedBy: '本单位保密工作机构', reviewedOn: '2026-01-05' },
     format: { type: 'database', subtype: 'PostgreSQL' },
     items: [
       {
