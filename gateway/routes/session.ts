@@ -14,13 +14,19 @@ import { USCC_PATTERN } from '../../catalog/schema.js';
 import type { Accounts } from '../app/accounts.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
-import { ACCOUNT_NAME_PATTERN, AccountStore, AccountView, randomPassword } from '../auth/accounts.js';
+import {
+  ACCOUNT_NAME_PATTERN,
+  AccountStore,
+  AccountView,
+  randomPassword,
+  type SignedInAccount,
+} from '../auth/accounts.js';
 import { accountErrors } from '../auth/errors.js';
 import { type Person, ROLES, type Role } from '../auth/people.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
 import { personOf } from '../plugins/people-auth.js';
 
-const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 
 const SignIn = Type.Object(
   {
@@ -32,7 +38,7 @@ const SignIn = Type.Object(
   { additionalProperties: false },
 );
 
-const SessionView = Type.Object({
+export const SessionView = Type.Object({
   person: Type.Object({
     name: Type.String(),
     displayName: Type.String(),
@@ -43,7 +49,7 @@ const SessionView = Type.Object({
   idleSeconds: Type.Optional(Type.Integer()),
 });
 
-const NameParams = Type.Object({ name: Type.String({ pattern: ACCOUNT_NAME_PATTERN }) });
+export const NameParams = Type.Object({ name: Type.String({ pattern: ACCOUNT_NAME_PATTERN }) });
 const EVERY_ROLE: readonly Role[] = ROLES;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{
@@ -72,14 +78,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
       let displayName: string;
       try {
         const account = await accounts.signIn(name, password, totp);
-        const chosen = role ?? account.roles[0];
-        if (!chosen || !account.roles.includes(chosen)) {
-          throw new accountErrors.SIGNIN_FAILED(`the account does not hold the role ${role}`);
-        }
-        person =
-          chosen === 'dept-admin'
-            ? { sub: name, role: chosen, dept: account.dept! }
-            : { sub: name, role: chosen };
+        person = signedInPerson(account, role);
         displayName = account.displayName;
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'SIGNIN_FAILED';
@@ -241,6 +240,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
   );
 };
 
-function setSessionCookie(reply: FastifyReply, id: string, secure: boolean): void {
+/** The person a signed-in account acts as: the role asked for (which it must hold), else its first. */
+export function signedInPerson(account: SignedInAccount, role: Role | undefined): Person {
+  const chosen = role ?? account.roles[0];
+  if (!chosen || !account.roles.includes(chosen)) {
+    throw new accountErrors.SIGNIN_FAILED(`the account does not hold the role ${role}`);
+  }
+  return chosen === 'dept-admin'
+    ? { sub: account.name, role: chosen, dept: account.dept! }
+    : { sub: account.name, role: chosen };
+}
+
+export function setSessionCookie(reply: FastifyReply, id: string, secure: boolean): void {
   reply.setCookie(SESSION_COOKIE, id, { path: '/', httpOnly: true, sameSite: 'strict', secure });
 }
