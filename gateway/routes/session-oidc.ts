@@ -20,7 +20,7 @@ import { problemResponses } from '../app/schemas.js';
 import { accountErrors } from '../auth/errors.js';
 import { MULTI_FACTOR_AMR, OIDC_FLOW_COOKIE, OIDC_PENDING_COOKIE, type OidcSignIn } from '../auth/oidc.js';
 import { OIDC_SUBJECT_PATTERN } from '../auth/oidc-links.js';
-import type { Person, Role } from '../auth/people.js';
+import type { Person } from '../auth/people.js';
 import { NameParams, RoleSchema, SessionView, setSessionCookie, signedInPerson } from './session.js';
 
 /** The OIDC cookies are sent to these routes only. */
@@ -252,7 +252,7 @@ export const oidcSessionRoutes: FastifyPluginAsyncTypebox<{
           );
         }
         const account = await accounts.signInLinked(pending.name, request.body.totp, false);
-        person = signedInPerson(account, pending.role as Role | undefined);
+        person = signedInPerson(account, pending.role);
         displayName = account.displayName;
         await signIn.release(pendingId);
       } catch (err) {

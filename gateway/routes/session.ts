@@ -6,6 +6,7 @@
  *
  * Accounts are managed by the security administrator (安全保密管理员): create a person's account or give
  * one more role (refused when it would give one person two officer duties), unlock after a lockout.
+ * Sign-in through the unified identity service (OpenID Connect) is in session-oidc.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
