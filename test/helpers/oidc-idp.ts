@@ -19,7 +19,7 @@ export interface TestIdp {
    * answers the URL the provider finally sends the browser back to (the gateway's callback, with the
    * code). `mfa`: the person signs in with a second factor, so the provider asserts `amr` mfa.
    */
-  signIn(authorizationUrl: string, login: string, options?: { mfa?: boolean }): Promise<URL>;
+  signIn(authorizationUrl: string, login: string, options?: { mfa?: boolean; abort?: boolean }): Promise<URL>;
 }
 
 export async function startIdp(t: Test, redirectUri: string): Promise<TestIdp> {
@@ -67,7 +67,7 @@ export async function startIdp(t: Test, redirectUri: string): Promise<TestIdp> {
 
   return {
     issuer,
-    async signIn(authorizationUrl, login, { mfa = false } = {}) {
+    async signIn(authorizationUrl, login, { mfa = false, abort = false } = {}) {
       const jar = new Map<string, string>();
       const request = async (url: URL, init: { method?: string; body?: string } = {}) => {
         const response = await fetch(url, {
@@ -111,6 +111,11 @@ export async function startIdp(t: Test, redirectUri: string): Promise<TestIdp> {
           fields.set(name!, value!);
         }
         const isLogin = /name="login"/.test(page);
+        if (isLogin && abort) {
+          // The person cancels at the provider's login page ("[ Cancel ]").
+          url = new URL(`${action}/abort`, url);
+          continue;
+        }
         if (isLogin && mfa) {
           const submitted = await request(new URL(`${action}/mfa?login=${encodeURIComponent(login)}`, url), {
             method: 'POST',

@@ -193,6 +193,15 @@ t.test('OIDC sign-in against a real provider', async (t) => {
     t.match(badNonce.json().detail, /nonce/);
     t.notOk(cookieOf(badNonce.headers['set-cookie'], 'govshare_session'));
 
+    // The person cancels at the identity service: it answers error=access_denied.
+    const four = await start(gw);
+    const back4 = await idp.signIn(four.location, 'idp-li-na', { abort: true });
+    t.equal(back4.searchParams.get('error'), 'access_denied');
+    const cancelled = await callback(gw, back4, four.flow);
+    t.equal(cancelled.statusCode, 401, cancelled.body);
+    t.equal(cancelled.json().code, 'OIDC_REJECTED');
+    t.match(cancelled.json().detail, /access_denied/);
+
     const malformed = await app.inject({
       method: 'GET',
       url: `/v1/session/oidc/callback?code=${'x'.repeat(3000)}&state=s`,
