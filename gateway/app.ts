@@ -22,6 +22,7 @@ import { federationRoutes } from './routes/federation.js';
 import { objectionRoutes } from './routes/objections.js';
 import { qualityRoutes } from './routes/quality.js';
 import { sessionRoutes } from './routes/session.js';
+import { oidcSessionRoutes } from './routes/session-oidc.js';
 import { statsRoutes } from './routes/stats.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -157,6 +158,7 @@ export async function buildApp({
   // routes
   await app.register(identityRoutes, { context });
   await app.register(sessionRoutes, { context, accounts });
+  await app.register(oidcSessionRoutes, { context, accounts });
   await app.register(consoleRoutes);
   const workflow = createWorkflow(context, {
     log: app.log as unknown as Logger,

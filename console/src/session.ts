@@ -32,6 +32,20 @@ export async function signIn(name: string, password: string, totp: string): Prom
   );
 }
 
+/** The one-time code after a sign-in at the identity service (OpenID Connect) that did not do MFA. */
+export async function finishOidcSignIn(totp: string): Promise<Person> {
+  return accept(await api<SessionAnswer>('POST', '/v1/session/oidc/totp', { totp }));
+}
+
+/** Whether the platform offers sign-in through the unified identity service. */
+export async function oidcEnabled(): Promise<boolean> {
+  try {
+    return (await api<{ enabled: boolean }>('GET', '/v1/session/oidc')).enabled;
+  } catch {
+    return false;
+  }
+}
+
 /** After a reload: the cookie may still be live. */
 export async function restore(): Promise<void> {
   try {

@@ -298,6 +298,30 @@ export const ConfigSchema = Type.Object(
       description:
         'How long a locked console account stays locked (a security administrator can unlock it sooner)',
     }),
+    GOVSHARE_OIDC_ISSUER: Type.String({
+      default: '',
+      maxLength: 2048,
+      description:
+        "OpenID Connect issuer of the province's unified identity service (https://…; http:// on loopback only), discovered at first use; empty: OIDC sign-in off",
+    }),
+    GOVSHARE_OIDC_CLIENT_ID: Type.String({
+      default: '',
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]*$',
+      description: "The console's client id at the identity service (required with GOVSHARE_OIDC_ISSUER)",
+    }),
+    GOVSHARE_OIDC_CLIENT_SECRET: Type.String({
+      default: '',
+      maxLength: 1024,
+      description:
+        'Its client secret (client_secret_basic); empty: a public client, authenticated by PKCE alone',
+    }),
+    GOVSHARE_OIDC_REDIRECT_URL: Type.String({
+      default: '',
+      maxLength: 2048,
+      description:
+        'Redirect URL registered for the client: the public address of GET /v1/session/oidc/callback (required with GOVSHARE_OIDC_ISSUER)',
+    }),
     GOVSHARE_TLS_CERT: Type.String({
       default: '',
       description:
@@ -402,6 +426,7 @@ export function loadConfig(
     );
   }
   checkTlsConfig(config);
+  checkOidcConfig(config);
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.
   if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
@@ -418,7 +443,10 @@ export function loadConfig(
 }
 
 /** Settings whose values are secrets: shown masked wherever the configuration is printed. */
-export const SECRET_SETTINGS: ReadonlySet<keyof GovshareConfig> = new Set(['GOVSHARE_METRICS_TOKEN']);
+export const SECRET_SETTINGS: ReadonlySet<keyof GovshareConfig> = new Set([
+  'GOVSHARE_METRICS_TOKEN',
+  'GOVSHARE_OIDC_CLIENT_SECRET',
+]);
 
 /** The value as it may be printed: secrets masked, and the password of a Redis URL. */
 /** Where the audit archive segments go: the configured directory, else `<data dir>/audit-archive`. */
@@ -466,4 +494,65 @@ function checkTlsConfig(config: GovshareConfig): void {
   ] as const) {
     if (config[name]) config[name] = resolve(config[name]);
   }
+}
+
+/** The callback path the redirect URL must end with: the identity service sends the browser there. */
+export const OIDC_CALLBACK_PATH = '/v1/session/oidc/callback';
+
+/**
+ * OpenID Connect sign-in is all or nothing: the issuer needs the client id and the redirect URL. The
+ * issuer speaks HTTPS, except on loopback (a test or a local identity service), because its discovery
+ * document and keys decide who may sign in; the redirect URL must be the gateway's callback.
+ */
+function checkOidcConfig(config: GovshareConfig): void {
+  const issuer = config.GOVSHARE_OIDC_ISSUER;
+  if (!issuer) {
+    for (const name of [
+      'GOVSHARE_OIDC_CLIENT_ID',
+      'GOVSHARE_OIDC_CLIENT_SECRET',
+      'GOVSHARE_OIDC_REDIRECT_URL',
+    ] as const) {
+      if (config[name]) throw new ConfigError(name, `${name} is set but GOVSHARE_OIDC_ISSUER is empty`);
+    }
+    return;
+  }
+  const url = httpUrl(issuer);
+  if (!url || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(
+      'GOVSHARE_OIDC_ISSUER',
+      `GOVSHARE_OIDC_ISSUER must be an https:// issuer URL without query or credentials (got ${JSON.stringify(issuer)})`,
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError(
+      'GOVSHARE_OIDC_ISSUER',
+      'GOVSHARE_OIDC_ISSUER must use https:// (plain http:// is accepted on loopback addresses only)',
+    );
+  }
+  if (!config.GOVSHARE_OIDC_CLIENT_ID) {
+    throw new ConfigError(
+      'GOVSHARE_OIDC_CLIENT_ID',
+      'GOVSHARE_OIDC_CLIENT_ID is required with GOVSHARE_OIDC_ISSUER',
+    );
+  }
+  const redirect = httpUrl(config.GOVSHARE_OIDC_REDIRECT_URL);
+  if (!redirect?.pathname.endsWith(OIDC_CALLBACK_PATH) || redirect.search || redirect.hash) {
+    throw new ConfigError(
+      'GOVSHARE_OIDC_REDIRECT_URL',
+      `GOVSHARE_OIDC_REDIRECT_URL must be the http(s) URL of the gateway's ${OIDC_CALLBACK_PATH}, without a query (got ${JSON.stringify(config.GOVSHARE_OIDC_REDIRECT_URL)})`,
+    );
+  }
+}
+
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

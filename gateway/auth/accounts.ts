@@ -31,6 +31,9 @@ export const TOTP_ROLES: ReadonlySet<Role> = new Set<Role>(['bureau', 'auditor',
 export const ACCOUNT_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
 export const MIN_PASSWORD_LENGTH = 12;
 
+/** Stands for a second factor the identity service asserted (OpenID Connect `amr`), so no code is asked. */
+const SECOND_FACTOR_ASSERTED = Symbol('second factor asserted');
+
 export const NewAccount = Type.Object(
   {
     name: Type.String({ pattern: ACCOUNT_NAME_PATTERN, description: 'Sign-in name of the person' }),
@@ -125,6 +128,14 @@ export function accountKeys(prefix: string) {
     totpStep: (name: string) => `${base}totp-step:${name}`,
     /** String, JSON session, expiring after the idle timeout (see sessions.ts). */
     session: (idHash: string) => `${base}session:${idHash}`,
+    /** String, the account name an OpenID Connect identity signs in to (see oidc-links.ts). */
+    oidcSubject: (identityHash: string) => `${base}oidc-subject:${identityHash}`,
+    /** String, JSON link of an account to its OpenID Connect identity. */
+    oidcLink: (name: string) => `${base}oidc-link:${name}`,
+    /** String, JSON OpenID Connect sign-in under way (state, nonce, PKCE verifier), see oidc.ts. */
+    oidcFlow: (idHash: string) => `${base}oidc-flow:${idHash}`,
+    /** String, JSON OpenID Connect sign-in waiting for the one-time code. */
+    oidcPending: (idHash: string) => `${base}oidc-pending:${idHash}`,
   };
 }
 
@@ -282,15 +293,44 @@ export class AccountStore {
    * account has one, the TOTP code. Every failure counts towards the lock, whether or not the name exists.
    */
   async signIn(name: string, password: string, totp: string | undefined): Promise<SignedInAccount> {
-    const failures = Number((await this.redis.get(this.keys.failures(name))) ?? 0);
-    if (failures >= this.maxFailures) throw await this.locked(name);
+    await this.refuseWhenLocked(name);
     const account = await this.stored(name);
     const passwordOk = await verifyPassword(account?.passwordHash ?? (await this.dummy()), password);
     if (!account || !passwordOk) return this.fail(name, 'wrong account name or password');
+    return this.secondFactor(account, totp);
+  }
+
+  /**
+   * Sign-in of an account whose person proved who they are at a linked identity service (OpenID Connect)
+   * instead of with the password. The lock holds as for a password; the second factor is asked for
+   * unless the identity service asserted a multi-factor sign-in (`secondFactorAsserted`).
+   */
+  async signInLinked(
+    name: string,
+    totp: string | undefined,
+    secondFactorAsserted: boolean,
+  ): Promise<SignedInAccount> {
+    await this.refuseWhenLocked(name);
+    const account = await this.stored(name);
+    if (!account) throw new accountErrors.ACCOUNT_UNKNOWN(`no account "${name}"`);
+    return this.secondFactor(account, secondFactorAsserted ? SECOND_FACTOR_ASSERTED : totp);
+  }
+
+  private async refuseWhenLocked(name: string): Promise<void> {
+    const failures = Number((await this.redis.get(this.keys.failures(name))) ?? 0);
+    if (failures >= this.maxFailures) throw await this.locked(name);
+  }
+
+  /** The TOTP check where the account has a secret (wrong codes count towards the lock), then success. */
+  private async secondFactor(
+    account: StoredAccount,
+    totp: string | undefined | typeof SECOND_FACTOR_ASSERTED,
+  ): Promise<SignedInAccount> {
+    const name = account.name;
     const secret = this.totpSecretOf(account);
-    if (secret) {
+    if (secret && totp !== SECOND_FACTOR_ASSERTED) {
       if (totp === undefined || totp === '') {
-        // Not counted: the password was right, the client asks for the code next.
+        // Not counted: the first factor was right, the client asks for the code next.
         throw new accountErrors.TOTP_REQUIRED('this account signs in with a one-time code: send `totp`');
       }
       const last = await this.redis.get(this.keys.totpStep(name));

@@ -14,6 +14,12 @@ export const accountErrors = {
   ACCOUNT_UNKNOWN: createError('ACCOUNT_UNKNOWN', '%s', 404),
   ACCOUNT_INVALID: createError('ACCOUNT_INVALID', '%s', 400),
   OFFICER_DUTY_CONFLICT: createError('OFFICER_DUTY_CONFLICT', '%s', 409),
+  OIDC_DISABLED: createError('OIDC_DISABLED', '%s', 404),
+  OIDC_FLOW_INVALID: createError('OIDC_FLOW_INVALID', '%s', 400),
+  OIDC_REJECTED: createError('OIDC_REJECTED', '%s', 401),
+  OIDC_SUBJECT_UNLINKED: createError('OIDC_SUBJECT_UNLINKED', '%s', 403),
+  OIDC_SUBJECT_LINKED: createError('OIDC_SUBJECT_LINKED', '%s', 409),
+  OIDC_PROVIDER_UNAVAILABLE: createError('OIDC_PROVIDER_UNAVAILABLE', '%s', 502),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
@@ -33,4 +39,16 @@ export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
     'The account is not consistent: a dept-admin needs its department (`dept`), the other roles act for the platform and take none.',
   OFFICER_DUTY_CONFLICT:
     'Three-officer separation (三员分立): the system (bureau), security (security-admin) and audit (auditor) duties must be held by three different people; this person already holds another of them.',
+  OIDC_DISABLED:
+    'OpenID Connect sign-in is not configured on this platform (GOVSHARE_OIDC_ISSUER is empty): sign in with the account name and password.',
+  OIDC_FLOW_INVALID:
+    'The OpenID Connect sign-in this request continues is unknown to this browser, has expired (10 minutes; 5 for the one-time code step) or was completed already: start again from the sign-in page.',
+  OIDC_REJECTED:
+    "The identity service's answer was refused: it reported an error, its `state` does not belong to this sign-in, its code could not be exchanged (used twice, or issued for another sign-in), or the ID token failed validation (signature, issuer, audience, nonce, expiry).",
+  OIDC_SUBJECT_UNLINKED:
+    'The person signed in at the identity service, but no console account is linked to that identity. A security administrator links it (`govshare user link-oidc`); accounts are never created from a sign-in.',
+  OIDC_SUBJECT_LINKED:
+    'This identity is linked to another console account already: one identity signs in to one account.',
+  OIDC_PROVIDER_UNAVAILABLE:
+    'The identity service could not be reached, or its discovery document or keys are unusable: retry later, or sign in with the password.',
 };

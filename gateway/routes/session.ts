@@ -6,6 +6,7 @@
  *
  * Accounts are managed by the security administrator (安全保密管理员): create a person's account or give
  * one more role (refused when it would give one person two officer duties), unlock after a lockout.
+ * Sign-in through the unified identity service (OpenID Connect) is in session-oidc.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -14,13 +15,19 @@ import { USCC_PATTERN } from '../../catalog/schema.js';
 import type { Accounts } from '../app/accounts.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
-import { ACCOUNT_NAME_PATTERN, AccountStore, AccountView, randomPassword } from '../auth/accounts.js';
+import {
+  ACCOUNT_NAME_PATTERN,
+  AccountStore,
+  AccountView,
+  randomPassword,
+  type SignedInAccount,
+} from '../auth/accounts.js';
 import { accountErrors } from '../auth/errors.js';
 import { type Person, ROLES, type Role } from '../auth/people.js';
 import { SESSION_COOKIE } from '../auth/sessions.js';
 import { personOf } from '../plugins/people-auth.js';
 
-const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 
 const SignIn = Type.Object(
   {
@@ -32,7 +39,7 @@ const SignIn = Type.Object(
   { additionalProperties: false },
 );
 
-const SessionView = Type.Object({
+export const SessionView = Type.Object({
   person: Type.Object({
     name: Type.String(),
     displayName: Type.String(),
@@ -43,7 +50,7 @@ const SessionView = Type.Object({
   idleSeconds: Type.Optional(Type.Integer()),
 });
 
-const NameParams = Type.Object({ name: Type.String({ pattern: ACCOUNT_NAME_PATTERN }) });
+export const NameParams = Type.Object({ name: Type.String({ pattern: ACCOUNT_NAME_PATTERN }) });
 const EVERY_ROLE: readonly Role[] = ROLES;
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{
@@ -72,14 +79,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
       let displayName: string;
       try {
         const account = await accounts.signIn(name, password, totp);
-        const chosen = role ?? account.roles[0];
-        if (!chosen || !account.roles.includes(chosen)) {
-          throw new accountErrors.SIGNIN_FAILED(`the account does not hold the role ${role}`);
-        }
-        person =
-          chosen === 'dept-admin'
-            ? { sub: name, role: chosen, dept: account.dept! }
-            : { sub: name, role: chosen };
+        person = signedInPerson(account, role);
         displayName = account.displayName;
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'SIGNIN_FAILED';
@@ -241,6 +241,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
   );
 };
 
-function setSessionCookie(reply: FastifyReply, id: string, secure: boolean): void {
+/** The person a signed-in account acts as: the role asked for (which it must hold), else its first. */
+export function signedInPerson(account: SignedInAccount, role: Role | undefined): Person {
+  const chosen = role ?? account.roles[0];
+  if (!chosen || !account.roles.includes(chosen)) {
+    throw new accountErrors.SIGNIN_FAILED(`the account does not hold the role ${role}`);
+  }
+  return chosen === 'dept-admin'
+    ? { sub: account.name, role: chosen, dept: account.dept! }
+    : { sub: account.name, role: chosen };
+}
+
+export function setSessionCookie(reply: FastifyReply, id: string, secure: boolean): void {
   reply.setCookie(SESSION_COOKIE, id, { path: '/', httpOnly: true, sameSite: 'strict', secure });
 }

@@ -17,6 +17,25 @@ t.test('numbers are coerced from strings and flags override the environment', as
   t.equal(config.GOVSHARE_PORT, 9100);
 });
 
+const OIDC = {
+  GOVSHARE_OIDC_ISSUER: 'https://idp.example.gov.cn/realms/hubei',
+  GOVSHARE_OIDC_CLIENT_ID: 'govshare-console',
+  GOVSHARE_OIDC_REDIRECT_URL: 'https://gw.example.gov.cn/v1/session/oidc/callback',
+};
+
+t.test('OpenID Connect settings: a complete set is accepted, loopback may use http', async (t) => {
+  t.equal(loadConfig(OIDC).GOVSHARE_OIDC_CLIENT_ID, 'govshare-console');
+  const local = loadConfig({
+    ...OIDC,
+    GOVSHARE_OIDC_ISSUER: 'http://127.0.0.1:9400',
+    GOVSHARE_OIDC_CLIENT_SECRET: 's3cret',
+  });
+  t.equal(local.GOVSHARE_OIDC_ISSUER, 'http://127.0.0.1:9400');
+  const { out } = await cli(['config'], { ...OIDC, GOVSHARE_OIDC_CLIENT_SECRET: 's3cret-value' });
+  t.notMatch(out.join('\n'), /s3cret-value/, 'the client secret is shown masked');
+  t.match(out.join('\n'), /GOVSHARE_OIDC_CLIENT_SECRET=\*\*\*/);
+});
+
 const bad: [Record<string, string>, string, RegExp][] = [
   [{ GOVSHARE_PORT: 'abc' }, 'GOVSHARE_PORT', /must be an integer from 0 to 65535 \(got "abc"\)/],
   [{ GOVSHARE_PORT: '70000' }, 'GOVSHARE_PORT', /from 0 to 65535/],
@@ -35,6 +54,27 @@ const bad: [Record<string, string>, string, RegExp][] = [
   [{ GOVSHARE_AUDIT_TSA_TIMEOUT_MS: '10' }, 'GOVSHARE_AUDIT_TSA_TIMEOUT_MS', /from 100 to 60000/],
   // Connectors read pages of at most 10,000 rows (connectors/wire.ts).
   [{ GOVSHARE_EXCHANGE_PAGE_SIZE: '20000' }, 'GOVSHARE_EXCHANGE_PAGE_SIZE', /from 10 to 10000/],
+  // OpenID Connect sign-in: all or nothing, HTTPS off loopback, the redirect URL is the callback.
+  [{ GOVSHARE_OIDC_CLIENT_ID: 'console' }, 'GOVSHARE_OIDC_CLIENT_ID', /GOVSHARE_OIDC_ISSUER is empty/],
+  [
+    { ...OIDC, GOVSHARE_OIDC_ISSUER: 'http://idp.example.gov.cn' },
+    'GOVSHARE_OIDC_ISSUER',
+    /https:\/\/ \(plain http:\/\/ is accepted on loopback addresses only\)/,
+  ],
+  [{ ...OIDC, GOVSHARE_OIDC_ISSUER: 'idp.example.gov.cn' }, 'GOVSHARE_OIDC_ISSUER', /https:\/\/ issuer URL/],
+  [
+    { ...OIDC, GOVSHARE_OIDC_ISSUER: 'https://idp.example.gov.cn/?realm=a' },
+    'GOVSHARE_OIDC_ISSUER',
+    /without query/,
+  ],
+  [{ ...OIDC, GOVSHARE_OIDC_CLIENT_ID: '' }, 'GOVSHARE_OIDC_CLIENT_ID', /required with GOVSHARE_OIDC_ISSUER/],
+  [{ ...OIDC, GOVSHARE_OIDC_CLIENT_ID: 'has space' }, 'GOVSHARE_OIDC_CLIENT_ID', /matching/],
+  [
+    { ...OIDC, GOVSHARE_OIDC_REDIRECT_URL: 'https://gw.example.gov.cn/console/' },
+    'GOVSHARE_OIDC_REDIRECT_URL',
+    /\/v1\/session\/oidc\/callback/,
+  ],
+  [{ ...OIDC, GOVSHARE_OIDC_REDIRECT_URL: '' }, 'GOVSHARE_OIDC_REDIRECT_URL', /http\(s\) URL/],
 ];
 for (const [env, variable, message] of bad) {
   t.test(`refuses ${JSON.stringify(env)}`, async (t) => {

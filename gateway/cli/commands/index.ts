@@ -30,7 +30,7 @@ import {
   tokenCommand,
 } from './platform.js';
 import { statsCommand } from './stats.js';
-import { userAddCommand, userListCommand, userUnlockCommand } from './users.js';
+import { userAddCommand, userLinkOidcCommand, userListCommand, userUnlockCommand } from './users.js';
 import { workerCommand } from './worker.js';
 
 /** Every command, in the order `govshare --help` lists them. */
@@ -45,6 +45,7 @@ export const commands: Command[] = [
   userAddCommand,
   userListCommand,
   userUnlockCommand,
+  userLinkOidcCommand,
   deptAddCommand,
   deptListCommand,
   systemAddCommand,

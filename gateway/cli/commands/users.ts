@@ -5,8 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { loadPlatform } from '../../../certs/platform.js';
 import type { RedisClient } from '../../../platform/redis.js';
+import { oidcSettings } from '../../app/accounts.js';
 import type { GovshareConfig } from '../../app/config.js';
 import { AccountStore, randomPassword, totpSealKey } from '../../auth/accounts.js';
+import { accountErrors } from '../../auth/errors.js';
+import { OidcLinks } from '../../auth/oidc-links.js';
 import { ROLES, type Role } from '../../auth/people.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
@@ -97,6 +100,48 @@ export const userUnlockCommand: Command = {
       await accountStore(config, redis).unlock(name);
       await cliAudit(config, redis, 'user.unlock', { name });
       io.out(`unlocked ${name}`);
+    });
+    return 0;
+  },
+};
+
+export const userLinkOidcCommand: Command = {
+  name: 'user link-oidc',
+  summary:
+    "Link a person's identity at the unified identity service (OpenID Connect `sub`) to their console account",
+  usage: 'user link-oidc --name LOGIN --subject SUB',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      name: { type: 'string' },
+      subject: { type: 'string' },
+    });
+    const name = required(values, 'name');
+    const subject = required(values, 'subject');
+    const config = configFrom(values, io);
+    const issuer = config.GOVSHARE_OIDC_ISSUER;
+    if (!issuer) {
+      throw new UsageError('GOVSHARE_OIDC_ISSUER must be set: identities are linked per identity service');
+    }
+    await withRedis(config, async (redis) => {
+      if (!(await accountStore(config, redis).get(name))) {
+        throw new accountErrors.ACCOUNT_UNKNOWN(`no account "${name}"`);
+      }
+      const links = new OidcLinks(
+        redis,
+        config.GOVSHARE_REDIS_PREFIX,
+        loadPlatform(config.GOVSHARE_DATA_DIR).subjectHmacKey,
+      );
+      const issuerId = oidcSettings(config).issuer.href;
+      const { replaced } = await links.link(name, issuerId, subject);
+      await cliAudit(config, redis, 'user.link-oidc', {
+        name,
+        identity: links.identityHash(issuerId, subject),
+        replaced,
+      });
+      io.out(
+        `linked ${name} to its identity at ${issuerId}${replaced ? ' (its previous identity no longer signs in)' : ''}`,
+      );
     });
     return 0;
   },

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { loadPlatform } from '../../../certs/platform.js';
 import { AccountStore } from '../../../gateway/auth/accounts.js';
+import { OidcLinks } from '../../../gateway/auth/oidc-links.js';
 import { usePlatformDir } from '../../helpers/app.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
 import { cli } from '../../helpers/cli.js';
@@ -86,4 +88,48 @@ t.test('govshare user add / list / unlock, with the three-officer rule', async (
     ['user.add', 'user.add', 'user.unlock'],
     'the refused additions changed nothing and left no record of a change',
   );
+});
+
+t.test('govshare user link-oidc links an identity of the identity service to an account', async (t) => {
+  const { server, redis, prefix } = await useRedis(t);
+  const dataDir = await usePlatformDir();
+  const base = { GOVSHARE_REDIS_URL: server.url, GOVSHARE_REDIS_PREFIX: prefix, GOVSHARE_DATA_DIR: dataDir };
+  const env = {
+    ...base,
+    GOVSHARE_OIDC_ISSUER: 'https://idp.example.gov.cn/realms/hubei',
+    GOVSHARE_OIDC_CLIENT_ID: 'govshare-console',
+    GOVSHARE_OIDC_REDIRECT_URL: 'https://gw.example.gov.cn/v1/session/oidc/callback',
+  };
+  t.equal((await cli(['user', 'add', '--name', 'li.na', '--role', 'bureau'], env)).code, 0);
+  t.equal((await cli(['user', 'add', '--name', 'wang.fang', '--role', 'auditor'], env)).code, 0);
+
+  const linked = await cli(['user', 'link-oidc', '--name', 'li.na', '--subject', '420101199001011234'], env);
+  t.equal(linked.code, 0, linked.err.join('\n'));
+  t.same(linked.out, ['linked li.na to its identity at https://idp.example.gov.cn/realms/hubei']);
+  const links = new OidcLinks(redis, prefix, loadPlatform(dataDir).subjectHmacKey);
+  t.equal(await links.accountOf('https://idp.example.gov.cn/realms/hubei', '420101199001011234'), 'li.na');
+
+  const taken = await cli(
+    ['user', 'link-oidc', '--name', 'wang.fang', '--subject', '420101199001011234'],
+    env,
+  );
+  t.equal(taken.code, 1);
+  t.match(taken.err[0], /OIDC_SUBJECT_LINKED: this identity is linked to the account "li.na"/);
+  const unknown = await cli(['user', 'link-oidc', '--name', 'nobody', '--subject', 'x'], env);
+  t.match(unknown.err[0], /ACCOUNT_UNKNOWN/);
+  const off = await cli(['user', 'link-oidc', '--name', 'li.na', '--subject', 'x'], base);
+  t.equal(off.code, 2);
+  t.match(off.err.join('\n'), /GOVSHARE_OIDC_ISSUER must be set/);
+
+  const keys = await redis.keys(`${prefix}*`);
+  const values = await Promise.all(keys.filter((k) => k.includes('oidc')).map((k) => redis.get(k)));
+  t.notMatch(JSON.stringify([keys, values]), '420101199001011234', 'no identity in clear in Redis');
+  const records = (
+    await Promise.all(
+      (await redis.smembers(`${prefix}audit:instances`)).map((i) => auditRecordsOf(redis, prefix, i)),
+    )
+  ).flat();
+  const link = records.find((r) => r.action === 'user.link-oidc');
+  t.match(link?.detail, { name: 'li.na', identity: /^[0-9a-f]{64}$/, replaced: false });
+  t.notMatch(JSON.stringify(records), '420101199001011234', 'nor in the trail');
 });
