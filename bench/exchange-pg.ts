@@ -155,7 +155,7 @@ async function exportChild(cfg: ChildConfig): Promise<void> {
     rows: job.progress.rows,
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    fileMiB: +(job.manifest.manifest.file.bytes / 1048576).toFixed(1),
+    fileMiB: +(job.manifest.manifest.file!.bytes / 1048576).toFixed(1),
     rssMiB: {
       idle: mib(idle),
       firstHalf: mib(Math.max(idle, ...samples.slice(0, half))),

@@ -134,7 +134,7 @@ t.test(
 
     const file = await signedInject(app, amr, { method: 'GET', path: `/v1/exchange/jobs/${id}/file` });
     t.equal(file.statusCode, 200);
-    t.equal(file.rawPayload.length, job.manifest.manifest.file.bytes);
+    t.equal(file.rawPayload.length, job.manifest.manifest.file!.bytes);
     const tail = await signedInject(app, amr, {
       method: 'GET',
       path: `/v1/exchange/jobs/${id}/file`,
