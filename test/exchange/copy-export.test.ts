@@ -381,3 +381,37 @@ t.test('a part whose file was lost is written again at completion; parts use dis
   );
   t.equal(job.manifest!.manifest.rows, ROWS);
 });
+
+t.test('key ranges are listed only for a key the consumer receives unmasked', async (t) => {
+  const clear = { ...entry, code: '101001/000044', name: '人口基础信息（前置库 COPY，明文身份证号）' };
+  await world.catalog.importEntry({ role: 'system', name: 'test' }, clear);
+  await world.grants.create(bureau, (await world.catalog.publishedEntry(clear.code))!.entry, {
+    deptCode: world.consumer.caller.deptCode,
+    systemId: world.consumer.caller.systemId,
+    resourceCode: clear.code,
+    items: ['idNumber', 'name'],
+    masking: { idNumber: 'none' },
+    purposes: ['pension-check'],
+    modes: ['bulk'],
+    validTo: new Date(world.clock.now + 365 * 86_400_000).toISOString(),
+    basis: '《政务信息资源共享管理办法》第二十一条',
+  });
+  const { job, text } = await exportInParts(
+    withCopy,
+    { resource: clear.code, kind: 'full', format: 'jsonl' },
+    2000,
+  );
+  const parts = job.manifest!.manifest.parts!;
+  const ids = parseJsonl(text).map((r) => String(r.idNumber));
+  t.equal(ids.length, ROWS);
+  t.match(ids[0], /^\d{17}[\dX]$/, 'the ID numbers are delivered clear');
+  t.same(
+    parts.map((p) => p.keyRange),
+    [
+      { until: { key: [ids[1999]] } },
+      { after: { key: [ids[1999]] }, until: { key: [ids[3999]] } },
+      { after: { key: [ids[3999]] } },
+    ],
+    'each part names the key after which it starts and the key it ends at',
+  );
+});
