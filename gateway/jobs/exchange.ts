@@ -67,7 +67,8 @@ export function createExchangeQueue(
   options: ExchangeQueueOptions = {},
 ): ExchangeQueue {
   const queue = new Queue<ExchangeQueueData>(EXCHANGE_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
-  const flows = new FlowProducer({ connection, prefix: bullPrefix(redisPrefix) });
+  // Made when a worker first adds parts: a gateway process only enqueues and never needs it.
+  let flows: FlowProducer | undefined;
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 5000;
   const retried = {
@@ -80,6 +81,7 @@ export function createExchangeQueue(
     const parentId = assembleJobId(jobId);
     // Added once: a run of `export` that stopped after adding them finds them there.
     if (await queue.getJob(parentId)) return;
+    flows ??= new FlowProducer({ connection, prefix: bullPrefix(redisPrefix) });
     await flows.add({
       name: 'assemble',
       queueName: EXCHANGE_QUEUE,
@@ -133,7 +135,7 @@ export function createExchangeQueue(
     port,
     addParts,
     close: async () => {
-      await flows.close();
+      await flows?.close();
       await queue.close();
     },
   };
