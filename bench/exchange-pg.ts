@@ -12,9 +12,12 @@
  * - read through the connector alone, by keyset pages and by one COPY cut into pages (copy-pages.ts, what
  *   the export reads), and scanned by the quality check (catalog/quality/run.ts) through COPY pages, as
  *   the quality job reads a SQL source (and, in a full run, through keyset pages as before).
+ * - exported as a BullMQ flow of parts (issue 19: `--parts` parts, 8 by default) by one worker process and
+ *   then by two (one per core), each timed from enqueue to the signed manifest: the job wall-time ratio of
+ *   two workers to one (target ≤ 0.6), and each against COPY;
  * The consumer decrypts the file and the bench fails unless every row is there, masked.
  *
- *   npx tsc -p . && node dist/bench/exchange-pg.js [--quick] [--rows N] [--page-size N] [--profile]
+ *   npx tsc -p . && node dist/bench/exchange-pg.js [--quick] [--rows N] [--page-size N] [--parts N] [--profile]
  *
  * --quick: 200k rows (default 1M), no 200k-row view export, no keyset-page scan; --rows: that many rows
  * (200k to 20M); --page-size: rows per connector page for the export and the scan
@@ -53,9 +56,11 @@ import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
 import type { Connector, ConnectorFactory, PageOptions } from '../connectors/types.js';
 import type { ExchangeDeps } from '../exchange/deps.js';
-import { jobFilePath } from '../exchange/paths.js';
+import { jobFilePath, partFilePath } from '../exchange/paths.js';
 import { runExportJob } from '../exchange/runner.js';
 import { submitExchangeJob } from '../exchange/service.js';
+import { ExchangeStore } from '../exchange/store.js';
+import { createExchangeQueue, startExchangeWorker } from '../gateway/jobs/exchange.js';
 import { createRedisClient } from '../platform/redis.js';
 import { GrantStore } from '../policies/grant-store.js';
 import { DEMO_DEPARTMENTS, frontEndDatabaseResidents } from '../scripts/lib/demo-catalog.js';
@@ -134,6 +139,66 @@ function exchangeDeps(redis: ExchangeDeps['redis'], cfg: ChildConfig, connectors
   } satisfies ExchangeDeps;
 }
 
+/**
+ * A worker process for the flow runs: the exchange worker (one job at a time, parts of `partRows`) on the
+ * bench Redis until SIGTERM; prints "ready" when it listens.
+ */
+async function workerChild(cfg: ChildConfig & { partRows: number }): Promise<void> {
+  const redis = createRedisClient(cfg.redisUrl);
+  const blocking = createRedisClient(cfg.redisUrl, { maxRetriesPerRequest: null });
+  const connectors = connectorsFor(cfg.pg, process.env.BENCH_PG_PASSWORD ?? '');
+  const queue = createExchangeQueue(redis, PREFIX);
+  const base = exchangeDeps(redis, cfg, connectors);
+  const deps: ExchangeDeps = {
+    ...base,
+    queue: queue.port,
+    settings: { ...base.settings, partRows: cfg.partRows },
+  };
+  const worker = await startExchangeWorker(deps, { connection: blocking, queue, concurrency: 1 });
+  process.once('SIGTERM', () => {
+    void (async () => {
+      await worker.close();
+      await queue.close();
+      await connectors.close();
+      await blocking.quit();
+      await redis.quit();
+      process.exit(0);
+    })();
+  });
+  process.stdout.write('ready\n');
+}
+
+/** Starts `n` worker processes, waits until each listens; `stop` ends them. */
+async function startWorkers(n: number, cfg: ChildConfig & { partRows: number }, password: string) {
+  const children = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(import.meta.url), '--worker-child', JSON.stringify(cfg)],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_PG_PASSWORD: password } },
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`a worker child exited with ${code}`)));
+      });
+      return child;
+    }),
+  );
+  return {
+    stop: () =>
+      Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      ),
+  };
+}
+
 /** The child: runs one submitted job through the runner and prints its figures as one JSON line. */
 async function exportChild(cfg: ChildConfig): Promise<void> {
   const redis = createRedisClient(cfg.redisUrl);
@@ -155,7 +220,7 @@ async function exportChild(cfg: ChildConfig): Promise<void> {
     rows: job.progress.rows,
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    fileMiB: +(job.manifest.manifest.file.bytes / 1048576).toFixed(1),
+    fileMiB: +(job.manifest.manifest.file!.bytes / 1048576).toFixed(1),
     rssMiB: {
       idle: mib(idle),
       firstHalf: mib(Math.max(idle, ...samples.slice(0, half))),
@@ -364,6 +429,10 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const pageIndex = args.indexOf('--page-size');
   const pageSize = pageIndex === -1 ? 1000 : Number(args[pageIndex + 1]);
+  const partsIndex = args.indexOf('--parts');
+  const partsWanted = partsIndex === -1 ? 8 : Number(args[partsIndex + 1]);
+  if (!Number.isInteger(partsWanted) || partsWanted < 2 || partsWanted > 64)
+    throw new RangeError('--parts must be from 2 to 64');
   const rowsIndex = args.indexOf('--rows');
   const rows = rowsIndex !== -1 ? Number(args[rowsIndex + 1]) : quick ? 200_000 : 1_000_000;
   if (!Number.isSafeInteger(rows) || rows < HEAD_ROWS || rows > 20_000_000) {
@@ -442,6 +511,60 @@ async function main(): Promise<void> {
     // The same export reading keyset pages, in the same run: what COPY changed, free of the machine's mood.
     await exported(residentsEntry('101001/000203', 'residents'), rows, undefined, true);
 
+    // The job as a BullMQ flow of parts (--parts, 8: an eighth of the rows each), on one worker process and on two
+    // (one per core): the job's wall time from enqueue to completion, the parts verified and signed.
+    const queue = createExchangeQueue(redis, PREFIX);
+    const store = new ExchangeStore(redis, PREFIX);
+    const partRows = Math.ceil(rows / partsWanted);
+    const flowSeconds: number[] = [];
+    for (const [n, code] of [
+      [1, '101001/000204'],
+      [2, '101001/000205'],
+    ] as const) {
+      const workers = await startWorkers(n, { ...cfg(''), partRows }, server.password);
+      try {
+        const submitted = await submit(residentsEntry(code, 'residents'));
+        const t1 = performance.now();
+        await queue.port.enqueue(submitted.id);
+        let done = await store.get(submitted.id);
+        // When the plan was stored and when the last part was done: the split and the completion apart.
+        let planned: number | undefined;
+        let written: number | undefined;
+        while (done?.state !== 'completed' && done?.state !== 'failed') {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          done = await store.get(submitted.id);
+          if (done?.parts !== undefined && done.state === 'running') {
+            planned ??= performance.now();
+            const parts = await store.getParts(submitted.id, done.parts);
+            if (written === undefined && parts.every((p) => p?.done)) written = performance.now();
+          }
+        }
+        const seconds = (performance.now() - t1) / 1000;
+        const at = (t: number | undefined) => (t === undefined ? '?' : ((t - t1) / 1000).toFixed(2));
+        console.log(
+          `flow on ${n} worker(s): plan stored at ${at(planned)} s, parts written at ${at(written)} s, completed at ${seconds.toFixed(2)} s`,
+        );
+        const parts = done.manifest?.manifest.parts;
+        if (done.state !== 'completed' || done.progress.rows !== rows || !parts)
+          throw new Error(`the flow export ended ${done.state} with ${done.progress.rows} rows`);
+        const opened = await openExport(partFilePath(exchangeDir, done.id, 'jsonl', 0), cert.keyPem!);
+        if (opened.rows !== parts[0]!.rows) throw new Error('the first part does not hold its rows');
+        flowSeconds.push(seconds);
+        note(
+          `govshare export as a flow of ${parts.length} parts, ${n} worker process${n > 1 ? 'es' : ''}, job wall time`,
+          rows,
+          seconds,
+        );
+      } finally {
+        await workers.stop();
+      }
+    }
+    await queue.close();
+    const flowRatio = flowSeconds[1]! / flowSeconds[0]!;
+    console.log(
+      `two worker processes / one: job wall time ratio ${flowRatio.toFixed(2)} (target ≤ 0.6: ${flowRatio <= 0.6 ? 'met' : 'missed'})`,
+    );
+
     let t0 = performance.now();
     const opened = await openExport(jobFilePath(exchangeDir, job.id, 'jsonl'), cert.keyPem!);
     const f = opened.first;
@@ -519,6 +642,8 @@ async function main(): Promise<void> {
 
 // Last, so that the constants above are initialised.
 if (process.argv[2] === '--export-child') await exportChild(JSON.parse(process.argv[3]!) as ChildConfig);
+else if (process.argv[2] === '--worker-child')
+  await workerChild(JSON.parse(process.argv[3]!) as ChildConfig & { partRows: number });
 else await main();
 
 /*

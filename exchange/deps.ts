@@ -35,6 +35,12 @@ export interface ExchangeSettings {
    * @defaultValue 1
    */
   gzipLevel: number;
+  /**
+   * Rows per part when a job is cut into parts (a SQL source read with COPY, through the queue): each
+   * part is its own encrypted file written by its own BullMQ job, so several workers export one job and a
+   * crashed worker redoes only its part. A read of fewer rows stays one file. @defaultValue 1 000 000
+   */
+  partRows: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<ExchangeSettings, 'exchangeDir'> = {
@@ -45,6 +51,7 @@ export const DEFAULT_SETTINGS: Omit<ExchangeSettings, 'exchangeDir'> = {
   providerLeaseMs: 60_000,
   chunkSize: 64 * 1024,
   gzipLevel: 1,
+  partRows: 1_000_000,
 };
 
 /** An audit record without the writer's instance id (the audit writer adds it). */
@@ -99,6 +106,7 @@ export function settingsOf(deps: Pick<ExchangeDeps, 'settings'>): ExchangeSettin
     'fileTtlMs',
     'providerConcurrency',
     'providerLeaseMs',
+    'partRows',
   ];
   for (const name of positive) {
     const value = settings[name];

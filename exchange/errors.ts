@@ -17,6 +17,7 @@ export const exchangeErrors = {
   EXCHANGE_JOB_NOT_FOUND: createError('EXCHANGE_JOB_NOT_FOUND', '%s', 404),
   EXCHANGE_JOB_NOT_READY: createError('EXCHANGE_JOB_NOT_READY', '%s', 409),
   EXCHANGE_FILE_EXPIRED: createError('EXCHANGE_FILE_EXPIRED', '%s', 410),
+  EXCHANGE_PART_NOT_FOUND: createError('EXCHANGE_PART_NOT_FOUND', '%s', 404),
   EXCHANGE_TERMS_CHANGED: createError('EXCHANGE_TERMS_CHANGED', '%s', 409),
   EXCHANGE_RUN_SUPERSEDED: createError('EXCHANGE_RUN_SUPERSEDED', '%s', 409),
   EXCHANGE_FILE_CORRUPT: createError('EXCHANGE_FILE_CORRUPT', '%s', 500),
@@ -43,6 +44,8 @@ export const exchangeErrorDocs: Record<ExchangeErrorCode, string> = {
     'No exchange job with this id is visible to the calling system (jobs of other systems are never revealed).',
   EXCHANGE_JOB_NOT_READY: 'The job has not completed (or it failed): there is no file to download yet.',
   EXCHANGE_FILE_EXPIRED: 'The file passed its retention time and was deleted: submit a new job.',
+  EXCHANGE_PART_NOT_FOUND:
+    'The job has no such part: a job cut into parts is downloaded part by part (its manifest lists them), a job of one file only as a whole.',
   EXCHANGE_TERMS_CHANGED:
     'The catalog entry or the grant changed since the job was submitted, so the file would mix two sets of rules; permanent.',
   EXCHANGE_RUN_SUPERSEDED:

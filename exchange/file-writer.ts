@@ -53,6 +53,22 @@ export interface WriteContext {
   prefetched?: Prefetch;
   /** The COPY read in progress (SQL sources) and the cursor of the page it yields next. */
   copy?: { after: string | undefined; pages: AsyncGenerator<ArrayPage> };
+  /** Writes one part of a job cut into parts (parts.ts) instead of the job's one file. */
+  part?: PartTarget;
+}
+
+/** A part file: its own path, header and checkpoint, and the range of the read it holds. */
+export interface PartTarget {
+  index: number;
+  path: string;
+  headerBytes: Buffer;
+  /** Cursor of the row before the part (absent: the first part). */
+  after?: string;
+  /** Cursor of the part's last row, inclusive (absent: the last part). */
+  until?: string;
+  checkpoint?: Checkpoint;
+  /** Stores the part's checkpoint (fenced by the part run's token). */
+  save(checkpoint: Checkpoint): Promise<void>;
 }
 
 interface Prefetch {
@@ -64,27 +80,36 @@ export async function writeFile(
   deps: ExchangeDeps,
   initial: ExchangeJob,
   ctx: WriteContext,
-): Promise<{ job: ExchangeJob; bytes: number }> {
+): Promise<{ job: ExchangeJob; bytes: number; checkpoint: Checkpoint }> {
   const settings = settingsOf(deps);
-  const path = jobFilePath(settings.exchangeDir, initial.id, initial.format);
+  const { part } = ctx;
+  const path = part?.path ?? jobFilePath(settings.exchangeDir, initial.id, initial.format);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const headerBytes = Buffer.from(initial.envelopeHeader, 'base64');
+  const headerBytes = part?.headerBytes ?? Buffer.from(initial.envelopeHeader, 'base64');
   let job = initial;
   const handle = await open(path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
   try {
-    let checkpoint = job.checkpoint;
+    let checkpoint = part ? part.checkpoint : job.checkpoint;
     const size = (await handle.stat()).size;
     // A file shorter than its checkpoint was lost or replaced: start it over.
     if (checkpoint && size < checkpoint.bytes) checkpoint = undefined;
     const file = new PositionedFile(handle, checkpoint?.bytes ?? 0);
     await handle.truncate(file.position);
     // Stopped between the last checkpoint and completion: the file is whole, nothing to read again.
-    if (checkpoint?.complete) return { job, bytes: file.position };
+    if (checkpoint?.complete) return { job, bytes: file.position, checkpoint };
     if (!checkpoint) await file.write([headerBytes]);
     const encryptor = new EnvelopeEncryptor(ctx.dataKey, headerBytes, checkpoint?.nextChunk ?? 0);
     const state: Checkpoint = checkpoint
       ? { ...checkpoint }
-      : { segment: 0, rows: 0, scanned: 0, pagesDone: 0, bytes: file.position, nextChunk: 0 };
+      : {
+          segment: 0,
+          rows: 0,
+          scanned: 0,
+          pagesDone: 0,
+          bytes: file.position,
+          nextChunk: 0,
+          ...(part?.after === undefined ? {} : { cursor: part.after }),
+        };
     const serializer = serializerFor(job.format, job.items);
     for (;;) {
       const last = await writeSegment(deps, job, ctx, state, serializer, encryptor, file);
@@ -93,16 +118,19 @@ export async function writeFile(
       state.bytes = file.position;
       state.nextChunk = encryptor.nextChunk;
       if (last) state.complete = true;
-      const now = nowOf(deps);
-      job = {
-        ...job,
-        checkpoint: { ...state },
-        progress: progressOf(state, false),
-        updatedAt: new Date(now).toISOString(),
-      };
-      await ctx.store.saveOwned(job, ctx.token);
+      if (part) await part.save({ ...state });
+      else {
+        const now = nowOf(deps);
+        job = {
+          ...job,
+          checkpoint: { ...state },
+          progress: progressOf(state, false),
+          updatedAt: new Date(now).toISOString(),
+        };
+        await ctx.store.saveOwned(job, ctx.token);
+      }
       await ctx.options.afterCheckpoint?.({ ...state }, job);
-      if (last) return { job, bytes: file.position };
+      if (last) return { job, bytes: file.position, checkpoint: { ...state } };
     }
   } finally {
     // A COPY not read to its end holds a connection: stopping it closes that connection.
@@ -132,6 +160,7 @@ async function writeSegment(
   const filter = job.filter;
   const reader = readsArrayPages(ctx.connector) ? ctx.connector : undefined;
   const copier = readsCopyPages(ctx.connector) ? ctx.connector : undefined;
+  if (ctx.part && !copier) throw new Error('only a connector that reads with COPY writes parts');
   /** The page at `after` from the COPY read, started (again) there unless it is already there. */
   const copied = async (after: string | undefined): Promise<ArrayPage> => {
     if (!ctx.copy || ctx.copy.after !== after) {
@@ -154,6 +183,7 @@ async function writeSegment(
           equals,
           requestId: job.id,
           ...(after === undefined ? {} : { after }),
+          ...(ctx.part?.until === undefined ? {} : { until: ctx.part.until }),
           ...(since ? { since } : {}),
           ...(signal ? { signal } : {}),
         }),
@@ -199,7 +229,9 @@ async function writeSegment(
     return { text: rows.length > 0 ? [serializer.page(rows)] : [], rows: rows.length };
   };
   async function* text(): AsyncGenerator<Buffer> {
-    if (state.segment === 0 && serializer.preamble) yield Buffer.from(serializer.preamble, 'utf8');
+    // A csv header row starts the file: the first part's, not every part's.
+    if (state.segment === 0 && serializer.preamble && (ctx.part?.index ?? 0) === 0)
+      yield Buffer.from(serializer.preamble, 'utf8');
     const watermark = ctx.watermarkItem ? new WatermarkMax(state.watermarkTo) : undefined;
     for (let p = 0; p < settings.segmentPages; p++) {
       signal?.throwIfAborted();

@@ -12,6 +12,12 @@ export function exchangeKeys(prefix: string) {
     sealedKey: (id: string) => `${base}job-key:${id}`,
     /** String, the fencing token of the run that owns the job now. */
     owner: (id: string) => `${base}job-owner:${id}`,
+    /** String, JSON array of the cursors that cut a job into parts (parts.ts); set once. */
+    partPlan: (id: string) => `${base}job-parts:${id}`,
+    /** String, JSON ExportPart: the progress of one part. */
+    part: (id: string, index: number) => `${base}job-part:${id}:${index}`,
+    /** String, the fencing token of the run that owns one part now. */
+    partOwner: (id: string, index: number) => `${base}job-part-owner:${id}:${index}`,
     /** Sorted set of a consumer system's job ids scored by creation time (ms). */
     consumerJobs: (deptCode: string, systemId: string) => `${base}jobs:consumer:${deptCode}:${systemId}`,
     /** Sorted set of completed job ids scored by the time their file expires (ms). */

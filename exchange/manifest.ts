@@ -47,6 +47,17 @@ export function verifyManifest(signed: unknown, platformCertPem: string): Manife
     const first = checkSignedManifest.Errors(signed).First();
     return { ok: false, reason: `not a signed manifest${first ? ` (${first.path}: ${first.message})` : ''}` };
   }
+  // Version 1 is one file, version 2 a file in parts: exactly one of them, as the version says.
+  const { version, file, parts } = signed.manifest;
+  if (version === 1 ? file === undefined || parts !== undefined : parts === undefined || file !== undefined) {
+    return {
+      ok: false,
+      reason: `a version ${version} manifest lists ${version === 1 ? 'one file' : 'its parts'} and nothing else`,
+    };
+  }
+  if (parts?.some((part, i) => part.index !== i)) {
+    return { ok: false, reason: 'the parts are not listed in order' };
+  }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(platformCertPem);

@@ -58,3 +58,17 @@ export function relativeFilePath(id: string, format: ExchangeFormat): string {
 export function jobFilePath(exchangeDir: string, id: string, format: ExchangeFormat): string {
   return join(jobDir(exchangeDir, id), fileName(format));
 }
+
+/** Most parts a job is cut into (parts.ts). */
+export const MAX_PARTS = 10_000;
+
+/** The file name of part `index` of a job cut into parts: `part-00000.<format>.gz.enc`. */
+export function partFileName(format: ExchangeFormat, index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_PARTS)
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_FOUND('no such part');
+  return `part-${String(index).padStart(5, '0')}.${fileName(format).slice('data.'.length)}`;
+}
+
+export function partFilePath(exchangeDir: string, id: string, format: ExchangeFormat, index: number): string {
+  return join(jobDir(exchangeDir, id), partFileName(format, index));
+}

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { parseHeader, SUITE_ALGORITHMS } from '../certs/envelope.js';
 import { serviceShape } from '../connectors/registry.js';
+import type { Connector } from '../connectors/types.js';
 import { type UseRestriction, useRestrictionOf } from '../policies/onward.js';
 import { jobAudit } from './audit.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
@@ -22,8 +23,9 @@ import { errorSummary, exchangeErrors } from './errors.js';
 import { digestFile, progressOf, type WriteOptions, writeFile } from './file-writer.js';
 import { KeyVault } from './key-vault.js';
 import { signManifest } from './manifest.js';
+import { planParts } from './part-plan.js';
 import { fileName, jobDir, jobFilePath, relativeFilePath } from './paths.js';
-import type { Checkpoint, ExchangeJob, Manifest } from './schema.js';
+import type { ExchangeJob, Manifest } from './schema.js';
 import { laterWatermark } from './serialize.js';
 import { ExchangeStore } from './store.js';
 import { resolveTerms, usableCertificate } from './terms.js';
@@ -31,6 +33,12 @@ import { resolveTerms, usableCertificate } from './terms.js';
 export interface RunOptions extends WriteOptions {
   /** Fencing token of this run; a fresh one when omitted. */
   token?: string;
+  /**
+   * Cut a new job into parts of about `settings.partRows` rows when its connector can (parts.ts): the run
+   * then stores the plan and returns the job still running, with `parts` set, for the queue to run the
+   * parts. Without it the job is written as one file (as before).
+   */
+  split?: boolean;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'expired']);
@@ -50,9 +58,45 @@ export async function runExportJob(
   const found = await store.get(jobId);
   if (!found) throw new exchangeErrors.EXCHANGE_JOB_NOT_FOUND(`no exchange job ${jobId}`);
   if (TERMINAL.has(found.state)) return found;
+  // Cut into parts already: the parts run on the queue, this run has nothing to add.
+  if (found.parts !== undefined) return found;
   const startedAt = nowOf(deps);
+  let job = await claimRun(deps, store, jobId, token, startedAt);
+  if (!job) return found;
+  if (job.state !== 'running') return job;
+  const { terms, dataKey, connector } = await prepareRun(deps, store, job, startedAt);
+
+  if (options.split && !job.checkpoint) {
+    const parts = await planParts(deps, store, job, connector, options.signal);
+    if (parts > 1) {
+      job = { ...job, parts, updatedAt: new Date(nowOf(deps)).toISOString() };
+      await store.saveOwned(job, token);
+      return job;
+    }
+  }
+  const written = await writeFile(deps, job, {
+    token,
+    dataKey,
+    connector,
+    obligations: terms.obligations,
+    watermarkItem: terms.service.watermark,
+    store,
+    options,
+  });
+  job = written.job;
+  return complete(deps, store, job, token, dataKey, written.bytes, startedAt, useRestrictionOf(terms.grant));
+}
+
+/** Takes the job over for a run (fenced by `token`) and records the start; undefined when it ended meanwhile. */
+export async function claimRun(
+  deps: ExchangeDeps,
+  store: ExchangeStore,
+  jobId: string,
+  token: string,
+  startedAt: number,
+): Promise<ExchangeJob | undefined> {
   const iso = new Date(startedAt).toISOString();
-  let job = await store.change(
+  const job = await store.change(
     jobId,
     (j) =>
       TERMINAL.has(j.state)
@@ -67,8 +111,7 @@ export async function runExportJob(
           },
     token,
   );
-  if (!job) return found;
-  if (job.state !== 'running') return job;
+  if (job?.state !== 'running') return job;
   await deps.audit(
     jobAudit(job, {
       action: 'exchange.start',
@@ -76,7 +119,19 @@ export async function runExportJob(
       detail: { attempt: job.attempts, resumeAtSegment: job.checkpoint?.segment ?? 0 },
     }),
   );
+  return job;
+}
 
+/**
+ * What every run (and every part) checks and needs before it reads: the grant decided again, the terms
+ * the job was submitted under, a usable consumer certificate, the data key, the connector.
+ */
+export async function prepareRun(
+  deps: ExchangeDeps,
+  store: ExchangeStore,
+  job: ExchangeJob,
+  at: number,
+): Promise<{ terms: Awaited<ReturnType<typeof resolveTerms>>; dataKey: Buffer; connector: Connector }> {
   const caller = {
     deptCode: job.consumer.deptCode,
     systemId: job.consumer.systemId,
@@ -93,35 +148,24 @@ export async function runExportJob(
       purpose: job.purpose,
       grantId: job.grantId,
     },
-    startedAt,
+    at,
   );
   if (terms.resourceVersion !== job.resourceVersion || terms.obligations.items.join() !== job.items.join()) {
     throw new exchangeErrors.EXCHANGE_TERMS_CHANGED(
       `resource ${job.resource} is at version ${terms.resourceVersion} now, the job was submitted under version ${job.resourceVersion}; submit a new job`,
     );
   }
-  await usableCertificate(deps, job.consumer, startedAt);
-  const sealed = await store.sealedKey(jobId);
+  await usableCertificate(deps, job.consumer, at);
+  const sealed = await store.sealedKey(job.id);
   let dataKey: Buffer;
   try {
     if (sealed === null) throw new Error('absent');
-    dataKey = new KeyVault(deps.platform.subjectHmacKey).open(jobId, sealed);
+    dataKey = new KeyVault(deps.platform.subjectHmacKey).open(job.id, sealed);
   } catch {
-    throw new exchangeErrors.EXCHANGE_KEY_LOST(`the data key of job ${jobId} is gone: submit a new job`);
+    throw new exchangeErrors.EXCHANGE_KEY_LOST(`the data key of job ${job.id} is gone: submit a new job`);
   }
-
   const connector = deps.connectors.get(terms.service, serviceShape(terms.entry));
-  const written = await writeFile(deps, job, {
-    token,
-    dataKey,
-    connector,
-    obligations: terms.obligations,
-    watermarkItem: terms.service.watermark,
-    store,
-    options,
-  });
-  job = written.job;
-  return complete(deps, store, job, token, dataKey, written.bytes, startedAt, useRestrictionOf(terms.grant));
+  return { terms, dataKey, connector };
 }
 
 function envelopeSuite(job: ExchangeJob): number | undefined {
@@ -152,10 +196,41 @@ async function complete(
     );
   }
   const checkpoint = written.checkpoint!;
-  const watermark = finalWatermark(written, checkpoint);
   const name = fileName(written.format);
+  return finishJob(deps, store, written, token, startedAt, useRestriction, {
+    rows: checkpoint.rows,
+    watermarkTo: checkpoint.watermarkTo,
+    progress: progressOf(checkpoint, true),
+    bytes,
+    file: { name, bytes, sha256: digests.sha256, plaintextSha256: digests.plaintextSha256 },
+  });
+}
+
+/** What a finished job delivers: one file, or the parts of one. */
+export interface Delivered {
+  rows: number;
+  watermarkTo: string | undefined;
+  progress: ExchangeJob['progress'];
+  /** Encrypted bytes, all parts together. */
+  bytes: number;
+  file?: NonNullable<Manifest['file']>;
+  parts?: Manifest['parts'];
+}
+
+/** Signs the manifest, records the completion, and ends the run: the file (or its parts) is released. */
+export async function finishJob(
+  deps: ExchangeDeps,
+  store: ExchangeStore,
+  written: ExchangeJob,
+  token: string,
+  startedAt: number,
+  useRestriction: UseRestriction,
+  delivered: Delivered,
+): Promise<ExchangeJob> {
+  const settings = settingsOf(deps);
+  const watermark = finalWatermark(written, delivered.watermarkTo);
   const manifest: Manifest = {
-    version: 1,
+    version: delivered.parts ? 2 : 1,
     jobId: written.id,
     resource: written.resource,
     resourceVersion: written.resourceVersion,
@@ -165,8 +240,9 @@ async function complete(
     ...(written.filter ? { filter: written.filter } : {}),
     kind: written.kind,
     format: written.format,
-    rows: checkpoint.rows,
-    file: { name, bytes, sha256: digests.sha256, plaintextSha256: digests.plaintextSha256 },
+    rows: delivered.rows,
+    ...(delivered.file ? { file: delivered.file } : {}),
+    ...(delivered.parts ? { parts: delivered.parts } : {}),
     ...(watermark ? { watermark } : {}),
     encryption: {
       scheme: 'govshare-envelope-v1',
@@ -181,15 +257,25 @@ async function complete(
   const now = nowOf(deps);
   const expiresAtMs = now + settings.fileTtlMs;
   const { checkpoint: _done, error: _error, ...rest } = written;
+  const file = delivered.file;
   const job: ExchangeJob = {
     ...rest,
     ...(watermark ? { watermark } : {}),
     state: 'completed',
-    progress: progressOf(checkpoint, true),
+    progress: delivered.progress,
     completedAt: new Date(now).toISOString(),
     updatedAt: new Date(now).toISOString(),
     expiresAt: new Date(expiresAtMs).toISOString(),
-    file: { path: relativeFilePath(written.id, written.format), name, bytes, sha256: digests.sha256 },
+    ...(file
+      ? {
+          file: {
+            path: relativeFilePath(written.id, written.format),
+            name: file.name,
+            bytes: file.bytes,
+            sha256: file.sha256,
+          },
+        }
+      : {}),
     manifest: signManifest(manifest, deps.platform),
   };
   // The record comes first, as on the data path: a job completed (its file downloadable) is always in the
@@ -198,9 +284,13 @@ async function complete(
     jobAudit(job, {
       action: 'exchange.complete',
       now,
-      rowCount: checkpoint.rows,
+      rowCount: delivered.rows,
       latencyMs: now - startedAt,
-      detail: { bytes, sha256: digests.sha256, ...(watermark ? { watermark } : {}) },
+      detail: {
+        bytes: delivered.bytes,
+        ...(file ? { sha256: file.sha256 } : { parts: delivered.parts!.length }),
+        ...(watermark ? { watermark } : {}),
+      },
     }),
   );
   await store.finish(job, token, {
@@ -246,7 +336,10 @@ export async function failExportJob(
     if ((e as { code?: string }).code === 'EXCHANGE_RUN_SUPERSEDED') return undefined;
     throw e;
   }
-  if (final) await rm(jobDir(settingsOf(deps).exchangeDir, jobId), { recursive: true, force: true });
+  if (final) {
+    await rm(jobDir(settingsOf(deps).exchangeDir, jobId), { recursive: true, force: true });
+    if (job.parts !== undefined) await store.dropParts(jobId, job.parts);
+  }
   await deps.audit(
     jobAudit(next, {
       action: final ? 'exchange.fail' : 'exchange.interrupt',
@@ -262,9 +355,9 @@ export async function failExportJob(
 }
 
 /** The manifest watermark: `to` is the largest value read, never before `from` (nothing read: `from`). */
-function finalWatermark(job: ExchangeJob, checkpoint: Checkpoint): ExchangeJob['watermark'] {
+export function finalWatermark(job: ExchangeJob, largest: string | undefined): ExchangeJob['watermark'] {
   if (!job.watermark) return undefined;
   const { item, from } = job.watermark;
-  const to = laterWatermark(from, checkpoint.watermarkTo);
+  const to = laterWatermark(from, largest);
   return { item, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }

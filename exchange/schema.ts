@@ -156,9 +156,47 @@ export const ManifestFile = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where a part starts and ends in the read order (exclusive after, inclusive until). */
+export const PartPosition = Type.Object(
+  {
+    key: Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+      description: 'Values of the key items, in key order',
+    }),
+    watermark: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+  },
+  { additionalProperties: false },
+);
+
+/** One part of a file cut into parts (manifest version 2): its own encrypted file, read in parallel. */
+export const ManifestPart = Type.Object(
+  {
+    index: Count('Position of the part: the decrypted parts concatenate in this order'),
+    name: Type.String(),
+    bytes: Count('Size of the encrypted part'),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the encrypted part' }),
+    plaintextSha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the decrypted gzip' }),
+    rows: Count('Rows in the part'),
+    firstRow: Count('Rows in the parts before this one'),
+    keyRange: Type.Optional(
+      Type.Object(
+        { after: Type.Optional(PartPosition), until: Type.Optional(PartPosition) },
+        {
+          additionalProperties: false,
+          description:
+            'Rows after `after` (absent: from the first) up to and including `until` (absent: to the last), in key order; only when the key items are delivered unmasked',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ManifestPart = Static<typeof ManifestPart>;
+
 export const Manifest = Type.Object(
   {
-    version: Type.Literal(1),
+    version: Type.Union([Type.Literal(1), Type.Literal(2)], {
+      description: '1: one file (`file`); 2: the file cut into parts (`parts`)',
+    }),
     jobId: Type.String({ pattern: JOB_ID_PATTERN }),
     resource: Type.String({ pattern: RESOURCE_CODE_PATTERN }),
     resourceVersion: Type.Integer({ minimum: 1 }),
@@ -169,7 +207,8 @@ export const Manifest = Type.Object(
     kind: ExchangeKind,
     format: ExchangeFormat,
     rows: Count('Rows in the file'),
-    file: ManifestFile,
+    file: Type.Optional(ManifestFile),
+    parts: Type.Optional(Type.Array(ManifestPart, { minItems: 2 })),
     watermark: Type.Optional(Watermark),
     encryption: Type.Object(
       {
@@ -238,6 +277,12 @@ export const ExchangeJob = Type.Object(
     format: ExchangeFormat,
     watermark: Type.Optional(Watermark),
     subscriptionId: Type.Optional(Type.String({ pattern: SUBSCRIPTION_ID_PATTERN })),
+    parts: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        description: 'The export is cut into this many parts, read in parallel; absent: one file',
+      }),
+    ),
     state: JobState,
     progress: Progress,
     checkpoint: Type.Optional(Checkpoint),

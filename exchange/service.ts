@@ -12,7 +12,7 @@ import { jobAudit } from './audit.js';
 import { type ExchangeDeps, nowOf, settingsOf } from './deps.js';
 import { errorSummary, exchangeErrors } from './errors.js';
 import { KeyVault } from './key-vault.js';
-import { assertJobId, fileName, jobFilePath, newJobId } from './paths.js';
+import { assertJobId, fileName, jobFilePath, newJobId, partFilePath } from './paths.js';
 import {
   checkJobRequest,
   type ExchangeConsumer,
@@ -253,6 +253,7 @@ export async function openJobFileForCaller(
   deps: Pick<ExchangeDeps, 'redis' | 'prefix' | 'settings' | 'grants' | 'machineCallsAllowed'>,
   caller: Pick<Caller, 'deptCode' | 'systemId'> & { userId?: string },
   id: string,
+  part?: number,
 ): Promise<JobFile> {
   const job = await getJobForCaller(deps, caller, id);
   await checkActingOfficial(deps, caller.userId, job);
@@ -261,10 +262,34 @@ export async function openJobFileForCaller(
       `the file of job ${id} expired at ${job.expiresAt}; submit a new job`,
     );
   }
-  if (job.state !== 'completed' || !job.file) {
+  const parts = job.manifest?.manifest.parts;
+  if (job.state !== 'completed' || (!job.file && !parts)) {
     const why = job.state === 'failed' ? `failed (${job.error?.code ?? 'unknown'})` : `is ${job.state}`;
     throw new exchangeErrors.EXCHANGE_JOB_NOT_READY(`job ${id} ${why}: there is no file to download`);
   }
+  // A job in parts is downloaded part by part; a job of one file has no parts.
+  if (parts || part !== undefined) {
+    const listed = part === undefined ? undefined : parts?.[part];
+    if (!listed) {
+      throw new exchangeErrors.EXCHANGE_PART_NOT_FOUND(
+        parts
+          ? `job ${id} is in ${parts.length} parts: download /parts/0/file to /parts/${parts.length - 1}/file`
+          : `job ${id} is one file: download /file`,
+      );
+    }
+    const path = partFilePath(settingsOf(deps).exchangeDir, job.id, job.format, listed.index);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size !== listed.bytes) {
+      throw new exchangeErrors.EXCHANGE_FILE_EXPIRED(
+        `part ${listed.index} of job ${id} is no longer available; submit a new job`,
+      );
+    }
+    return { path, name: listed.name, bytes: listed.bytes, sha256: listed.sha256, job };
+  }
+  if (!job.file) throw new exchangeErrors.EXCHANGE_JOB_NOT_READY(`job ${id} has no file to download`);
   const path = jobFilePath(settingsOf(deps).exchangeDir, job.id, job.format);
   const size = await stat(path).then(
     (s) => s.size,

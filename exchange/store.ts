@@ -10,7 +10,21 @@
 import type { RedisClient } from '../platform/redis.js';
 import { exchangeErrors } from './errors.js';
 import { type ExchangeKeys, exchangeKeys } from './keys.js';
-import type { ExchangeJob } from './schema.js';
+import type { Checkpoint, ExchangeJob } from './schema.js';
+
+/** One part of a job cut into parts (parts.ts): its range, checkpoint and, once written, its digests. */
+export interface ExportPart {
+  index: number;
+  /** Cursor of the row before the part (absent: the first part). */
+  after?: string;
+  /** Cursor of the part's last row (absent: the last part). */
+  until?: string;
+  /** Runs of this part started. */
+  attempts: number;
+  checkpoint?: Checkpoint;
+  /** The part file is whole and verified. */
+  done?: { bytes: number; sha256: string; plaintextSha256: string; rows: number; watermarkTo?: string };
+}
 
 /*
  * KEYS[1] job, KEYS[2] sealed key, KEYS[3] consumer index
@@ -166,6 +180,77 @@ export class ExchangeStore {
       ],
     );
     if (done !== 1) throw superseded(job.id);
+  }
+
+  /**
+   * The cursors cutting a job into parts: the ones stored first when several runs plan at once, so every
+   * run works on one plan. Creates the part records of a new plan.
+   */
+  async planParts(id: string, cursors: readonly string[]): Promise<string[]> {
+    const k = this.keys;
+    const stored = await this.redis.set(k.partPlan(id), JSON.stringify(cursors), 'NX');
+    const plan =
+      stored === null
+        ? (JSON.parse((await this.redis.get(k.partPlan(id))) ?? '[]') as string[])
+        : [...cursors];
+    // Also after a run that stopped between the plan and its parts: a part already there stays.
+    const batch = this.redis.pipeline();
+    for (let index = 0; index <= plan.length; index++) {
+      const part: ExportPart = {
+        index,
+        attempts: 0,
+        ...(index > 0 ? { after: plan[index - 1]! } : {}),
+        ...(index < plan.length ? { until: plan[index]! } : {}),
+      };
+      batch.set(k.part(id, index), JSON.stringify(part), 'NX');
+    }
+    await batch.exec();
+    return plan;
+  }
+
+  async getPart(id: string, index: number): Promise<ExportPart | undefined> {
+    const json = await this.redis.get(this.keys.part(id, index));
+    return json === null ? undefined : (JSON.parse(json) as ExportPart);
+  }
+
+  async getParts(id: string, count: number): Promise<(ExportPart | undefined)[]> {
+    if (count === 0) return [];
+    const values = await this.redis.mget(Array.from({ length: count }, (_, i) => this.keys.part(id, i)));
+    return values.map((v) => (v === null ? undefined : (JSON.parse(v) as ExportPart)));
+  }
+
+  /** A run takes a part over: its token owns the part from now on (the attempt is counted). */
+  async claimPart(id: string, index: number, token: string): Promise<ExportPart | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const raw = await this.redis.get(this.keys.part(id, index));
+      if (raw === null) return undefined;
+      const read = JSON.parse(raw) as ExportPart;
+      const next: ExportPart = read.done ? read : { ...read, attempts: read.attempts + 1 };
+      const swapped = await this.#eval(
+        SWAP,
+        [this.keys.part(id, index), this.keys.partOwner(id, index)],
+        [raw, JSON.stringify(next), token],
+      );
+      if (swapped === 1) return next;
+    }
+    throw new Error(`part ${index} of exchange job ${id} changed concurrently too often`);
+  }
+
+  /** A write of the run holding `token` on the part; throws EXCHANGE_RUN_SUPERSEDED when another took over. */
+  async savePart(id: string, part: ExportPart, token: string): Promise<void> {
+    const saved = await this.#eval(
+      SAVE_OWNED,
+      [this.keys.part(id, part.index), this.keys.partOwner(id, part.index)],
+      [token, JSON.stringify(part)],
+    );
+    if (saved !== 1) throw superseded(id);
+  }
+
+  /** Drops the plan and part records of a job that ended (completed or failed). */
+  async dropParts(id: string, count: number): Promise<void> {
+    const keys = [this.keys.partPlan(id)];
+    for (let i = 0; i < count; i++) keys.push(this.keys.part(id, i), this.keys.partOwner(id, i));
+    await this.redis.del(...keys);
   }
 
   /** Newest first. */

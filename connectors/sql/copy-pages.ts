@@ -150,3 +150,16 @@ export async function* copyPages(ctx: CopyContext, opts: CopyReadOptions): Async
   }
   yield page(pending);
 }
+
+/** A reader that cuts a read into parts of about `every` rows (connector.ts `splitPoints`). */
+export interface SplitReader {
+  splitPoints(opts: {
+    every: number;
+    since?: { watermark: string; value: string };
+    signal?: AbortSignal;
+  }): Promise<string[]>;
+}
+
+export function splitsReads<C>(connector: C): connector is C & SplitReader {
+  return typeof (connector as Partial<SplitReader>).splitPoints === 'function';
+}

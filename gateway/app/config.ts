@@ -200,6 +200,13 @@ export const ConfigSchema = Type.Object(
       maximum: MAX_PAGE_LIMIT,
       description: 'Rows per connector page in bulk exchange jobs and quality scans',
     }),
+    GOVSHARE_EXCHANGE_PART_ROWS: Type.Integer({
+      default: 1_000_000,
+      minimum: 1000,
+      maximum: 1_000_000_000,
+      description:
+        'Rows per part of a bulk job read from a SQL source: each part is its own file, written by its own worker job',
+    }),
     GOVSHARE_EXCHANGE_PROVIDER_CONCURRENCY: Type.Integer({
       default: 2,
       minimum: 1,

@@ -30,6 +30,7 @@ export function createExchange(context: GatewayContext): { deps: ExchangeDeps; q
     settings: {
       exchangeDir: exchangeDirOf(context),
       pageSize: config.GOVSHARE_EXCHANGE_PAGE_SIZE,
+      partRows: config.GOVSHARE_EXCHANGE_PART_ROWS,
       fileTtlMs: config.GOVSHARE_EXCHANGE_FILE_TTL_HOURS * 3600_000,
       providerConcurrency: config.GOVSHARE_EXCHANGE_PROVIDER_CONCURRENCY,
     },

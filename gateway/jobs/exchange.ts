@@ -14,13 +14,19 @@
  * certificate, a bad request) are UnrecoverableError; anything else (provider down, disk, Redis) retries
  * with exponential backoff. Before running, a job takes a slot of its provider (provider-limit.ts); when
  * the provider is full it is delayed, which frees the worker for other providers' jobs.
+ *
+ * A job whose SQL source can be cut into parts (exchange/parts.ts) runs as a flow (BullMQ FlowProducer):
+ * the `export` run stores the plan, then one `part` child {jobId, part} per part (each taking a provider
+ * slot, so as many workers as slots read one job at once) and the parent `assemble` {jobId}, run when
+ * every part is done, that signs the manifest. A part that fails for good fails its parent and the job.
  */
 import { randomUUID } from 'node:crypto';
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { cleanupExpiredFiles } from '../../exchange/cleanup.js';
 import type { ExchangeDeps, ExchangeQueuePort } from '../../exchange/deps.js';
 import { settingsOf } from '../../exchange/deps.js';
 import { errorSummary, isPermanentError } from '../../exchange/errors.js';
+import { completeExportParts, runExportPart } from '../../exchange/parts.js';
 import { isJobId, isSubscriptionId } from '../../exchange/paths.js';
 import { ProviderLimiter } from '../../exchange/provider-limit.js';
 import { failExportJob, runExportJob } from '../../exchange/runner.js';
@@ -34,7 +40,10 @@ export const EXCHANGE_QUEUE = 'exchange';
 const CLEANUP_SCHEDULER = 'exchange-cleanup';
 const subscriptionScheduler = (id: string) => `subscription-${id}`;
 
-export type ExchangeQueueData = { jobId: string } | { subscriptionId: string } | Record<string, never>;
+export type ExchangeQueueData =
+  | { jobId: string; part?: number }
+  | { subscriptionId: string }
+  | Record<string, never>;
 
 export interface ExchangeQueueOptions {
   /** Tries of an export before it is failed for good (transient errors). @defaultValue 5 */
@@ -45,6 +54,8 @@ export interface ExchangeQueueOptions {
 
 export interface ExchangeQueue {
   queue: Queue<ExchangeQueueData>;
+  /** Adds the parts of a job cut into parts and their parent, at once. */
+  addParts(jobId: string, parts: number): Promise<void>;
   /** What ExchangeDeps.queue needs. */
   port: ExchangeQueuePort;
   close(): Promise<void>;
@@ -56,8 +67,34 @@ export function createExchangeQueue(
   options: ExchangeQueueOptions = {},
 ): ExchangeQueue {
   const queue = new Queue<ExchangeQueueData>(EXCHANGE_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
+  // Made when a worker first adds parts: a gateway process only enqueues and never needs it.
+  let flows: FlowProducer | undefined;
   const attempts = options.attempts ?? 5;
   const backoffMs = options.backoffMs ?? 5000;
+  const retried = {
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+  const addParts = async (jobId: string, parts: number) => {
+    const parentId = assembleJobId(jobId);
+    // Added once: a run of `export` that stopped after adding them finds them there.
+    if (await queue.getJob(parentId)) return;
+    flows ??= new FlowProducer({ connection, prefix: bullPrefix(redisPrefix) });
+    await flows.add({
+      name: 'assemble',
+      queueName: EXCHANGE_QUEUE,
+      data: { jobId },
+      opts: { jobId: parentId, ...retried },
+      children: Array.from({ length: parts }, (_, part) => ({
+        name: 'part',
+        queueName: EXCHANGE_QUEUE,
+        data: { jobId, part },
+        opts: { jobId: partJobId(jobId, part), ...retried, failParentOnFailure: true },
+      })),
+    });
+  };
   const port: ExchangeQueuePort = {
     async enqueue(jobId) {
       // The exchange job id is the BullMQ job id: enqueueing twice adds it once.
@@ -93,8 +130,19 @@ export function createExchangeQueue(
       await queue.removeJobScheduler(subscriptionScheduler(subscriptionId));
     },
   };
-  return { queue, port, close: () => queue.close() };
+  return {
+    queue,
+    port,
+    addParts,
+    close: async () => {
+      await flows?.close();
+      await queue.close();
+    },
+  };
 }
+
+const assembleJobId = (jobId: string) => `${jobId}-assemble`;
+const partJobId = (jobId: string, part: number) => `${jobId}-part-${part}`;
 
 export interface ExchangeWorkerOptions {
   /** A connection with `maxRetriesPerRequest: null` (BullMQ blocks on it). */
@@ -145,7 +193,11 @@ export async function startExchangeWorker(
     async (job, token, signal) => {
       switch (job.name) {
         case 'export':
-          return processExport(deps, limiter, job, token, busyDelay, signal);
+          return processExport(deps, limiter, job, token, busyDelay, signal, options.queue);
+        case 'part':
+          return processPart(deps, limiter, job, token, busyDelay, signal);
+        case 'assemble':
+          return processAssemble(deps, job, signal);
         case 'subscription':
           return processSubscription(deps, job);
         case 'cleanup':
@@ -169,7 +221,12 @@ export async function startExchangeWorker(
   // must not stay "running" forever then.
   worker.on('failed', (job, error) => {
     // finishedOn is set only when the job failed for good (not when it will be retried).
-    if (!job?.finishedOn || job.name !== 'export' || !('jobId' in job.data) || !isJobId(job.data.jobId))
+    if (
+      !job?.finishedOn ||
+      !['export', 'part', 'assemble'].includes(job.name) ||
+      !('jobId' in job.data) ||
+      !isJobId(job.data.jobId)
+    )
       return;
     const id = job.data.jobId;
     const store = new ExchangeStore(deps.redis, deps.prefix);
@@ -202,6 +259,7 @@ async function processExport(
   token: string | undefined,
   busyDelayMs: number,
   signal: AbortSignal | undefined,
+  queue: ExchangeQueue,
 ): Promise<ExportResult> {
   const jobId = 'jobId' in job.data ? job.data.jobId : undefined;
   if (!isJobId(jobId)) throw new UnrecoverableError('an export job needs the id of an exchange job');
@@ -218,7 +276,13 @@ async function processExport(
   }
   try {
     // The signal fires on worker.cancelJob(id): the run stops at its next page and resumes later.
-    return resultOf(await runExportJob(deps, jobId, { token: runToken, ...(signal ? { signal } : {}) }));
+    const ran = await runExportJob(deps, jobId, {
+      token: runToken,
+      split: true,
+      ...(signal ? { signal } : {}),
+    });
+    if (ran.state === 'running' && ran.parts !== undefined) await queue.addParts(jobId, ran.parts);
+    return resultOf(ran);
   } catch (error) {
     const permanent = isPermanentError(error);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -230,6 +294,84 @@ async function processExport(
     throw error;
   } finally {
     await lease.release();
+  }
+}
+
+/** One part of a job cut into parts: a provider slot, then the part written (or resumed). */
+async function processPart(
+  deps: ExchangeDeps,
+  limiter: ProviderLimiter,
+  job: Job<ExchangeQueueData>,
+  token: string | undefined,
+  busyDelayMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ jobId: string; part: number; rows?: number }> {
+  const data = job.data as { jobId?: unknown; part?: unknown };
+  const jobId = data.jobId;
+  const part = data.part;
+  if (!isJobId(jobId) || typeof part !== 'number' || !Number.isInteger(part) || part < 0)
+    throw new UnrecoverableError('a part job needs the id of an exchange job and a part number');
+  const record = await new ExchangeStore(deps.redis, deps.prefix).get(jobId);
+  if (!record) throw new UnrecoverableError(`exchange job ${jobId} does not exist`);
+  if (record.state !== 'running' && record.state !== 'queued') return { jobId, part };
+  const runToken = randomUUID();
+  const lease = await limiter.hold(record.providerCode, runToken);
+  if (!lease) {
+    await job.moveToDelayed(Date.now() + busyDelayMs, token);
+    throw new DelayedError(`provider ${record.providerCode} is at its limit of concurrent exchange jobs`);
+  }
+  try {
+    const done = await runExportPart(deps, jobId, part, { token: runToken, ...(signal ? { signal } : {}) });
+    return { jobId, part, ...(done?.done ? { rows: done.done.rows } : {}) };
+  } catch (error) {
+    await failedRun(deps, job, jobId, error);
+    throw error;
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The parent of the parts: every part is done, the job is completed (exchange/parts.ts). */
+async function processAssemble(
+  deps: ExchangeDeps,
+  job: Job<ExchangeQueueData>,
+  signal: AbortSignal | undefined,
+): Promise<ExportResult> {
+  const jobId = 'jobId' in job.data ? job.data.jobId : undefined;
+  if (!isJobId(jobId)) throw new UnrecoverableError('an assemble job needs the id of an exchange job');
+  const runToken = randomUUID();
+  try {
+    return resultOf(
+      await completeExportParts(deps, jobId, { token: runToken, ...(signal ? { signal } : {}) }),
+    );
+  } catch (error) {
+    await failedRun(deps, job, jobId, error, runToken);
+    throw error;
+  }
+}
+
+/**
+ * A part or the parent failed: a permanent error, or the last try, fails the exchange job (whoever owns
+ * it); otherwise the BullMQ job is retried and the exchange job stays as it is.
+ */
+async function failedRun(
+  deps: ExchangeDeps,
+  job: Job<ExchangeQueueData>,
+  jobId: string,
+  error: unknown,
+  runToken?: string,
+): Promise<void> {
+  const permanent = isPermanentError(error);
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (permanent || lastAttempt) {
+    const owner = await new ExchangeStore(deps.redis, deps.prefix).ownerToken(jobId);
+    await failExportJob(deps, jobId, owner, error, true);
+  } else if (runToken) {
+    await failExportJob(deps, jobId, runToken, error, false);
+  }
+  if (permanent) {
+    const { code, message } = errorSummary(error);
+    throw new UnrecoverableError(`${code}: ${message}`);
   }
 }
 

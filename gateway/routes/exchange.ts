@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditWriter } from '../../audit/writer.js';
 import type { ExchangeDeps } from '../../exchange/deps.js';
 import {
@@ -136,6 +136,68 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
     async (request) => jobView(await getJobForCaller(deps, callerOf(request), request.params.id)),
   );
 
+  /** The file of a job, or one part of a job in parts: audited, with Range to resume. */
+  const sendFile = async (request: FastifyRequest, reply: FastifyReply, id: string, part?: number) => {
+    const file = await openJobFileForCaller(deps, callerOf(request), id, part);
+    const range = parseRange(request.headers.range, file.bytes);
+    if (range === null) {
+      reply.header('content-range', `bytes */${file.bytes}`);
+      return reply
+        .code(416)
+        .type('application/problem+json')
+        .send({
+          type: 'https://govshare.dev/problems/range-not-satisfiable',
+          title: 'Range not satisfiable',
+          status: 416,
+          detail: `the file has ${file.bytes} bytes; ask for bytes=<start>-<end> within it`,
+          code: 'RANGE_NOT_SATISFIABLE',
+          requestId: String(request.id),
+        });
+    }
+    const caller = request.caller!;
+    await audit.append({
+      time: new Date(request.receivedAt || Date.now()).toISOString(),
+      requestId: String(request.id),
+      instance: audit.instance,
+      kind: 'exchange',
+      actor: {
+        deptCode: caller.deptCode,
+        systemId: caller.systemId,
+        certSerial: caller.serial,
+        ...(caller.userId ? { userId: caller.userId } : {}),
+      },
+      action: 'exchange.download',
+      resource: file.job.resource,
+      grantId: file.job.grantId,
+      purpose: caller.purpose.slice(0, 256),
+      decision: 'allow',
+      status: range ? 206 : 200,
+      latencyMs: Date.now() - (request.receivedAt || Date.now()),
+      requestSignatureHash: caller.signatureHash,
+      detail: {
+        jobId: file.job.id,
+        ...(part === undefined ? {} : { part }),
+        bytes: range ? range.end - range.start + 1 : file.bytes,
+        sha256: file.sha256,
+      },
+    });
+    reply
+      .header('accept-ranges', 'bytes')
+      .header('etag', `"${file.sha256}"`)
+      .header('x-content-sha256', file.sha256)
+      .header('content-disposition', `attachment; filename="${file.name}"`)
+      .type('application/octet-stream');
+    if (range) {
+      reply
+        .code(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${file.bytes}`)
+        .header('content-length', range.end - range.start + 1);
+      return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
+    }
+    reply.header('content-length', file.bytes);
+    return reply.send(createReadStream(file.path));
+  };
+
   app.get(
     '/v1/exchange/jobs/:id/file',
     {
@@ -143,71 +205,31 @@ export const exchangeRoutes: FastifyPluginAsyncTypebox<{ deps: ExchangeDeps; aud
       schema: {
         tags: ['exchange'],
         description:
-          'Download the encrypted file (AES-256-GCM chunks, key wrapped to your certificate with RSA-OAEP). Supports `Range: bytes=...` to resume. ' +
+          'Download the encrypted file (AES-256-GCM chunks, key wrapped to your certificate with RSA-OAEP). Supports `Range: bytes=...` to resume. A job in parts (manifest version 2) is downloaded part by part instead. ' +
           'Names the acting official in a signed x-user-id, as a job submission does (USER_ID_REQUIRED).',
         params: JobParams,
         produces: ['application/octet-stream'],
       },
     },
-    async (request, reply) => {
-      const file = await openJobFileForCaller(deps, callerOf(request), request.params.id);
-      const range = parseRange(request.headers.range, file.bytes);
-      if (range === null) {
-        reply.header('content-range', `bytes */${file.bytes}`);
-        return reply
-          .code(416)
-          .type('application/problem+json')
-          .send({
-            type: 'https://govshare.dev/problems/range-not-satisfiable',
-            title: 'Range not satisfiable',
-            status: 416,
-            detail: `the file has ${file.bytes} bytes; ask for bytes=<start>-<end> within it`,
-            code: 'RANGE_NOT_SATISFIABLE',
-            requestId: String(request.id),
-          });
-      }
-      const caller = request.caller!;
-      await audit.append({
-        time: new Date(request.receivedAt || Date.now()).toISOString(),
-        requestId: String(request.id),
-        instance: audit.instance,
-        kind: 'exchange',
-        actor: {
-          deptCode: caller.deptCode,
-          systemId: caller.systemId,
-          certSerial: caller.serial,
-          ...(caller.userId ? { userId: caller.userId } : {}),
-        },
-        action: 'exchange.download',
-        resource: file.job.resource,
-        grantId: file.job.grantId,
-        purpose: caller.purpose.slice(0, 256),
-        decision: 'allow',
-        status: range ? 206 : 200,
-        latencyMs: Date.now() - (request.receivedAt || Date.now()),
-        requestSignatureHash: caller.signatureHash,
-        detail: {
-          jobId: file.job.id,
-          bytes: range ? range.end - range.start + 1 : file.bytes,
-          sha256: file.sha256,
-        },
-      });
-      reply
-        .header('accept-ranges', 'bytes')
-        .header('etag', `"${file.sha256}"`)
-        .header('x-content-sha256', file.sha256)
-        .header('content-disposition', `attachment; filename="${file.name}"`)
-        .type('application/octet-stream');
-      if (range) {
-        reply
-          .code(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${file.bytes}`)
-          .header('content-length', range.end - range.start + 1);
-        return reply.send(createReadStream(file.path, { start: range.start, end: range.end }));
-      }
-      reply.header('content-length', file.bytes);
-      return reply.send(createReadStream(file.path));
+    async (request, reply) => sendFile(request, reply, request.params.id),
+  );
+
+  app.get(
+    '/v1/exchange/jobs/:id/parts/:part/file',
+    {
+      config: { access: 'system' },
+      schema: {
+        tags: ['exchange'],
+        description:
+          'Download part `part` (from 0) of a job in parts, as the manifest lists it: each part is an encrypted file of its own (same key wrap), and the decrypted parts concatenate in order into the whole. Supports `Range: bytes=...` to resume.',
+        params: Type.Object({
+          id: Type.String({ pattern: JOB_ID_PATTERN }),
+          part: Type.Integer({ minimum: 0, maximum: 9999 }),
+        }),
+        produces: ['application/octet-stream'],
+      },
     },
+    async (request, reply) => sendFile(request, reply, request.params.id, request.params.part),
   );
 
   app.post(

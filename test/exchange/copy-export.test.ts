@@ -14,7 +14,8 @@ import { SqlConnectorFactory } from '../../connectors/sql/connector.js';
 import { resolveSqlSources } from '../../connectors/sql/sources.js';
 import type { Connector, ConnectorFactory } from '../../connectors/types.js';
 import type { ExchangeDeps } from '../../exchange/deps.js';
-import { jobDir, jobFilePath } from '../../exchange/paths.js';
+import { completeExportParts, runExportPart } from '../../exchange/parts.js';
+import { jobDir, jobFilePath, partFilePath } from '../../exchange/paths.js';
 import { runExportJob } from '../../exchange/runner.js';
 import type { ExchangeJob, ExchangeJobRequest } from '../../exchange/schema.js';
 import { submitExchangeJob } from '../../exchange/service.js';
@@ -238,7 +239,10 @@ t.test('a run killed mid-way resumes to a byte-identical file', async (t) => {
   const resumed = await runExportJob(withCopy, submitted.id, { token: 'second' });
   t.equal(resumed.state, 'completed');
   t.ok(readFileSync(path(resumed)).equals(straightBytes), 'the file is byte-identical');
-  t.equal(resumed.manifest?.manifest.file.plaintextSha256, straight.manifest?.manifest.file.plaintextSha256);
+  t.equal(
+    resumed.manifest?.manifest.file?.plaintextSha256,
+    straight.manifest?.manifest.file?.plaintextSha256,
+  );
   t.equal(resumed.progress.rows, ROWS);
 });
 
@@ -281,4 +285,133 @@ t.test('an item that is not granted is never read (column privileges)', async (t
     { purpose: 'pension-check', userId: 'test.official' },
   );
   await t.rejects(runExportJob(paging, submitted.id), { code: 'UPSTREAM_REJECTED' });
+});
+
+/** A job cut into parts of `partRows`, its parts and completion run here one after the other. */
+async function exportInParts(
+  deps: ExchangeDeps,
+  request: Omit<ExchangeJobRequest, 'resource'> & { resource?: string },
+  partRows: number,
+) {
+  const d: ExchangeDeps = { ...deps, settings: { ...deps.settings, partRows } };
+  const submitted = await submitExchangeJob(
+    d,
+    world.consumer.caller,
+    { resource: CODE, ...request },
+    { purpose: 'pension-check' },
+  );
+  const planned = await runExportJob(d, submitted.id, { split: true });
+  const parts = planned.parts ?? 0;
+  for (let i = parts - 1; i >= 0; i--) await runExportPart(d, submitted.id, i);
+  const job = parts > 0 ? await completeExportParts(d, submitted.id) : planned;
+  let text = '';
+  for (const part of job.manifest?.manifest.parts ?? [])
+    text += await openFile(
+      partFilePath(world.exchangeDir, job.id, job.format, part.index),
+      world.consumer.keyPem,
+    );
+  return { planned, job, text };
+}
+
+t.test('a job in parts holds what one file holds: full csv, incremental, filtered', async (t) => {
+  const requests: Omit<ExchangeJobRequest, 'resource'>[] = [
+    { kind: 'full', format: 'csv' },
+    { kind: 'incremental', format: 'jsonl', since: '2025-02-28T16:10:00.000001Z' },
+    { kind: 'full', format: 'jsonl', filter: { item: 'divisionCode', equals: HOSTILE[1]! } },
+  ];
+  for (const request of requests) {
+    const what = `${request.kind} ${request.format}${request.filter ? ' filtered' : ''}`;
+    const one = await exportWith(withCopy, request);
+    const { planned, job, text } = await exportInParts(withCopy, request, 1200);
+    t.ok((planned.parts ?? 0) >= 2, `${what}: cut into ${planned.parts} parts`);
+    t.equal(job.state, 'completed');
+    t.equal(text, one.text, `${what}: the parts concatenate into the one-file content`);
+    const manifest = job.manifest!.manifest;
+    t.equal(manifest.version, 2);
+    t.equal(manifest.rows, one.job.manifest!.manifest.rows);
+    t.same(manifest.watermark, one.job.manifest!.manifest.watermark, `${what}: the same watermark`);
+    t.same(
+      manifest.parts!.map((p) => p.firstRow),
+      manifest.parts!.map((_, i) => manifest.parts!.slice(0, i).reduce((n, p) => n + p.rows, 0)),
+      'firstRow counts the rows before',
+    );
+    t.equal(job.progress.rows, manifest.rows);
+    t.notOk(job.file, 'no one file');
+    t.equal(await world.redis.exists(store.keys.partPlan(job.id)), 0, 'the plan is dropped');
+  }
+  // Fewer rows than a part: one file, a version 1 manifest, as before.
+  const small = await exportInParts(withCopy, { kind: 'full', format: 'jsonl' }, ROWS);
+  t.equal(small.planned.state, 'completed');
+  t.equal(small.planned.parts, undefined);
+  t.equal(small.planned.manifest?.manifest.version, 1);
+});
+
+t.test('a part whose file was lost is written again at completion; parts use distinct nonces', async (t) => {
+  const d: ExchangeDeps = { ...withCopy, settings: { ...withCopy.settings, partRows: 2000 } };
+  const submitted = await submitExchangeJob(
+    d,
+    world.consumer.caller,
+    { resource: CODE, kind: 'full', format: 'jsonl' },
+    { purpose: 'pension-check' },
+  );
+  const planned = await runExportJob(d, submitted.id, { split: true });
+  t.equal(planned.parts, 3);
+  t.equal(planned.state, 'running');
+  t.same(
+    await runExportJob(d, submitted.id, { split: true }),
+    JSON.parse(JSON.stringify(planned)),
+    'a second run adds nothing',
+  );
+  for (let i = 0; i < 3; i++) await runExportPart(d, submitted.id, i);
+  const first = readFileSync(partFilePath(world.exchangeDir, submitted.id, 'jsonl', 1));
+  await rm(partFilePath(world.exchangeDir, submitted.id, 'jsonl', 1));
+  const job = await completeExportParts(d, submitted.id);
+  t.equal(job.state, 'completed');
+  const again = readFileSync(partFilePath(world.exchangeDir, submitted.id, 'jsonl', 1));
+  t.ok(again.equals(first), 'the part written again is byte-identical');
+  const headers = [0, 1, 2].map((i) =>
+    readFileSync(partFilePath(world.exchangeDir, submitted.id, 'jsonl', i)),
+  );
+  const prefixes = new Set(headers.map((h) => h.subarray(12, 19).toString('hex')));
+  t.equal(prefixes.size, 3, 'three nonce prefixes for three parts');
+  t.equal(
+    parseJsonl(await openFile(partFilePath(world.exchangeDir, job.id, 'jsonl', 2), world.consumer.keyPem))
+      .length,
+    1000,
+  );
+  t.equal(job.manifest!.manifest.rows, ROWS);
+});
+
+t.test('key ranges are listed only for a key the consumer receives unmasked', async (t) => {
+  const clear = { ...entry, code: '101001/000044', name: '人口基础信息（前置库 COPY，明文身份证号）' };
+  await world.catalog.importEntry({ role: 'system', name: 'test' }, clear);
+  await world.grants.create(bureau, (await world.catalog.publishedEntry(clear.code))!.entry, {
+    deptCode: world.consumer.caller.deptCode,
+    systemId: world.consumer.caller.systemId,
+    resourceCode: clear.code,
+    items: ['idNumber', 'name'],
+    masking: { idNumber: 'none' },
+    purposes: ['pension-check'],
+    modes: ['bulk'],
+    validTo: new Date(world.clock.now + 365 * 86_400_000).toISOString(),
+    basis: '《政务信息资源共享管理办法》第二十一条',
+  });
+  const { job, text } = await exportInParts(
+    withCopy,
+    { resource: clear.code, kind: 'full', format: 'jsonl' },
+    2000,
+  );
+  const parts = job.manifest!.manifest.parts!;
+  const ids = parseJsonl(text).map((r) => String(r.idNumber));
+  t.equal(ids.length, ROWS);
+  t.match(ids[0], /^\d{17}[\dX]$/, 'the ID numbers are delivered clear');
+  t.same(
+    parts.map((p) => p.keyRange),
+    [
+      { until: { key: [ids[1999]] } },
+      { after: { key: [ids[1999]] }, until: { key: [ids[3999]] } },
+      { after: { key: [ids[3999]] } },
+    ],
+    'each part names the key after which it starts and the key it ends at',
+  );
 });

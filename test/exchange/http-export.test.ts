@@ -134,7 +134,7 @@ t.test(
 
     const file = await signedInject(app, amr, { method: 'GET', path: `/v1/exchange/jobs/${id}/file` });
     t.equal(file.statusCode, 200);
-    t.equal(file.rawPayload.length, job.manifest.manifest.file.bytes);
+    t.equal(file.rawPayload.length, job.manifest.manifest.file!.bytes);
     const tail = await signedInject(app, amr, {
       method: 'GET',
       path: `/v1/exchange/jobs/${id}/file`,
@@ -170,6 +170,85 @@ t.test(
     t.notOk(
       readFileSync(join(dir, 'exchange', id, 'data.jsonl.gz.enc')).includes(Buffer.from('0000000000')),
       'the file at rest is encrypted',
+    );
+
+    // The same export in parts of 40 000 rows (a worker of that setting): each part has its own route.
+    await worker.close();
+    const partConnection = createRedisClient(context.config.GOVSHARE_REDIS_URL, {
+      maxRetriesPerRequest: null,
+    });
+    const partWorker = await startExchangeWorker(
+      { ...exchange.deps, settings: { ...exchange.deps.settings, partRows: Math.ceil(ROWS / 2.5) } },
+      { connection: partConnection, queue: exchange.queue, concurrency: 2 },
+    );
+    t.teardown(async () => {
+      await partWorker.close();
+      await partConnection.quit();
+    });
+    const inParts = await signedInject(app, amr, {
+      method: 'POST',
+      path: '/v1/exchange/jobs',
+      body: { resource: entry.code, kind: 'full', format: 'jsonl' },
+    });
+    const partsId = inParts.json().id as string;
+    let parted = inParts.json();
+    while (parted.state !== 'completed' && parted.state !== 'failed' && Date.now() - started < 240_000) {
+      await new Promise((r) => setTimeout(r, 200));
+      parted = (await signedInject(app, amr, { method: 'GET', path: `/v1/exchange/jobs/${partsId}` })).json();
+    }
+    t.equal(parted.state, 'completed', JSON.stringify(parted.error ?? {}));
+    t.equal(parted.parts, 3);
+    const listed = parted.manifest.manifest.parts as { index: number; bytes: number; sha256: string }[];
+    t.equal(listed.length, 3);
+    const whole = await signedInject(app, amr, { method: 'GET', path: `/v1/exchange/jobs/${partsId}/file` });
+    t.equal(whole.statusCode, 404);
+    t.equal(whole.json().code, 'EXCHANGE_PART_NOT_FOUND', 'a job in parts has no one file');
+    const beyond = await signedInject(app, amr, {
+      method: 'GET',
+      path: `/v1/exchange/jobs/${partsId}/parts/3/file`,
+    });
+    t.equal(beyond.json().code, 'EXCHANGE_PART_NOT_FOUND', 'nor a fourth part');
+    const onePart = await signedInject(app, amr, {
+      method: 'GET',
+      path: `/v1/exchange/jobs/${id}/parts/0/file`,
+    });
+    t.equal(onePart.json().code, 'EXCHANGE_PART_NOT_FOUND', 'a job of one file has no parts');
+    const othersPart = await signedInject(app, psb, {
+      method: 'GET',
+      path: `/v1/exchange/jobs/${partsId}/parts/0/file`,
+    });
+    t.equal(othersPart.json().code, 'EXCHANGE_JOB_NOT_FOUND', 'another system gets no part');
+    const joined: Buffer[] = [];
+    for (const part of listed) {
+      const got = await signedInject(app, amr, {
+        method: 'GET',
+        path: `/v1/exchange/jobs/${partsId}/parts/${part.index}/file`,
+      });
+      t.equal(got.statusCode, 200);
+      t.equal(got.rawPayload.length, part.bytes);
+      t.equal(got.headers['x-content-sha256'], part.sha256);
+      const plain: Buffer[] = [];
+      const partDecrypt = createDecryptStream({ privateKey: amr.keyPem });
+      partDecrypt.on('data', (c: Buffer) => plain.push(c));
+      await new Promise<void>((resolve, reject) => {
+        partDecrypt.on('end', resolve).on('error', reject);
+        partDecrypt.end(got.rawPayload);
+      });
+      joined.push(gunzipSync(Buffer.concat(plain)));
+      if (part.index === 1) {
+        const cut = await signedInject(app, amr, {
+          method: 'GET',
+          path: `/v1/exchange/jobs/${partsId}/parts/1/file`,
+          headers: { range: 'bytes=50-' },
+        });
+        t.equal(cut.statusCode, 206, 'Range resumes a part');
+        t.same(cut.rawPayload, got.rawPayload.subarray(50));
+      }
+    }
+    t.same(
+      Buffer.concat(joined).toString('utf8').trim().split('\n'),
+      lines,
+      'the decrypted parts in order are the one-file export',
     );
   },
 );

@@ -69,7 +69,7 @@ t.test('a full jsonl export of 20k residents decrypts to the projected, masked r
   t.ok(check.ok, 'the manifest verifies with the platform signing certificate');
   const manifest = job.manifest!.manifest;
   t.equal(manifest.rows, 20_000);
-  t.equal(manifest.file.bytes, readFileSync(path(job)).length);
+  t.equal(manifest.file!.bytes, readFileSync(path(job)).length);
   t.equal(manifest.grantId, grant.id);
   t.equal(manifest.watermark?.item, 'updatedAt');
   const latest = world

@@ -157,7 +157,7 @@ t.test('two gateway processes and a worker process on a Redis Cluster', async (t
 
     const file = await call(gw2, hrss, { ...bulk, method: 'GET', path: `/v1/exchange/jobs/${id}/file` });
     t.equal(file.status, 200, 'the file downloads through gateway 2');
-    t.equal(file.body.length, manifest.file.bytes, 'the downloaded file is the whole file');
+    t.equal(file.body.length, manifest.file!.bytes, 'the downloaded file is the whole file');
     const plain = await decrypt(file.body, hrss.keyPem);
     const lines = gunzipSync(plain).toString('utf8').trim().split('\n');
     t.equal(lines.length, manifest.rows, 'the consumer decrypts every row');

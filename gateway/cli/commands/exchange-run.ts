@@ -10,14 +10,16 @@ import {
   createWriteStream,
   existsSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { request } from 'undici';
-import { decryptFile } from '../../../certs/envelope.js';
+import { createDecryptStream, decryptFile } from '../../../certs/envelope.js';
 import { verifyManifest } from '../../../exchange/manifest.js';
 import { type Command, parseFlags, required, UsageError } from '../command.js';
 import { SIGNING_FLAGS, SIGNING_USAGE, signingIdentity } from '../signing-flags.js';
@@ -27,7 +29,25 @@ interface JobView {
   state: string;
   progress: { rows: number; scanned?: number; percent?: number; total?: number };
   error?: { code: string; message: string };
-  manifest?: { manifest: { rows: number; file: { bytes: number; sha256: string } }; signature: string };
+  manifest?: {
+    manifest: {
+      rows: number;
+      file?: { bytes: number; sha256: string };
+      parts?: { index: number; bytes: number; sha256: string }[];
+    };
+    signature: string;
+  };
+}
+
+/** One encrypted file to fetch: the job's file, or one of its parts. */
+interface Piece {
+  url: string;
+  /** Where it is downloaded (and resumed). */
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** "download" or "part 2/4" on the progress line. */
+  label: string;
 }
 
 /** Status polls start 0.5 s apart and slow down to one every 5 s. */
@@ -192,79 +212,164 @@ export const exchangeRunCommand: Command = {
     }
 
     // Download, resuming a partial file with Range: only one of this same job (the job id is kept beside
-    // it), since another job's file has another data key and other bytes.
+    // it), since another job's file has another data key and other bytes. A job in parts (manifest
+    // version 2) is fetched part by part, each resumed the same way.
     const encrypted = `${out}.enc`;
     const jobMark = `${encrypted}.job`;
-    const expected = job.manifest.manifest.file;
+    const listed = job.manifest.manifest;
     const sameJob = existsSync(jobMark) && readFileSync(jobMark, 'utf8').trim() === job.id;
-    let have = sameJob && existsSync(encrypted) ? statSync(encrypted).size : 0;
-    if (have > expected.bytes) have = 0;
     if (!sameJob) writeFileSync(jobMark, `${job.id}\n`);
-    if (have < expected.bytes) {
-      const url = `${gateway}/v1/exchange/jobs/${job.id}/file`;
-      const prepared = client.prepare({ method: 'GET', url, ...identity, askSignedResponse: false });
-      const headers = have > 0 ? { ...prepared.headers, range: `bytes=${have}-` } : prepared.headers;
-      const response = await request(url, {
-        method: 'GET',
-        headers,
-        headersTimeout: 60_000,
-        bodyTimeout: 600_000,
-      });
-      if (response.statusCode !== 200 && response.statusCode !== 206) {
-        io.err(`download answered ${response.statusCode}: ${await response.body.text()}`);
+    const pieces: Piece[] = listed.parts
+      ? listed.parts.map((part, i, all) => ({
+          url: `${gateway}/v1/exchange/jobs/${job.id}/parts/${part.index}/file`,
+          path: `${encrypted}.part-${part.index}`,
+          bytes: part.bytes,
+          sha256: part.sha256,
+          label: `part ${i + 1}/${all.length}`,
+        }))
+      : listed.file
+        ? [
+            {
+              url: `${gateway}/v1/exchange/jobs/${job.id}/file`,
+              path: encrypted,
+              ...listed.file,
+              label: 'download',
+            },
+          ]
+        : [];
+    if (pieces.length === 0) {
+      io.err(`job ${job.id}: the manifest lists neither a file nor parts`);
+      return 1;
+    }
+    for (const piece of pieces) {
+      let have = sameJob && existsSync(piece.path) ? statSync(piece.path).size : 0;
+      if (have > piece.bytes) have = 0;
+      if (have < piece.bytes) {
+        const prepared = client.prepare({
+          method: 'GET',
+          url: piece.url,
+          ...identity,
+          askSignedResponse: false,
+        });
+        const headers = have > 0 ? { ...prepared.headers, range: `bytes=${have}-` } : prepared.headers;
+        const response = await request(piece.url, {
+          method: 'GET',
+          headers,
+          headersTimeout: 60_000,
+          bodyTimeout: 600_000,
+        });
+        if (response.statusCode !== 200 && response.statusCode !== 206) {
+          io.err(`download answered ${response.statusCode}: ${await response.body.text()}`);
+          return 1;
+        }
+        const append = have > 0 && response.statusCode === 206;
+        const started = Date.now();
+        const from = append ? have : 0;
+        let got = from;
+        let shown = started;
+        const show = (last: boolean) => {
+          const pace = rateAndEta(
+            from / 1e6,
+            got / 1e6,
+            piece.bytes / 1e6,
+            (Date.now() - started) / 1000,
+            'MB',
+          );
+          const percent = piece.bytes > 0 ? (100 * got) / piece.bytes : 100;
+          const line = `${piece.label.padEnd(9)} ${bar(percent, listed.rows)}${pace ? `  ${pace}` : ''}`;
+          if (tty) process.stderr.write(`\r${line}${last ? '\n' : ''}`);
+          else if (last) io.err(line);
+        };
+        const meter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            got += chunk.length;
+            if (Date.now() - shown >= 500) {
+              shown = Date.now();
+              show(false);
+            }
+            callback(null, chunk);
+          },
+        });
+        await pipeline(response.body, meter, createWriteStream(piece.path, { flags: append ? 'a' : 'w' }));
+        show(true);
+        if (append)
+          io.err(`resumed the ${piece.label === 'download' ? 'download' : piece.label} at byte ${have}`);
+      }
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(piece.path)) hash.update(chunk as Buffer);
+      if (hash.digest('hex') !== piece.sha256) {
+        const what = piece.label === 'download' ? 'file' : piece.label;
+        io.err(
+          `the downloaded ${what} does not match the manifest's SHA-256; delete ${piece.path} and run again`,
+        );
         return 1;
       }
-      const append = have > 0 && response.statusCode === 206;
-      const started = Date.now();
-      const from = append ? have : 0;
-      let got = from;
-      let shown = started;
-      const show = (last: boolean) => {
-        const pace = rateAndEta(
-          from / 1e6,
-          got / 1e6,
-          expected.bytes / 1e6,
-          (Date.now() - started) / 1000,
-          'MB',
-        );
-        const percent = expected.bytes > 0 ? (100 * got) / expected.bytes : 100;
-        const line = `download  ${bar(percent, job.manifest!.manifest.rows)}${pace ? `  ${pace}` : ''}`;
-        if (tty) process.stderr.write(`\r${line}${last ? '\n' : ''}`);
-        else if (last) io.err(line);
-      };
-      const meter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          got += chunk.length;
-          if (Date.now() - shown >= 500) {
-            shown = Date.now();
-            show(false);
-          }
-          callback(null, chunk);
-        },
-      });
-      await pipeline(response.body, meter, createWriteStream(encrypted, { flags: append ? 'a' : 'w' }));
-      show(true);
-      if (append) io.err(`resumed the download at byte ${have}`);
-    }
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(encrypted)) hash.update(chunk as Buffer);
-    if (hash.digest('hex') !== expected.sha256) {
-      io.err(`the downloaded file does not match the manifest's SHA-256; delete ${encrypted} and run again`);
-      return 1;
     }
     // The manifest is signed by the platform: checked with the CA's platform signing certificate.
     const platformCert = await client.platformCertificate(gateway);
     const check = verifyManifest(job.manifest, platformCert.toString());
     if (!check.ok) throw new Error(`the manifest signature does not verify: ${check.reason}`);
     writeFileSync(`${out}.manifest.json`, `${JSON.stringify(job.manifest, null, 2)}\n`);
-    const result = await decryptFile({ privateKey: keyPem }, encrypted, out, { gunzip: true });
-    // Decrypted and checked: the encrypted copy is not needed to run again.
-    rmSync(encrypted, { force: true });
+    const result =
+      pieces.length === 1 && !listed.parts
+        ? await decryptFile({ privateKey: keyPem }, encrypted, out, { gunzip: true })
+        : await decryptParts(
+            keyPem,
+            pieces.map((p) => p.path),
+            out,
+          );
+    // Decrypted and checked: the encrypted copies are not needed to run again.
+    for (const piece of pieces) rmSync(piece.path, { force: true });
     rmSync(jobMark, { force: true });
-    io.err(`manifest signature verified; ${expected.bytes} encrypted bytes, SHA-256 ${expected.sha256}`);
-    io.out(
-      `${job.manifest.manifest.rows} rows → ${out} (${result.bytes} bytes); manifest ${out}.manifest.json`,
+    const total = pieces.reduce((sum, p) => sum + p.bytes, 0);
+    io.err(
+      listed.parts
+        ? `manifest signature verified; ${pieces.length} parts, ${total} encrypted bytes, each part's SHA-256 checked`
+        : `manifest signature verified; ${total} encrypted bytes, SHA-256 ${pieces[0]!.sha256}`,
     );
+    io.out(`${listed.rows} rows → ${out} (${result.bytes} bytes); manifest ${out}.manifest.json`);
     return 0;
   },
 };
+
+/**
+ * The parts of a job decrypted (each with its own header, the same key wrap) and gunzipped in order into
+ * one file, written beside it first and renamed: `out` is whole or absent.
+ */
+async function decryptParts(
+  keyPem: string,
+  paths: readonly string[],
+  out: string,
+): Promise<{ bytes: number }> {
+  const temp = `${out}.${process.pid}.partial`;
+  let bytes = 0;
+  const sink = createWriteStream(temp, { mode: 0o600, flags: 'w' });
+  const counter = () =>
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+  try {
+    for (const path of paths) {
+      await pipeline(
+        createReadStream(path),
+        createDecryptStream({ privateKey: keyPem }),
+        createGunzip(),
+        counter(),
+        sink,
+        { end: false },
+      );
+    }
+    await new Promise<void>((resolve, reject) =>
+      sink.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    renameSync(temp, out);
+  } catch (error) {
+    sink.destroy();
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { bytes };
+}

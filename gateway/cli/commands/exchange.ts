@@ -62,7 +62,8 @@ async function checkAgainstManifest(
     ? (parsed as { manifest: unknown }).manifest
     : parsed;
   const manifest = (signed as { manifest?: Manifest }).manifest;
-  if (!manifest?.file) throw new UsageError(`--manifest ${manifestPath} holds no exchange manifest`);
+  if (!manifest?.file && !manifest?.parts)
+    throw new UsageError(`--manifest ${manifestPath} holds no exchange manifest`);
   if (platformCertPath) {
     const check = verifyManifest(signed, await readFile(platformCertPath, 'utf8'));
     if (!check.ok) throw new Error(`the manifest is not genuine: ${check.reason}`);
@@ -75,9 +76,23 @@ async function checkAgainstManifest(
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(inPath)) hash.update(chunk as Buffer);
   const sha256 = hash.digest('hex');
-  if (size !== manifest.file.bytes || sha256 !== manifest.file.sha256) {
+  if (manifest.parts) {
+    // A job in parts: the file given must be one of them (each part decrypts on its own).
+    const part = manifest.parts.find((p) => p.bytes === size && p.sha256 === sha256);
+    if (!part) {
+      throw new Error(
+        `${inPath} is none of the ${manifest.parts.length} parts of the manifest (${size} bytes, SHA-256 ${sha256}): download it again`,
+      );
+    }
+    warn(
+      `${inPath} is part ${part.index} of ${manifest.parts.length}: the parts decrypted in order make the file`,
+    );
+    return manifest;
+  }
+  const file = manifest.file!;
+  if (size !== file.bytes || sha256 !== file.sha256) {
     throw new Error(
-      `${inPath} is not the file of the manifest (${size} bytes, SHA-256 ${sha256}; expected ${manifest.file.bytes} bytes, ${manifest.file.sha256}): download it again`,
+      `${inPath} is not the file of the manifest (${size} bytes, SHA-256 ${sha256}; expected ${file.bytes} bytes, ${file.sha256}): download it again`,
     );
   }
   return manifest;

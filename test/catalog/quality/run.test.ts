@@ -2,7 +2,7 @@ import t from 'tap';
 import { idNumberCheckCharacter } from '../../../catalog/identifiers.js';
 import { qualityPlan } from '../../../catalog/quality/plan.js';
 import type { QualityReport } from '../../../catalog/quality/report.js';
-import { runQualityCheck } from '../../../catalog/quality/run.js';
+import { isoInstantMs, runQualityCheck } from '../../../catalog/quality/run.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
 import { asAsync, enrolmentEntry, idNumberFor, spread, syntheticRows } from './fixtures.js';
 
@@ -286,4 +286,58 @@ t.test('a sample weighs the rows without a key as it weighs the others', async (
   });
   t.equal(full.rules.find((r) => r.rule === 'key:missing')?.violations, 100);
   t.ok(Math.abs(full.score - sampled.score) < 2, `full ${full.score}, sampled ${sampled.score}`);
+});
+
+t.test('watermarks read from their characters are what Date.parse reads', async (t) => {
+  const copyFormat = [
+    '2025-03-01T09:30:00+00:00',
+    '2025-03-01T09:30:00.123456+00:00',
+    '2024-02-29T23:59:59.5Z',
+  ];
+  for (const value of copyFormat) {
+    t.equal(isoInstantMs(value), Date.parse(value), value);
+  }
+  // Left to Date.parse (NaN here): what it reads another way, or not at all.
+  for (const value of [
+    '2025-02-29T00:00:00Z', // V8 rolls it over to 1 March
+    '2025-04-31T00:00:00Z',
+    '2025-03-01T24:00:00Z',
+    '0099-01-01T00:00:00Z', // Date.UTC would read 1999
+    '2025-03-01T00:00:00', // no zone: China Standard Time, see watermarkMs
+    '2025-03-01 00:00:00+08:00',
+    '2025-03-01T00:00:00.Z',
+    '2025-03-01T00:00:00+0800',
+    '2025-03-01T00:00:60Z',
+    '2025-03-01T00:00:00+24:00',
+    '2025-03-01',
+  ]) {
+    t.ok(Number.isNaN(isoInstantMs(value)), `${value}: Date.parse's`);
+  }
+  // Many instants, zones and fractions: the same milliseconds.
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed;
+  };
+  const pad = (n: number, w: number) => String(n).padStart(w, '0');
+  let compared = 0;
+  const differ: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const ms = Date.UTC(1000, 0, 1) + (next() / 2 ** 31) * (Date.UTC(9999, 11, 31) - Date.UTC(1000, 0, 1));
+    const d = new Date(Math.floor(ms));
+    const fraction = [
+      '',
+      '.1',
+      '.12',
+      `.${pad(d.getUTCMilliseconds(), 3)}`,
+      `.${pad(next() % 1_000_000, 6)}`,
+    ][next() % 5];
+    const offset =
+      next() % 3 === 0 ? 'Z' : `${next() % 2 ? '+' : '-'}${pad(next() % 15, 2)}:${pad((next() % 4) * 15, 2)}`;
+    const value = `${d.toISOString().slice(0, 19)}${fraction}${offset}`;
+    if (isoInstantMs(value) !== Date.parse(value)) differ.push(value);
+    compared++;
+  }
+  t.same(differ, [], 'no instant read otherwise');
+  t.equal(compared, 20_000);
 });

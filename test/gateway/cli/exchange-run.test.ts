@@ -8,7 +8,8 @@ import t, { type Test } from 'tap';
 import { createEnvelope, EnvelopeEncryptor } from '../../../certs/envelope.js';
 import { issueSystemCertificate } from '../../../certs/issue.js';
 import { loadPlatform } from '../../../certs/platform.js';
-import { signManifest } from '../../../exchange/manifest.js';
+import { signManifest, verifyManifest } from '../../../exchange/manifest.js';
+import { partHeader } from '../../../exchange/part-plan.js';
 import { clock, nextPollDelayMs, POLL_MS, rateAndEta } from '../../../gateway/cli/commands/exchange-run.js';
 import { usePlatformDir } from '../../helpers/app.js';
 import { cli } from '../../helpers/cli.js';
@@ -289,4 +290,138 @@ t.test('exchange run without --user-id: the refusal says to pass one', async (t)
   t.same(gateway.seen, ['POST /v1/exchange/jobs']);
   t.match(run.out.join('\n'), /"code":"USER_ID_REQUIRED"/);
   t.match(run.err.join('\n'), /pass --user-id with the official acting through this system/);
+});
+
+/** A finished job in `count` parts of `rows` jsonl rows each, as the gateway shows it. */
+function finishedJobInParts(
+  platform: ReturnType<typeof loadPlatform>,
+  system: Awaited<ReturnType<typeof issueSystemCertificate>>,
+  id: string,
+  count: number,
+  rows: number,
+) {
+  const envelope = createEnvelope({ certPem: system.certPem, serial: system.serial });
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const files = Array.from({ length: count }, (_, index) => {
+    const plain = Buffer.from(Array.from({ length: rows }, (_, i) => `{"n":${index * rows + i}}\n`).join(''));
+    const gz = gzipSync(plain);
+    const header = partHeader(envelope.headerBytes, index);
+    const encryptor = new EnvelopeEncryptor(envelope.dataKey, header);
+    const bytes = Buffer.concat([header, ...encryptor.write(gz), ...encryptor.endSegment(true)]);
+    return { bytes, gz };
+  });
+  const manifest = signManifest(
+    {
+      version: 2,
+      jobId: id,
+      resource: '101001/000001',
+      resourceVersion: 1,
+      grantId: 'g-1',
+      consumer: { deptCode: '91350100M000100Y44', systemId: 'bulk-client', certSerial: system.serial },
+      items: ['n'],
+      kind: 'full',
+      format: 'jsonl',
+      rows: count * rows,
+      parts: files.map((f, index) => ({
+        index,
+        name: `part-${String(index).padStart(5, '0')}.jsonl.gz.enc`,
+        bytes: f.bytes.length,
+        sha256: sha(f.bytes),
+        plaintextSha256: sha(f.gz),
+        rows,
+        firstRow: index * rows,
+      })),
+      encryption: { scheme: 'govshare-envelope-v1', recipientSerial: system.serial },
+      createdAt: new Date().toISOString(),
+    },
+    platform,
+  );
+  const view = { id, state: 'completed', progress: { rows: count * rows, percent: 100 }, manifest };
+  return { view, files, manifest };
+}
+
+t.test('exchange run fetches every part of a job in parts, resumes a cut part, and joins them', async (t) => {
+  const { platform, system, key, cert, files } = await bulkClient(t);
+  const out = join(files, 'out.jsonl');
+  const job = finishedJobInParts(platform, system, `x${'4'.repeat(32)}`, 3, 100);
+  t.ok(verifyManifest(job.manifest, platform.signingCertPem).ok);
+  // A cut earlier run: part 0 whole, part 1 cut after 70 bytes.
+  writeFileSync(`${out}.enc.part-0`, job.files[0]!.bytes);
+  writeFileSync(`${out}.enc.part-1`, job.files[1]!.bytes.subarray(0, 70));
+  writeFileSync(`${out}.enc.job`, `${job.view.id}\n`);
+  let range: string | undefined;
+  const part1 = (req: IncomingMessage, res: ServerResponse) => {
+    range = req.headers.range;
+    const whole = job.files[1]!.bytes;
+    res.writeHead(206, { 'content-range': `bytes 70-${whole.length - 1}/${whole.length}` });
+    res.end(whole.subarray(70));
+  };
+  const part2 = (_req: IncomingMessage, res: ServerResponse) => res.end(job.files[2]!.bytes);
+  const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
+  const gateway = await fakeGateway(t, [json(200, job.view), part1, part2, platformCert]);
+  const run = await cli(
+    ['exchange', 'run', gateway.url, '--key', key, '--cert', cert, '--purpose', 'test'].concat([
+      '--job',
+      job.view.id,
+      '--out',
+      out,
+    ]),
+    {},
+  );
+  t.equal(run.code, 0, run.err.join('\n'));
+  t.same(gateway.seen, [
+    `GET /v1/exchange/jobs/${job.view.id}`,
+    `GET /v1/exchange/jobs/${job.view.id}/parts/1/file`,
+    `GET /v1/exchange/jobs/${job.view.id}/parts/2/file`,
+    'GET /v1/ca/platform-cert',
+  ]);
+  t.equal(range, 'bytes=70-');
+  t.match(run.err.join('\n'), /resumed the part 2\/3 at byte 70/);
+  const lines = readFileSync(out, 'utf8').split('\n');
+  t.equal(lines.length, 301, '300 rows');
+  t.same(
+    lines.slice(0, 300).map((l) => (JSON.parse(l) as { n: number }).n),
+    Array.from({ length: 300 }, (_, i) => i),
+    'in order',
+  );
+  for (let i = 0; i < 3; i++) t.notOk(existsSync(`${out}.enc.part-${i}`), `part ${i} removed once joined`);
+
+  // A part that does not match its digest is refused (swapped parts: each is sealed for its own place).
+  const swapped = await fakeGateway(t, [json(200, job.view), (_req, res) => res.end(job.files[1]!.bytes)]);
+  const bad = await cli(
+    ['exchange', 'run', swapped.url, '--key', key, '--cert', cert, '--purpose', 'test'].concat([
+      '--job',
+      job.view.id,
+      '--out',
+      join(files, 'other.jsonl'),
+    ]),
+    {},
+  );
+  t.equal(bad.code, 1);
+  t.match(bad.err.join('\n'), /the downloaded part 1\/3 does not match the manifest's SHA-256/);
+});
+
+t.test('a manifest lists one file or its parts, as its version says, the parts in order', async (t) => {
+  const { platform, system } = await bulkClient(t);
+  const job = finishedJobInParts(platform, system, `x${'5'.repeat(32)}`, 2, 10);
+  const { manifest } = job.manifest;
+  const resign = (m: object) => signManifest(m as typeof manifest, platform);
+  t.ok(verifyManifest(resign(manifest), platform.signingCertPem).ok);
+  t.match(verifyManifest(resign({ ...manifest, version: 1 }), platform.signingCertPem), { ok: false });
+  t.match(
+    verifyManifest(
+      resign({
+        ...manifest,
+        file: { name: 'x', bytes: 1, sha256: 'a'.repeat(64), plaintextSha256: 'a'.repeat(64) },
+      }),
+      platform.signingCertPem,
+    ),
+    { ok: false },
+  );
+  t.match(
+    verifyManifest(resign({ ...manifest, parts: [...manifest.parts!].reverse() }), platform.signingCertPem),
+    { ok: false, reason: 'the parts are not listed in order' },
+  );
+  const { parts: _p, ...noParts } = manifest;
+  t.match(verifyManifest(resign({ ...noParts, version: 2 }), platform.signingCertPem), { ok: false });
 });

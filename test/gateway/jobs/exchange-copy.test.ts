@@ -1,7 +1,8 @@
 /**
  * A worker process killed with SIGKILL while it streams a PostgreSQL front-end database through COPY:
  * another worker resumes the job from its checkpoint, and the file is byte-identical (so the same after
- * decryption) to an uninterrupted run's.
+ * decryption) to an uninterrupted run's. The same for a job cut into parts (a BullMQ flow): the killed
+ * worker's part alone is redone, and the parts decrypt to what one file holds.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { ConnectorRegistry } from '../../../connectors/registry.js';
 import { SqlConnectorFactory } from '../../../connectors/sql/connector.js';
 import { resolveSqlSources } from '../../../connectors/sql/sources.js';
 import type { ExchangeDeps } from '../../../exchange/deps.js';
-import { jobDir, jobFilePath } from '../../../exchange/paths.js';
+import { verifyManifest } from '../../../exchange/manifest.js';
+import { jobDir, jobFilePath, partFilePath } from '../../../exchange/paths.js';
 import { runExportJob } from '../../../exchange/runner.js';
 import type { ExchangeJob } from '../../../exchange/schema.js';
 import { submitExchangeJob } from '../../../exchange/service.js';
@@ -98,7 +100,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000): 
   }
 }
 
-async function childWorker(t: Test) {
+async function childWorker(t: Test, childSettings: ExchangeDeps['settings'] = deps.settings) {
   const child = spawn(
     process.execPath,
     [fileURLToPath(new URL('./exchange-worker-child.js', import.meta.url))],
@@ -111,7 +113,7 @@ async function childWorker(t: Test) {
           prefix: world.prefix,
           platformDir: world.platformDir,
           fep,
-          settings: { ...deps.settings },
+          settings: { ...childSettings },
           worker: { ...fast, concurrency: 1 },
         }),
       },
@@ -191,3 +193,110 @@ t.test('a worker killed with SIGKILL mid-COPY: another worker resumes it to an i
     return running[0].n === 0;
   });
 });
+
+t.test(
+  'a job in parts, a worker killed mid-part: only that part is redone, the parts make the same file',
+  async (t) => {
+    // 60 000 rows in parts of 15 000: four BullMQ children of one flow, written by whichever worker is free.
+    const partDeps: ExchangeDeps = { ...deps, settings: { ...deps.settings, partRows: 15_000 } };
+    const parked: ExchangeDeps = { ...partDeps, queue: { ...deps.queue, enqueue: async () => undefined } };
+    const submit = (d: ExchangeDeps) =>
+      submitExchangeJob(
+        d,
+        world.consumer.caller,
+        { resource: CODE, kind: 'full', format: 'jsonl' },
+        { purpose: 'pension-check' },
+      );
+    // The reference: the same export written as one file (a run that does not split).
+    const single = await runExportJob(partDeps, (await submit(parked)).id);
+    t.equal(single.parts, undefined);
+    const singleText = await openFile(
+      jobFilePath(world.exchangeDir, single.id, 'jsonl'),
+      world.consumer.keyPem,
+    );
+
+    const { child, exited } = await childWorker(t, partDeps.settings);
+    const killed = await submit(partDeps);
+    const k = store.keys;
+    let writing: number | undefined;
+    await until('a part halfway in the child', async () => {
+      const job = await store.get(killed.id);
+      if (!job?.parts) return false;
+      const parts = await store.getParts(killed.id, job.parts);
+      writing = parts.findIndex((p) => !p?.done && (p?.checkpoint?.segment ?? 0) >= 10);
+      return writing !== -1;
+    });
+    child.kill('SIGKILL');
+    t.equal(await exited, 'SIGKILL');
+    const atKill = await store.getParts(killed.id, 4);
+    t.ok(!atKill[writing!]?.done, `killed while writing part ${writing}`);
+    const doneBefore = atKill.filter((p) => p?.done).map((p) => p!.index);
+
+    const connection = createRedisClient(world.server.url, { maxRetriesPerRequest: null });
+    const started = await startExchangeWorker(partDeps, { connection, queue, concurrency: 2, ...fast });
+    t.teardown(async () => {
+      await started.close(true);
+      await connection.quit();
+    });
+    const settled = async (id: string) =>
+      until(
+        `job ${id}`,
+        async () => ['completed', 'failed'].includes((await store.get(id))?.state ?? ''),
+        60_000,
+      );
+    // Watch the parts until the job completes (their records are dropped then): who ran what.
+    const attempts = new Map<number, number>();
+    await until(
+      'the resumed job',
+      async () => {
+        const parts = await store.getParts(killed.id, 4);
+        for (const p of parts) if (p) attempts.set(p.index, p.attempts);
+        return ['completed', 'failed'].includes((await store.get(killed.id))?.state ?? '');
+      },
+      60_000,
+    );
+    const resumed = (await store.get(killed.id))!;
+    t.equal(resumed.state, 'completed', resumed.error?.message ?? 'completed');
+    t.equal(resumed.parts, 4);
+    for (const index of doneBefore)
+      t.equal(attempts.get(index), 1, `part ${index}, done before the kill, is not redone`);
+    t.equal(attempts.get(writing!), 2, `part ${writing} is run again, from its checkpoint`);
+    t.equal(await world.redis.exists(k.partPlan(killed.id), k.part(killed.id, 0)), 0, 'the plan is dropped');
+
+    // Uninterrupted, on the in-process worker alone.
+    const straightJob = await submit(partDeps);
+    await settled(straightJob.id);
+    const straight = (await store.get(straightJob.id))!;
+    t.equal(straight.state, 'completed');
+
+    const signed = resumed.manifest!;
+    t.ok(verifyManifest(signed, world.platform.signingCertPem).ok, 'the version 2 manifest verifies');
+    const manifest = signed.manifest;
+    t.equal(manifest.version, 2);
+    t.equal(manifest.file, undefined);
+    t.equal(manifest.rows, ROWS);
+    t.same(
+      manifest.parts!.map((p) => [p.index, p.rows, p.plaintextSha256, p.firstRow]),
+      straight.manifest!.manifest.parts!.map((p) => [p.index, p.rows, p.plaintextSha256, p.firstRow]),
+      'the same parts, digests of the plaintext and row counts as the uninterrupted run',
+    );
+    t.same(
+      manifest.parts!.map((p) => p.rows),
+      [15_000, 15_000, 15_000, 15_000],
+    );
+    // The key (an ID number) is delivered masked: no part names the clear key values it starts or ends at.
+    t.ok(
+      manifest.parts!.every((p) => p.keyRange === undefined),
+      'no key ranges for a masked key',
+    );
+    t.notMatch(JSON.stringify(resumed), /420000000000015000/, 'nor does the job record');
+    let text = '';
+    for (const part of manifest.parts!) {
+      const path = partFilePath(world.exchangeDir, killed.id, 'jsonl', part.index);
+      t.equal(readFileSync(path).length, part.bytes);
+      text += await openFile(path, world.consumer.keyPem);
+    }
+    t.equal(text, singleText, 'the decrypted parts, in order, are the one-file export');
+    t.equal(parseJsonl(text).length, ROWS);
+  },
+);

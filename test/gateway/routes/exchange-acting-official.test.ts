@@ -103,7 +103,7 @@ t.test(
       userId: 'zhang.wei',
     });
     t.equal(download.statusCode, 200);
-    t.equal(download.rawPayload.length, done.manifest!.manifest.file.bytes);
+    t.equal(download.rawPayload.length, done.manifest!.manifest.file!.bytes);
 
     const records = await trail(gw);
     const ofJob = records.filter(
