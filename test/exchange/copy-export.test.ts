@@ -298,7 +298,7 @@ async function exportInParts(
     d,
     world.consumer.caller,
     { resource: CODE, ...request },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   const planned = await runExportJob(d, submitted.id, { split: true });
   const parts = planned.parts ?? 0;
@@ -352,7 +352,7 @@ t.test('a part whose file was lost is written again at completion; parts use dis
     d,
     world.consumer.caller,
     { resource: CODE, kind: 'full', format: 'jsonl' },
-    { purpose: 'pension-check' },
+    { purpose: 'pension-check', userId: 'test.official' },
   );
   const planned = await runExportJob(d, submitted.id, { split: true });
   t.equal(planned.parts, 3);

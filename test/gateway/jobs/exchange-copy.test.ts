@@ -205,7 +205,7 @@ t.test(
         d,
         world.consumer.caller,
         { resource: CODE, kind: 'full', format: 'jsonl' },
-        { purpose: 'pension-check' },
+        { purpose: 'pension-check', userId: 'test.official' },
       );
     // The reference: the same export written as one file (a run that does not split).
     const single = await runExportJob(partDeps, (await submit(parked)).id);
