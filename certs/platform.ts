@@ -51,8 +51,15 @@ export interface Platform {
   caCertX509: X509Certificate;
   /** Signs certificates and CRLs: the CA key stays behind it. */
   caSigner: Signer;
-  /** Signs responses, audit checkpoints, manifests and webhooks with the platform signing key. */
+  /**
+   * Signs as the platform: response signatures, audit checkpoints and archive manifests, exchange
+   * manifests, webhooks, federation agreements. Replaceable by a hardware module (withPlatformSigner).
+   */
   platformSigner: Signer;
+  /**
+   * The file key itself. Only the federation connector (re-signing forwarded calls) still reads it;
+   * everything else signs through platformSigner.
+   */
   signingKey: KeyObject;
   signingCertPem: string;
   signingCertX509: X509Certificate;

@@ -190,7 +190,7 @@ async function complete(
     updatedAt: new Date(now).toISOString(),
     expiresAt: new Date(expiresAtMs).toISOString(),
     file: { path: relativeFilePath(written.id, written.format), name, bytes, sha256: digests.sha256 },
-    manifest: signManifest(manifest, deps.platform),
+    manifest: await signManifest(manifest, deps.platform),
   };
   // The record comes first, as on the data path: a job completed (its file downloadable) is always in the
   // trail. When the record cannot be written the job is not completed and the retry tries both again.

@@ -127,15 +127,47 @@ function signMessage(
   return signatureHeaders(prepared, signSignatureBase(prepared.alg, privateKey, prepared.base));
 }
 
-export function signRequest(input: SignRequestInput): Record<string, string> {
+/** The request as it is signed: Content-Digest added when there is a body, the components chosen. */
+function requestToSign(input: Omit<SignRequestInput, 'privateKey'>) {
   const hasBody = input.body !== undefined && input.body.length > 0;
   const digest = hasBody ? contentDigest(input.body!, input.digestAlg) : undefined;
   const headers = digest === undefined ? input.headers : { ...input.headers, 'content-digest': digest };
   const components = input.components ?? defaultSignedComponents(input.headers, hasBody);
-  const signed = signMessage({ method: input.method, url: input.url, headers }, components, input, {
-    nonce: input.nonce ?? randomBytes(16).toString('base64url'),
-  });
+  const message: HttpMessage = { method: input.method, url: input.url, headers };
+  const extra = { nonce: input.nonce ?? randomBytes(16).toString('base64url') };
+  return { digest, message, components, extra };
+}
+
+export function signRequest(input: SignRequestInput): Record<string, string> {
+  const { digest, message, components, extra } = requestToSign(input);
+  const signed = signMessage(message, components, input, extra);
   return digest === undefined ? signed : { 'content-digest': digest, ...signed };
+}
+
+export interface SignRequestBySignerInput extends Omit<SignRequestInput, 'privateKey'> {
+  /** Key custody (the platform's own requests, e.g. webhooks): the signature is asked of it. */
+  signer: Signer;
+}
+
+/** signRequest through a Signer: the algorithm is the key's own unless `alg` names another it can do. */
+export async function signRequestBySigner(input: SignRequestBySignerInput): Promise<Record<string, string>> {
+  const alg = signerAlgorithm(input.signer, input.alg);
+  const { digest, message, components, extra } = requestToSign(input);
+  const prepared = prepareSignature(message, components, input, alg, extra);
+  const signed = signatureHeaders(
+    prepared,
+    await input.signer.sign(Buffer.from(prepared.base), prepared.alg),
+  );
+  return digest === undefined ? signed : { 'content-digest': digest, ...signed };
+}
+
+/** The algorithm a Signer signs with: its key's own (`rsa-pss-sha512`, `sm2-sm3`) or `alg` if it can. */
+function signerAlgorithm(signer: Signer, alg: SignatureAlgorithm | undefined): SignatureAlgorithm {
+  const chosen = alg ?? (schemeFor(signer.keyType, 'rsa-pss-sha512') as SignatureAlgorithm);
+  if (isSignatureAlgorithm(chosen) && (chosen === 'sm2-sm3') !== (signer.keyType === 'sm2')) {
+    throw new SigArgumentInvalid(`a ${signer.keyType.toUpperCase()} key cannot sign ${chosen}`);
+  }
+  return chosen;
 }
 
 /**
@@ -151,10 +183,7 @@ export async function signResponse(input: SignResponseInput): Promise<Record<str
       'signResponse needs the body or a content-digest header to cover the content',
     );
   }
-  const alg = input.alg ?? (schemeFor(input.signer.keyType, 'rsa-pss-sha512') as SignatureAlgorithm);
-  if (isSignatureAlgorithm(alg) && (alg === 'sm2-sm3') !== (input.signer.keyType === 'sm2')) {
-    throw new SigArgumentInvalid(`a ${input.signer.keyType.toUpperCase()} key cannot sign ${alg}`);
-  }
+  const alg = signerAlgorithm(input.signer, input.alg);
   const headers = digest === undefined ? input.headers : { ...input.headers, 'content-digest': digest };
   const components = input.components ?? [
     '@status',

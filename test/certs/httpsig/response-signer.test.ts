@@ -8,10 +8,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { type RequestMessage, signResponse, verifyResponseSignature } from '../../../certs/httpsig/index.js';
+import {
+  type RequestMessage,
+  signRequestBySigner,
+  signResponse,
+  verifyRequestSignature,
+  verifyResponseSignature,
+} from '../../../certs/httpsig/index.js';
 import { generateSm2KeyPair } from '../../../certs/sm2.js';
 import { ProcessSigner } from '../../helpers/process-signer.js';
-import { dataRequest, NOW_MS, NOW_S, signed } from './fixtures.js';
+import { dataRequest, gatewayOptions, NOW_MS, NOW_S, signed } from './fixtures.js';
 
 const work = mkdtempSync(join(tmpdir(), 'govshare-response-signer-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
@@ -95,4 +101,28 @@ t.test('a Signer that cannot sign makes signResponse fail: no signature is made 
     }),
     { message: /signer process: not running/ },
   );
+});
+
+t.test("the platform's own requests (webhooks) signed by a Signer verify as RFC 9421 requests", async (t) => {
+  for (const [profile, alg] of [
+    ['intl', 'rsa-pss-sha512'],
+    ['gm', 'sm2-sm3'],
+  ] as const) {
+    const keyFile = join(work, `request-${profile}.pem`);
+    writeFileSync(keyFile, keys[profile], { mode: 0o600 });
+    const signer = await ProcessSigner.start(t, keyFile);
+    const message = dataRequest('{"event":"grant.approved"}');
+    const added = await signRequestBySigner({ ...message, keyId: 'platform-01', signer, created: NOW_S });
+    t.same(signer.signed, { [alg]: 1 }, `${profile}: asked of the Signer once`);
+    const options = gatewayOptions({
+      resolveKey: async () => ({ key: signer.publicKey }),
+      allowedAlgorithms: [alg],
+    });
+    const request = { ...message, headers: { ...message.headers, ...added } };
+    t.equal((await verifyRequestSignature(request, options)).alg, alg);
+    await t.rejects(
+      verifyRequestSignature({ ...request, body: Buffer.from('{"event":"grant.revoked"}') }, options),
+      { code: 'DIGEST_MISMATCH' },
+    );
+  }
 });

@@ -136,7 +136,7 @@ t.test('exchange run reports a refused status poll instead of reading it as a jo
 });
 
 /** A finished job as the gateway shows it: `rows` jsonl rows encrypted for `system`, its manifest signed. */
-function finishedJob(
+async function finishedJob(
   platform: ReturnType<typeof loadPlatform>,
   system: Awaited<ReturnType<typeof issueSystemCertificate>>,
   id: string,
@@ -148,7 +148,7 @@ function finishedJob(
   const encryptor = new EnvelopeEncryptor(envelope.dataKey, envelope.headerBytes);
   const bytes = Buffer.concat([envelope.headerBytes, ...encryptor.write(gz), ...encryptor.endSegment(true)]);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  const manifest = signManifest(
+  const manifest = await signManifest(
     {
       version: 1,
       jobId: id,
@@ -179,8 +179,8 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
   const out = join(files, 'out.jsonl');
   const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
   // Two jobs of the same size: the file left by the first must not pass for a partial of the second.
-  const first = finishedJob(platform, system, `x${'1'.repeat(32)}`, 50);
-  const second = finishedJob(platform, system, `x${'2'.repeat(32)}`, 50);
+  const first = await finishedJob(platform, system, `x${'1'.repeat(32)}`, 50);
+  const second = await finishedJob(platform, system, `x${'2'.repeat(32)}`, 50);
   t.equal(first.bytes.length, second.bytes.length);
   const args = (url: string) => [
     'exchange',
@@ -215,7 +215,7 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
 t.test('exchange run --job resumes a cut download of that job with Range', async (t) => {
   const { platform, system, key, cert, files } = await bulkClient(t);
   const out = join(files, 'out.jsonl');
-  const job = finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
+  const job = await finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
   // What a cut first run left: the first 100 bytes of this job's file, marked as this job's.
   writeFileSync(`${out}.enc`, job.bytes.subarray(0, 100));
   writeFileSync(`${out}.enc.job`, `${job.view.id}\n`);
