@@ -9,14 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { auditKeys } from '../../audit/keys.js';
+import { migrate } from '../../audit/store/migrations.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { signRequest, verifyResponseSignature } from '../../certs/httpsig/index.js';
 import { initPlatform, platformFiles } from '../../certs/platform.js';
+import * as registry from '../../certs/registry.js';
 import { generateSm2KeyPair } from '../../certs/sm2.js';
 import { sampleKeys } from '../../connectors/simulator/datasets.js';
 import { buildTestApp, usePlatformDir } from '../helpers/app.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { ProcessSigner } from '../helpers/process-signer.js';
-import { buildWorld, enc, grantPopulation, INJECT_ORIGIN } from '../helpers/world.js';
+import { buildWorld, enc, grantPopulation, INJECT_ORIGIN, signedHeaders } from '../helpers/world.js';
 
 const [idNumber] = sampleKeys('residents', 1);
 const gmDir = mkdtempSync(join(tmpdir(), 'govshare-gm-signer-'));
@@ -87,6 +90,72 @@ for (const [profile, responseAlg, checkpointAlg] of [
     t.ok(result.ok, JSON.stringify(result.instances));
   });
 }
+
+t.test('gm: a transparency answer asked with Accept-Signature is signed sm2-sm3 by the Signer', async (t) => {
+  const db = await usePostgres(t);
+  const signer = await ProcessSigner.start(t, join(gmDir, platformFiles.signingKey));
+  const a = await buildTestApp(t, {
+    env: { GOVSHARE_DATA_DIR: gmDir, GOVSHARE_AUDIT_STORE_URL: db.url },
+    platformSigner: signer,
+  });
+  await migrate(a.context.auditStore!.pool);
+  const { certs, platform } = a.context;
+  const now = new Date();
+  const portalDept = { code: '91350100M000100Y43', name: '市政务服务和大数据管理局' };
+  await registry.addDepartment(certs, portalDept, now);
+  await registry.addSystem(
+    certs,
+    { deptCode: portalDept.code, systemId: 'citizen-portal', name: '一网通办' },
+    now,
+  );
+  const issued = await registry.issueCertificate(
+    platform,
+    certs,
+    { deptCode: portalDept.code, systemId: 'citizen-portal' },
+    now,
+  );
+  const made = await a.app.inject({
+    method: 'PUT',
+    url: `/v1/departments/${portalDept.code}/systems/citizen-portal/role`,
+    headers: a.auth({ sub: 'bureau-1', role: 'bureau' }),
+    payload: { role: 'portal' },
+  });
+  t.equal(made.statusCode, 200, made.body);
+  const path = '/v1/transparency/uses';
+  const sent = signedHeaders(
+    {
+      deptCode: portalDept.code,
+      systemId: 'citizen-portal',
+      serial: issued.serial,
+      keyPem: issued.keyPem!,
+      certPem: issued.certPem,
+    },
+    {
+      method: 'GET',
+      path,
+      purpose: 'citizen-transparency',
+      userId: 'portal-session-7f3a',
+      headers: {
+        'x-subject-id': idNumber!,
+        'accept-signature': 'sig1=("@status" "content-digest" "signature";req;key="sig1")',
+      },
+    },
+  );
+  const before = signer.signed['sm2-sm3'] ?? 0;
+  const res = await a.app.inject({ method: 'GET', url: path, headers: sent });
+  t.equal(res.statusCode, 200, res.body);
+  t.ok((signer.signed['sm2-sm3'] ?? 0) > before, 'the Signer was asked');
+  const verified = await verifyResponseSignature(
+    {
+      status: 200,
+      headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+      body: res.rawPayload,
+      request: { method: 'GET', url: `${INJECT_ORIGIN}${path}`, headers: sent },
+    },
+    { key: platform.signingCertX509.publicKey },
+  );
+  t.equal(verified.alg, 'sm2-sm3', 'not the rsa-pss-sha512 the route used to hard-code');
+});
 
 t.test('a Signer holding another key than the platform signing certificate is refused', async (t) => {
   const keyFile = join(gmDir, 'other-key.pem');
