@@ -15,6 +15,7 @@ COPY catalog ./catalog
 COPY policies ./policies
 COPY certs ./certs
 COPY connectors ./connectors
+COPY federation ./federation
 COPY scripts ./scripts
 COPY test ./test
 COPY bench ./bench

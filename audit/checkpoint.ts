@@ -22,7 +22,7 @@
  *   SHA-256 of the UTF-8 bytes of `payload` (see tsa.ts), the trusted time the checkpoint existed by.
  */
 import { constants, type KeyObject, verify, type X509Certificate } from 'node:crypto';
-import { FileKeySigner, type Signer } from '../certs/signer.js';
+import { type Signer, signerMatchesCertificate } from '../certs/signer.js';
 import { sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import type { RedisClient } from '../platform/redis.js';
 import { type ChainHashAlg, canonicalJson } from './canonical.js';
@@ -90,46 +90,23 @@ export function checkpointHashAlg(payload: CheckpointPayload): ChainHashAlg {
 }
 
 export interface CheckpointSigner {
-  /** The platform signing key (RSA or SM2). */
-  privateKey: KeyObject;
   /** Its certificate; checkpoints carry the certificate's fingerprint so verifiers can pick the key. */
   certificate: X509Certificate;
-  /** Key custody for the same key (e.g. a hardware module); signs instead of `privateKey` when given. */
-  signer?: Signer;
-}
-
-const fileSigners = new WeakMap<KeyObject, Signer>();
-
-/** The Signer behind a CheckpointSigner: its own, or a file-key signer over `privateKey`. */
-function signerOf(checkpointSigner: CheckpointSigner): Signer {
-  if (checkpointSigner.signer) return checkpointSigner.signer;
-  const key = checkpointSigner.privateKey;
-  let signer = fileSigners.get(key);
-  if (!signer) {
-    signer = FileKeySigner.fromPem(key.export({ type: 'pkcs8', format: 'pem' }).toString());
-    fileSigners.set(key, signer);
-  }
-  return signer;
+  /** The key custody of the platform signing key (a file key, or a hardware module): RSA or SM2. */
+  signer: Signer;
 }
 
 /** The chain hash algorithm that goes with a signing key: SM3 with an SM2 key (`gm`), SHA-256 otherwise. */
 export function signerHashAlg(checkpointSigner: CheckpointSigner): ChainHashAlg {
-  return signerOf(checkpointSigner).keyType === 'sm2' ? 'sm3' : 'sha256';
+  return checkpointSigner.signer.keyType === 'sm2' ? 'sm3' : 'sha256';
 }
 
-export function checkSigner(signer: CheckpointSigner): void {
-  const key = signer.privateKey;
-  let made: Signer;
-  try {
-    if (key.type !== 'private') throw new TypeError('not a private key');
-    made = signerOf(signer);
-  } catch {
+export function checkSigner(checkpointSigner: CheckpointSigner): void {
+  const { signer, certificate } = checkpointSigner;
+  if (signer.keyType !== 'rsa' && signer.keyType !== 'sm2') {
     throw new AuditSetupInvalid('the checkpoint signing key must be an RSA or SM2 private key');
   }
-  if (made.keyType === 'rsa' && key.asymmetricKeyType !== 'rsa') {
-    throw new AuditSetupInvalid('the checkpoint signing key must be an RSA or SM2 private key');
-  }
-  if (!signer.certificate.checkPrivateKey(signer.privateKey)) {
+  if (!signerMatchesCertificate(certificate, signer)) {
     throw new AuditSetupInvalid('the checkpoint signing key does not belong to the given certificate');
   }
 }
@@ -142,7 +119,7 @@ export async function signPayload(
   checkpointSigner: CheckpointSigner,
   payload: string,
 ): Promise<{ sig: string; alg: CheckpointAlg }> {
-  const signer = signerOf(checkpointSigner);
+  const { signer } = checkpointSigner;
   const alg: CheckpointAlg = signer.keyType === 'sm2' ? 'sm2-sm3' : CHECKPOINT_ALG;
   const signature = await signer.sign(Buffer.from(payload), alg);
   return { sig: signature.toString('base64'), alg };

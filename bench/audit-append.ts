@@ -17,6 +17,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { subjectHash } from '../audit/subject.js';
 import { verifyAudit } from '../audit/verify.js';
 import { AuditWriter } from '../audit/writer.js';
+import { FileKeySigner } from '../certs/signer.js';
 import { createRedisClient } from '../platform/redis.js';
 import { startLocalRedis } from '../scripts/lib/local-redis.js';
 
@@ -35,7 +36,10 @@ function signer() {
   cert.setSubject([{ name: 'commonName', value: 'bench' }]);
   cert.setIssuer([{ name: 'commonName', value: 'bench' }]);
   cert.sign(key, forge.md.sha256.create());
-  return { privateKey, certificate: new X509Certificate(forge.pki.certificateToPem(cert)) };
+  return {
+    signer: FileKeySigner.fromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    certificate: new X509Certificate(forge.pki.certificateToPem(cert)),
+  };
 }
 
 let n = 0;

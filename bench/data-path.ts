@@ -273,7 +273,8 @@ async function main(): Promise<void> {
         },
         inspect: inspector('govshare'),
       });
-      govshareResponses += m.responses;
+      // The gm stack audits into its own Redis: only the intl gateway's responses are counted against its stream.
+      if (url === gateway.url) govshareResponses += m.responses;
       return m;
     };
 

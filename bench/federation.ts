@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       name: '宜昌市政务数据共享平台',
       operator: uscc('11420500010000001'),
     };
-    const offer = offerAgreement(province.context.platform, {
+    const offer = await offerAgreement(province.context.platform, {
       version: 1,
       id: 'bench-agreement',
       offerer: localParty(province.context.platform, {
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       validFrom: new Date(now.getTime() - 60_000).toISOString(),
       validTo: new Date(now.getTime() + 86_400_000).toISOString(),
     });
-    const signed = acceptAgreement(city.context.platform, offer, now);
+    const signed = await acceptAgreement(city.context.platform, offer, now);
     await storeAgreement(city.context.platform, city.context.agreements, city.context.certs, signed, now);
     await storeAgreement(
       province.context.platform,

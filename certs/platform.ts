@@ -26,7 +26,7 @@ import {
   PlatformInconsistent,
   PlatformNotInitialised,
 } from './errors.js';
-import { FileKeySigner, type Signer } from './signer.js';
+import { FileKeySigner, type Signer, signerMatchesCertificate } from './signer.js';
 import { generateSm2KeyPair } from './sm2.js';
 import { isSm2Signed, verifyIssuedBy } from './sm2-x509-verify.js';
 import {
@@ -51,8 +51,15 @@ export interface Platform {
   caCertX509: X509Certificate;
   /** Signs certificates and CRLs: the CA key stays behind it. */
   caSigner: Signer;
-  /** Signs responses, audit checkpoints, manifests and webhooks with the platform signing key. */
+  /**
+   * Signs as the platform: response signatures, audit checkpoints and archive manifests, exchange
+   * manifests, webhooks, federation agreements. Replaceable by a hardware module (withPlatformSigner).
+   */
   platformSigner: Signer;
+  /**
+   * The file key itself. Only the federation connector (re-signing forwarded calls) still reads it;
+   * everything else signs through platformSigner.
+   */
   signingKey: KeyObject;
   signingCertPem: string;
   signingCertX509: X509Certificate;
@@ -255,6 +262,20 @@ function initProfile(dataDir: string, wanted: CryptoProfile | undefined, hasCa: 
 }
 
 /** Reads the platform's key material (synchronously: this runs once at start-up or per CLI command). */
+/**
+ * The platform with its signing key held by `signer` (e.g. a GM/T 0018 hardware module) in place of the
+ * data dir's file key: everything that signs as the platform asks it. It must hold the key the platform
+ * signing certificate certifies.
+ */
+export function withPlatformSigner(platform: Platform, signer: Signer): Platform {
+  if (!signerMatchesCertificate(platform.signingCertX509, signer)) {
+    throw new PlatformInconsistent(
+      `the platform signer does not hold the key of the platform signing certificate in ${platform.dataDir}`,
+    );
+  }
+  return { ...platform, platformSigner: signer };
+}
+
 export function loadPlatform(dataDir: string): Platform {
   const path = (file: string) => join(dataDir, file);
   const missing = Object.values(platformFiles).filter((file) => !existsSync(path(file)));
@@ -291,12 +312,12 @@ export function loadPlatform(dataDir: string): Platform {
   if (caSigner.keyType !== wantedKey || platformSigner.keyType !== wantedKey) {
     throw inconsistent(`the platform keys are not ${wantedKey.toUpperCase()} keys of the ${profile} profile`);
   }
-  if (!samePublicKey(caCertX509, caSigner))
+  if (!signerMatchesCertificate(caCertX509, caSigner))
     throw inconsistent(`${platformFiles.caKey} does not match ${platformFiles.caCert}`);
   if (!certificateSignedBy(signingCertX509, caCertX509)) {
     throw inconsistent(`${platformFiles.signingCert} was not issued by the CA in ${platformFiles.caCert}`);
   }
-  if (!samePublicKey(signingCertX509, platformSigner)) {
+  if (!signerMatchesCertificate(signingCertX509, platformSigner)) {
     throw inconsistent(`${platformFiles.signingKey} does not match ${platformFiles.signingCert}`);
   }
   const derivedTokenPublic = createPublicKey(tokenPrivateKeyPem).export({ type: 'spki', format: 'der' });
@@ -422,12 +443,6 @@ export async function rotateSigningKey(
   await rename(certNext, path(platformFiles.signingCert));
   const current = loadPlatform(dataDir).signingCertX509;
   return { previous, current: certificateFingerprint(current), notAfter: new Date(current.validTo) };
-}
-
-/** Whether a certificate certifies the signer's key (SPKI bytes compared: works for SM2 keys too). */
-function samePublicKey(cert: X509Certificate, signer: Signer): boolean {
-  const certKey = cert.publicKey.export({ type: 'spki', format: 'der' });
-  return certKey.equals(signer.publicKey.export({ type: 'spki', format: 'der' }));
 }
 
 function caSubject(name: InitPlatformOptions['caName'] & {}): [string, string][] {

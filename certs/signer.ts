@@ -4,7 +4,14 @@
  * leaves it. `FileKeySigner` holds a PEM key file; a GM/T 0018 hardware module (密码机) implements the
  * same interface later without touching the callers.
  */
-import { constants, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign,
+  type X509Certificate,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isSm2Key, sm2PrivateKeyHex, sm2PublicKeyHex, sm2PublicKeyPem, sm2Sign } from './sm2.js';
 
@@ -40,6 +47,12 @@ const RSA_SCHEMES = {
   'rsa-pss-sha512': { hash: 'sha512', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 } },
   'rsa-pss-sha256': { hash: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } },
 } as const;
+
+/** Whether a certificate certifies the signer's key (SPKI bytes compared: works for SM2 keys too). */
+export function signerMatchesCertificate(cert: X509Certificate, signer: Signer): boolean {
+  const certKey = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return certKey.equals(signer.publicKey.export({ type: 'spki', format: 'der' }));
+}
 
 /** The scheme of a key that has one natural scheme for `purpose`. */
 export function schemeFor(

@@ -3,11 +3,12 @@
  * catalog, grants, certificates, connectors, the platform keys, the audit writer, the queue, a clock and
  * the settings. The gateway and the worker build one `ExchangeDeps` each; tests build their own.
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { AuditRecord } from '../audit/record.js';
 import type { PublishedEntry } from '../catalog/records.js';
 import type { DataService } from '../catalog/schema.js';
 import type { CertificateRecord } from '../certs/schema.js';
+import type { Signer } from '../certs/signer.js';
 import type { Connector, ServiceShape } from '../connectors/types.js';
 import type { RedisClient } from '../platform/redis.js';
 import type { Grant } from '../policies/grant.js';
@@ -89,7 +90,7 @@ export interface ExchangeDeps {
   machineCallsAllowed?: boolean;
   /** A ConnectorRegistry. */
   connectors: { get(service: DataService, shape?: ServiceShape): Connector };
-  platform: { signingKey: KeyObject; signingCertX509: X509Certificate; subjectHmacKey: Buffer };
+  platform: { platformSigner: Signer; signingCertX509: X509Certificate; subjectHmacKey: Buffer };
   /** Durable audit write (the gateway's AuditWriter.append with its instance id). */
   audit(record: ExchangeAuditRecord): Promise<unknown>;
   queue: ExchangeQueuePort;

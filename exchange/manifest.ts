@@ -7,29 +7,26 @@
  * The manifest holds nothing that depends on when or how often the job ran (no completion time), so a
  * job resumed after a crash has the same manifest as one that ran straight through.
  */
-import { constants, createPublicKey, type KeyObject, sign, verify, X509Certificate } from 'node:crypto';
+import { constants, createPublicKey, verify, X509Certificate } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical.js';
-import { signingKeyMaterial, signSignatureBase } from '../certs/httpsig/algorithms.js';
+import type { Signer } from '../certs/signer.js';
 import { sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import { checkSignedManifest, type Manifest, type SignedManifest } from './schema.js';
 
 const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
 
-export function signManifest(
+/** Signs through the platform's Signer: `sm2-sm3` with an SM2 key (gm), RSA-PSS SHA-256 otherwise. */
+export async function signManifest(
   manifest: Manifest,
-  signer: { signingKey: KeyObject; signingCertX509: X509Certificate },
-): SignedManifest {
+  signer: { platformSigner: Signer; signingCertX509: X509Certificate },
+): Promise<SignedManifest> {
   const data = Buffer.from(canonicalJson(manifest), 'utf8');
-  // gm: SM2 over SM3(Z‖M), default ID, r‖s; the platform signing key is SM2 there.
-  const material = signingKeyMaterial(signer.signingKey);
-  const sm2 = material.kind === 'sm2';
-  const value = sm2
-    ? signSignatureBase('sm2-sm3', material, data.toString('utf8'))
-    : sign('sha256', data, { key: signer.signingKey, ...PSS });
+  const alg = signer.platformSigner.keyType === 'sm2' ? 'sm2-sm3' : 'rsa-pss-sha256';
+  const value = await signer.platformSigner.sign(data, alg);
   return {
     manifest,
     signature: {
-      alg: sm2 ? 'sm2-sm3' : 'rsa-pss-sha256',
+      alg,
       keyid: signer.signingCertX509.serialNumber.toLowerCase(),
       value: value.toString('base64'),
     },

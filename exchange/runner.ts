@@ -276,7 +276,7 @@ export async function finishJob(
           },
         }
       : {}),
-    manifest: signManifest(manifest, deps.platform),
+    manifest: await signManifest(manifest, deps.platform),
   };
   // The record comes first, as on the data path: a job completed (its file downloadable) is always in the
   // trail. When the record cannot be written the job is not completed and the retry tries both again.

@@ -4,12 +4,21 @@
  * signed as the exact JSON text they are carried in (no canonicalisation to get wrong), first by the
  * offering platform's signing key, then countersigned by the accepting one's. A signature counts only
  * when its certificate is the platform signing certificate issued by the CA the terms name for that party.
+ *
+ * Both platforms sign through their `Signer` with their profile's algorithm: RSASSA-PSS with SHA-256 (salt
+ * 32) between two intl platforms, SM2 over SM3(Z‖M) with the default ID 1234567812345678 (64-byte r‖s)
+ * between two gm platforms; the verifier reads which from the signing certificate's key. A gm and an intl
+ * platform cannot federate (FEDERATION_PROFILE_MISMATCH): the gm platform would have to trust RSA signatures
+ * and certificates on a hop it must protect with the national algorithms (GB/T 39786).
  */
-import { constants, createHash, type KeyObject, sign, verify, X509Certificate } from 'node:crypto';
+import { constants, createHash, verify, X509Certificate } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../catalog/schema.js';
+import type { CryptoProfile } from '../certs/crypto-profile.js';
 import { isPlatformSigningCertificate, type Platform } from '../certs/platform.js';
+import type { Signer } from '../certs/signer.js';
+import { isSm2Key, sm2PublicKeyOf, sm2Verify } from '../certs/sm2.js';
 import { federationErrors } from './errors.js';
 
 export const PLATFORM_ID_PATTERN = '^[a-z0-9][a-z0-9-]{1,62}$';
@@ -116,30 +125,67 @@ export function localParty(
   };
 }
 
-function signText(key: KeyObject, text: string): string {
-  return sign('sha256', Buffer.from(text, 'utf8'), { key, ...PSS }).toString('base64');
+/** Signs the terms text through the platform's Signer: `sm2-sm3` with an SM2 key, RSA-PSS SHA-256 otherwise. */
+async function signText(signer: Signer, text: string): Promise<string> {
+  const scheme = signer.keyType === 'sm2' ? 'sm2-sm3' : 'rsa-pss-sha256';
+  return (await signer.sign(Buffer.from(text, 'utf8'), scheme)).toString('base64');
 }
 
-function verifyText(key: KeyObject, text: string, signature: string): boolean {
+/** Verifies a terms signature with the certificate's key, by its kind (SM2 or RSA). Never throws. */
+function verifyText(cert: X509Certificate, text: string, signature: string): boolean {
+  const data = Buffer.from(text, 'utf8');
+  const value = Buffer.from(signature, 'base64');
+  if (isSm2Key(cert.publicKey)) {
+    const key = sm2PublicKeyOf(cert.publicKey);
+    return key !== undefined && sm2Verify(data, value, key);
+  }
   try {
-    return verify('sha256', Buffer.from(text, 'utf8'), { key, ...PSS }, Buffer.from(signature, 'base64'));
+    return verify('sha256', data, { key: cert.publicKey, ...PSS }, value);
   } catch {
     return false;
   }
 }
 
+/** The crypto profile of a party, from its CA certificate's key: SM2 → gm, otherwise intl. */
+export function partyProfile(party: FederationParty): CryptoProfile {
+  try {
+    return isSm2Key(new X509Certificate(party.caCertPem).publicKey) ? 'gm' : 'intl';
+  } catch {
+    throw new federationErrors.FEDERATION_AGREEMENT_INVALID(
+      `the CA certificate of ${party.platformId} cannot be parsed`,
+    );
+  }
+}
+
+/** Refuses terms joining a gm and an intl platform (see the module comment for why). */
+function checkSameProfile(terms: AgreementTerms): void {
+  const offerer = partyProfile(terms.offerer);
+  const accepter = partyProfile(terms.accepter);
+  if (offerer !== accepter) {
+    throw new federationErrors.FEDERATION_PROFILE_MISMATCH(
+      `agreement ${terms.id} joins ${terms.offerer.platformId} (${offerer}) and ${terms.accepter.platformId} (${accepter}): ` +
+        'platforms of different crypto profiles cannot federate; a gm platform federates with gm platforms only',
+    );
+  }
+}
+
 /** Offers terms: `terms.offerer` must be this platform (its signing certificate); signs them. */
-export function offerAgreement(platform: Platform, terms: AgreementTerms): SignedAgreement {
+export async function offerAgreement(platform: Platform, terms: AgreementTerms): Promise<SignedAgreement> {
   checkTerms(terms);
   if (terms.offerer.signingCertPem.trim() !== platform.signingCertPem.trim()) {
     throw new federationErrors.FEDERATION_AGREEMENT_INVALID('the offerer must be this platform');
   }
+  checkSameProfile(terms);
   const text = JSON.stringify(terms);
-  return { terms: text, signatures: { offerer: signText(platform.signingKey, text) } };
+  return { terms: text, signatures: { offerer: await signText(platform.platformSigner, text) } };
 }
 
 /** Countersigns an offer made to this platform, after verifying the offerer's signature. */
-export function acceptAgreement(platform: Platform, document: SignedAgreement, now: Date): SignedAgreement {
+export async function acceptAgreement(
+  platform: Platform,
+  document: SignedAgreement,
+  now: Date,
+): Promise<SignedAgreement> {
   const opened = openAgreement(document, now, { requireBoth: false });
   if (opened.terms.accepter.signingCertPem.trim() !== platform.signingCertPem.trim()) {
     throw new federationErrors.FEDERATION_AGREEMENT_INVALID(
@@ -149,7 +195,10 @@ export function acceptAgreement(platform: Platform, document: SignedAgreement, n
   if (document.signatures.accepter) return document;
   return {
     terms: document.terms,
-    signatures: { ...document.signatures, accepter: signText(platform.signingKey, document.terms) },
+    signatures: {
+      ...document.signatures,
+      accepter: await signText(platform.platformSigner, document.terms),
+    },
   };
 }
 
@@ -186,6 +235,7 @@ export function openAgreement(
   }
   checkTerms(terms);
   const checked = terms as AgreementTerms;
+  checkSameProfile(checked);
   const sides: Side[] =
     options.requireBoth || document.signatures.accepter ? ['offerer', 'accepter'] : ['offerer'];
   for (const side of sides) {
@@ -196,7 +246,7 @@ export function openAgreement(
       );
     }
     const cert = platformSigningCert(checked[side], now, side);
-    if (!verifyText(cert.publicKey, document.terms, signature)) {
+    if (!verifyText(cert, document.terms, signature)) {
       throw new federationErrors.FEDERATION_AGREEMENT_INVALID(
         `the ${side}'s signature on agreement ${checked.id} does not verify with the signing certificate of ${checked[side].platformId}`,
       );

@@ -7,6 +7,7 @@ import { createError, type FastifyError, type FastifyErrorConstructor } from '@f
 
 export const federationErrors = {
   FEDERATION_AGREEMENT_INVALID: createError('FEDERATION_AGREEMENT_INVALID', '%s', 400),
+  FEDERATION_PROFILE_MISMATCH: createError('FEDERATION_PROFILE_MISMATCH', '%s', 400),
   FEDERATION_AGREEMENT_NOT_FOUND: createError('FEDERATION_AGREEMENT_NOT_FOUND', '%s', 404),
   FEDERATION_AGREEMENT_INACTIVE: createError('FEDERATION_AGREEMENT_INACTIVE', '%s', 403),
   FEDERATION_PEER_UNKNOWN: createError('FEDERATION_PEER_UNKNOWN', '%s', 401),
@@ -20,6 +21,8 @@ export const federationErrors = {
 export const federationErrorDocs: Record<keyof typeof federationErrors, string> = {
   FEDERATION_AGREEMENT_INVALID:
     'A federation agreement file is malformed, names a certificate that is not its platform signing certificate, or a signature does not verify against the CA it names.',
+  FEDERATION_PROFILE_MISMATCH:
+    'A federation agreement joins a gm (SM2/SM3) and an intl (RSA) platform: platforms federate only within one crypto profile, since a gm platform may trust SM2 signatures and certificates only.',
   FEDERATION_AGREEMENT_NOT_FOUND: 'No federation agreement has this id on this platform.',
   FEDERATION_AGREEMENT_INACTIVE:
     'The federation agreement is revoked, expired, not yet valid or not countersigned: nothing crosses between the two platforms.',

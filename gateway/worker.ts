@@ -70,7 +70,6 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         dir: auditArchiveDir(config),
         retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
         signer: {
-          privateKey: context.platform.signingKey,
           certificate: context.platform.signingCertX509,
           signer: context.platform.platformSigner,
         },

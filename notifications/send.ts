@@ -4,11 +4,11 @@
  * the content type and digest, the idempotency key (the event id: the same for every attempt, so the
  * receiver can drop repeats) and the event type. Redirects are never followed.
  */
-import type { KeyObject } from 'node:crypto';
 import { type LookupAddress, type LookupOptions, lookup } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { type Dispatcher, request } from 'undici';
-import { signRequest } from '../certs/httpsig/index.js';
+import { signRequestBySigner } from '../certs/httpsig/index.js';
+import type { Signer } from '../certs/signer.js';
 import { WEBHOOK_URL_INVALID } from './errors.js';
 import type { DeliveredEvent } from './schema.js';
 
@@ -23,7 +23,8 @@ export const WEBHOOK_SIGNED_COMPONENTS = [
 
 export interface WebhookSigner {
   keyId: string;
-  privateKey: KeyObject;
+  /** The platform's key custody: webhooks are signed as the platform. */
+  signer: Signer;
 }
 
 export interface SendResult {
@@ -146,13 +147,13 @@ export async function sendWebhook(
     'x-govshare-event': event.type,
     'x-govshare-delivery': deliveryId,
   };
-  const signed = signRequest({
+  const signed = await signRequestBySigner({
     method: 'POST',
     url,
     headers,
     body,
     keyId: signer.keyId,
-    privateKey: signer.privateKey,
+    signer: signer.signer,
     components: WEBHOOK_SIGNED_COMPONENTS,
     created: options.nowSeconds,
   });

@@ -10,6 +10,7 @@ import type { AuditRecord } from '../../audit/record.js';
 import { subjectHash } from '../../audit/subject.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { idNumberCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
+import { FileKeySigner } from '../../certs/signer.js';
 import { createRedisClient, type RedisClient } from '../../platform/redis.js';
 import { seededRandom } from './search-stats.js';
 
@@ -57,7 +58,10 @@ export function benchSigner(): CheckpointSigner {
   cert.setSubject([{ name: 'commonName', value: 'govshare bench platform' }]);
   cert.setIssuer([{ name: 'commonName', value: 'govshare bench platform' }]);
   cert.sign(key, forge.md.sha256.create());
-  return { privateKey, certificate: new X509Certificate(forge.pki.certificateToPem(cert)) };
+  return {
+    signer: FileKeySigner.fromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+    certificate: new X509Certificate(forge.pki.certificateToPem(cert)),
+  };
 }
 
 /** Distinct valid resident ID numbers (division 420102, births from 1950, sequence per birth date). */

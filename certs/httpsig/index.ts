@@ -15,9 +15,11 @@ export * from './errors.js';
 export type { Headers, HeaderValue, HttpMessage, RequestMessage, ResponseMessage } from './message.js';
 export {
   defaultSignedComponents,
+  type SignRequestBySignerInput,
   type SignRequestInput,
   type SignResponseInput,
   signRequest,
+  signRequestBySigner,
   signResponse,
 } from './sign.js';
 export {

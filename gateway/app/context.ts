@@ -9,7 +9,8 @@ import { AuditStore } from '../../audit/store/store.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { catalogKeys } from '../../catalog/keys.js';
 import { CatalogService } from '../../catalog/service.js';
-import { loadPlatform, type Platform } from '../../certs/platform.js';
+import { loadPlatform, type Platform, withPlatformSigner } from '../../certs/platform.js';
+import type { Signer } from '../../certs/signer.js';
 import { CertsStore } from '../../certs/store.js';
 import { HttpConnectorFactory } from '../../connectors/http-connector.js';
 import { ConnectorRegistry } from '../../connectors/registry.js';
@@ -72,13 +73,16 @@ export interface ContextOptions {
   /** Use this client instead of connecting to GOVSHARE_REDIS_URL (the caller keeps ownership). */
   redis?: RedisClient;
   now?: () => Date;
+  /** Key custody of the platform signing key in place of the data dir's file key (a hardware module). */
+  platformSigner?: Signer;
 }
 
 export async function createContext(
   config: GovshareConfig,
   options: ContextOptions = {},
 ): Promise<GatewayContext> {
-  const platform = loadPlatform(config.GOVSHARE_DATA_DIR);
+  const loaded = loadPlatform(config.GOVSHARE_DATA_DIR);
+  const platform = options.platformSigner ? withPlatformSigner(loaded, options.platformSigner) : loaded;
   const ownsRedis = options.redis === undefined;
   const redis =
     options.redis ??
@@ -134,7 +138,6 @@ export async function createContext(
   const timestamper = tsaClientFor(config);
   const audit = new AuditWriter(dataRedis, prefix, config.GOVSHARE_INSTANCE_ID, {
     signer: {
-      privateKey: platform.signingKey,
       certificate: platform.signingCertX509,
       signer: platform.platformSigner,
     },

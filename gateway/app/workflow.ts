@@ -172,7 +172,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   };
   const signer = {
     keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
-    privateKey: context.platform.signingKey,
+    signer: context.platform.platformSigner,
   };
   const notifications = new Notifier(new WebhookStore(redis, prefix), queues.webhooks, signer, now, {
     targets: { allowLoopback: context.config.GOVSHARE_WEBHOOK_ALLOW_LOOPBACK },

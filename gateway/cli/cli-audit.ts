@@ -18,7 +18,6 @@ export async function cliAudit(
   const instance = `cli-${hostname()}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
   const writer = new AuditWriter(redis, config.GOVSHARE_REDIS_PREFIX, instance, {
     signer: {
-      privateKey: platform.signingKey,
       certificate: platform.signingCertX509,
       signer: platform.platformSigner,
     },

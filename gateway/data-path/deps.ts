@@ -10,7 +10,7 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
     audit: context.audit,
     subjectSecret: context.platform.subjectHmacKey,
     signing: {
-      key: context.platform.signingKey,
+      signer: context.platform.platformSigner,
       keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
     },
     now: context.now,

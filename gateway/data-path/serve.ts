@@ -4,7 +4,7 @@
  * → audit → respond (signed when asked). Every outcome, allowed or refused, leaves one audit record
  * before the answer does; if that record cannot be written, the answer is 503 and no data leaves.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditRecord } from '../../audit/record.js';
 import { subjectHash } from '../../audit/subject.js';
@@ -12,6 +12,7 @@ import type { AuditWriter, Tally } from '../../audit/writer.js';
 import { rowValidator } from '../../catalog/item-schema.js';
 import type { PublishedEntry } from '../../catalog/records.js';
 import { parseAcceptSignature, SigReplay, signResponse } from '../../certs/httpsig/index.js';
+import type { Signer } from '../../certs/signer.js';
 import { type ConnectorRegistry, serviceShape } from '../../connectors/registry.js';
 import type { Row } from '../../connectors/types.js';
 import type { AdmissionGate } from '../../policies/admission.js';
@@ -34,8 +35,8 @@ export interface DataPathDeps {
   connectors: ConnectorRegistry;
   audit: AuditWriter;
   subjectSecret: Buffer;
-  /** The platform signing key and its certificate serial (lowercase hex), for response signatures. */
-  signing: { key: KeyObject; keyId: string };
+  /** The platform's signer and its certificate serial (lowercase hex), for response signatures. */
+  signing: { signer: Signer; keyId: string };
   now: () => Date;
   /**
    * The data-use terms a consumer department must have accepted ([XY] 25, 33): the acceptances, and
@@ -149,7 +150,14 @@ export async function serveData(
     );
     throw error;
   }
-  const signed = responseSignature(request, deps, outcome.obligations!, accepted, body);
+  let signed: Record<string, string>;
+  try {
+    signed = await responseSignature(request, deps, outcome.obligations!, accepted, body);
+  } catch (err) {
+    // The key custody (a hardware module, say) failed: the call is audited as an error and nothing leaves.
+    await auditOutcome(request, deps, query, outcome, err as Error);
+    throw err;
+  }
   await auditOutcome(request, deps, query, outcome, undefined, body);
   request.log.info(
     { grantId: outcome.obligations?.grantId, rows: outcome.rowCount, signed: Object.keys(signed).length > 0 },
@@ -373,7 +381,7 @@ function responseSignature(
   obligations: Obligations,
   requested: AcceptedSignature | undefined,
   body: string,
-): Record<string, string> {
+): Promise<Record<string, string>> | Record<string, string> {
   if (!requested && !obligations.signResponse) return {};
   const caller = request.caller!;
   const headers = { 'content-type': 'application/json; charset=utf-8' };
@@ -385,7 +393,7 @@ function responseSignature(
     requestLabel: caller.signature.label,
     keyId: deps.signing.keyId,
     // The platform key's own algorithm: rsa-pss-sha512 under intl, sm2-sm3 under gm.
-    privateKey: deps.signing.key,
+    signer: deps.signing.signer,
     label: requested?.label ?? 'sig1',
     ...(typeof requested?.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
   });

@@ -158,15 +158,15 @@ export const transparencyRoutes: FastifyPluginAsyncTypebox<{ context: GatewayCon
       request.log.info({ uses: count }, 'transparency query answered');
       reply.header('cache-control', 'no-store');
       if (accepted) {
-        const signed = signResponse({
+        const signed = await signResponse({
           status: 200,
           headers: { 'content-type': 'application/json; charset=utf-8' },
           body,
           request: { method: request.method, url: caller.targetUri, headers: request.headers },
           requestLabel: caller.signature.label,
           keyId: signingKeyId,
-          privateKey: context.platform.signingKey,
-          alg: 'rsa-pss-sha512',
+          // The platform key's own algorithm: rsa-pss-sha512 under intl, sm2-sm3 under gm.
+          signer: context.platform.platformSigner,
           label: accepted.label ?? 'sig1',
           ...(typeof accepted.params.nonce === 'string' ? { nonce: accepted.params.nonce } : {}),
         });

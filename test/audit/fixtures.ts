@@ -1,7 +1,8 @@
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import type { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditRecord } from '../../audit/record.js';
+import { FileKeySigner } from '../../certs/signer.js';
 
 /** A real RSA-2048 key and a self-signed certificate for it, as the platform signing key would be. */
 export function makeSigner(commonName = 'govshare audit test'): CheckpointSigner {
@@ -18,7 +19,7 @@ export function makeSigner(commonName = 'govshare audit test'): CheckpointSigner
   cert.setIssuer(subject);
   cert.sign(forgeKey, forge.md.sha256.create());
   return {
-    privateKey: createPrivateKey(pem),
+    signer: FileKeySigner.fromPem(pem),
     certificate: new X509Certificate(forge.pki.certificateToPem(cert)),
   };
 }

@@ -204,8 +204,7 @@ t.test('invalid records are refused before anything is sent', async (t) => {
   t.equal(await redis.exists(auditKeys(prefix).stream('gw-v')), 0);
   t.throws(() => writerFor(redis, prefix, 'gw|1'), { code: 'AUDIT_SETUP_INVALID' });
   t.throws(
-    () =>
-      new AuditWriter(redis, prefix, 'gw-k', { signer: { ...signer, privateKey: makeSigner().privateKey } }),
+    () => new AuditWriter(redis, prefix, 'gw-k', { signer: { ...signer, signer: makeSigner().signer } }),
     {
       code: 'AUDIT_SETUP_INVALID',
       message: /does not belong/,

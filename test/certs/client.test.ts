@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { SignedClient } from '../../certs/client.js';
 import { signResponse } from '../../certs/httpsig/index.js';
+import { FileKeySigner } from '../../certs/signer.js';
 import { sampleKeys } from '../../connectors/simulator/datasets.js';
 import { buildTestApp } from '../helpers/app.js';
 import { cli } from '../helpers/cli.js';
@@ -42,14 +43,14 @@ t.test('a response is verified only under the platform signing certificate', asy
   t.match(real.responseSignature, { verified: true });
 
   // Someone holding another department's system key answers in the gateway's place.
-  const forger = createServer((req, res) => {
+  const forger = createServer(async (req, res) => {
     if (req.url === '/v1/ca/platform-cert') {
       res.end(psb.certPem);
       return;
     }
     const body = JSON.stringify({ data: [{ forged: true }] });
     const headers = { 'content-type': 'application/json' };
-    const signed = signResponse({
+    const signed = await signResponse({
       status: 200,
       headers,
       body,
@@ -60,7 +61,7 @@ t.test('a response is verified only under the platform signing certificate', asy
       },
       requestLabel: 'sig1',
       keyId: psb.serial,
-      privateKey: psb.keyPem,
+      signer: FileKeySigner.fromPem(psb.keyPem),
       alg: 'rsa-pss-sha512',
       label: 'sig1',
     });

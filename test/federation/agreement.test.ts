@@ -46,21 +46,21 @@ function terms(overrides: Partial<AgreementTerms> = {}): AgreementTerms {
 }
 
 t.test('offered, countersigned, verified on both sides', async (t) => {
-  const offer = offerAgreement(province, terms());
+  const offer = await offerAgreement(province, terms());
   t.equal(openAgreement(offer, now, { requireBoth: false }).countersigned, false);
   t.throws(() => openAgreement(offer, now, { requireBoth: true }), { code: 'FEDERATION_AGREEMENT_INVALID' });
-  const signed = acceptAgreement(city, offer, now);
+  const signed = await acceptAgreement(city, offer, now);
   const opened = openAgreement(signed, now, { requireBoth: true });
   t.equal(opened.countersigned, true);
   t.match(opened.digest, /^[0-9a-f]{64}$/);
   t.equal(sideOf(province, opened.terms), 'offerer');
   t.equal(sideOf(city, opened.terms), 'accepter');
   t.equal(sideOf(rogue, opened.terms), undefined);
-  t.same(acceptAgreement(city, signed, now), signed, 'accepting twice changes nothing');
+  t.same(await acceptAgreement(city, signed, now), signed, 'accepting twice changes nothing');
 });
 
 t.test('altered terms, foreign keys and the wrong accepter are refused', async (t) => {
-  const signed = acceptAgreement(city, offerAgreement(province, terms()), now);
+  const signed = await acceptAgreement(city, await offerAgreement(province, terms()), now);
   const widened = signed.terms.replace('"offers":[]', '"offers":["301001/000001"]');
   t.not(widened, signed.terms);
   t.throws(() => openAgreement({ ...signed, terms: widened }, now, { requireBoth: true }), {
@@ -71,7 +71,7 @@ t.test('altered terms, foreign keys and the wrong accepter are refused', async (
   const forged = terms({
     offerer: { ...localParty(rogue, { ...PROVINCE, gatewayUrl: 'https://gw.hubei.example', offers: [] }) },
   });
-  const forgedOffer = offerAgreement(rogue, forged);
+  const forgedOffer = await offerAgreement(rogue, forged);
   t.ok(openAgreement(forgedOffer, now, { requireBoth: false }), 'it verifies as the rogue platform...');
   t.not(forgedOffer, undefined);
   // ...but a signing certificate under a CA other than the one named is refused.
@@ -86,11 +86,12 @@ t.test('altered terms, foreign keys and the wrong accepter are refused', async (
       }),
     { code: 'FEDERATION_AGREEMENT_INVALID', message: /not the platform signing certificate/ },
   );
-  t.throws(() => acceptAgreement(rogue, offerAgreement(province, terms()), now), {
+  const offered = await offerAgreement(province, terms());
+  await t.rejects(acceptAgreement(rogue, offered, now), {
     code: 'FEDERATION_AGREEMENT_INVALID',
     message: /offered to yichang-city/,
   });
-  t.throws(() => offerAgreement(city, terms()), { message: /offerer must be this platform/ });
+  await t.rejects(offerAgreement(city, terms()), { message: /offerer must be this platform/ });
   t.throws(
     () =>
       openAgreement({ terms: '{', signatures: { offerer: 'AAAAAAAAAAAAAAAAAAAA' } }, now, {
@@ -103,10 +104,9 @@ t.test('altered terms, foreign keys and the wrong accepter are refused', async (
   t.throws(() => openAgreement({ nonsense: true }, now, { requireBoth: false }), {
     code: 'FEDERATION_AGREEMENT_INVALID',
   });
-  t.throws(() => offerAgreement(province, terms({ validTo: terms().validFrom })), { message: /validFrom/ });
-  t.throws(
-    () =>
-      offerAgreement(province, terms({ accepter: { ...terms().accepter, platformId: PROVINCE.platformId } })),
+  await t.rejects(offerAgreement(province, terms({ validTo: terms().validFrom })), { message: /validFrom/ });
+  await t.rejects(
+    offerAgreement(province, terms({ accepter: { ...terms().accepter, platformId: PROVINCE.platformId } })),
     { message: /different platforms/ },
   );
 });

@@ -13,7 +13,7 @@ import { CITY, PROVINCE, startPlatform } from '../helpers/federation.js';
 t.test('stored, listed, revoked once; every instance stops within a second', async (t) => {
   const [province, city] = await Promise.all([startPlatform(t, 'province'), startPlatform(t, 'city')]);
   const now = new Date();
-  const offer = offerAgreement(province.context.platform, {
+  const offer = await offerAgreement(province.context.platform, {
     version: 1,
     id: 'agreement-peers-1',
     offerer: localParty(province.context.platform, {
@@ -38,7 +38,7 @@ t.test('stored, listed, revoked once; every instance stops within a second', asy
     { message: /countersign it/ },
   );
 
-  const signed = acceptAgreement(city.context.platform, offer, now);
+  const signed = await acceptAgreement(city.context.platform, offer, now);
   const active = await storeAgreement(context.platform, context.agreements, context.certs, signed, now);
   t.equal(active.record.status, 'active');
   t.same(active.registered, [`department ${CITY.operator}`, `system ${CITY.operator}/federation`]);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import { initPlatform } from '../../certs/platform.js';
+import type { Signer } from '../../certs/signer.js';
 import { type GovshareConfig, loadConfig } from '../../gateway/app/config.js';
 import { createContext, type GatewayContext } from '../../gateway/app/context.js';
 import { type BuildAppOptions, buildApp } from '../../gateway/app.js';
@@ -49,6 +50,8 @@ export async function buildTestApp(
     sameRedisAs?: TestApp;
     /** Connect with this URL (e.g. another user) instead of the test's shared client. */
     redisUrl?: string;
+    /** Key custody of the platform signing key in place of the data dir's file key. */
+    platformSigner?: Signer;
   } = {},
 ): Promise<TestApp> {
   const dataDir = await usePlatformDir();
@@ -70,6 +73,7 @@ export async function buildTestApp(
   const context = await createContext(config, {
     ...(redis ? { redis } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.platformSigner ? { platformSigner: options.platformSigner } : {}),
   });
   const app = await buildApp({
     context,

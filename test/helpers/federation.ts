@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { organisationCheckCharacter, usccCheckCharacter } from '../../catalog/identifiers.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
+import type { CryptoProfile } from '../../certs/crypto-profile.js';
 import { initPlatform } from '../../certs/platform.js';
 import * as registry from '../../certs/registry.js';
 import {
@@ -67,10 +68,10 @@ export interface Cascade {
 
 const actor = { role: 'system', name: 'test setup' } as const;
 
-async function platformDir(t: Test, organization: string): Promise<string> {
+async function platformDir(t: Test, organization: string, crypto: CryptoProfile): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'govshare-federation-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  await initPlatform(dir, { caName: { organization, commonName: `${organization} Root CA` } });
+  await initPlatform(dir, { crypto, caName: { organization, commonName: `${organization} Root CA` } });
   return dir;
 }
 
@@ -78,23 +79,30 @@ export async function startPlatform(
   t: Test,
   organization: string,
   env: Record<string, string> = {},
+  crypto: CryptoProfile = 'intl',
 ): Promise<Platform> {
-  const dataDir = await platformDir(t, organization);
+  const dataDir = await platformDir(t, organization, crypto);
   const app = await buildTestApp(t, { env: { GOVSHARE_DATA_DIR: dataDir, ...env } });
   await app.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.app.server.address() as AddressInfo;
   return { ...app, url: `http://127.0.0.1:${port}`, dataDir };
 }
 
-export async function buildCascade(t: Test, options: { offers?: string[] } = {}): Promise<Cascade> {
+export async function buildCascade(
+  t: Test,
+  options: {
+    offers?: string[] /** Both platforms' profile. @defaultValue 'intl' */;
+    crypto?: CryptoProfile;
+  } = {},
+): Promise<Cascade> {
   const [province, city] = await Promise.all([
-    startPlatform(t, 'Hubei province platform'),
-    startPlatform(t, 'Yichang city platform'),
+    startPlatform(t, 'Hubei province platform', {}, options.crypto),
+    startPlatform(t, 'Yichang city platform', {}, options.crypto),
   ]);
   const world = await buildWorld(t, province.context);
   const now = new Date();
   const agreementId = `agr-${Date.now().toString(36)}`;
-  const offer = offerAgreement(province.context.platform, {
+  const offer = await offerAgreement(province.context.platform, {
     version: 1,
     id: agreementId,
     offerer: localParty(province.context.platform, {
@@ -113,7 +121,7 @@ export async function buildCascade(t: Test, options: { offers?: string[] } = {})
     offer,
     now,
   );
-  const agreement = acceptAgreement(city.context.platform, offer, now);
+  const agreement = await acceptAgreement(city.context.platform, offer, now);
   await storeAgreement(city.context.platform, city.context.agreements, city.context.certs, agreement, now);
   await storeAgreement(
     province.context.platform,

@@ -208,7 +208,6 @@ export const auditArchiveCommand: Command = {
         dir,
         retentionDays: config.GOVSHARE_AUDIT_RETENTION_DAYS,
         signer: {
-          privateKey: platform.signingKey,
           certificate: platform.signingCertX509,
           signer: platform.platformSigner,
         },

@@ -99,7 +99,7 @@ export const federationOfferCommand: Command = {
       validFrom: now.toISOString(),
       validTo: new Date(now.getTime() + days * 86_400_000).toISOString(),
     };
-    const document = offerAgreement(platform, terms);
+    const document = await offerAgreement(platform, terms);
     await withRedis(config, async (redis) => {
       await storeAgreement(
         platform,
@@ -151,7 +151,7 @@ export const federationAcceptCommand: Command = {
           `the offerer's CA fingerprint is ${actual}, not ${fingerprint}: do not accept this file`,
         );
       }
-      document = acceptAgreement(platform, given, now);
+      document = await acceptAgreement(platform, given, now);
     }
     const result = await withRedis(config, async (redis) => {
       const stored = await storeAgreement(

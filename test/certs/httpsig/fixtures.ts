@@ -6,6 +6,7 @@ import {
   signRequest,
   type VerifyRequestOptions,
 } from '../../../certs/httpsig/index.js';
+import { FileKeySigner } from '../../../certs/signer.js';
 
 export interface KeyPair {
   publicKey: KeyObject;
@@ -14,6 +15,10 @@ export interface KeyPair {
 
 export const callerKey: KeyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
 export const otherKey: KeyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** The platform's key custody over `otherKey`, as the gateway signs responses with it. */
+export const otherSigner = FileKeySigner.fromPem(
+  otherKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+);
 export const CALLER_KEYID = '4f1c2a9be07d3301';
 export const NOW_MS = 1_750_000_000_000;
 export const NOW_S = NOW_MS / 1000;

@@ -14,7 +14,7 @@ import {
   signResponse,
   verifyRequestSignature,
 } from '../../../certs/httpsig/index.js';
-import { CALLER_KEYID, callerKey, gatewayOptions, otherKey } from './fixtures.js';
+import { CALLER_KEYID, callerKey, gatewayOptions, otherKey, otherSigner } from './fixtures.js';
 
 const ALGS = ['rsa-pss-sha512', 'rsa-v1_5-sha256'] as const;
 const BODY = '{"idNumber":"330102199001011234"}';
@@ -132,14 +132,14 @@ t.test(
     };
     const responseBody = '{"name":"张三"}';
     const responseHeaders = { 'content-type': 'application/json' };
-    const added = signResponse({
+    const added = await signResponse({
       status: 200,
       headers: responseHeaders,
       body: responseBody,
       request: signedRequest,
       requestLabel: 'sig1',
       keyId: 'platform',
-      privateKey: otherKey.privateKey,
+      signer: otherSigner,
       created: nowSeconds() - 1,
     });
     const config = {

@@ -8,7 +8,7 @@ import {
   signResponse,
   verifyResponseSignature,
 } from '../../../certs/httpsig/index.js';
-import { CALLER_KEYID, callerKey, dataRequest, NOW_MS, NOW_S, otherKey } from './fixtures.js';
+import { CALLER_KEYID, callerKey, dataRequest, NOW_MS, NOW_S, otherKey, otherSigner } from './fixtures.js';
 
 // The platform signs responses; the caller signed the request.
 const platformKey = otherKey;
@@ -27,19 +27,19 @@ function signedRequest(nonce: string): RequestMessage {
   return { method: request.method, url: request.url, headers: { ...request.headers, ...added } };
 }
 
-function signedResponse(
+async function signedResponse(
   request: RequestMessage,
   overrides: Partial<Parameters<typeof signResponse>[0]> = {},
-): SignedResponse {
+): Promise<SignedResponse> {
   const headers = { 'content-type': 'application/json' };
-  const added = signResponse({
+  const added = await signResponse({
     status: 200,
     headers,
     body: RESPONSE_BODY,
     request,
     requestLabel: 'sig1',
     keyId: PLATFORM_KEYID,
-    privateKey: platformKey.privateKey,
+    signer: otherSigner,
     created: NOW_S,
     ...overrides,
   });
@@ -73,7 +73,7 @@ t.test('parseAcceptSignature (RFC 9421 §5.1 example)', async (t) => {
 
 t.test('signResponse → verifyResponseSignature', async (t) => {
   const request = signedRequest('n-1');
-  const response = signedResponse(request);
+  const response = await signedResponse(request);
   t.equal(response.headers['content-digest'], contentDigest(RESPONSE_BODY));
   t.match(
     String(response.headers['signature-input']),
@@ -84,7 +84,7 @@ t.test('signResponse → verifyResponseSignature', async (t) => {
   t.equal(verified.requestLabel, 'sig1');
   t.equal(verified.keyid, PLATFORM_KEYID);
 
-  const v15 = signedResponse(request, {
+  const v15 = await signedResponse(request, {
     alg: 'rsa-v1_5-sha256',
     label: 'resp',
     tag: 'govshare',
@@ -99,19 +99,19 @@ t.test('a response with a digest header and no body given to signResponse', asyn
     'content-type': 'application/json',
     'content-digest': contentDigest(RESPONSE_BODY, 'sha-512'),
   };
-  const added = signResponse({
+  const added = await signResponse({
     status: 200,
     headers,
     request,
     requestLabel: 'sig1',
     keyId: PLATFORM_KEYID,
-    privateKey: platformKey.privateKey,
+    signer: otherSigner,
     created: NOW_S,
   });
   t.notOk(added['content-digest'], 'the existing digest is kept');
   const response = { status: 200, headers: { ...headers, ...added }, body: RESPONSE_BODY, request };
   t.ok(await verifyResponseSignature(response, clientOptions));
-  t.throws(
+  await t.rejects(
     () =>
       signResponse({
         status: 200,
@@ -119,11 +119,11 @@ t.test('a response with a digest header and no body given to signResponse', asyn
         request,
         requestLabel: 'sig1',
         keyId: PLATFORM_KEYID,
-        privateKey: platformKey.privateKey,
+        signer: otherSigner,
       }),
     { code: 'SIG_ARGUMENT_INVALID' },
   );
-  t.throws(
+  await t.rejects(
     () =>
       signResponse({
         status: 200,
@@ -132,7 +132,7 @@ t.test('a response with a digest header and no body given to signResponse', asyn
         request: dataRequest(),
         requestLabel: 'sig1',
         keyId: PLATFORM_KEYID,
-        privateKey: platformKey.privateKey,
+        signer: otherSigner,
       }),
     { code: 'SIG_MALFORMED', message: /no signature header/ },
     'an unsigned request cannot be bound to',
@@ -142,7 +142,9 @@ t.test('a response with a digest header and no body given to signResponse', asyn
 t.test('tampered or rebound responses are refused', async (t) => {
   const request = signedRequest('n-3');
   const otherRequest = signedRequest('n-4');
-  const good = () => signedResponse(request);
+  const signedGood = await signedResponse(request);
+  const unbound = await signedResponse(request, { components: ['@status', 'content-digest'] });
+  const good = () => signedGood;
   const cases: [
     string,
     () => SignedResponse,
@@ -177,7 +179,7 @@ t.test('tampered or rebound responses are refused', async (t) => {
     ],
     [
       'not bound to the request',
-      () => signedResponse(request, { components: ['@status', 'content-digest'] }),
+      () => unbound,
       {},
       'SIG_COMPONENT_MISSING',
       /must cover "signature";req;key="sig1"/,

@@ -30,7 +30,7 @@ t.test(
     const platform = loadPlatform(dataDir);
     // The fixtures' records are from March 2025: more than 180 days ago.
     const writer = new AuditWriter(redis, prefix, 'gw-1', {
-      signer: { privateKey: platform.signingKey, certificate: platform.signingCertX509 },
+      signer: { certificate: platform.signingCertX509, signer: platform.platformSigner },
       checkpointEvery: 5,
     });
     for (let i = 0; i < 12; i++) await writer.append(makeRecord('gw-1', { requestId: `r-${i}` }));
@@ -75,7 +75,6 @@ t.test('on a gm platform the shipped and archived SM3 chain verifies offline', a
   const platform = loadPlatform(dataDir);
   const writer = new AuditWriter(redis, prefix, 'gw-g', {
     signer: {
-      privateKey: platform.signingKey,
       certificate: platform.signingCertX509,
       signer: platform.platformSigner,
     },

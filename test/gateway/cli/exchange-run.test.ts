@@ -137,7 +137,7 @@ t.test('exchange run reports a refused status poll instead of reading it as a jo
 });
 
 /** A finished job as the gateway shows it: `rows` jsonl rows encrypted for `system`, its manifest signed. */
-function finishedJob(
+async function finishedJob(
   platform: ReturnType<typeof loadPlatform>,
   system: Awaited<ReturnType<typeof issueSystemCertificate>>,
   id: string,
@@ -149,7 +149,7 @@ function finishedJob(
   const encryptor = new EnvelopeEncryptor(envelope.dataKey, envelope.headerBytes);
   const bytes = Buffer.concat([envelope.headerBytes, ...encryptor.write(gz), ...encryptor.endSegment(true)]);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  const manifest = signManifest(
+  const manifest = await signManifest(
     {
       version: 1,
       jobId: id,
@@ -180,8 +180,8 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
   const out = join(files, 'out.jsonl');
   const platformCert = (_req: IncomingMessage, res: ServerResponse) => res.end(platform.signingCertPem);
   // Two jobs of the same size: the file left by the first must not pass for a partial of the second.
-  const first = finishedJob(platform, system, `x${'1'.repeat(32)}`, 50);
-  const second = finishedJob(platform, system, `x${'2'.repeat(32)}`, 50);
+  const first = await finishedJob(platform, system, `x${'1'.repeat(32)}`, 50);
+  const second = await finishedJob(platform, system, `x${'2'.repeat(32)}`, 50);
   t.equal(first.bytes.length, second.bytes.length);
   const args = (url: string) => [
     'exchange',
@@ -216,7 +216,7 @@ t.test('exchange run twice into the same file: each run downloads its own job', 
 t.test('exchange run --job resumes a cut download of that job with Range', async (t) => {
   const { platform, system, key, cert, files } = await bulkClient(t);
   const out = join(files, 'out.jsonl');
-  const job = finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
+  const job = await finishedJob(platform, system, `x${'3'.repeat(32)}`, 200);
   // What a cut first run left: the first 100 bytes of this job's file, marked as this job's.
   writeFileSync(`${out}.enc`, job.bytes.subarray(0, 100));
   writeFileSync(`${out}.enc.job`, `${job.view.id}\n`);
@@ -293,7 +293,7 @@ t.test('exchange run without --user-id: the refusal says to pass one', async (t)
 });
 
 /** A finished job in `count` parts of `rows` jsonl rows each, as the gateway shows it. */
-function finishedJobInParts(
+async function finishedJobInParts(
   platform: ReturnType<typeof loadPlatform>,
   system: Awaited<ReturnType<typeof issueSystemCertificate>>,
   id: string,
@@ -310,7 +310,7 @@ function finishedJobInParts(
     const bytes = Buffer.concat([header, ...encryptor.write(gz), ...encryptor.endSegment(true)]);
     return { bytes, gz };
   });
-  const manifest = signManifest(
+  const manifest = await signManifest(
     {
       version: 2,
       jobId: id,
@@ -343,7 +343,7 @@ function finishedJobInParts(
 t.test('exchange run fetches every part of a job in parts, resumes a cut part, and joins them', async (t) => {
   const { platform, system, key, cert, files } = await bulkClient(t);
   const out = join(files, 'out.jsonl');
-  const job = finishedJobInParts(platform, system, `x${'4'.repeat(32)}`, 3, 100);
+  const job = await finishedJobInParts(platform, system, `x${'4'.repeat(32)}`, 3, 100);
   t.ok(verifyManifest(job.manifest, platform.signingCertPem).ok);
   // A cut earlier run: part 0 whole, part 1 cut after 70 bytes.
   writeFileSync(`${out}.enc.part-0`, job.files[0]!.bytes);
@@ -403,14 +403,14 @@ t.test('exchange run fetches every part of a job in parts, resumes a cut part, a
 
 t.test('a manifest lists one file or its parts, as its version says, the parts in order', async (t) => {
   const { platform, system } = await bulkClient(t);
-  const job = finishedJobInParts(platform, system, `x${'5'.repeat(32)}`, 2, 10);
+  const job = await finishedJobInParts(platform, system, `x${'5'.repeat(32)}`, 2, 10);
   const { manifest } = job.manifest;
   const resign = (m: object) => signManifest(m as typeof manifest, platform);
-  t.ok(verifyManifest(resign(manifest), platform.signingCertPem).ok);
-  t.match(verifyManifest(resign({ ...manifest, version: 1 }), platform.signingCertPem), { ok: false });
+  t.ok(verifyManifest(await resign(manifest), platform.signingCertPem).ok);
+  t.match(verifyManifest(await resign({ ...manifest, version: 1 }), platform.signingCertPem), { ok: false });
   t.match(
     verifyManifest(
-      resign({
+      await resign({
         ...manifest,
         file: { name: 'x', bytes: 1, sha256: 'a'.repeat(64), plaintextSha256: 'a'.repeat(64) },
       }),
@@ -419,9 +419,12 @@ t.test('a manifest lists one file or its parts, as its version says, the parts i
     { ok: false },
   );
   t.match(
-    verifyManifest(resign({ ...manifest, parts: [...manifest.parts!].reverse() }), platform.signingCertPem),
+    verifyManifest(
+      await resign({ ...manifest, parts: [...manifest.parts!].reverse() }),
+      platform.signingCertPem,
+    ),
     { ok: false, reason: 'the parts are not listed in order' },
   );
   const { parts: _p, ...noParts } = manifest;
-  t.match(verifyManifest(resign({ ...noParts, version: 2 }), platform.signingCertPem), { ok: false });
+  t.match(verifyManifest(await resign({ ...noParts, version: 2 }), platform.signingCertPem), { ok: false });
 });
