@@ -22,6 +22,7 @@ import {
 } from '../../federation/agreement.js';
 import { storeAgreement } from '../../federation/service.js';
 import type { GatewayContext } from '../../gateway/app/context.js';
+import type { BuildAppOptions } from '../../gateway/app.js';
 import { DEMO_DEPARTMENTS } from '../../scripts/lib/demo-catalog.js';
 import { buildTestApp, type TestApp } from './app.js';
 import { buildWorld, type SystemIdentity, signedHeaders, type World } from './world.js';
@@ -78,18 +79,30 @@ export async function startPlatform(
   t: Test,
   organization: string,
   env: Record<string, string> = {},
+  workflow?: BuildAppOptions['workflow'],
 ): Promise<Platform> {
   const dataDir = await platformDir(t, organization);
-  const app = await buildTestApp(t, { env: { GOVSHARE_DATA_DIR: dataDir, ...env } });
+  const app = await buildTestApp(t, {
+    env: { GOVSHARE_DATA_DIR: dataDir, ...env },
+    ...(workflow ? { workflow } : {}),
+  });
   await app.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.app.server.address() as AddressInfo;
   return { ...app, url: `http://127.0.0.1:${port}`, dataDir };
 }
 
-export async function buildCascade(t: Test, options: { offers?: string[] } = {}): Promise<Cascade> {
+export async function buildCascade(
+  t: Test,
+  options: {
+    offers?: string[];
+    workflow?: BuildAppOptions['workflow'];
+    /** Settings of one platform, e.g. its SQL sources file. */
+    env?: { province?: Record<string, string>; city?: Record<string, string> };
+  } = {},
+): Promise<Cascade> {
   const [province, city] = await Promise.all([
-    startPlatform(t, 'Hubei province platform'),
-    startPlatform(t, 'Yichang city platform'),
+    startPlatform(t, 'Hubei province platform', options.env?.province, options.workflow),
+    startPlatform(t, 'Yichang city platform', options.env?.city, options.workflow),
   ]);
   const world = await buildWorld(t, province.context);
   const now = new Date();
