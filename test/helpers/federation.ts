@@ -98,6 +98,8 @@ export async function buildCascade(
     workflow?: BuildAppOptions['workflow'];
     /** Settings of one platform, e.g. its SQL sources file. */
     env?: { province?: Record<string, string>; city?: Record<string, string> };
+    /** The province gateway URL the agreement names (e.g. a proxy in front of it). @defaultValue its own */
+    provinceUrl?: (province: Platform) => string;
   } = {},
 ): Promise<Cascade> {
   const [province, city] = await Promise.all([
@@ -112,7 +114,7 @@ export async function buildCascade(
     id: agreementId,
     offerer: localParty(province.context.platform, {
       ...PROVINCE,
-      gatewayUrl: province.url,
+      gatewayUrl: options.provinceUrl?.(province) ?? province.url,
       offers: options.offers ?? [world.codes.population],
     }),
     accepter: localParty(city.context.platform, { ...CITY, gatewayUrl: city.url, offers: [] }),
