@@ -353,7 +353,7 @@ export class ApplicationService {
             'application.authorized',
             at,
             [next.consumerDept, BUREAU_RECIPIENT],
-            applicationData(next, grantData(grant)),
+            applicationData(next, { ...grantData(grant), ...(terms.reason ? { reason: terms.reason } : {}) }),
           ),
         ],
       }));

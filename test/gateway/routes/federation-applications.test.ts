@@ -196,6 +196,11 @@ t.test('filed on the city, decided on the province with fewer items, granted on 
     'each step once (the province may tell its receipt before it answers the forwarding)',
   );
   t.equal(granted.history.filter((h) => h.action === 'authorize').length, 1);
+  t.equal(
+    granted.history.find((h) => h.action === 'authorize')?.reason,
+    '联系电话不属于登记核验所需',
+    "the province provider's reason for the narrower terms",
+  );
   t.ok(
     granted.history.some((h) => h.action === 'forward'),
     'the forwarding is in the history',
