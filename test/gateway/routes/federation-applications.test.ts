@@ -212,16 +212,19 @@ t.test('filed on the city, decided on the province with fewer items, granted on 
   t.same(Object.keys(call.json().data[0]).sort(), ['gender', 'idNumber', 'name']);
 
   // A redelivered webhook (the province's authorized event) is answered and changes nothing.
-  const deliveries = await province.app.workflow.notifications.deliveries(provinceBureauActor, {
-    owner: CITY_DEPT.code,
-    limit: 50,
-  });
-  const authorizedDelivery = deliveries.find((d) => d.event.type === 'application.authorized');
-  t.equal(authorizedDelivery?.status, 'delivered');
-  await province.app.workflow.notifications.redeliver(provinceBureauActor, authorizedDelivery!.id);
+  // Recorded as delivered once the city has answered (the city's state changes before that answer).
+  const authorizedDelivery = await eventually(async () => {
+    const deliveries = await province.app.workflow.notifications.deliveries(provinceBureauActor, {
+      owner: CITY_DEPT.code,
+      limit: 50,
+    });
+    const found = deliveries.find((d) => d.event.type === 'application.authorized');
+    return found?.status === 'delivered' ? found : undefined;
+  }, 'the delivered authorization');
+  await province.app.workflow.notifications.redeliver(provinceBureauActor, authorizedDelivery.id);
   await eventually(async () => {
-    const d = await province.app.workflow.notifications.store.getDelivery(authorizedDelivery!.id);
-    return d?.status === 'delivered' && d.attempts > authorizedDelivery!.attempts ? d : undefined;
+    const d = await province.app.workflow.notifications.store.getDelivery(authorizedDelivery.id);
+    return d?.status === 'delivered' && d.attempts > authorizedDelivery.attempts ? d : undefined;
   }, 'the redelivery');
   const after = await cityApplication(cascade, filed.id);
   t.equal(after.history.filter((h) => h.action === 'authorize').length, 1, 'not transitioned twice');
@@ -305,12 +308,15 @@ t.test('a refusal on the province reaches the city applicant with its reason', a
     /hubei-province's provider refused it: 许可审批不属于本资源的共享用途/,
   );
   t.notOk(cityRefused.grantId, 'no city grant');
-  const inbox = await city.app.inject({
-    url: '/v1/inbox?type=application.refused',
-    headers: city.auth(cityApplicant),
-  });
-  t.equal(inbox.statusCode, 200, inbox.body);
-  t.match(inbox.json().events[0], {
+  // The notice is delivered right after the refusal is committed (the outbox drain).
+  const notice = await eventually(async () => {
+    const inbox = await city.app.inject({
+      url: '/v1/inbox?type=application.refused',
+      headers: city.auth(cityApplicant),
+    });
+    return inbox.statusCode === 200 ? inbox.json().events[0] : undefined;
+  }, "the applicant's notice");
+  t.match(notice, {
     data: { applicationId: filed.id, reason: /许可审批不属于本资源的共享用途/ },
   });
 });
