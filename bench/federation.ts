@@ -19,7 +19,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { usccCheckCharacter } from '../catalog/identifiers.js';
+import { organisationCheckCharacter, usccCheckCharacter } from '../catalog/identifiers.js';
 import type { ResourceEntry } from '../catalog/schema.js';
 import { signRequest } from '../certs/httpsig/index.js';
 import { initPlatform } from '../certs/platform.js';
@@ -41,7 +41,11 @@ const { values } = parseArgs({
 const REQUESTS = values.quick ? 400 : 4000;
 const CONCURRENCY = Number(values.concurrency ?? 1);
 const BLOCK = 50;
-const uscc = (first17: string) => `${first17}${usccCheckCharacter(first17)}`;
+/** A valid USCC from its first 16 characters: the organisation code's check (GB 11714), then GB 32100's. */
+const uscc = (first16: string) => {
+  const first17 = `${first16}${organisationCheckCharacter(first16.slice(8))}`;
+  return `${first17}${usccCheckCharacter(first17)}`;
+};
 const setupActor = { role: 'system', name: 'bench setup' } as const;
 const ITEMS = ['idNumber', 'name', 'gender'];
 
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     const cityParty = {
       platformId: 'yichang-city',
       name: '宜昌市政务数据共享平台',
-      operator: uscc('11420500010000001'),
+      operator: uscc('1142050001000001'),
     };
     const offer = await offerAgreement(province.context.platform, {
       version: 1,
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
       offerer: localParty(province.context.platform, {
         platformId: 'hubei-province',
         name: '湖北省政务数据共享平台',
-        operator: uscc('11420000010000001'),
+        operator: uscc('1142000001000001'),
         gatewayUrl: province.url,
         offers: [population.code],
       }),
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
       now,
     );
     await grant(province.context, population, cityParty.operator, FEDERATION_SYSTEM_ID);
-    const cityDept = uscc('11420500010000002');
+    const cityDept = uscc('1142050001000002');
     await registry.addDepartment(city.context.certs, { code: cityDept, name: '宜昌市市场监督管理局' }, now);
     await registry.addSystem(
       city.context.certs,

@@ -56,10 +56,7 @@ export interface Platform {
    * manifests, webhooks, federation agreements. Replaceable by a hardware module (withPlatformSigner).
    */
   platformSigner: Signer;
-  /**
-   * The file key itself. Only the federation connector (re-signing forwarded calls) still reads it;
-   * everything else signs through platformSigner.
-   */
+  /** The file key itself, behind platformSigner; every signature of the platform goes through the Signer. */
   signingKey: KeyObject;
   signingCertPem: string;
   signingCertX509: X509Certificate;

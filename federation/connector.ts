@@ -6,11 +6,11 @@
  * (the key the agreement names), with the original caller in signed headers and this request's id as
  * the correlation id. One keep-alive pool per peer origin, one circuit breaker per peer platform.
  */
-import type { KeyObject } from 'node:crypto';
 import { Pool } from 'undici';
 import type { DataService } from '../catalog/schema.js';
 import { RESOURCE_CODE_PATTERN } from '../catalog/schema.js';
-import { signRequest } from '../certs/httpsig/index.js';
+import { signRequestBySigner, verifyResponseSignature } from '../certs/httpsig/index.js';
+import type { Signer } from '../certs/signer.js';
 import {
   CircuitBreaker,
   type CircuitBreakerOptions,
@@ -18,6 +18,7 @@ import {
 } from '../connectors/circuit-breaker.js';
 import { connectorErrors } from '../connectors/errors.js';
 import type {
+  CallOrigin,
   Connector,
   ConnectorFactory,
   HealthReport,
@@ -29,18 +30,44 @@ import type {
 import { PLATFORM_ID_PATTERN } from './agreement.js';
 import { federationErrors, type PeerPlatformError, peerError } from './errors.js';
 import { forwardedComponents, forwardedHeaders } from './origin.js';
-import type { FederationPeers } from './peers.js';
+import type { FederationPeers, PeerLink } from './peers.js';
 
 export interface FederationConnectorOptions {
   peers: FederationPeers;
   /** This platform's signing key and its certificate serial (lowercase hex), as the agreement names it. */
-  signing: { key: KeyObject; keyId: string };
+  signing: { signer: Signer; keyId: string };
   /** Deadline of a forwarded call. @defaultValue 5000 */
   timeoutMs?: number;
   /** Keep-alive connections per peer gateway. @defaultValue 16 */
   connections?: number;
   /** One breaker per peer platform. */
   breaker?: CircuitBreakerOptions;
+  /** Clock of response signatures' time window (epoch ms). @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** One signed POST to a peer platform (FederationConnectorFactory.send). */
+export interface PeerCall {
+  /** Path on the peer's gateway, e.g. /v1/federation/applications. */
+  path: string;
+  payload: unknown;
+  /** The original caller, carried in signed headers. */
+  origin: CallOrigin;
+  correlationId: string;
+  /** Ask for a signed answer and accept a 2xx answer only when its signature verifies. */
+  signedResponse?: boolean;
+  signal?: AbortSignal;
+}
+
+/** What the lower platform asks the upper one to sign: status and body, bound to its request signature. */
+const ACCEPT_SIGNATURE = 'sig1=("@status" "content-digest" "signature";req;key="sig1")';
+
+function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
 }
 
 const PLATFORM_ID = new RegExp(PLATFORM_ID_PATTERN);
@@ -127,6 +154,163 @@ export class FederationConnectorFactory implements ConnectorFactory {
     return this.#options.signing;
   }
 
+  /** The agreement in force with `peer`, when it offers `code` to this platform; else the refusal. */
+  async offering(peer: string, code: string): Promise<PeerLink> {
+    const link = await this.peers.activeWith(peer);
+    if (!link.peer.offers.includes(code)) {
+      throw new federationErrors.FEDERATION_RESOURCE_NOT_OFFERED(
+        `agreement ${link.agreementId} does not offer ${peer}'s resource ${code} to this platform`,
+      );
+    }
+    return link;
+  }
+
+  /**
+   * Sends one POST to the peer's gateway as this platform: signed (RFC 9421) over the method, target URI,
+   * body digest and the origin headers, behind the peer's circuit breaker. Resolves to the 2xx answer's
+   * JSON; throws the peer's refusal or outage as UPSTREAM_PLATFORM_* problems. With `signedResponse`
+   * the peer is asked to sign its answer (Accept-Signature) and a 2xx answer counts only when that
+   * signature verifies with the peer's signing key the agreement names, bound to this request.
+   */
+  async send(link: PeerLink, call: PeerCall): Promise<unknown> {
+    const peer = link.peer.platformId;
+    const body = JSON.stringify(call.payload);
+    const headers: Record<string, string> = {
+      ...forwardedHeaders(link.agreementId, call.correlationId, call.origin),
+      'content-type': 'application/json',
+    };
+    const url = `${link.peer.gatewayUrl}${call.path}`;
+    const signature = await signRequestBySigner({
+      method: 'POST',
+      url,
+      headers,
+      body,
+      components: forwardedComponents(headers),
+      keyId: this.signing.keyId,
+      signer: this.signing.signer,
+    });
+    const breaker = this.breaker(peer);
+    const permit = breaker.tryAcquire();
+    if (!permit.allowed) {
+      throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, 'circuit open after repeated failures', {
+        retryAfterSeconds: Math.max(1, Math.ceil(permit.retryAfterMs / 1000)),
+      });
+    }
+    const sent = {
+      ...headers,
+      ...signature,
+      accept: 'application/json',
+      'x-request-id': call.correlationId,
+      ...(call.signedResponse ? { 'accept-signature': ACCEPT_SIGNATURE } : {}),
+    };
+    let status: number;
+    let text: string;
+    let answerHeaders: Record<string, string>;
+    try {
+      const res = await this.pool(link.peer.gatewayUrl).request({
+        method: 'POST',
+        path: call.path,
+        headers: sent,
+        body,
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+      answerHeaders = flatHeaders(res.headers);
+    } catch (error) {
+      if (call.signal?.aborted) {
+        breaker.onNeutral(permit.probe);
+        throw call.signal.reason;
+      }
+      breaker.onFailure(permit.probe);
+      throw this.classify(peer, error);
+    }
+    if (status >= 200 && status < 300 && call.signedResponse) {
+      const refusal = await this.checkResponseSignature(link, { status, answerHeaders, text, url, sent });
+      if (refusal) {
+        breaker.onFailure(permit.probe);
+        throw peerError('UPSTREAM_PLATFORM_SIGNATURE_INVALID', peer, refusal, { upstreamStatus: status });
+      }
+    }
+    if (status >= 500) breaker.onFailure(permit.probe);
+    else breaker.onSuccess(permit.probe);
+    return this.answer(peer, status, text);
+  }
+
+  /** Why the peer's signed answer is not acceptable, or undefined when its signature verifies. */
+  private async checkResponseSignature(
+    link: PeerLink,
+    answer: {
+      status: number;
+      answerHeaders: Record<string, string>;
+      text: string;
+      url: string;
+      sent: Record<string, string>;
+    },
+  ): Promise<string | undefined> {
+    if (!answer.answerHeaders.signature || !answer.answerHeaders['signature-input']) {
+      return 'answered without the signature this platform asked for (Accept-Signature): nothing it sent is released';
+    }
+    try {
+      await verifyResponseSignature(
+        {
+          status: answer.status,
+          headers: answer.answerHeaders,
+          body: answer.text,
+          request: { method: 'POST', url: answer.url, headers: answer.sent },
+        },
+        { key: link.peerKey, keyId: link.peerSigningSerial, now: () => this.#options.now?.() ?? Date.now() },
+      );
+      return undefined;
+    } catch (error) {
+      return `its answer's signature does not verify with the signing certificate agreement ${link.agreementId} names (${(error as Error).message.slice(0, 200)})`;
+    }
+  }
+
+  private answer(peer: string, status: number, text: string): unknown {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw peerError(
+        'UPSTREAM_PLATFORM_UNAVAILABLE',
+        peer,
+        `answered HTTP ${status} with a body that is not JSON`,
+        {
+          upstreamStatus: status,
+        },
+      );
+    }
+    if (status >= 200 && status < 300) return parsed;
+    const problem = parsed as { code?: unknown; detail?: unknown; retryAfterSeconds?: unknown };
+    const upstreamCode = typeof problem.code === 'string' ? problem.code.slice(0, 64) : undefined;
+    const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, 500) : '';
+    const extra: { upstreamCode?: string; upstreamStatus: number; retryAfterSeconds?: number } = {
+      upstreamStatus: status,
+      ...(upstreamCode ? { upstreamCode } : {}),
+      ...(typeof problem.retryAfterSeconds === 'number'
+        ? { retryAfterSeconds: problem.retryAfterSeconds }
+        : {}),
+    };
+    const said = `${upstreamCode ?? `HTTP ${status}`}${detail ? `: ${detail}` : ''}`;
+    if (status >= 500) throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, `failed (${said})`, extra);
+    throw peerError('UPSTREAM_PLATFORM_REFUSED', peer, `refused the forwarded call (${said})`, extra);
+  }
+
+  private classify(peer: string, error: unknown): PeerPlatformError {
+    const code = (error as { code?: string }).code ?? '';
+    if (TIMEOUT_CODES.has(code)) {
+      return peerError('UPSTREAM_PLATFORM_TIMEOUT', peer, `no answer within ${this.timeoutMs} ms`, {
+        cause: error,
+      });
+    }
+    // Described in words: the problem handler reads socket error names as a Redis outage.
+    const what = NETWORK_ERRORS[code] ?? 'the connection failed';
+    return peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, `cannot be reached (${what})`, {
+      cause: error,
+    });
+  }
+
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
@@ -192,107 +376,15 @@ class FederationConnector implements Connector {
         'a federated resource is called only from the data path, which names the original caller',
       );
     }
-    const link = await this.factory.peers.activeWith(peer);
-    if (!link.peer.offers.includes(code)) {
-      throw new federationErrors.FEDERATION_RESOURCE_NOT_OFFERED(
-        `agreement ${link.agreementId} does not offer ${peer}'s resource ${code} to this platform`,
-      );
-    }
-    const correlationId = opts.requestId ?? crypto.randomUUID();
-    const path = `/v1/federation/data/${encodeURIComponent(code)}/${route}`;
-    const body = JSON.stringify(payload);
-    const headers: Record<string, string> = {
-      ...forwardedHeaders(link.agreementId, correlationId, opts.origin),
-      'content-type': 'application/json',
-    };
-    const signature = signRequest({
-      method: 'POST',
-      url: `${link.peer.gatewayUrl}${path}`,
-      headers,
-      body,
-      components: forwardedComponents(headers),
-      keyId: this.factory.signing.keyId,
-      privateKey: this.factory.signing.key,
-    });
-    const breaker = this.factory.breaker(peer);
-    const permit = breaker.tryAcquire();
-    if (!permit.allowed) {
-      throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, 'circuit open after repeated failures', {
-        retryAfterSeconds: Math.max(1, Math.ceil(permit.retryAfterMs / 1000)),
-      });
-    }
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.factory.pool(link.peer.gatewayUrl).request({
-        method: 'POST',
-        path,
-        headers: { ...headers, ...signature, accept: 'application/json', 'x-request-id': correlationId },
-        body,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch (error) {
-      if (opts.signal?.aborted) {
-        breaker.onNeutral(permit.probe);
-        throw opts.signal.reason;
-      }
-      breaker.onFailure(permit.probe);
-      throw this.classify(error);
-    }
-    if (status >= 500) breaker.onFailure(permit.probe);
-    else breaker.onSuccess(permit.probe);
-    return this.answer(status, text);
-  }
-
-  private answer(status: number, text: string): unknown {
-    const { peer } = this.target;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw peerError(
-        'UPSTREAM_PLATFORM_UNAVAILABLE',
-        peer,
-        `answered HTTP ${status} with a body that is not JSON`,
-        {
-          upstreamStatus: status,
-        },
-      );
-    }
-    if (status === 200) return parsed;
-    const problem = parsed as { code?: unknown; detail?: unknown; retryAfterSeconds?: unknown };
-    const upstreamCode = typeof problem.code === 'string' ? problem.code.slice(0, 64) : undefined;
-    const detail = typeof problem.detail === 'string' ? problem.detail.slice(0, 500) : '';
-    const extra: { upstreamCode?: string; upstreamStatus: number; retryAfterSeconds?: number } = {
-      upstreamStatus: status,
-      ...(upstreamCode ? { upstreamCode } : {}),
-      ...(typeof problem.retryAfterSeconds === 'number'
-        ? { retryAfterSeconds: problem.retryAfterSeconds }
-        : {}),
-    };
-    const said = `${upstreamCode ?? `HTTP ${status}`}${detail ? `: ${detail}` : ''}`;
-    if (status >= 500) throw peerError('UPSTREAM_PLATFORM_UNAVAILABLE', peer, `failed (${said})`, extra);
-    throw peerError('UPSTREAM_PLATFORM_REFUSED', peer, `refused the forwarded call (${said})`, extra);
-  }
-
-  private classify(error: unknown): PeerPlatformError {
-    const code = (error as { code?: string }).code ?? '';
-    if (TIMEOUT_CODES.has(code)) {
-      return peerError(
-        'UPSTREAM_PLATFORM_TIMEOUT',
-        this.target.peer,
-        `no answer within ${this.factory.timeoutMs} ms`,
-        {
-          cause: error,
-        },
-      );
-    }
-    // Described in words: the problem handler reads socket error names as a Redis outage.
-    const what = NETWORK_ERRORS[code] ?? 'the connection failed';
-    return peerError('UPSTREAM_PLATFORM_UNAVAILABLE', this.target.peer, `cannot be reached (${what})`, {
-      cause: error,
+    const link = await this.factory.offering(peer, code);
+    return this.factory.send(link, {
+      path: `/v1/federation/data/${encodeURIComponent(code)}/${route}`,
+      payload,
+      origin: opts.origin,
+      correlationId: opts.requestId ?? crypto.randomUUID(),
+      // The rows a city system is given must be the province's: its signature proves they are.
+      signedResponse: route === 'query',
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 

@@ -6,7 +6,7 @@
  * half-way is simply run again.
  */
 import type pg from 'pg';
-import { ITEM_NAME_PATTERN } from '../catalog/schema.js';
+import { ITEM_NAME_PATTERN, type ResourceEntry } from '../catalog/schema.js';
 import type { CallOrigin, Connector, Row } from '../connectors/types.js';
 import type { RedisClient } from '../platform/redis.js';
 import { federationKeys } from './keys.js';
@@ -129,4 +129,30 @@ export class PostgresReturnTable implements ReturnSink {
     );
     return usable.length;
   }
+}
+
+/**
+ * The catalog entry under which this platform offers a returned table (回流) to its own departments: the
+ * upper platform's entry, served from the table in this platform's front-end database (the SQL
+ * connector's `source`), with the upper platform's provider still named as the provider and none of its
+ * items claimed as an authoritative source here (一数一源: the source stays the upper platform's
+ * resource), and the summary saying where the data comes from. `code` is this platform's code for it.
+ */
+export function returnedEntry(
+  upstream: ResourceEntry,
+  options: { peerPlatformId: string; peerName: string; code: string; source: string; table: string },
+): ResourceEntry {
+  const origin = `数据回流自${options.peerName}（${options.peerPlatformId}）资源 ${upstream.code}，由${upstream.provider.name}提供。`;
+  return {
+    ...upstream,
+    code: options.code,
+    summary: `${upstream.summary.slice(0, 4000 - origin.length - 1)} ${origin}`.trim(),
+    items: upstream.items.map(({ source: _source, ...item }) => item),
+    service: {
+      connector: 'sql',
+      endpoint: options.source,
+      table: options.table,
+      ...(upstream.service?.watermark ? { watermark: upstream.service.watermark } : {}),
+    },
+  };
 }

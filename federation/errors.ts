@@ -16,6 +16,9 @@ export const federationErrors = {
   UPSTREAM_PLATFORM_UNAVAILABLE: createError('UPSTREAM_PLATFORM_UNAVAILABLE', '%s', 502),
   UPSTREAM_PLATFORM_TIMEOUT: createError('UPSTREAM_PLATFORM_TIMEOUT', '%s', 504),
   UPSTREAM_PLATFORM_REFUSED: createError('UPSTREAM_PLATFORM_REFUSED', '%s', 403),
+  UPSTREAM_PLATFORM_SIGNATURE_INVALID: createError('UPSTREAM_PLATFORM_SIGNATURE_INVALID', '%s', 502),
+  FEDERATION_WEBHOOK_INVALID: createError('FEDERATION_WEBHOOK_INVALID', '%s', 400),
+  FEDERATION_RETURN_INVALID: createError('FEDERATION_RETURN_INVALID', '%s', 400),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const federationErrorDocs: Record<keyof typeof federationErrors, string> = {
@@ -37,6 +40,12 @@ export const federationErrorDocs: Record<keyof typeof federationErrors, string> 
   UPSTREAM_PLATFORM_TIMEOUT: 'The upper platform did not answer the forwarded call in time.',
   UPSTREAM_PLATFORM_REFUSED:
     "The upper platform refused the forwarded call (its grant to this platform, its purpose or its agreement); the detail carries the upper platform's own code.",
+  UPSTREAM_PLATFORM_SIGNATURE_INVALID:
+    "The upper platform's answer to a forwarded call was not signed as asked (Accept-Signature), or its signature does not verify with the signing certificate the federation agreement names: nothing from it is released.",
+  FEDERATION_WEBHOOK_INVALID:
+    "A peer platform's application event is malformed, names an application this platform did not forward to it, or a transition it cannot take.",
+  FEDERATION_RETURN_INVALID:
+    'A data return (回流) subscription is malformed: its key is not among its items, or it names both or neither of an interval and a cron pattern.',
 };
 
 export type FederationErrorCode = keyof typeof federationErrors;
@@ -52,7 +61,11 @@ export interface PeerPlatformError extends FastifyError {
 }
 
 export function peerError(
-  code: 'UPSTREAM_PLATFORM_UNAVAILABLE' | 'UPSTREAM_PLATFORM_TIMEOUT' | 'UPSTREAM_PLATFORM_REFUSED',
+  code:
+    | 'UPSTREAM_PLATFORM_UNAVAILABLE'
+    | 'UPSTREAM_PLATFORM_TIMEOUT'
+    | 'UPSTREAM_PLATFORM_REFUSED'
+    | 'UPSTREAM_PLATFORM_SIGNATURE_INVALID',
   peer: string,
   message: string,
   extra: { upstreamCode?: string; upstreamStatus?: number; retryAfterSeconds?: number; cause?: unknown } = {},

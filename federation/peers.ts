@@ -164,6 +164,22 @@ export class FederationPeers {
     return link;
   }
 
+  /**
+   * The agreement in force under which `keyid` is the peer platform's signing key: how a peer's signed
+   * webhook (which names no agreement) is attributed. FEDERATION_PEER_UNKNOWN when none is.
+   */
+  async resolveByKey(keyid: string): Promise<PeerLink> {
+    let found: PeerLink | undefined;
+    for (const link of (await this.links()).values()) {
+      if (link.peerSigningSerial !== keyid || !this.inForce(link)) continue;
+      if (!found || link.validFrom >= found.validFrom) found = link;
+    }
+    if (found) return found;
+    throw new federationErrors.FEDERATION_PEER_UNKNOWN(
+      `no federation agreement in force names keyid ${keyid.slice(0, 64)} as its peer platform's signing key`,
+    );
+  }
+
   private inForce(link: PeerLink): boolean {
     const now = this.options.now().getTime();
     return link.status === 'active' && link.validFrom <= now && now < link.validTo;

@@ -223,6 +223,7 @@ export async function buildApp({
     context,
     deps: dataPathDeps(context, callTally),
     batchMaxKeys: context.config.GOVSHARE_BATCH_MAX_KEYS,
+    workflow,
   });
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
   await app.register(transparencyRoutes, { context });

@@ -17,6 +17,7 @@ import { createQuality } from './app/quality.js';
 import { createWorkflow, workflowSettings } from './app/workflow.js';
 import { startRetentionLoop } from './jobs/audit-retention.js';
 import { startShippingLoop } from './jobs/audit-shipping.js';
+import { startDataReturns } from './jobs/data-return.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
 
@@ -79,6 +80,11 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         onError: (err) => log.error({ err: err.message }, 'audit archiving failed; nothing was dropped'),
       })
     : undefined;
+  // Scheduled data returns (回流), when this platform has a front-end database to return into.
+  const returns = config.GOVSHARE_RETURN_DATABASE_URL
+    ? await startDataReturns(context, config.GOVSHARE_RETURN_DATABASE_URL, connection, log)
+    : undefined;
+  if (returns) workers.push(returns.worker);
   const schedules = await syncQualitySchedules(quality.queue, await listQualityTargets(context.catalog));
   log.info(
     {
@@ -86,6 +92,7 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
       qualitySchedules: schedules.scheduled.length,
       concurrency,
       auditShipping: shipping ? 'on' : 'off (no GOVSHARE_AUDIT_STORE_URL)',
+      dataReturns: returns ? returns.scheduled : 'off (no GOVSHARE_RETURN_DATABASE_URL)',
     },
     'worker started',
   );
@@ -103,6 +110,7 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         await exchangeWorker.close();
         await Promise.allSettled(workers.map((w) => w.close()));
         await exchange.queue.close();
+        await returns?.close();
         await workflow.close();
         await quality.close();
         await connection.quit().catch(() => connection.disconnect());

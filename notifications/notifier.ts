@@ -89,6 +89,20 @@ export class Notifier {
     return this.store.addEndpoint(ownerOf(actor), { ...request, url }, actor, this.#now());
   }
 
+  /**
+   * The platform's own endpoint for `owner` at `url` (e.g. a federated platform's gateway, for the
+   * applications it forwarded for that department): registered once, the existing one returned after.
+   */
+  async ensureEndpoint(
+    owner: string,
+    request: WebhookEndpointRequest,
+    actor: ActorRef,
+  ): Promise<WebhookEndpoint> {
+    const url = checkWebhookUrl(request.url, this.#targets);
+    const existing = (await this.store.listEndpoints(owner)).find((endpoint) => endpoint.url === url);
+    return existing ?? this.store.addEndpoint(owner, { ...request, url }, actor, this.#now());
+  }
+
   /** The actor's endpoints; the bureau may name any owner, or none for all. */
   list(actor: ActorRef, owner?: string): Promise<WebhookEndpoint[]> {
     if (actor.role === 'bureau') return this.store.listEndpoints(owner);

@@ -3,7 +3,10 @@
 # platform, each with its own CA, data directory, Redis key prefix and gateway — sign a federation
 # agreement; a city system's call for a province resource goes through its city gateway, is forwarded
 # signed as the city platform, is checked, masked and audited by the province and audited by the city
-# under one correlation id; then the province revokes the agreement. --no-wait stops at the end.
+# under one correlation id; an application for a conditional province resource is filed and checked on the
+# city, forwarded to the province's procedure, authorized there with fewer items, and comes back as a
+# signed webhook that makes the city grant; then the province revokes the agreement. --no-wait stops at
+# the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -41,7 +44,8 @@ show() { printf '\033[2m%s$ %s\033[0m\n' "$1" "${*:2}"; }
 # The two platforms: the same Redis server, their own key prefix, data directory and gateway port.
 P_PORT=$(free_port); C_PORT=$(free_port)
 PROVINCE_GW="http://127.0.0.1:$P_PORT"; CITY_GW="http://127.0.0.1:$C_PORT"
-province() { GOVSHARE_DATA_DIR="$DEMO/province" GOVSHARE_REDIS_PREFIX="hubei:" GOVSHARE_PORT=$P_PORT GOVSHARE_INSTANCE_ID=hubei-gw-1 gs "$@"; }
+# Webhooks may reach loopback: the province tells the city gateway (on this host) its decisions.
+province() { GOVSHARE_DATA_DIR="$DEMO/province" GOVSHARE_REDIS_PREFIX="hubei:" GOVSHARE_PORT=$P_PORT GOVSHARE_INSTANCE_ID=hubei-gw-1 GOVSHARE_WEBHOOK_ALLOW_LOOPBACK=true gs "$@"; }
 city() { GOVSHARE_DATA_DIR="$DEMO/city" GOVSHARE_REDIS_PREFIX="yichang:" GOVSHARE_PORT=$C_PORT GOVSHARE_INSTANCE_ID=yichang-gw-1 gs "$@"; }
 
 P_OPERATOR=114200000100000128   # the province big-data bureau (USCC, check character verified)
@@ -50,6 +54,8 @@ C_DEPT=11420500010000020W       # 宜昌市市场监督管理局
 PSB=11420100010000303G          # the provider of 人口基础信息 (一数一源: named on both catalogs)
 POP=101001/000001
 POP_URL=101001%2F000001
+SI=301001/000001                # 社会保险参保信息: conditional, its provider authorizes each use
+HRSS=1142010001000067X9         # its provider, 武汉市人力资源和社会保障局
 
 step "a private redis-server; the province and the city each get their own key prefix"
 node dist/scripts/lib/redis-cli-main.js "$DEMO/redis" > "$LOGS/redis.out" 2>&1 &
@@ -83,25 +89,28 @@ city dept add --code "$C_DEPT" --name 宜昌市市场监督管理局
 city system add --dept "$C_DEPT" --id registration --name 企业登记系统
 city cert issue --dept "$C_DEPT" --system registration --out "$DEMO/systems/yichang-amr" > /dev/null
 city dept add --code "$PSB" --name 武汉市公安局
+city dept add --code "$HRSS" --name 武汉市人力资源和社会保障局
 node --input-type=module -e "
 import { demoCatalog } from '$ROOT/dist/scripts/lib/demo-catalog.js';
-const entry = demoCatalog('http://unused.invalid').find((e) => e.code === '$POP');
-entry.service = { connector: 'federation', endpoint: 'hubei-province/$POP' };
-process.stdout.write(JSON.stringify([entry], null, 2));
+const entries = demoCatalog('http://unused.invalid').filter((e) => e.code === '$POP' || e.code === '$SI');
+for (const entry of entries) entry.service = { connector: 'federation', endpoint: 'hubei-province/' + entry.code };
+process.stdout.write(JSON.stringify(entries, null, 2));
 " > "$DEMO/city-catalog.json"
-show city "govshare catalog import city-catalog.json   # service: {connector: federation, endpoint: hubei-province/$POP}"
+show city "govshare catalog import city-catalog.json   # service: {connector: federation, endpoint: hubei-province/<code>} for $POP and $SI"
 city catalog import "$DEMO/city-catalog.json"
 
-step "both gateways"
+step "both gateways, and both workers (the city's forwards applications, the province's delivers its webhooks)"
 province serve > "$LOGS/province.out" 2>&1 & PIDS+=($!)
 city serve > "$LOGS/city.out" 2>&1 & PIDS+=($!)
+province worker > "$LOGS/province-worker.out" 2>&1 & PIDS+=($!)
+city worker > "$LOGS/city-worker.out" 2>&1 & PIDS+=($!)
 wait_line "$LOGS/province.out" listening; wait_line "$LOGS/city.out" listening
 echo "province $PROVINCE_GW   city $CITY_GW"
 
 step "the federation agreement: the province offers, the city checks the CA fingerprint and countersigns, the province stores it"
-show province "govshare federation offer --id hubei-yichang-2026 ... --offers $POP --peer-ca city-ca.pem --peer-signing-cert city-signing.pem --out offer.json"
+show province "govshare federation offer --id hubei-yichang-2026 ... --offers $POP,$SI --peer-ca city-ca.pem --peer-signing-cert city-signing.pem --out offer.json"
 province federation offer --id hubei-yichang-2026 --platform-id hubei-province --name 湖北省政务数据共享平台 \
-  --operator "$P_OPERATOR" --gateway-url "$PROVINCE_GW" --offers "$POP" \
+  --operator "$P_OPERATOR" --gateway-url "$PROVINCE_GW" --offers "$POP,$SI" \
   --peer-platform-id yichang-city --peer-name 宜昌市政务数据共享平台 --peer-operator "$C_OPERATOR" \
   --peer-gateway-url "$CITY_GW" --peer-ca "$DEMO/city/ca/ca-cert.pem" \
   --peer-signing-cert "$DEMO/city/platform/signing-cert.pem" --valid-days 365 --out "$DEMO/offer.json"
@@ -144,7 +153,38 @@ for side in province city; do
     | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{for(const r of JSON.parse(s).records.reverse()){const f=(r.detail&&r.detail.federation)||{};console.log([r.action,r.decision,r.reasonCode??'',r.status,(r.actor.deptCode??'-')+'/'+(r.actor.systemId??'-'),'user='+(r.actor.userId??'-'),'correlation='+(f.correlationId??'-'),f.originDept?'origin='+f.originDept+'/'+f.originSystem:''].join('  '))}})"
 done
 
-step "4. the province revokes the agreement: refused within about a second"
+step "4. a forwarded application: filed on the city for the province's conditional 社会保险参保信息"
+C_ADMIN=$(city token --sub wang.li --role dept-admin --dept "$C_DEPT" --ttl 8h)
+P_PROVIDER=$(province token --sub 省人社厅授权员 --role dept-admin --dept "$HRSS" --ttl 8h)
+field() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);console.log($1)})"; }
+show city "govshare api POST $CITY_GW/v1/applications   # items idNumber,name,insuranceType,status,monthlyBase"
+APP=$(city api POST "$CITY_GW/v1/applications" --token "$C_ADMIN" --data "{\"systemId\":\"registration\",\"resourceCode\":\"$SI\",\"items\":[\"idNumber\",\"name\",\"insuranceType\",\"status\",\"monthlyBase\"],\"purposes\":[\"social-assistance\"],\"reason\":\"个体工商户登记时核验社会救助对象的参保状态\",\"modes\":[\"api\"],\"validTo\":\"$VALID_TO\"}" \
+  | field "v.id+' '+v.state+' correlation='+v.federation.correlationId")
+echo "city application $APP"
+APP=${APP%% *}
+show city "govshare api POST $CITY_GW/v1/applications/$APP/check   # the city bureau's normative check: accept"
+city api POST "$CITY_GW/v1/applications/$APP/check" --token "$C_BUREAU" --data '{"outcome":"accept"}' | field "'city: '+v.state"
+echo "the city worker forwards it, signed as the city platform ..."
+P_APP=""
+for _ in $(seq 1 100); do
+  P_APP=$(province api GET "$PROVINCE_GW/v1/applications?resource=${SI/\//%2F}" --token "$P_BUREAU" \
+    | field "(v.applications.find((a)=>a.federation&&a.federation.peerApplicationId==='$APP')||{}).id||''")
+  [ -n "$P_APP" ] && break; sleep 0.2
+done
+echo "province application $P_APP (its own clocks: check, then authorize)"
+province api POST "$PROVINCE_GW/v1/applications/$P_APP/check" --token "$P_BUREAU" --data '{"outcome":"accept"}' | field "'province bureau: '+v.state"
+province api POST "$PROVINCE_GW/v1/applications/$P_APP/authorize" --token "$P_PROVIDER" \
+  --data '{"items":["idNumber","name","insuranceType","status"],"reason":"缴费基数不属于核验所需"}' \
+  | field "'province provider: '+v.application.state+', grant to '+v.grant.deptCode+'/'+v.grant.systemId+' items '+v.grant.items.join(',')"
+echo "the province's signed webhook reaches the city ..."
+for _ in $(seq 1 100); do
+  STATE=$(city api GET "$CITY_GW/v1/applications/$APP" --token "$C_BUREAU" | field "v.state")
+  [ "$STATE" = granted ] && break; sleep 0.2
+done
+city api GET "$CITY_GW/v1/applications/$APP" --token "$C_BUREAU" \
+  | field "'city: '+v.state+' grant '+v.grantId+'\\n'+v.history.map((h)=>'  '+h.action+' '+(h.from??'-')+' -> '+h.to+' by '+h.by.name+(h.reason?' ('+h.reason+')':'')).join('\\n')"
+
+step "5. the province revokes the agreement: refused within about a second"
 province federation revoke --id hubei-yichang-2026 --reason "demo: the agreement ends"
 sleep 1
 call

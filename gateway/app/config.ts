@@ -123,6 +123,12 @@ export const ConfigSchema = Type.Object(
       description:
         'PostgreSQL audit store (postgres://user@host:port/db; the password from PGPASSWORD or ~/.pgpass); empty: the trail stays in Redis only',
     }),
+    GOVSHARE_RETURN_DATABASE_URL: Type.String({
+      default: '',
+      pattern: '^(postgres(ql)?://\\S+)?$',
+      description:
+        "Front-end PostgreSQL database the worker's scheduled data return (回流) jobs write into (the password from PGPASSWORD or ~/.pgpass); empty: no scheduled returns run",
+    }),
     GOVSHARE_AUDIT_BACKLOG_MAX: Type.Integer({
       default: 1_000_000,
       minimum: 1000,

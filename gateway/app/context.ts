@@ -61,6 +61,8 @@ export interface GatewayContext {
   /** Federation agreements with other platforms, and the ones in force as this process sees them. */
   agreements: AgreementStore;
   peers: FederationPeers;
+  /** Signed calls to peer platforms (forwarded data calls and applications), one breaker per peer. */
+  federation: FederationConnectorFactory;
   resources: ResourceCache;
   grantCache: GrantCache;
   metrics: GatewayMetrics;
@@ -112,15 +114,17 @@ export async function createContext(
   const grants = new GrantStore(redis, prefix, { now });
   const agreements = new AgreementStore(redis, prefix);
   const peers = new FederationPeers(agreements, platform, { now });
+  const federation = new FederationConnectorFactory({
+    peers,
+    signing: {
+      signer: platform.platformSigner,
+      keyId: platform.signingCertX509.serialNumber.toLowerCase(),
+    },
+    timeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
+    now: () => now().getTime(),
+  });
   const connectors = new ConnectorRegistry({
-    federation: new FederationConnectorFactory({
-      peers,
-      signing: {
-        key: platform.signingKey,
-        keyId: platform.signingCertX509.serialNumber.toLowerCase(),
-      },
-      timeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
-    }),
+    federation,
     http: new HttpConnectorFactory({
       connections: config.GOVSHARE_CONNECTOR_CONNECTIONS,
       defaultTimeoutMs: config.GOVSHARE_CONNECTOR_TIMEOUT_MS,
@@ -173,6 +177,7 @@ export async function createContext(
     callerKeys,
     agreements,
     peers,
+    federation,
     resources,
     grantCache,
     metrics: new GatewayMetrics({ connectors, audit, now: () => now().getTime() }),

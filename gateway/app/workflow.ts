@@ -13,6 +13,7 @@ import { type Logger, pino } from 'pino';
 import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import type { ActorRef, ResourceStatus } from '../../catalog/records.js';
 import type { ConnectorRegistry } from '../../connectors/registry.js';
+import { forwardApplication } from '../../federation/applications.js';
 import { type DeliveryJob, Notifier, type NotifierOptions } from '../../notifications/notifier.js';
 import { OutboxRelay, type PlatformAuditAppend, scheduleTimer } from '../../notifications/outbox-relay.js';
 import { WebhookStore } from '../../notifications/store.js';
@@ -54,6 +55,13 @@ import { startWebhookWorker } from '../jobs/webhooks.js';
 import type { CatalogRouteHooks } from '../routes/catalog.js';
 import type { GovshareConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+
+/** Refusals after which forwarding an application is not retried: the application is refused here. */
+const FINAL_FORWARD_REFUSALS = new Set([
+  'UPSTREAM_PLATFORM_REFUSED',
+  'FEDERATION_RESOURCE_NOT_OFFERED',
+  'FEDERATION_AGREEMENT_INACTIVE',
+]);
 
 export interface WorkflowOptions {
   /** The working-day calendar (with the operator's overrides). @defaultValue the built-in table */
@@ -225,7 +233,29 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
     limits,
     now,
     afterCommit,
+    federation: {
+      async admit(peer, code) {
+        await context.federation.offering(peer, code);
+      },
+    },
   });
+  const forwardApplicationNow = async (id: string): Promise<'done' | 'stale'> => {
+    const app = await applications.awaitingForward(id);
+    if (!app) return 'stale';
+    try {
+      const taken = await forwardApplication(context.federation, app);
+      await applications.markForwarded(id, taken.id, taken.agreementId);
+      return 'done';
+    } catch (err) {
+      const error = err as Error & { code?: string };
+      // Final answers: the agreement no longer carries the resource, or the upper platform refused it.
+      if (error.code && FINAL_FORWARD_REFUSALS.has(error.code)) {
+        await applications.notTaken(id, `the upper platform did not take the application: ${error.message}`);
+        return 'done';
+      }
+      throw err;
+    }
+  };
   const resources = new ResourceChanges({
     store,
     grants,
@@ -398,6 +428,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
           log,
           auditSystem,
           calendarCheck,
+          forwardApplication: forwardApplicationNow,
         };
         await scheduleCalendarCheck(queues.deadlines);
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));

@@ -41,6 +41,11 @@ export interface DeadlineProcessorDeps {
   auditSystem?: SystemAudit;
   /** Runs the calendar check (jobs named CALENDAR_CHECK_JOB); see checkCalendarEnd. */
   calendarCheck?: () => Promise<unknown>;
+  /**
+   * Forwards an application for a federated resource to the upper platform (timers of kind forward,
+   * and again at its stage's reminder and overdue timers while it was not taken). Throws to be retried.
+   */
+  forwardApplication?: (id: string) => Promise<TimerOutcome>;
 }
 
 /** The name and scheduler id of the daily calendar check on the deadlines queue. */
@@ -123,6 +128,21 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
   }
   if (timer.objectionId !== undefined) {
     return deps.objections ? await deps.objections.fireTimer(timer) : 'stale';
+  }
+  if (timer.kind === 'forward') {
+    return deps.forwardApplication && timer.applicationId
+      ? deps.forwardApplication(timer.applicationId)
+      : 'stale';
+  }
+  if (
+    timer.applicationId &&
+    (timer.kind === 'remind' || timer.kind === 'overdue') &&
+    deps.forwardApplication
+  ) {
+    // A forwarded application the upper platform could not take yet is offered again at its clock.
+    await deps.forwardApplication(timer.applicationId).catch((err) => {
+      deps.log.warn({ err, application: timer.applicationId }, 'forwarding to the upper platform failed');
+    });
   }
   if (timer.applicationId && (timer.kind === 'remind' || timer.kind === 'overdue')) {
     // A direct grant that failed at submission is retried by the platform at its clock's timers.

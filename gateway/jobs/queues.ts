@@ -12,6 +12,8 @@ export const QUEUE_NAMES = {
   availability: 'availability',
   /** The monthly signed statistics report. */
   statsReports: 'stats-reports',
+  /** Data return (回流) runs of each return subscription, on its schedule (jobs/data-return.ts). */
+  dataReturn: 'data-return',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

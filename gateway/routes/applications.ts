@@ -76,6 +76,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<{
         path: submitted.path,
         state: submitted.state,
         ...(submitted.grantId ? { grant: submitted.grantId } : {}),
+        ...federationDetail(submitted),
       });
       return reply.code(201).send(submitted);
     },
@@ -135,6 +136,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<{
         application: checked.id,
         state: checked.state,
         ...(request.body.reason ? { reason: request.body.reason } : {}),
+        ...federationDetail(checked),
       });
       return checked;
     },
@@ -165,6 +167,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<{
         grant: result.grant.id,
         items: result.grant.items,
         ...(request.body.reason ? { reason: request.body.reason } : {}),
+        ...federationDetail(result.application),
       });
       return result;
     },
@@ -191,6 +194,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<{
       await request.auditAdmin('application.refuse', {
         application: refused.id,
         reason: request.body.reason,
+        ...federationDetail(refused),
       });
       return refused;
     },
@@ -217,8 +221,22 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<{
       await request.auditAdmin('application.withdraw', {
         application: withdrawn.id,
         ...(request.body.reason ? { reason: request.body.reason } : {}),
+        ...federationDetail(withdrawn),
       });
       return withdrawn;
     },
   );
 };
+
+/** An application across a federation agreement is audited under the correlation id both platforms use. */
+function federationDetail(app: Application): Record<string, unknown> {
+  const federation = app.federation;
+  if (!federation) return {};
+  return {
+    federation: {
+      correlationId: federation.correlationId,
+      peer: federation.peerPlatformId,
+      ...(federation.peerApplicationId ? { peerApplicationId: federation.peerApplicationId } : {}),
+    },
+  };
+}

@@ -20,7 +20,8 @@ const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as c
  * (the job runner should wait and retry), 'stale' when there is nothing to do any more.
  */
 export async function fireStageTimer(writer: ApplicationWriter, timer: Timer): Promise<TimerOutcome> {
-  if (timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
+  if (timer.kind === 'resource-status' || timer.kind === 'grant-status' || timer.kind === 'forward')
+    return 'stale';
   if (!timer.applicationId || timer.stage === undefined) return 'stale';
   const kind = timer.kind;
   let outcome: TimerOutcome = 'stale';

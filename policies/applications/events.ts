@@ -35,6 +35,18 @@ export function applicationData(
     systemId: app.systemId,
     providerDept: app.providerDept,
     ...(app.grantId ? { grantId: app.grantId } : {}),
+    // Across a federation agreement the peer platform finds its own application by this.
+    ...(app.federation
+      ? {
+          federation: {
+            peerPlatformId: app.federation.peerPlatformId,
+            correlationId: app.federation.correlationId,
+            ...(app.federation.peerApplicationId
+              ? { peerApplicationId: app.federation.peerApplicationId }
+              : {}),
+          },
+        }
+      : {}),
     ...extra,
   };
 }

@@ -142,8 +142,45 @@ export type Stage = Static<typeof Stage>;
 export const Transition = transitionSchema(ApplicationState, {
   stage: Type.Optional(Type.Integer({ minimum: 1 })),
   grantId: Type.Optional(Type.String()),
+  peer: Type.Optional(
+    Type.String({
+      description:
+        "The upper platform's transition this entry mirrors (<platform>:<its application id>:<action>): each is applied once",
+    }),
+  ),
 });
 export type Transition = Static<typeof Transition>;
+
+/**
+ * An application that crosses a federation agreement (province ↔ city cascade). On the lower platform
+ * (`forwarded`) it was filed here for a federated resource: this platform's bureau checks it, then it is
+ * forwarded to the upper platform, whose bureau and provider decide it; their decisions come back as signed
+ * webhooks. On the upper platform (`received`) it was forwarded by the lower platform, for the original
+ * department and system the lower platform names.
+ */
+export const ApplicationFederation = Type.Object(
+  {
+    role: literalUnion(['forwarded', 'received']),
+    peerPlatformId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$' }),
+    correlationId: Type.String({
+      pattern: '^[A-Za-z0-9._:-]{8,128}$',
+      description: 'Both platforms audit every transition of the application under it',
+    }),
+    peerApplicationId: Type.Optional(
+      Type.String({
+        pattern: APPLICATION_ID_PATTERN,
+        description: "The application's id on the peer platform",
+      }),
+    ),
+    agreementId: Type.Optional(Type.String({ maxLength: 64 })),
+    forwardedAt: Type.Optional(DateTime('When the upper platform took the application')),
+    official: Type.Optional(
+      Type.String({ maxLength: 128, description: 'The official who filed it on the lower platform' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ApplicationFederation = Static<typeof ApplicationFederation>;
 
 export const Application = Type.Object(
   {
@@ -169,6 +206,7 @@ export const Application = Type.Object(
     submittedBy: ActorRef,
     decidedAt: Type.Optional(DateTime('When it reached granted, rejected or refused')),
     grantId: Type.Optional(Type.String()),
+    federation: Type.Optional(ApplicationFederation),
     stages: Type.Array(Stage),
     history: Type.Array(Transition),
   },
@@ -239,7 +277,14 @@ export const WorkflowEvent = Type.Object(
 );
 export type WorkflowEvent = Static<typeof WorkflowEvent>;
 
-export const TIMER_KINDS = ['remind', 'overdue', 'escalate', 'resource-status', 'grant-status'] as const;
+export const TIMER_KINDS = [
+  'remind',
+  'overdue',
+  'escalate',
+  'resource-status',
+  'grant-status',
+  'forward',
+] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
 /** A clock job: the gateway turns it into a delayed job whose id is `id` (so adding it twice is harmless). */

@@ -5,6 +5,7 @@
  * provider (possibly narrowed) or refused with a reason, and the consumer is told. The grant is made
  * through the GrantStore with the application as its source.
  */
+import { randomUUID } from 'node:crypto';
 import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
 import { cstDate } from '../../platform/plain-date.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
@@ -33,13 +34,15 @@ import { applicationData, BUREAU_RECIPIENT, grantData, makeEvent, stageData } fr
 import { type ApplicationPage, type ApplicationQuery, canView, listApplications } from './listing.js';
 import type {
   Application,
+  ApplicationFederation,
   ApplicationRequest,
   AuthorizationTerms,
   CheckDecision,
   OutboxEntry,
+  Timer,
 } from './schema.js';
 import { currentStage, newStage, stageStart, stageTimers } from './stages.js';
-import { nextState, requireReason, type TransitionAction } from './state-machine.js';
+import { isOpen, nextState, requireReason, type TransitionAction } from './state-machine.js';
 import type { ApplicationStore } from './store.js';
 import {
   authorizedGrant,
@@ -61,6 +64,41 @@ export interface ApplicationServiceDeps {
   now: () => Date;
   /** Runs after every committed change (the gateway drains the outbox there). */
   afterCommit?: () => Promise<void>;
+  /**
+   * Applications for federated resources (service connector `federation`): throws unless an agreement in
+   * force with the upper platform offers the resource to this one. Without it they are refused.
+   */
+  federation?: { admit(peerPlatformId: string, resourceCode: string): Promise<void> };
+}
+
+/** What the lower platform says of an application it forwards (verified by its signature upstream). */
+export interface ReceivedApplication {
+  peerPlatformId: string;
+  agreementId: string;
+  correlationId: string;
+  /** The application's id on the lower platform. */
+  peerApplicationId: string;
+  /** The original department and system, and the official who filed it there. */
+  deptCode: string;
+  systemId: string;
+  official: string;
+  request: Omit<ApplicationRequest, 'deptCode' | 'renews'>;
+}
+
+/** A decision of the upper platform on a forwarded application, as its signed webhook states it. */
+export interface PeerOutcome {
+  peerPlatformId: string;
+  peerApplicationId: string;
+  transition: 'received' | 'accept' | 'reject' | 'authorize' | 'grant' | 'refuse' | 'close';
+  reason?: string;
+  /** The terms the upper platform granted (authorize, grant): never wider than what was applied for. */
+  terms?: Pick<AuthorizationTerms, 'items' | 'modes' | 'validFrom' | 'validTo'>;
+}
+
+/** The endpoint of a federated data service: `<peer platform id>/<resource code>`. */
+function federatedPeer(entry: PublishedEntry['entry']): string | undefined {
+  if (entry.service?.connector !== 'federation') return undefined;
+  return entry.service.endpoint.slice(0, Math.max(0, entry.service.endpoint.indexOf('/'))) || undefined;
 }
 
 export class ApplicationService {
@@ -76,15 +114,52 @@ export class ApplicationService {
     return this.#deps.store;
   }
 
-  /** Validates and records an application; on the direct path the platform grants it at once. */
+  /**
+   * Validates and records an application; on the direct path the platform grants it at once. An
+   * application for a federated resource always goes to this platform's bureau, then to the upper platform.
+   */
   async submit(actor: ActorRef, request: ApplicationRequest): Promise<Application> {
-    const deps = this.#deps;
     const deptCode = consumerDeptOf(actor, request);
-    if ((await deps.systems.getSystem(deptCode, request.systemId)) === null) {
+    if ((await this.#deps.systems.getSystem(deptCode, request.systemId)) === null) {
       throw new APPLICATION_SYSTEM_UNKNOWN(
         `system ${request.systemId} is not registered under department ${deptCode}; ask the security administrator to register it first`,
       );
     }
+    return this.#file(actor, deptCode, request);
+  }
+
+  /**
+   * Records an application a lower platform forwarded, for the original department and system it names
+   * (they are the lower platform's, not registered here): it starts at this platform's bureau with this
+   * platform's clocks.
+   */
+  async receive(received: ReceivedApplication): Promise<Application> {
+    const actor: ActorRef = {
+      role: 'system',
+      name: `${received.peerPlatformId}: ${received.official}`.slice(0, 200),
+    };
+    return this.#file(
+      actor,
+      received.deptCode,
+      { ...received.request, deptCode: received.deptCode },
+      {
+        role: 'received',
+        peerPlatformId: received.peerPlatformId,
+        agreementId: received.agreementId,
+        correlationId: received.correlationId,
+        peerApplicationId: received.peerApplicationId,
+        official: received.official,
+      },
+    );
+  }
+
+  async #file(
+    actor: ActorRef,
+    deptCode: string,
+    request: ApplicationRequest,
+    received?: ApplicationFederation,
+  ): Promise<Application> {
+    const deps = this.#deps;
     const published = await this.#published(request.resourceCode);
     checkResourceOpen(published);
     const { entry } = published;
@@ -92,8 +167,19 @@ export class ApplicationService {
     const now = deps.now();
     checkModesAndValidity(entry, request, now.getTime());
     if (request.renews !== undefined) await this.#checkRenewal(deptCode, request);
+    const upstream = received ? undefined : federatedPeer(entry);
+    let federation = received;
+    if (upstream) {
+      if (!deps.federation) {
+        throw new APPLICATION_RESOURCE_UNAVAILABLE(
+          `resource ${entry.code} is served by the federated platform ${upstream}, and this platform forwards no applications`,
+        );
+      }
+      await deps.federation.admit(upstream, entry.code);
+      federation = { role: 'forwarded', peerPlatformId: upstream, correlationId: `fapp-${randomUUID()}` };
+    }
 
-    const direct = isDirectPath(entry, request.items);
+    const direct = !upstream && isDirectPath(entry, request.items);
     const action: TransitionAction = direct ? 'submitDirect' : 'submit';
     const seq = await deps.store.nextSequence();
     const app: Application = {
@@ -111,6 +197,7 @@ export class ApplicationService {
       ...(request.validFrom ? { validFrom: new Date(request.validFrom).toISOString() } : {}),
       validTo: new Date(request.validTo).toISOString(),
       ...(request.renews ? { renews: request.renews } : {}),
+      ...(federation ? { federation } : {}),
       path: direct ? 'direct' : 'authorization',
       state: 'checking',
       submittedAt: now.toISOString(),
@@ -213,6 +300,10 @@ export class ApplicationService {
         record(app, { action, to, stage: stage.seq, ...(reason ? { reason } : {}) }, actor, at);
         const start = stageStart(app, authorize, at);
         if (start.timers) outbox.timers = start.timers;
+        // A federated resource's provider decides on the upper platform: forward it there now.
+        if (app.federation?.role === 'forwarded') {
+          outbox.timers = [...(outbox.timers ?? []), forwardTimer(app, at)];
+        }
         outbox.events = [
           makeEvent(
             'application.checked',
@@ -262,7 +353,7 @@ export class ApplicationService {
             'application.authorized',
             at,
             [next.consumerDept, BUREAU_RECIPIENT],
-            applicationData(next, grantData(grant)),
+            applicationData(next, { ...grantData(grant), ...(terms.reason ? { reason: terms.reason } : {}) }),
           ),
         ],
       }));
@@ -306,6 +397,227 @@ export class ApplicationService {
   async close(id: string, reason: string): Promise<Application> {
     return this.#deps.store.exclusive(id, async () => {
       return this.writer.update(id, (app, at) => this.#end(app, 'close', PLATFORM, at, reason));
+    });
+  }
+
+  /**
+   * The upper platform took a forwarded application (its id there): recorded once, with the clock of this
+   * platform's stage unchanged. Returns undefined when the application is not waiting to be forwarded.
+   */
+  async markForwarded(
+    id: string,
+    peerApplicationId: string,
+    agreementId: string,
+  ): Promise<Application | undefined> {
+    let changed = false;
+    const app = await this.writer.update(id, (app, at) => {
+      const federation = app.federation;
+      if (federation?.role !== 'forwarded' || federation.forwardedAt) return undefined;
+      if (app.state !== 'authorizing') return undefined;
+      federation.peerApplicationId = peerApplicationId;
+      federation.agreementId = agreementId;
+      federation.forwardedAt = at.toISOString();
+      const stage = currentStage(app)?.seq;
+      const peer = peerKey(app, peerApplicationId, 'forward');
+      record(app, { action: 'forward', ...(stage ? { stage } : {}), peer }, PLATFORM, at);
+      changed = true;
+      // The platform's own step: its audit record is committed with it (appended by the outbox relay).
+      return {
+        next: app,
+        outbox: {
+          audit: [
+            {
+              action: 'application.forward',
+              at: at.toISOString(),
+              detail: {
+                application: app.id,
+                resource: app.resourceCode,
+                federation: {
+                  correlationId: federation.correlationId,
+                  peer: federation.peerPlatformId,
+                  peerApplicationId,
+                  agreementId,
+                },
+              },
+            },
+          ],
+        },
+      };
+    });
+    return changed ? app : undefined;
+  }
+
+  /**
+   * The upper platform would not take a forwarded application (its agreement no longer offers the
+   * resource, or it refused the application as filed): refused here with its reason, audited with it.
+   */
+  async notTaken(id: string, reason: string): Promise<Application> {
+    return this.#deps.store.exclusive(id, async () =>
+      this.#decide(id, 'refuse', PLATFORM, undefined, reason, (app, at) => ({
+        events: [
+          makeEvent(
+            'application.refused',
+            at,
+            [app.consumerDept, BUREAU_RECIPIENT],
+            applicationData(app, { reason }),
+          ),
+        ],
+        audit: [
+          {
+            action: 'application.refuse',
+            at: at.toISOString(),
+            detail: {
+              application: app.id,
+              reason,
+              ...(app.federation
+                ? {
+                    federation: {
+                      correlationId: app.federation.correlationId,
+                      peer: app.federation.peerPlatformId,
+                    },
+                  }
+                : {}),
+            },
+          },
+        ],
+      })),
+    );
+  }
+
+  /** A forwarded application waiting to be forwarded (accepted here, not yet taken upstream). */
+  async awaitingForward(id: string): Promise<Application | undefined> {
+    const read = await this.#deps.store.read(id);
+    const app = read?.app;
+    return app?.federation?.role === 'forwarded' && !app.federation.forwardedAt && app.state === 'authorizing'
+      ? app
+      : undefined;
+  }
+
+  /**
+   * Applies the upper platform's decision on a forwarded application, once per (application, transition):
+   * a repeated delivery finds the transition in the history and changes nothing (`applied: false`). Its
+   * authorization makes this platform's grant with the terms it granted (fewer items when it authorized
+   * fewer); its rejection or refusal refuses the application here with its reason; its closing closes it.
+   */
+  async applyPeerOutcome(
+    id: string,
+    outcome: PeerOutcome,
+  ): Promise<{ application: Application; applied: boolean; grant?: Grant }> {
+    return this.#deps.store.exclusive(id, async () => {
+      const read = await this.#deps.store.read(id);
+      if (!read) throw new APPLICATION_NOT_FOUND(`no application has id "${id}"`);
+      const app = read.app;
+      const federation = app.federation;
+      if (
+        federation?.role !== 'forwarded' ||
+        federation.peerPlatformId !== outcome.peerPlatformId ||
+        (federation.peerApplicationId !== undefined &&
+          federation.peerApplicationId !== outcome.peerApplicationId)
+      ) {
+        throw new APPLICATION_FORBIDDEN(
+          `application ${id} was not forwarded to ${outcome.peerPlatformId} as ${outcome.peerApplicationId}`,
+        );
+      }
+      const key = peerKey(app, outcome.peerApplicationId, outcome.transition);
+      if (app.history.some((entry) => entry.peer === key)) return { application: app, applied: false };
+      const upper: ActorRef = {
+        role: 'dept-admin',
+        dept: app.providerDept,
+        name: `${outcome.peerPlatformId} (upper platform)`,
+      };
+      const stated = outcome.reason?.trim() || undefined;
+      switch (outcome.transition) {
+        case 'received':
+        case 'accept': {
+          // Progress upstream: noted in the history while the application waits here.
+          if (app.state !== 'authorizing') return { application: app, applied: false };
+          const application = await this.writer.update(id, (next, at) => {
+            // The upper platform's id may arrive here before its answer to the forwarding does.
+            next.federation!.peerApplicationId ??= outcome.peerApplicationId;
+            const stage = currentStage(next)?.seq;
+            const entry = { action: `peer-${outcome.transition}`, ...(stage ? { stage } : {}), peer: key };
+            record(next, stated ? { ...entry, reason: stated } : entry, upper, at);
+            return { next };
+          });
+          return { application, applied: true };
+        }
+        case 'authorize':
+        case 'grant': {
+          // Withdrawn or closed here meanwhile: the upper platform's grant to the department stays unused.
+          if (app.state !== 'authorizing') return { application: app, applied: false };
+          const published = await this.#published(app.resourceCode);
+          const terms = { ...outcome.terms };
+          // The upper platform's grant starts when it was made there; here it starts now at the earliest.
+          if (
+            terms.validFrom !== undefined &&
+            (app.validFrom === undefined || Date.parse(terms.validFrom) < Date.parse(app.validFrom))
+          )
+            delete terms.validFrom;
+          const request = authorizedGrant(app, terms, this.#deps.now().getTime());
+          const grant = await this.#deps.grants.create(grantActor(upper), published.entry, request, {
+            source: { kind: 'application', applicationId: id },
+          });
+          const reason =
+            stated ??
+            (request.items.length < app.items.length
+              ? `${outcome.peerPlatformId} authorized ${request.items.join(', ')} of the items applied for`
+              : undefined);
+          const application = await this.#decide(
+            id,
+            'authorize',
+            upper,
+            grant,
+            reason,
+            (next, at) => ({
+              events: [
+                makeEvent(
+                  'application.authorized',
+                  at,
+                  [next.consumerDept, BUREAU_RECIPIENT],
+                  applicationData(next, grantData(grant)),
+                ),
+              ],
+            }),
+            key,
+          );
+          return { application, applied: true, grant };
+        }
+        case 'reject':
+        case 'refuse': {
+          if (app.state !== 'authorizing') return { application: app, applied: false };
+          const who = outcome.transition === 'reject' ? 'bureau' : 'provider';
+          const reason = `${outcome.peerPlatformId}'s ${who} ${outcome.transition === 'reject' ? 'rejected' : 'refused'} it: ${stated ?? 'no reason given'}`;
+          const application = await this.#decide(
+            id,
+            'refuse',
+            upper,
+            undefined,
+            reason,
+            (next, at) => ({
+              events: [
+                makeEvent(
+                  'application.refused',
+                  at,
+                  [next.consumerDept, BUREAU_RECIPIENT],
+                  applicationData(next, { reason }),
+                ),
+              ],
+            }),
+            key,
+          );
+          return { application, applied: true };
+        }
+        case 'close': {
+          if (!isOpen(app.state)) return { application: app, applied: false };
+          const reason = `closed by ${outcome.peerPlatformId}: ${stated ?? 'no reason given'}`;
+          const application = await this.writer.update(id, (next, at) => {
+            const plan = this.#end(next, 'close', PLATFORM, at, reason);
+            plan.next.history.at(-1)!.peer = key;
+            return plan;
+          });
+          return { application, applied: true };
+        }
+      }
     });
   }
 
@@ -361,6 +673,7 @@ export class ApplicationService {
     grant: Grant | undefined,
     reason: string | undefined,
     announce: (app: Application, at: Date) => OutboxEntry,
+    peer?: string,
   ): Promise<Application> {
     try {
       return await this.writer.update(id, (app, at) => {
@@ -377,6 +690,7 @@ export class ApplicationService {
             stage: stage.seq,
             ...(reason ? { reason } : {}),
             ...(grant ? { grantId: grant.id } : {}),
+            ...(peer ? { peer } : {}),
           },
           actor,
           at,
@@ -437,4 +751,14 @@ export class ApplicationService {
       );
     }
   }
+}
+
+/** The deterministic id of the forwarding timer of an application accepted here. */
+export function forwardTimer(app: Application, at: Date): Timer {
+  return { id: `${app.id}.forward`, kind: 'forward', runAt: at.getTime(), applicationId: app.id };
+}
+
+/** The key under which a peer's transition is applied once: `<platform>:<its application id>:<action>`. */
+function peerKey(app: Application, peerApplicationId: string, action: string): string {
+  return `${app.federation!.peerPlatformId}:${peerApplicationId}:${action}`;
 }

@@ -287,7 +287,13 @@ export class CaseService {
 
   /** A deadlines-queue timer with `caseId`. */
   async fireTimer(timer: Timer): Promise<TimerOutcome> {
-    if (!timer.caseId || timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
+    if (
+      !timer.caseId ||
+      timer.kind === 'resource-status' ||
+      timer.kind === 'grant-status' ||
+      timer.kind === 'forward'
+    )
+      return 'stale';
     const kind = timer.kind;
     let outcome: TimerOutcome = 'stale';
     await this.store.update(timer.caseId, this.#deps.now, (c, at): CasePlan | undefined => {

@@ -58,7 +58,13 @@ export async function fireObjectionTimer(
   now: () => Date,
   timer: Timer,
 ): Promise<TimerOutcome> {
-  if (!timer.objectionId || timer.kind === 'resource-status' || timer.kind === 'grant-status') return 'stale';
+  if (
+    !timer.objectionId ||
+    timer.kind === 'resource-status' ||
+    timer.kind === 'grant-status' ||
+    timer.kind === 'forward'
+  )
+    return 'stale';
   const kind = timer.kind;
   let outcome: TimerOutcome = 'stale';
   await store.update(timer.objectionId, now, (objection, at) => {

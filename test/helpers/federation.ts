@@ -23,6 +23,7 @@ import {
 } from '../../federation/agreement.js';
 import { storeAgreement } from '../../federation/service.js';
 import type { GatewayContext } from '../../gateway/app/context.js';
+import type { BuildAppOptions } from '../../gateway/app.js';
 import { DEMO_DEPARTMENTS } from '../../scripts/lib/demo-catalog.js';
 import { buildTestApp, type TestApp } from './app.js';
 import { buildWorld, type SystemIdentity, signedHeaders, type World } from './world.js';
@@ -79,10 +80,14 @@ export async function startPlatform(
   t: Test,
   organization: string,
   env: Record<string, string> = {},
+  workflow?: BuildAppOptions['workflow'],
   crypto: CryptoProfile = 'intl',
 ): Promise<Platform> {
   const dataDir = await platformDir(t, organization, crypto);
-  const app = await buildTestApp(t, { env: { GOVSHARE_DATA_DIR: dataDir, ...env } });
+  const app = await buildTestApp(t, {
+    env: { GOVSHARE_DATA_DIR: dataDir, ...env },
+    ...(workflow ? { workflow } : {}),
+  });
   await app.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.app.server.address() as AddressInfo;
   return { ...app, url: `http://127.0.0.1:${port}`, dataDir };
@@ -91,13 +96,19 @@ export async function startPlatform(
 export async function buildCascade(
   t: Test,
   options: {
-    offers?: string[] /** Both platforms' profile. @defaultValue 'intl' */;
+    offers?: string[];
+    /** Both platforms' profile. @defaultValue 'intl' */
     crypto?: CryptoProfile;
+    workflow?: BuildAppOptions['workflow'];
+    /** Settings of one platform, e.g. its SQL sources file. */
+    env?: { province?: Record<string, string>; city?: Record<string, string> };
+    /** The province gateway URL the agreement names (e.g. a proxy in front of it). @defaultValue its own */
+    provinceUrl?: (province: Platform) => string;
   } = {},
 ): Promise<Cascade> {
   const [province, city] = await Promise.all([
-    startPlatform(t, 'Hubei province platform', {}, options.crypto),
-    startPlatform(t, 'Yichang city platform', {}, options.crypto),
+    startPlatform(t, 'Hubei province platform', options.env?.province, options.workflow, options.crypto),
+    startPlatform(t, 'Yichang city platform', options.env?.city, options.workflow, options.crypto),
   ]);
   const world = await buildWorld(t, province.context);
   const now = new Date();
@@ -107,7 +118,7 @@ export async function buildCascade(
     id: agreementId,
     offerer: localParty(province.context.platform, {
       ...PROVINCE,
-      gatewayUrl: province.url,
+      gatewayUrl: options.provinceUrl?.(province) ?? province.url,
       offers: options.offers ?? [world.codes.population],
     }),
     accepter: localParty(city.context.platform, { ...CITY, gatewayUrl: city.url, offers: [] }),

@@ -20,10 +20,16 @@ import {
   type SignedAgreement,
 } from '../../../federation/agreement.js';
 import { PostgresReturnTable } from '../../../federation/data-return.js';
+import {
+  checkSubscription,
+  type ReturnSubscription,
+  ReturnSubscriptions,
+} from '../../../federation/return-schedule.js';
 import { storeAgreement } from '../../../federation/service.js';
 import { AgreementStore } from '../../../federation/store.js';
 import { createContext } from '../../app/context.js';
 import { runDataReturn } from '../../app/data-return.js';
+import { dataReturnQueue, scheduleDataReturn, syncDataReturnSchedules } from '../../jobs/data-return.js';
 import { cliAudit } from '../cli-audit.js';
 import { CONFIG_FLAGS, type Command, configFrom, parseFlags, required, UsageError } from '../command.js';
 import { withRedis } from './identities.js';
@@ -279,5 +285,95 @@ export const federationReturnCommand: Command = {
       await pool.end();
     }
     return 0;
+  },
+};
+
+const EVERY = /^(\d{1,6})(s|m|h|d)$/;
+
+/** `30s`, `15m`, `1h`, `1d` → milliseconds. */
+function everyMs(value: string): number {
+  const match = EVERY.exec(value);
+  if (!match) throw new UsageError(`--every must look like 30s, 15m, 1h or 1d (got "${value}")`);
+  return (
+    Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
+  );
+}
+
+export const federationReturnScheduleCommand: Command = {
+  name: 'federation return-schedule',
+  summary:
+    "Schedule a data return (回流) job in the worker: pull an upper platform's changes every interval or on a cron pattern (China Standard Time) into GOVSHARE_RETURN_DATABASE_URL, each run from the last run's watermark",
+  usage:
+    'federation return-schedule --id ID --peer PLATFORM_ID --resource CODE --items a,b,c --key ITEM --table NAME --purpose P (--every 15m | --cron "0 2 * * *") [--page-size 500]\n' +
+    '  federation return-schedule --remove ID | --list',
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...CONFIG_FLAGS,
+      id: { type: 'string' },
+      peer: { type: 'string' },
+      resource: { type: 'string' },
+      items: { type: 'string' },
+      key: { type: 'string' },
+      table: { type: 'string' },
+      purpose: { type: 'string' },
+      every: { type: 'string' },
+      cron: { type: 'string' },
+      'page-size': { type: 'string' },
+      remove: { type: 'string' },
+      list: { type: 'boolean' },
+    });
+    const config = configFrom(values, io);
+    return withRedis(config, async (redis) => {
+      const subscriptions = new ReturnSubscriptions(redis, config.GOVSHARE_REDIS_PREFIX);
+      const queue = dataReturnQueue(redis, config.GOVSHARE_REDIS_PREFIX);
+      try {
+        if (values.list) {
+          for (const s of await subscriptions.list()) {
+            io.out(
+              `${s.id}\t${s.peer}/${s.code}\t→ ${s.table}\t${s.cron ? `cron ${s.cron}` : `every ${s.everyMs} ms`}`,
+            );
+          }
+          return 0;
+        }
+        if (values.remove !== undefined) {
+          const removed = await subscriptions.remove(String(values.remove));
+          await syncDataReturnSchedules(queue, await subscriptions.list());
+          await cliAudit(config, redis, 'federation.return.unschedule', {
+            subscription: values.remove,
+            removed,
+          });
+          io.out(removed ? `removed ${values.remove}` : `no data return subscription ${values.remove}`);
+          return removed ? 0 : 1;
+        }
+        const pageSize = values['page-size'] === undefined ? undefined : Number(values['page-size']);
+        let subscription: ReturnSubscription;
+        try {
+          subscription = checkSubscription({
+            id: required(values, 'id'),
+            peer: required(values, 'peer'),
+            code: required(values, 'resource'),
+            items: codes(values.items),
+            key: required(values, 'key'),
+            table: required(values, 'table'),
+            purpose: required(values, 'purpose'),
+            ...(pageSize === undefined ? {} : { pageSize }),
+            ...(values.every === undefined ? {} : { everyMs: everyMs(String(values.every)) }),
+            ...(values.cron === undefined ? {} : { cron: String(values.cron) }),
+          });
+        } catch (err) {
+          if (err instanceof UsageError) throw err;
+          throw new UsageError((err as Error).message);
+        }
+        await subscriptions.put(subscription);
+        await scheduleDataReturn(queue, subscription);
+        await cliAudit(config, redis, 'federation.return.schedule', { subscription });
+        io.out(
+          `scheduled ${subscription.id}: ${subscription.peer}/${subscription.code} into ${subscription.table} ${subscription.cron ? `on cron ${subscription.cron}` : `every ${values.every}`} (run by \`govshare worker\` with GOVSHARE_RETURN_DATABASE_URL)`,
+        );
+        return 0;
+      } finally {
+        await queue.close();
+      }
+    });
   },
 };

@@ -11,6 +11,7 @@ import {
   federationListCommand,
   federationOfferCommand,
   federationReturnCommand,
+  federationReturnScheduleCommand,
   federationRevokeCommand,
 } from './federation.js';
 import {
@@ -72,5 +73,6 @@ export const commands: Command[] = [
   federationListCommand,
   federationRevokeCommand,
   federationReturnCommand,
+  federationReturnScheduleCommand,
   errorsCommand,
 ];
