@@ -4,13 +4,13 @@
  * calls through `app.inject`.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { Test } from 'tap';
 import { signRequest } from '../../certs/httpsig/index.js';
 import * as registry from '../../certs/registry.js';
 import { startSimulator } from '../../connectors/simulator/server.js';
 import type { GatewayContext } from '../../gateway/app/context.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
 import type { TestApp } from './app.js';
+import type { Scope } from './scope.js';
 
 export interface SystemIdentity {
   deptCode: string;
@@ -28,7 +28,7 @@ export interface World {
 
 const platformActor = { role: 'system', name: 'test setup' } as const;
 
-export async function buildWorld(t: Test, context: GatewayContext): Promise<World> {
+export async function buildWorld(t: Scope, context: GatewayContext): Promise<World> {
   const simulator = await startSimulator({
     datasets: { residents: 2000, enterprises: 500, socialInsurance: 2000 },
   });
