@@ -26,6 +26,8 @@ export default defineConfig({
     headless: true,
     locale: 'zh-CN',
     acceptDownloads: true,
+    // A step that waits longer than this is stuck (the machine may be loaded: generous).
+    actionTimeout: 60_000,
     launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
   },
 });

@@ -144,6 +144,11 @@ const zh = {
   decision_allow: '允许',
   decision_deny: '拒绝',
   decision_error: '错误',
+  usageByResource: '按资源查看使用情况',
+  usageDay: '统计日',
+  usedToday: '今日已用 / 日配额',
+  usedThisMinute: '本分钟 / 分钟配额',
+  unlimited: '不限额（不计数）',
   // The catalog's life cycle: drafts, review, publication, withdrawal with notice.
   versionState: '版本状态',
   vstate_draft: '草稿',
@@ -358,6 +363,11 @@ const en: Record<keyof typeof zh, string> = {
   decision_allow: 'Allowed',
   decision_deny: 'Denied',
   decision_error: 'Error',
+  usageByResource: 'Who uses a resource',
+  usageDay: 'Day',
+  usedToday: 'Used today / daily quota',
+  usedThisMinute: 'This minute / per-minute quota',
+  unlimited: 'No limit (not counted)',
   // The catalog's life cycle: drafts, review, publication, withdrawal with notice.
   versionState: 'Version state',
   vstate_draft: 'Draft',
