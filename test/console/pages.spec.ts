@@ -140,7 +140,15 @@ test('catalog, grants, statistics, departments and certificates, oversight', asy
   expect(await b.page.evaluate<string>('document.documentElement.lang')).toBe('en');
   await checkAccessibility(b.page, 'the catalog in English');
 
-  // The security administrator issues a certificate (the key is downloaded once) and revokes one.
+  // The security administrator issues a certificate (the key is downloaded once) and revokes one. A
+  // certificate of 20 days is warned about; the CRL's status is shown and follows the revocation.
+  const shortLived = await gw.app.inject({
+    method: 'POST',
+    url: '/v1/certificates',
+    headers: gw.auth({ sub: 'wang.fang', role: 'security-admin' }),
+    payload: { deptCode: psb.deptCode, systemId: psb.systemId, days: 20 },
+  });
+  expect(shortLived.statusCode, shortLived.body).toBe(201);
   const s = await openPage(scope, browser);
   await s.page.setViewportSize({ width: 1366, height: 820 });
   await signInThroughConsole(s.page, origin, security);
@@ -148,6 +156,13 @@ test('catalog, grants, statistics, departments and certificates, oversight', asy
   // A security officer lands on a page of her role, not the inbox.
   await s.page.getByRole('menuitem', { name: '部门与证书' }).click();
   await s.page.getByTestId('certificates').locator('tbody tr').first().waitFor();
+  expect(await s.page.getByTestId('expiry-warning').textContent()).toMatch(/1 张证书将在 30 天内到期/);
+  await s.page
+    .getByTestId('certificates')
+    .locator('tr', { hasText: shortLived.json().serial })
+    .getByText('30 天内到期')
+    .waitFor();
+  expect(await s.page.getByTestId('crl-revoked').textContent(), 'nothing revoked yet').toBe('0');
   await s.page.getByTestId('issue-cert').click();
   await s.page.locator('#cert-dept').fill(psb.deptCode);
   await s.page.locator('#cert-system').fill(psb.systemId);
@@ -171,6 +186,8 @@ test('catalog, grants, statistics, departments and certificates, oversight', asy
   await s.page.getByTestId('certificates').locator('tr', { hasText: serial }).getByText('revoked').waitFor();
   const revoked = await gw.context.certs.getCertificate(serial);
   expect(revoked?.status).toBe('revoked');
+  // The CRL is regenerated on the revocation; the page shows the one relying parties now fetch.
+  await s.page.getByTestId('crl-revoked').filter({ hasText: '1' }).waitFor();
 
   const au = await openPage(scope, browser);
   await au.page.setViewportSize({ width: 1366, height: 820 });
