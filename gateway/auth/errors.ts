@@ -14,6 +14,7 @@ export const accountErrors = {
   ACCOUNT_UNKNOWN: createError('ACCOUNT_UNKNOWN', '%s', 404),
   ACCOUNT_INVALID: createError('ACCOUNT_INVALID', '%s', 400),
   OFFICER_DUTY_CONFLICT: createError('OFFICER_DUTY_CONFLICT', '%s', 409),
+  PASSWORD_POLICY: createError('PASSWORD_POLICY', '%s', 422),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
@@ -33,4 +34,6 @@ export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
     'The account is not consistent: a dept-admin needs its department (`dept`), the other roles act for the platform and take none.',
   OFFICER_DUTY_CONFLICT:
     'Three-officer separation (三员分立): the system (bureau), security (security-admin) and audit (auditor) duties must be held by three different people; this person already holds another of them.',
+  PASSWORD_POLICY:
+    'The new password does not meet the policy: at least 12 characters, different from the current one, not containing the account name.',
 };
