@@ -13,6 +13,7 @@ import {
   expect,
   listen,
   openPage,
+  screenshot,
   signInThroughConsole,
   test,
 } from '../helpers/browser.js';
@@ -76,6 +77,7 @@ test('submit, review with a reason, publish, withdraw with advance notice', asyn
   await signInThroughConsole(b.page, origin, bureau);
   await b.page.getByRole('menuitem', { name: '资源目录' }).click();
   await openEntry(b.page);
+  await screenshot(b.page, 'catalog-review');
   await b.page.getByTestId('entry-reject').click();
   const prompt = b.page.locator('.el-message-box');
   await prompt.getByRole('button', { name: '确定' }).click();
@@ -129,6 +131,7 @@ test('submit, review with a reason, publish, withdraw with advance notice', asyn
   const earliest = /\d{4}-\d{2}-\d{2}/.exec((await notice.textContent()) ?? '')?.[0];
   expect(earliest, 'the earliest day is offered').toBeTruthy();
   expect(await h.page.locator('#withdraw-from').inputValue()).toBe(earliest);
+  await screenshot(h.page, 'catalog-withdraw');
   const untouched = await gw.context.catalog.get({ name: 'test', role: 'bureau' }, code);
   expect(untouched.resource.status.declared, 'nothing filed before the person agrees').toBe('active');
   await h.page.getByTestId('withdraw-submit').click();

@@ -10,6 +10,7 @@ import {
   expect,
   listen,
   openPage,
+  screenshot,
   signInThroughConsole,
   test,
 } from '../helpers/browser.js';
@@ -61,6 +62,7 @@ test("the provider sees its resource's consumers with today's quota use; the con
   const unlimited = p.page.getByTestId('grant-usage').locator('tr', { hasText: hrss.deptCode });
   expect(await unlimited.textContent()).toMatch(/不限额/);
   await checkAccessibility(p.page, 'the grants by resource with quota use');
+  await screenshot(p.page, 'grants-usage');
 
   // The provider suspends at once on an emergency reason (the API path; the notice-period path is in
   // pages.spec.ts); the consumer reads the reason on its own grants page.

@@ -5,8 +5,6 @@
  * pages are also saved as PNG there (docs/console/ holds the committed ones).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Page } from '@playwright/test';
 import { buildTestApp } from '../helpers/app.js';
 import {
   addPerson,
@@ -14,21 +12,11 @@ import {
   expect,
   listen,
   openPage,
+  screenshot,
   signInThroughConsole,
   test,
 } from '../helpers/browser.js';
 import { buildWorld, grantPopulation, signedInject } from '../helpers/world.js';
-
-const shots = process.env.GOVSHARE_CONSOLE_SCREENSHOTS;
-async function screenshot(page: Page, name: string) {
-  if (!shots) return;
-  // Settled: no loading mask, no passing toast.
-  // (waitForFunction would evaluate a string in the page, which the console's CSP rightly refuses.)
-  while ((await page.locator('.el-loading-mask:visible').count()) > 0) await page.waitForTimeout(100);
-  await page.evaluate("document.querySelectorAll('.el-message').forEach((e) => e.remove())");
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
-}
 
 test('catalog, grants, statistics, departments and certificates, oversight', async ({ browser, scope }) => {
   const gw = await buildTestApp(scope);

@@ -8,6 +8,8 @@
  * worker process, the end of the process for what the helpers share per file under tap (the redis-server,
  * the platform directory).
  */
+
+import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, test as base, expect, type Page } from '@playwright/test';
 import type { FastifyInstance } from 'fastify';
@@ -111,4 +113,19 @@ export async function checkAccessibility(page: Page, label: string): Promise<voi
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect.soft(bad, `axe: no serious or critical violations on ${label}`).toEqual([]);
+}
+
+/**
+ * With GOVSHARE_CONSOLE_SCREENSHOTS=DIR, saves what the page shows as DIR/NAME.png (docs/console/ holds
+ * the committed ones); otherwise does nothing.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const shots = process.env.GOVSHARE_CONSOLE_SCREENSHOTS;
+  if (!shots) return;
+  // Settled: no loading mask, no passing toast.
+  // (waitForFunction would evaluate a string in the page, which the console's CSP rightly refuses.)
+  while ((await page.locator('.el-loading-mask:visible').count()) > 0) await page.waitForTimeout(100);
+  await page.evaluate("document.querySelectorAll('.el-message').forEach((e) => e.remove())");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 }
