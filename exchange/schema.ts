@@ -229,6 +229,12 @@ export const ExchangeJob = Type.Object(
     format: ExchangeFormat,
     watermark: Type.Optional(Watermark),
     subscriptionId: Type.Optional(Type.String({ pattern: SUBSCRIPTION_ID_PATTERN })),
+    retryOf: Type.Optional(
+      Type.String({ pattern: JOB_ID_PATTERN, description: 'The failed job this one retries' }),
+    ),
+    retriedBy: Type.Optional(
+      Type.String({ pattern: JOB_ID_PATTERN, description: 'The job that retries this failed one' }),
+    ),
     state: JobState,
     progress: Progress,
     checkpoint: Type.Optional(Checkpoint),

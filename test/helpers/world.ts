@@ -6,7 +6,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { signRequest } from '../../certs/httpsig/index.js';
 import * as registry from '../../certs/registry.js';
-import { startSimulator } from '../../connectors/simulator/server.js';
+import { type Simulator, startSimulator } from '../../connectors/simulator/server.js';
 import type { GatewayContext } from '../../gateway/app/context.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
 import type { TestApp } from './app.js';
@@ -22,6 +22,8 @@ export interface SystemIdentity {
 
 export interface World {
   simulatorUrl: string;
+  /** The provider's front-end processor simulator (setFault makes it misbehave). */
+  simulator: Simulator;
   systems: { psb: SystemIdentity; amr: SystemIdentity; hrss: SystemIdentity };
   codes: typeof DEMO_CODES;
 }
@@ -59,6 +61,7 @@ export async function buildWorld(t: Scope, context: GatewayContext): Promise<Wor
   for (const entry of demoCatalog(simulator.url)) await context.catalog.importEntry(platformActor, entry);
   return {
     simulatorUrl: simulator.url,
+    simulator,
     systems: { psb: issued.publicSecurity!, amr: issued.marketRegulation!, hrss: issued.humanResources! },
     codes: DEMO_CODES,
   };
