@@ -4,6 +4,7 @@
  */
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import * as pkijs from 'pkijs';
 import { buildCrl } from './crl.js';
 import { CertIdentityInvalid, CertKeyTypeInvalid, DepartmentNotFound, SystemNotFound } from './errors.js';
 import { certifySystemKey, generateSystemKeyPair, type SystemCertificate, validityDays } from './issue.js';
@@ -156,6 +157,25 @@ export async function currentCrl(
   if (await store.storeCrl(built)) return view(built);
   // A concurrent caller stored a higher-numbered CRL (built from the same or a later snapshot): serve it.
   return view((await store.cachedCrl()).crl ?? built);
+}
+
+/** What a published CRL says, for people watching it: its number, its validity, how many it lists. */
+export interface CrlStatus {
+  crlNumber: number;
+  thisUpdate: string;
+  nextUpdate: string;
+  /** Entries of the CRL itself (read from its DER), not of the store: what relying parties see. */
+  revoked: number;
+}
+
+export function crlStatus(crl: CurrentCrl): CrlStatus {
+  const list = pkijs.CertificateRevocationList.fromBER(crl.der);
+  return {
+    crlNumber: crl.crlNumber,
+    thisUpdate: crl.thisUpdate.toISOString(),
+    nextUpdate: crl.nextUpdate.toISOString(),
+    revoked: list.revokedCertificates?.length ?? 0,
+  };
 }
 
 function isFresh(crl: StoredCrl, generation: number, now: Date): boolean {

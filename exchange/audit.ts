@@ -33,13 +33,14 @@ export interface JobAuditFields {
 
 export function jobAudit(
   job: Pick<ExchangeJob, 'id' | 'consumer' | 'resource' | 'grantId' | 'purpose' | 'items'> &
-    Partial<Pick<ExchangeJob, 'kind' | 'format' | 'subscriptionId' | 'providerCode'>>,
+    Partial<Pick<ExchangeJob, 'kind' | 'format' | 'subscriptionId' | 'retryOf' | 'providerCode'>>,
   fields: JobAuditFields,
 ): ExchangeAuditRecord {
   const detail: Record<string, unknown> = { jobId: job.id };
   if (job.kind) detail.kind = job.kind;
   if (job.format) detail.format = job.format;
   if (job.subscriptionId) detail.subscriptionId = job.subscriptionId;
+  if (job.retryOf) detail.retryOf = job.retryOf;
   Object.assign(detail, fields.detail);
   return {
     time: new Date(fields.now).toISOString(),

@@ -24,6 +24,7 @@ export const exchangeErrors = {
   EXCHANGE_KEY_LOST: createError('EXCHANGE_KEY_LOST', '%s', 500),
   EXCHANGE_SUBSCRIPTION_NOT_FOUND: createError('EXCHANGE_SUBSCRIPTION_NOT_FOUND', '%s', 404),
   EXCHANGE_SUBSCRIPTION_EXISTS: createError('EXCHANGE_SUBSCRIPTION_EXISTS', '%s', 409),
+  EXCHANGE_JOB_NOT_FAILED: createError('EXCHANGE_JOB_NOT_FAILED', '%s', 409),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export type ExchangeErrorCode = keyof typeof exchangeErrors;
@@ -57,6 +58,8 @@ export const exchangeErrorDocs: Record<ExchangeErrorCode, string> = {
   EXCHANGE_SUBSCRIPTION_NOT_FOUND: 'No subscription with this id is visible to the calling system.',
   EXCHANGE_SUBSCRIPTION_EXISTS:
     'The grant already has a subscription (one schedule per grant): change or delete it.',
+  EXCHANGE_JOB_NOT_FAILED:
+    'Only a failed job is retried; this one is queued, running, completed or expired (or was retried already).',
 };
 
 /** Error codes after which a job is failed at once rather than retried. */

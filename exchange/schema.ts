@@ -283,6 +283,12 @@ export const ExchangeJob = Type.Object(
         description: 'The export is cut into this many parts, read in parallel; absent: one file',
       }),
     ),
+    retryOf: Type.Optional(
+      Type.String({ pattern: JOB_ID_PATTERN, description: 'The failed job this one retries' }),
+    ),
+    retriedBy: Type.Optional(
+      Type.String({ pattern: JOB_ID_PATTERN, description: 'The job that retries this failed one' }),
+    ),
     state: JobState,
     progress: Progress,
     checkpoint: Type.Optional(Checkpoint),

@@ -51,6 +51,10 @@ export interface NewJob {
   subscriptionId?: string;
   /** Pin the job to this grant (a subscription's); the consumer's current grant when absent. */
   grantId?: string;
+  /** The failed job this one retries. */
+  retryOf?: string;
+  /** The new job's id (a retry claims it on the failed job first); a fresh one when absent. */
+  id?: string;
 }
 
 /** Checks a submission, stores the job (queued) and enqueues it. Throws deny / EXCHANGE_* errors. */
@@ -99,7 +103,7 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
     systemId: input.consumer.systemId,
     serial: input.consumer.certSerial,
   };
-  const id = newJobId();
+  const id = input.id ?? newJobId();
   const draft = {
     id,
     consumer: input.consumer,
@@ -110,6 +114,7 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
     kind: input.kind,
     format: input.format,
     ...(input.subscriptionId ? { subscriptionId: input.subscriptionId } : {}),
+    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
   };
   let job: ExchangeJob;
   try {
@@ -203,6 +208,70 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
     throw error;
   }
   return job;
+}
+
+/**
+ * Retries a failed job as a new one with the same request (resource, items, filter, kind, format, the
+ * since of an incremental job, a subscription's pinned grant), decided again now against the grant, the
+ * catalog and the consumer's certificate, and encrypted for that certificate. Only the job's consumer
+ * department (`dept`) or the bureau (`dept` undefined) may: for anyone else the job does not exist. The
+ * failed job records its retry, so it is retried once (EXCHANGE_JOB_NOT_FAILED after).
+ */
+export async function retryExchangeJob(
+  deps: ExchangeDeps,
+  failedId: string,
+  by: { dept: string | undefined },
+  requestId?: string,
+): Promise<ExchangeJob> {
+  assertJobId(failedId);
+  const store = new ExchangeStore(deps.redis, deps.prefix);
+  const failed = await store.get(failedId);
+  if (!failed || (by.dept !== undefined && failed.consumer.deptCode !== by.dept)) {
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_FOUND(`no exchange job ${failedId}`);
+  }
+  if (failed.state !== 'failed' || failed.retriedBy) {
+    const why = failed.retriedBy ? `was retried already as ${failed.retriedBy}` : `is ${failed.state}`;
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_FAILED(`job ${failedId} ${why}: only a failed job is retried`);
+  }
+  // Claimed first, so two people retrying at once make one new job; released when the retry is refused.
+  const id = newJobId();
+  const claimed = await store.change(failed.id, (j) =>
+    j.state === 'failed' && !j.retriedBy ? { ...j, retriedBy: id } : undefined,
+  );
+  if (claimed?.retriedBy !== id) {
+    throw new exchangeErrors.EXCHANGE_JOB_NOT_FAILED(
+      `job ${failedId} was retried already: only a failed job is retried`,
+    );
+  }
+  const since = failed.kind === 'incremental' ? failed.watermark?.from : undefined;
+  let retry: ExchangeJob;
+  try {
+    retry = await createJob(
+      deps,
+      {
+        id,
+        consumer: failed.consumer,
+        purpose: failed.purpose,
+        resource: failed.resource,
+        items: failed.items,
+        ...(failed.filter ? { filter: failed.filter } : {}),
+        kind: failed.kind,
+        format: failed.format,
+        ...(since === undefined ? {} : { since }),
+        ...(failed.subscriptionId ? { subscriptionId: failed.subscriptionId, grantId: failed.grantId } : {}),
+        retryOf: failed.id,
+      },
+      requestId,
+    );
+  } catch (error) {
+    await store.change(failed.id, (j) => {
+      if (j.retriedBy !== id) return undefined;
+      const { retriedBy: _retriedBy, ...rest } = j;
+      return rest;
+    });
+    throw error;
+  }
+  return retry;
 }
 
 const visibleTo = (job: ExchangeJob, caller: Pick<Caller, 'deptCode' | 'systemId'>) =>

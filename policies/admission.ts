@@ -138,4 +138,26 @@ export class AdmissionGate {
       retryAfterSeconds: check.allow ? 1 : check.retryAfterSeconds,
     };
   }
+
+  /**
+   * What `caller` has used of grant `grantId`'s quota at `now`: the calls counted this CST day and this
+   * minute (0 before the first). Only grants with limits are counted; this read changes nothing.
+   */
+  async usage(
+    caller: { deptCode: string; systemId: string },
+    grantId: string,
+    now: number,
+  ): Promise<QuotaUsage> {
+    const [day, minute] = (await this.#redis.call(
+      'BITFIELD',
+      this.#keys.quota(caller.deptCode, caller.systemId, grantId, cstDay(now)),
+      'GET',
+      'u32',
+      '#0',
+      'GET',
+      'u32',
+      `#${1 + cstMinuteOfDay(now)}`,
+    )) as [number | null, number | null];
+    return { minute: minute ?? 0, day: day ?? 0 };
+  }
 }

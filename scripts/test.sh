@@ -29,6 +29,12 @@ if [ $# -eq 0 ]; then
     TZ=$zone npx tap "dist/test/policies/**/*.test.js" dist/test/gateway/jobs/deadlines.test.js dist/test/gateway/routes/stats.test.js
   done
 fi
+if [ $# -eq 0 ]; then
+  # The console in a real browser: @playwright/test (playwright.config.ts) drives the system Chromium
+  # against gateways on their own redis-servers and free ports. After tap, not beside it: two cores.
+  echo "==> browser tests (@playwright/test, system Chromium)"
+  npx playwright test
+fi
 echo "tests took $(( $(date +%s) - start )) s"
 # The main run's totals as one plain line (tap's own summary is a comment).
 total=$(sed -n 's/^# { total: \([0-9]*\).*/\1/p' "$summary" | tail -1)

@@ -136,6 +136,8 @@ export function accountKeys(prefix: string) {
     oidcFlow: (idHash: string) => `${base}oidc-flow:${idHash}`,
     /** String, JSON OpenID Connect sign-in waiting for the one-time code. */
     oidcPending: (idHash: string) => `${base}oidc-pending:${idHash}`,
+    /** Set of the id hashes of a person's sessions (some may have expired), to end them all at once. */
+    sessionsOf: (name: string) => `${base}sessions-of:${name}`,
   };
 }
 
@@ -355,6 +357,24 @@ export class AccountStore {
     };
   }
 
+  /**
+   * Changes a person's password: the current one is checked like a sign-in (a wrong one counts towards
+   * the lock, a locked account changes nothing), the new one against the policy (at least
+   * MIN_PASSWORD_LENGTH characters, not the current one, not containing the account name).
+   */
+  async changePassword(name: string, current: string, next: string): Promise<void> {
+    const failures = Number((await this.redis.get(this.keys.failures(name))) ?? 0);
+    if (failures >= this.maxFailures) throw await this.locked(name);
+    const account = await this.stored(name);
+    const currentOk = await verifyPassword(account?.passwordHash ?? (await this.dummy()), current);
+    if (!account || !currentOk) return this.fail(name, 'wrong current password');
+    await this.redis.del(this.keys.failures(name));
+    const why = passwordPolicyViolation(name, current, next);
+    if (why) throw new accountErrors.PASSWORD_POLICY(why);
+    const updated: StoredAccount = { ...account, passwordHash: await hashPassword(next) };
+    await this.redis.set(this.keys.account(name), JSON.stringify(updated), 'XX');
+  }
+
   async unlock(name: string): Promise<void> {
     if (!(await this.stored(name))) throw new accountErrors.ACCOUNT_UNKNOWN(`no account "${name}"`);
     await this.redis.del(this.keys.failures(name));
@@ -420,6 +440,17 @@ export class AccountStore {
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     return this.dummyHash;
   }
+}
+
+/** Why `next` may not be `name`'s new password (replacing `current`), or undefined when it may. */
+export function passwordPolicyViolation(name: string, current: string, next: string): string | undefined {
+  if ([...next].length < MIN_PASSWORD_LENGTH)
+    return `the new password needs at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (next.length > 256) return 'the new password may have at most 256 characters';
+  if (next === current) return 'the new password must differ from the current one';
+  if (next.toLowerCase().includes(name.toLowerCase()))
+    return 'the new password must not contain the account name';
+  return undefined;
 }
 
 /** argon2id with the library's defaults (m=19 MiB, t=2, p=1: OWASP's minimum profile). */

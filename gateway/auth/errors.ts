@@ -20,6 +20,7 @@ export const accountErrors = {
   OIDC_SUBJECT_UNLINKED: createError('OIDC_SUBJECT_UNLINKED', '%s', 403),
   OIDC_SUBJECT_LINKED: createError('OIDC_SUBJECT_LINKED', '%s', 409),
   OIDC_PROVIDER_UNAVAILABLE: createError('OIDC_PROVIDER_UNAVAILABLE', '%s', 502),
+  PASSWORD_POLICY: createError('PASSWORD_POLICY', '%s', 422),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
@@ -51,4 +52,6 @@ export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
     'This identity is linked to another console account already: one identity signs in to one account.',
   OIDC_PROVIDER_UNAVAILABLE:
     'The identity service could not be reached, or its discovery document or keys are unusable: retry later, or sign in with the password.',
+  PASSWORD_POLICY:
+    'The new password does not meet the policy: at least 12 characters, different from the current one, not containing the account name.',
 };

@@ -48,8 +48,28 @@ export class SessionStore {
       createdAt: this.now().toISOString(),
       lastSeen: this.now().toISOString(),
     };
-    await this.redis.set(this.key(id), JSON.stringify(session), 'EX', this.options.idleSeconds);
+    const own = this.keys.sessionsOf(person.sub);
+    await this.redis
+      .multi()
+      .set(this.key(id), JSON.stringify(session), 'EX', this.options.idleSeconds)
+      .sadd(own, this.idHash(id))
+      .expire(own, this.options.maxSeconds)
+      .exec();
     return { id, session };
+  }
+
+  /** Ends every session of the person `name` but `except` (the cookie value of the one to keep). */
+  async destroyAllOf(name: string, except?: string): Promise<number> {
+    const own = this.keys.sessionsOf(name);
+    const keep = except === undefined ? undefined : this.idHash(except);
+    const others = (await this.redis.smembers(own)).filter((hash) => hash !== keep);
+    if (others.length === 0) return 0;
+    const [[, ended]] = (await this.redis
+      .multi()
+      .del(...others.map((hash) => this.keys.session(hash)))
+      .srem(own, ...others)
+      .exec()) as [[unknown, number], unknown];
+    return ended;
   }
 
   /** The live session of this cookie value, its idle clock restarted; undefined when unknown or expired. */
@@ -78,7 +98,11 @@ export class SessionStore {
   }
 
   private key(id: string): string {
-    return this.keys.session(createHash('sha256').update(id).digest('base64url'));
+    return this.keys.session(this.idHash(id));
+  }
+
+  private idHash(id: string): string {
+    return createHash('sha256').update(id).digest('base64url');
   }
 }
 

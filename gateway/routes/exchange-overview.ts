@@ -1,14 +1,15 @@
 /**
- * People's read-only view of bulk exchange jobs (the console's 交换任务 page): a department's
- * administrator sees the jobs of its own department's systems; the bureau and the auditors those of any
- * department they name. Submitting, reading files and the jobs' own routes stay with the signed systems.
+ * People's view of bulk exchange jobs (the console's 交换任务 page): a department's administrator sees
+ * the jobs of its own department's systems; the bureau and the auditors those of any department they
+ * name. The one change people make is retrying a failed job (its consumer department's administrator or
+ * the bureau); submitting, reading files and the jobs' own routes stay with the signed systems.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { USCC_PATTERN } from '../../catalog/schema.js';
 import type { ExchangeDeps } from '../../exchange/deps.js';
-import { ExchangeJobView } from '../../exchange/schema.js';
-import { jobView, listJobsForCaller } from '../../exchange/service.js';
+import { ExchangeJobView, JOB_ID_PATTERN } from '../../exchange/schema.js';
+import { jobView, listJobsForCaller, retryExchangeJob } from '../../exchange/service.js';
 import type { GatewayContext } from '../app/context.js';
 import { gatewayErrors } from '../app/errors.js';
 import { problemResponses } from '../app/schemas.js';
@@ -16,7 +17,7 @@ import { personOf, requireOwnDepartment } from '../plugins/people-auth.js';
 
 export const exchangeOverviewRoutes: FastifyPluginAsyncTypebox<{
   context: GatewayContext;
-  deps: Pick<ExchangeDeps, 'redis' | 'prefix'>;
+  deps: ExchangeDeps;
 }> = async (app, { context, deps }) => {
   app.get(
     '/v1/exchange/department-jobs',
@@ -55,6 +56,31 @@ export const exchangeOverviewRoutes: FastifyPluginAsyncTypebox<{
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .slice(0, request.query.limit);
       return { jobs: jobs.map(jobView) };
+    },
+  );
+
+  app.post(
+    '/v1/exchange/department-jobs/:id/retry',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['exchange'],
+        description:
+          "Retry a failed job: a new job with the same request (retryOf names the failed one), decided again now against the grant, the catalog and the consumer system's certificate. The job's consumer department's administrator or the bureau; once per failed job.",
+        params: Type.Object({ id: Type.String({ pattern: JOB_ID_PATTERN }) }),
+        response: { 202: ExchangeJobView, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const person = personOf(request);
+      const retry = await retryExchangeJob(
+        deps,
+        request.params.id,
+        { dept: person.role === 'bureau' ? undefined : (person.dept ?? '') },
+        String(request.id),
+      );
+      await request.auditAdmin('exchange.retry', { jobId: request.params.id, retry: retry.id });
+      return reply.code(202).send(jobView(retry));
     },
   );
 };

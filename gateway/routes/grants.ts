@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import { RESOURCE_CODE_PATTERN, USCC_PATTERN } from '../../catalog/schema.js';
+import { cstDate } from '../../platform/plain-date.js';
 import { makeEvent } from '../../policies/applications/events.js';
 import { GRANT_INVALID as GrantInvalid, GRANT_NOT_FOUND as GrantNotFound } from '../../policies/errors.js';
 import { Grant, GrantRequest, GrantStatus } from '../../policies/grant.js';
@@ -143,6 +144,68 @@ export const grantRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext; w
         return grants.list({ ...query, consumerDept: own });
       }
       return grants.list(query);
+    },
+  );
+
+  app.get(
+    '/v1/grants/usage',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['grants'],
+        description:
+          "Who uses a resource: its grants, newest first, each with the calls counted against its quota this CST day and this minute (a grant without limits counts none: no `usage`). A dept-admin reads only its own department's resources.",
+        querystring: Type.Object(
+          {
+            resourceCode: Type.String({ pattern: RESOURCE_CODE_PATTERN }),
+            status: Type.Optional(GrantStatus),
+            page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
+            pageSize: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            resourceCode: Type.String(),
+            day: Type.String({ format: 'date', description: 'The CST day the counts are of' }),
+            grants: Type.Array(
+              Type.Object({
+                grant: Grant,
+                usage: Type.Optional(
+                  Type.Object({
+                    today: Type.Integer({ minimum: 0 }),
+                    thisMinute: Type.Integer({ minimum: 0 }),
+                  }),
+                ),
+              }),
+            ),
+            total: Type.Integer(),
+            page: Type.Integer(),
+            pageSize: Type.Integer(),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const person = personOf(request);
+      const { resourceCode, ...query } = request.query;
+      const view = await catalog.get(actorOf(person), resourceCode);
+      if (person.role === 'dept-admin' && view.resource.providerCode !== person.dept) {
+        throw new gatewayErrors.DEPARTMENT_FORBIDDEN(
+          "A dept-admin reads the quota use of its own department's resources only.",
+        );
+      }
+      const page = await grants.list({ ...query, resourceCode });
+      const now = context.now().getTime();
+      const counted = await Promise.all(
+        page.grants.map(async (grant) => {
+          if (grant.quota.perDay === undefined && grant.quota.perMinute === undefined) return { grant };
+          const used = await context.admission.usage(grant, grant.id, now);
+          return { grant, usage: { today: used.day, thisMinute: used.minute } };
+        }),
+      );
+      return { ...page, resourceCode, day: cstDate(now), grants: counted };
     },
   );
 

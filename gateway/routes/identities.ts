@@ -85,6 +85,34 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext
     },
   );
 
+  app.get(
+    '/v1/ca/crl/status',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['ca'],
+        description:
+          'The current CRL in words: its number, when it was issued (thisUpdate), when the next is due (nextUpdate) and how many certificates it lists as revoked.',
+        response: {
+          200: Type.Object({
+            crlNumber: Type.Integer({ minimum: 0 }),
+            thisUpdate: Type.String({ format: 'date-time' }),
+            nextUpdate: Type.String({ format: 'date-time' }),
+            revoked: Type.Integer({ minimum: 0 }),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const crl = await registry.currentCrl(platform, certs, {
+        crlDays: context.config.GOVSHARE_CRL_DAYS,
+        now: context.now(),
+      });
+      return reply.header('cache-control', 'public, max-age=60').send(registry.crlStatus(crl));
+    },
+  );
+
   app.post(
     '/v1/departments',
     {

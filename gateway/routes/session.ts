@@ -155,6 +155,42 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
+  app.post(
+    '/v1/session/password',
+    {
+      config: { access: EVERY_ROLE },
+      schema: {
+        tags: ['session'],
+        description:
+          "Change the signed-in person's own password: the current one is checked like a sign-in (a wrong one counts towards the lock), the new one against the policy (PASSWORD_POLICY). Every other session of the person ends; the one making the change stays.",
+        body: Type.Object(
+          {
+            currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+            newPassword: Type.String({ minLength: 1, maxLength: 256 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            otherSessionsEnded: Type.Integer({
+              minimum: 0,
+              description: 'Sessions of the person ended elsewhere',
+            }),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const name = personOf(request).sub;
+      await accounts.changePassword(name, request.body.currentPassword, request.body.newPassword);
+      const ended = await sessions.destroyAllOf(name, request.consoleSession?.id);
+      // Neither password is ever recorded: only that it changed, and how many sessions ended with it.
+      await request.auditAdmin('account.password', { name, otherSessionsEnded: ended });
+      return { otherSessionsEnded: ended };
+    },
+  );
+
   app.get(
     '/v1/users',
     {

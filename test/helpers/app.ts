@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Test } from 'tap';
 import { initPlatform } from '../../certs/platform.js';
 import type { Signer } from '../../certs/signer.js';
 import { type GovshareConfig, loadConfig } from '../../gateway/app/config.js';
@@ -11,6 +10,7 @@ import { type BuildAppOptions, buildApp } from '../../gateway/app.js';
 import type { Person } from '../../gateway/auth/people.js';
 import { issueToken } from '../../gateway/auth/tokens.js';
 import { useRedis } from './redis.js';
+import { atProcessEnd, type Scope } from './scope.js';
 
 let platformDir: Promise<string> | undefined;
 
@@ -20,8 +20,7 @@ export function usePlatformDir(): Promise<string> {
     platformDir = (async () => {
       const dir = mkdtempSync(join(tmpdir(), 'govshare-platform-'));
       await initPlatform(dir);
-      const root = await import('tap');
-      root.default.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      await atProcessEnd(() => rmSync(dir, { recursive: true, force: true }));
       return dir;
     })();
   }
@@ -39,7 +38,7 @@ export interface TestApp {
 
 /** A ready gateway on a real Redis with its own key prefix, torn down with the test. */
 export async function buildTestApp(
-  t: Test,
+  t: Scope,
   options: {
     env?: Record<string, string>;
     now?: () => Date;

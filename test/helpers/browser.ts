@@ -1,35 +1,43 @@
 /**
- * Real headless Chromium (the system package, /usr/bin/chromium; never a downloaded browser) driven by
- * playwright-core, against a gateway listening on a loopback port. axe-core checks accessibility.
+ * The browser tests' harness for `@playwright/test` (playwright.config.ts): real headless Chromium (the
+ * system package, /usr/bin/chromium; never a downloaded browser) against a gateway listening on a
+ * loopback port, built with the same helpers as the tap tests (buildTestApp: a real redis-server on a
+ * free port). axe-core checks accessibility.
+ *
+ * Fixtures: `scope`, what a test starts (a gateway, browser contexts) is torn down when it ends; and, per
+ * worker process, the end of the process for what the helpers share per file under tap (the redis-server,
+ * the platform directory).
  */
+
+import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
+import { type Browser, type BrowserContext, test as base, expect, type Page } from '@playwright/test';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import type { Test } from 'tap';
 import { AccountStore, type NewAccount, totpSealKey } from '../../gateway/auth/accounts.js';
 import type { TestApp } from './app.js';
+import { type Scope, setProcessScope, Teardowns } from './scope.js';
 
-export const CHROMIUM_PATH = process.env.GOVSHARE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-export async function useBrowser(t: Test): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
-  t.teardown(() => browser.close());
-  return browser;
-}
+export const test = base.extend<{ scope: Scope }, { processEnd: undefined }>({
+  processEnd: [
+    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from it.
+    async ({}, use) => {
+      const end = new Teardowns();
+      setProcessScope(end);
+      await use(undefined);
+      setProcessScope(undefined);
+      await end.run();
+    },
+    { scope: 'worker', auto: true },
+  ],
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from it.
+  scope: async ({}, use) => {
+    const scope = new Teardowns();
+    await use(scope);
+    await scope.run();
+  },
+});
+export { expect };
 
 /** Listens on a free loopback port; the console is then at `${origin}/console/`. */
 export async function listen(app: FastifyInstance): Promise<string> {
@@ -57,10 +65,10 @@ export async function addPerson(
 
 /**
  * A fresh browser context (its own cookie jar) with a page that records script errors and CSP
- * violations in `errors` (tests assert it stays empty).
+ * violations in `errors` (tests assert it stays empty); closed when `scope` ends.
  */
 export async function openPage(
-  t: Test,
+  scope: Scope,
   browser: Browser,
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ acceptDownloads: true, locale: 'zh-CN' });
@@ -72,7 +80,7 @@ export async function openPage(
       problems.push(message.text());
   });
   page.on('pageerror', (error) => problems.push(error.message));
-  t.teardown(() => context.close());
+  scope.teardown(() => context.close());
   return { context, page, errors: problems };
 }
 
@@ -97,12 +105,27 @@ export async function signInThroughConsole(page: Page, origin: string, person: P
 }
 
 /** No serious or critical accessibility violations on what the page shows now. */
-export async function checkAccessibility(t: Test, page: Page, label: string): Promise<void> {
+export async function checkAccessibility(page: Page, label: string): Promise<void> {
   const results = await new AxeBuilder({ page })
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
     .analyze();
   const bad = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  t.same(bad, [], `axe: no serious or critical violations on ${label}`);
+  expect.soft(bad, `axe: no serious or critical violations on ${label}`).toEqual([]);
+}
+
+/**
+ * With GOVSHARE_CONSOLE_SCREENSHOTS=DIR, saves what the page shows as DIR/NAME.png (docs/console/ holds
+ * the committed ones); otherwise does nothing.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const shots = process.env.GOVSHARE_CONSOLE_SCREENSHOTS;
+  if (!shots) return;
+  // Settled: no loading mask, no passing toast.
+  // (waitForFunction would evaluate a string in the page, which the console's CSP rightly refuses.)
+  while ((await page.locator('.el-loading-mask:visible').count()) > 0) await page.waitForTimeout(100);
+  await page.evaluate("document.querySelectorAll('.el-message').forEach((e) => e.remove())");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 }

@@ -4,13 +4,13 @@
  * calls through `app.inject`.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { Test } from 'tap';
 import { signRequest } from '../../certs/httpsig/index.js';
 import * as registry from '../../certs/registry.js';
-import { startSimulator } from '../../connectors/simulator/server.js';
+import { type Simulator, startSimulator } from '../../connectors/simulator/server.js';
 import type { GatewayContext } from '../../gateway/app/context.js';
 import { DEMO_CODES, DEMO_DEPARTMENTS, demoCatalog } from '../../scripts/lib/demo-catalog.js';
 import type { TestApp } from './app.js';
+import type { Scope } from './scope.js';
 
 export interface SystemIdentity {
   deptCode: string;
@@ -22,13 +22,15 @@ export interface SystemIdentity {
 
 export interface World {
   simulatorUrl: string;
+  /** The provider's front-end processor simulator (setFault makes it misbehave). */
+  simulator: Simulator;
   systems: { psb: SystemIdentity; amr: SystemIdentity; hrss: SystemIdentity };
   codes: typeof DEMO_CODES;
 }
 
 const platformActor = { role: 'system', name: 'test setup' } as const;
 
-export async function buildWorld(t: Test, context: GatewayContext): Promise<World> {
+export async function buildWorld(t: Scope, context: GatewayContext): Promise<World> {
   const simulator = await startSimulator({
     datasets: { residents: 2000, enterprises: 500, socialInsurance: 2000 },
   });
@@ -59,6 +61,7 @@ export async function buildWorld(t: Test, context: GatewayContext): Promise<Worl
   for (const entry of demoCatalog(simulator.url)) await context.catalog.importEntry(platformActor, entry);
   return {
     simulatorUrl: simulator.url,
+    simulator,
     systems: { psb: issued.publicSecurity!, amr: issued.marketRegulation!, hrss: issued.humanResources! },
     codes: DEMO_CODES,
   };

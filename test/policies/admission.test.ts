@@ -202,3 +202,31 @@ t.test('a script sent again after a lost reply gets its first outcome, counted o
     'one call counted in the day and in its minute',
   );
 });
+
+t.test('usage reads what a grant has used this CST day and minute, and changes nothing', async (t) => {
+  const { a } = await twoInstances(t);
+  const limits = { perMinute: 10, perDay: 100 };
+  const noon = at('2026-03-02T04:00:10Z'); // 12:00 CST
+  t.same(await a.gate.usage(CALLER, 'g-read', noon), { minute: 0, day: 0 }, 'nothing before the first call');
+  await a.consume('g-read', limits, at('2026-03-02T03:59:30Z'));
+  await a.consume('g-read', limits, noon);
+  await a.consume('g-read', limits, noon + 1000);
+  await a.consume('g-other', limits, noon);
+  t.same(await a.gate.usage(CALLER, 'g-read', noon + 2000), { minute: 2, day: 3 });
+  t.same(
+    await a.gate.usage(CALLER, 'g-read', noon + 2000),
+    { minute: 2, day: 3 },
+    'reading twice counts nothing',
+  );
+  t.same(
+    await a.gate.usage({ deptCode: 'D2', systemId: 's1' }, 'g-read', noon),
+    { minute: 0, day: 0 },
+    'per caller',
+  );
+  // 2026-03-03 00:00:10 CST: a new day.
+  t.same(
+    await a.gate.usage(CALLER, 'g-read', at('2026-03-02T16:00:10Z')),
+    { minute: 0, day: 0 },
+    'per CST day',
+  );
+});

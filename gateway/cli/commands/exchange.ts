@@ -2,10 +2,12 @@
  * `govshare exchange decrypt`: opens a downloaded bulk file with the consumer system's private key. With
  * --manifest it first checks the file against the manifest (size and SHA-256) and, given the platform
  * signing certificate, the manifest's signature. Works offline: no Redis, no configuration.
+ * `govshare exchange retry`: a person retries a failed job through the API (as the console's button does).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { request } from 'undici';
 import { decryptFile } from '../../../certs/envelope.js';
 import { verifyManifest } from '../../../exchange/manifest.js';
 import type { Manifest } from '../../../exchange/schema.js';
@@ -98,5 +100,37 @@ async function checkAgainstManifest(
   return manifest;
 }
 
+export const exchangeRetryCommand: Command = {
+  name: 'exchange retry',
+  summary:
+    "Retry a failed bulk exchange job as a person (its consumer department's administrator or the bureau)",
+  usage: 'exchange retry JOB_ID --gateway URL --token JWT',
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, {
+      gateway: { type: 'string' },
+      token: { type: 'string' },
+    });
+    const [jobId] = positionals;
+    if (!jobId) throw new UsageError('JOB_ID is required');
+    const base = required(values, 'gateway').replace(/\/+$/, '');
+    const response = await request(`${base}/v1/exchange/department-jobs/${encodeURIComponent(jobId)}/retry`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${required(values, 'token')}` },
+    });
+    const answer = (await response.body.json().catch(() => ({}))) as {
+      id?: string;
+      state?: string;
+      code?: string;
+      detail?: string;
+    };
+    if (response.statusCode !== 202) {
+      io.err(`refused (HTTP ${response.statusCode}): ${answer.code ?? ''} ${answer.detail ?? ''}`.trim());
+      return 1;
+    }
+    io.out(`job ${jobId} retried as ${answer.id} (${answer.state})`);
+    return 0;
+  },
+};
+
 /** The exchange commands, for gateway/cli/commands/index.ts. */
-export const exchangeCommands: Command[] = [exchangeDecryptCommand];
+export const exchangeCommands: Command[] = [exchangeDecryptCommand, exchangeRetryCommand];

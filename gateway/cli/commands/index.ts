@@ -4,7 +4,7 @@ import { auditVerifyProofCommand } from './audit-proof.js';
 import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar.js';
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
-import { exchangeDecryptCommand } from './exchange.js';
+import { exchangeDecryptCommand, exchangeRetryCommand } from './exchange.js';
 import { exchangeRunCommand } from './exchange-run.js';
 import {
   federationAcceptCommand,
@@ -65,6 +65,7 @@ export const commands: Command[] = [
   auditArchiveCommand,
   exchangeRunCommand,
   exchangeDecryptCommand,
+  exchangeRetryCommand,
   calendarIsWorkdayCommand,
   calendarAddWorkdaysCommand,
   statsCommand,

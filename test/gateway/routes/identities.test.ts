@@ -145,6 +145,9 @@ t.test('departments, systems, certificates and the CRL over HTTP', async (t) => 
   });
   t.equal(otherSystems.statusCode, 403);
 
+  const before = await app.inject({ method: 'GET', url: '/v1/ca/crl/status' });
+  t.equal(before.statusCode, 200, before.body);
+  t.equal(before.json().revoked, 0, 'the CRL lists nothing before a revocation');
   const revoked = await app.inject({
     method: 'POST',
     url: `/v1/certificates/${bundle.serial}/revoke`,
@@ -175,6 +178,20 @@ t.test('departments, systems, certificates and the CRL over HTTP', async (t) => 
   );
   t.match(text, new RegExp(bundle.serial.toUpperCase()));
   t.match(text, /Key Compromise/);
+
+  // The CRL in words, for the console: read from the same CRL the relying parties fetch.
+  const status = await app.inject({ method: 'GET', url: '/v1/ca/crl/status' });
+  t.equal(status.statusCode, 200, status.body);
+  const crlStatus = status.json();
+  t.equal(crlStatus.revoked, 1, 'one certificate listed');
+  t.equal(String(crlStatus.crlNumber), crl.headers['x-crl-number'], 'the number of the CRL served');
+  t.ok(crlStatus.crlNumber > before.json().crlNumber, 'a new CRL after the revocation');
+  t.equal(
+    Date.parse(crlStatus.nextUpdate) - Date.parse(crlStatus.thisUpdate),
+    context.config.GOVSHARE_CRL_DAYS * 86_400_000,
+    'the next update is due GOVSHARE_CRL_DAYS after this one',
+  );
+  t.match(text, new RegExp(`Next Update: .*${new Date(crlStatus.nextUpdate).getUTCFullYear()}`));
 
   const caCert = await app.inject({ method: 'GET', url: '/v1/ca/cert' });
   t.equal(caCert.body, bundle.caPem);
