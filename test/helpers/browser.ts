@@ -106,6 +106,9 @@ export async function signInThroughConsole(page: Page, origin: string, person: P
 
 /** No serious or critical accessibility violations on what the page shows now. */
 export async function checkAccessibility(page: Page, label: string): Promise<void> {
+  // A toast of the previous action fading out (ElMessage, ~3 s) is half transparent: axe would judge
+  // its contrast mid-animation. Checked once it is gone; at full opacity its colours pass (style.css).
+  await page.locator('.el-message').first().waitFor({ state: 'detached', timeout: 10_000 });
   const results = await new AxeBuilder({ page })
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
     .analyze();
