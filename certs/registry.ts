@@ -26,7 +26,7 @@ export interface CurrentCrl {
 
 export function addDepartment(
   store: CertsStore,
-  input: { code: string; name: string; allowInvalidCheck?: boolean },
+  input: { code: string; name: string; allowInvalidCheck?: boolean; homePlatform?: string },
   at: Date,
 ): Promise<Department> {
   return store.addDepartment(input, at);

@@ -44,6 +44,13 @@ export const Department = Type.Object(
       description: '"overridden" when an operator registered a code whose check character is wrong',
     }),
     usccCheckFailure: Type.Optional(Type.String({ description: 'What the check found, when overridden' })),
+    homePlatform: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+        description:
+          "A department of a federated peer platform (that platform's id), registered here to be granted directly: it is reached only through calls and applications that peer forwards",
+      }),
+    ),
     createdAt: Timestamp,
   },
   { additionalProperties: false },

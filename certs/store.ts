@@ -151,7 +151,7 @@ export class CertsStore {
    * `allowInvalidCheck`, and marked so.
    */
   async addDepartment(
-    input: { code: string; name: string; allowInvalidCheck?: boolean },
+    input: { code: string; name: string; allowInvalidCheck?: boolean; homePlatform?: string },
     at: Date,
   ): Promise<Department> {
     assertName(input.name, DepartmentNameInvalid, 'department');
@@ -170,6 +170,7 @@ export class CertsStore {
       name: input.name,
       usccCheck: check.ok ? 'passed' : 'overridden',
       ...(check.ok ? {} : { usccCheckFailure: check.reason }),
+      ...(input.homePlatform ? { homePlatform: input.homePlatform } : {}),
       createdAt: at.toISOString(),
     };
     const keys = [this.keys.department(input.code), this.keys.departments];

@@ -12,6 +12,7 @@ export const federationErrors = {
   FEDERATION_AGREEMENT_INACTIVE: createError('FEDERATION_AGREEMENT_INACTIVE', '%s', 403),
   FEDERATION_PEER_UNKNOWN: createError('FEDERATION_PEER_UNKNOWN', '%s', 401),
   FEDERATION_ORIGIN_INVALID: createError('FEDERATION_ORIGIN_INVALID', '%s', 400),
+  FEDERATION_ORIGIN_FORBIDDEN: createError('FEDERATION_ORIGIN_FORBIDDEN', '%s', 403),
   FEDERATION_RESOURCE_NOT_OFFERED: createError('FEDERATION_RESOURCE_NOT_OFFERED', '%s', 403),
   UPSTREAM_PLATFORM_UNAVAILABLE: createError('UPSTREAM_PLATFORM_UNAVAILABLE', '%s', 502),
   UPSTREAM_PLATFORM_TIMEOUT: createError('UPSTREAM_PLATFORM_TIMEOUT', '%s', 504),
@@ -31,6 +32,8 @@ export const federationErrorDocs: Record<keyof typeof federationErrors, string> 
     'The federation agreement is revoked, expired, not yet valid or not countersigned: nothing crosses between the two platforms.',
   FEDERATION_PEER_UNKNOWN:
     'A forwarded call was signed with a key no federation agreement of this platform names (keyid, x-federation-agreement).',
+  FEDERATION_ORIGIN_FORBIDDEN:
+    "The peer platform named one of this platform's own departments (or another peer's) as the original caller: a peer speaks only for its own departments, those registered here with its id as their home platform or not registered here at all.",
   FEDERATION_ORIGIN_INVALID:
     'A forwarded call lacks a signed origin header (x-origin-dept, x-origin-system, x-user-id, x-correlation-id, x-federation-agreement) or one is malformed.',
   FEDERATION_RESOURCE_NOT_OFFERED:

@@ -105,3 +105,21 @@ export function forwardedHeaders(
     [FEDERATION_HEADERS.correlation]: correlationId,
   };
 }
+
+/**
+ * A peer platform speaks only for its own departments: the original department it names must not be one
+ * of this platform's own (registered here without a home platform) or another peer's. Otherwise a peer
+ * could use this platform's departments' grants, or have their notices sent to itself.
+ */
+export async function checkOriginDepartment(
+  homeOf: (deptCode: string) => Promise<{ homePlatform?: string } | null>,
+  originDept: string,
+  peerPlatformId: string,
+): Promise<void> {
+  const department = await homeOf(originDept);
+  if (department && department.homePlatform !== peerPlatformId) {
+    throw new federationErrors.FEDERATION_ORIGIN_FORBIDDEN(
+      `department ${originDept} is ${department.homePlatform ? `a department of ${department.homePlatform}` : "one of this platform's own departments"}, not one of ${peerPlatformId}'s: a peer platform forwards only for its own departments`,
+    );
+  }
+}

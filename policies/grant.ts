@@ -113,7 +113,17 @@ export type GrantStatus = Static<typeof GrantStatus>;
 export const GrantSource = Type.Union([
   Type.Object({ kind: Type.Literal('direct') }, { additionalProperties: false }),
   Type.Object(
-    { kind: Type.Literal('application'), applicationId: Type.String({ minLength: 1, maxLength: 100 }) },
+    {
+      kind: Type.Literal('application'),
+      applicationId: Type.String({ minLength: 1, maxLength: 100 }),
+      peerPlatformId: Type.Optional(
+        Type.String({
+          pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+          description:
+            'The peer platform that forwarded the application: the grant serves only calls that peer forwards',
+        }),
+      ),
+    },
     { additionalProperties: false },
   ),
 ]);

@@ -19,6 +19,7 @@ export function dataPathDeps(context: GatewayContext, callTally?: DataPathDeps['
       required: context.config.GOVSHARE_REQUIRE_USE_TERMS,
     },
     machineCallsAllowed: context.config.GOVSHARE_MACHINE_CALLS,
+    department: (code) => context.certs.getDepartment(code),
     observe: (step, seconds) => context.metrics.steps.observe({ step }, seconds),
     ...(callTally ? { callTally } : {}),
   };

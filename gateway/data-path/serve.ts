@@ -15,6 +15,7 @@ import { parseAcceptSignature, SigReplay, signResponse } from '../../certs/https
 import type { Signer } from '../../certs/signer.js';
 import { type ConnectorRegistry, serviceShape } from '../../connectors/registry.js';
 import type { Row } from '../../connectors/types.js';
+import { checkOriginDepartment } from '../../federation/origin.js';
 import type { AdmissionGate } from '../../policies/admission.js';
 import { decide } from '../../policies/decide.js';
 import { denyError, denyErrors } from '../../policies/errors.js';
@@ -48,6 +49,11 @@ export interface DataPathDeps {
   };
   /** GOVSHARE_MACHINE_CALLS: grants marked machineToMachine may be called without x-user-id. */
   machineCallsAllowed?: boolean;
+  /**
+   * A department as registered here (its home platform when it is a federated peer's), for calls a peer
+   * forwards for one of its departments; without it such calls are decided on the peer's grant only.
+   */
+  department?: (code: string) => Promise<{ homePlatform?: string } | null>;
   /** Step timings for metrics (seconds). */
   observe?: (step: 'policy' | 'connector' | 'audit', seconds: number) => void;
   /**
@@ -189,13 +195,24 @@ async function findGrant(
   caller: Caller,
   code: string,
 ): Promise<{ grant: Grant | undefined; holder: { deptCode: string; systemId: string } }> {
-  const grant = await deps.grants.find(caller.deptCode, caller.systemId, code);
-  if (grant || !caller.federation) return { grant, holder: caller };
-  const { originDept, originSystem } = caller.federation;
+  const found = await deps.grants.find(caller.deptCode, caller.systemId, code);
+  // A grant a peer's forwarded application made serves only what that peer forwards.
+  const peerOfGrant = found && forwardedBy(found);
+  const grant =
+    peerOfGrant === undefined || peerOfGrant === caller.federation?.peerPlatformId ? found : undefined;
+  if (grant || !caller.federation || !deps.department) return { grant, holder: caller };
+  const { originDept, originSystem, peerPlatformId } = caller.federation;
+  // The peer speaks only for its own departments (FEDERATION_ORIGIN_FORBIDDEN otherwise).
+  const department = await deps.department(originDept);
+  await checkOriginDepartment(async () => department, originDept, peerPlatformId);
   const direct = await deps.grants.find(originDept, originSystem, code);
-  return direct
+  return direct && (forwardedBy(direct) === peerPlatformId || department?.homePlatform === peerPlatformId)
     ? { grant: direct, holder: { deptCode: originDept, systemId: originSystem } }
     : { grant: undefined, holder: caller };
+}
+
+function forwardedBy(grant: Grant): string | undefined {
+  return grant.source?.kind === 'application' ? grant.source.peerPlatformId : undefined;
 }
 
 function decideAccess(

@@ -19,7 +19,7 @@ import {
   ForwardedApplications,
 } from '../../federation/applications.js';
 import { federationErrors } from '../../federation/errors.js';
-import { FEDERATION_HEADERS, FEDERATION_SYSTEM_ID } from '../../federation/origin.js';
+import { checkOriginDepartment, FEDERATION_HEADERS, FEDERATION_SYSTEM_ID } from '../../federation/origin.js';
 import type { PeerLink } from '../../federation/peers.js';
 import { WEBHOOK_SIGNED_COMPONENTS } from '../../notifications/send.js';
 import type { PeerOutcome } from '../../policies/applications/service.js';
@@ -203,6 +203,8 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
         );
       }
       const peer = federation.peerPlatformId;
+      // Before anything is recorded or any endpoint registered for the department it names.
+      await checkOriginDepartment((code) => context.certs.getDepartment(code), federation.originDept, peer);
       const known = await forwarded.get(peer, body.peerApplicationId);
       let application = known ? (await workflow.applications.store.read(known))?.app : undefined;
       if (!application) {

@@ -130,6 +130,13 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: GatewayContext
                 description: 'Operator override for historic codes whose check character is wrong',
               }),
             ),
+            homePlatform: Type.Optional(
+              Type.String({
+                pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+                description:
+                  'A department of this federated peer platform (its id), to be granted directly: reached only through what that peer forwards',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

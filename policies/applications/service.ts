@@ -10,7 +10,7 @@ import type { ActorRef, PublishedEntry } from '../../catalog/records.js';
 import { cstDate } from '../../platform/plain-date.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import type { StatutoryLimits } from '../calendar/limits.js';
-import { type Grant, validateGrantCreation } from '../grant.js';
+import { type Grant, type GrantSource, validateGrantCreation } from '../grant.js';
 import type { GrantStore } from '../grant-store.js';
 import {
   ApplicationWriter,
@@ -93,6 +93,18 @@ export interface PeerOutcome {
   reason?: string;
   /** The terms the upper platform granted (authorize, grant): never wider than what was applied for. */
   terms?: Pick<AuthorizationTerms, 'items' | 'modes' | 'validFrom' | 'validTo'>;
+}
+
+/**
+ * The source of a grant an application makes. An application a peer platform forwarded names that peer:
+ * the grant then serves only calls the same peer forwards, never a department's own calls here.
+ */
+function applicationSource(app: Application): GrantSource {
+  return {
+    kind: 'application',
+    applicationId: app.id,
+    ...(app.federation?.role === 'received' ? { peerPlatformId: app.federation.peerPlatformId } : {}),
+  };
 }
 
 /** The endpoint of a federated data service: `<peer platform id>/<resource code>`. */
@@ -247,7 +259,7 @@ export class ApplicationService {
         published.entry,
         requestedGrant(read.app),
         {
-          source: { kind: 'application', applicationId: id },
+          source: applicationSource(read.app),
         },
       );
       return this.#decide(id, 'grant', PLATFORM, grant, undefined, (app, at) => ({
@@ -345,7 +357,7 @@ export class ApplicationService {
       }
       const request = authorizedGrant(app, terms, this.#deps.now().getTime());
       const grant = await this.#deps.grants.create(grantActor(actor), published.entry, request, {
-        source: { kind: 'application', applicationId: id },
+        source: applicationSource(app),
       });
       const application = await this.#decide(id, 'authorize', actor, grant, terms.reason, (next, at) => ({
         events: [

@@ -29,19 +29,24 @@ function storeFor(config: GovshareConfig, redis: RedisClient) {
 export const deptAddCommand: Command = {
   name: 'dept add',
   summary: 'Register a department by its unified social credit code (check character verified)',
-  usage: 'dept add --code USCC --name NAME [--allow-invalid-check]',
+  usage: 'dept add --code USCC --name NAME [--allow-invalid-check] [--home-platform PEER_PLATFORM_ID]',
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CONFIG_FLAGS,
       code: { type: 'string' },
       name: { type: 'string' },
       'allow-invalid-check': { type: 'boolean' },
+      'home-platform': { type: 'string' },
     });
     const config = configFrom(values, io);
+    const home = values['home-platform'];
+    if (home !== undefined && !/^[a-z0-9][a-z0-9-]{1,62}$/.test(home))
+      throw new UsageError('--home-platform must be a peer platform id (lowercase letters, digits and -)');
     const input = {
       code: required(values, 'code'),
       name: required(values, 'name'),
       allowInvalidCheck: values['allow-invalid-check'] === true,
+      ...(home ? { homePlatform: home } : {}),
     };
     await withRedis(config, async (redis) => {
       const department = await registry.addDepartment(storeFor(config, redis), input, new Date());

@@ -13,6 +13,7 @@ import { FEDERATION_SYSTEM_ID, forwardedComponents } from '../../../federation/o
 import { buildTestApp } from '../../helpers/app.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
 import { buildCascade, type Cascade, CITY, CITY_DEPT, cityLookup } from '../../helpers/federation.js';
+import { grantPopulation } from '../../helpers/world.js';
 
 const [idNumber] = sampleKeys('residents', 1);
 const bureau = { sub: 'bureau-1', role: 'bureau' } as const;
@@ -288,7 +289,11 @@ t.test('the province may grant the city department itself rather than the city p
     items: ['idNumber', 'name', 'gender'],
   });
   const now = new Date();
-  await province.context.certs.addDepartment({ code: CITY_DEPT.code, name: CITY_DEPT.name }, now);
+  // Registered as the city's department: the city may forward for it, and only the city.
+  await province.context.certs.addDepartment(
+    { code: CITY_DEPT.code, name: CITY_DEPT.name, homePlatform: CITY.platformId },
+    now,
+  );
   await province.context.certs.addSystem(
     { deptCode: CITY_DEPT.code, systemId: CITY_DEPT.system, name: '企业登记系统' },
     now,
@@ -305,3 +310,77 @@ t.test('the province may grant the city department itself rather than the city p
   const record = (await records(province)).find((r) => correlationOf(r) === res.headers['x-request-id']);
   t.match(record, { decision: 'allow', grantId: direct.id, actor: { deptCode: CITY.operator } });
 });
+
+t.test(
+  "a peer cannot speak for the province's own departments: no data, no application, no notices",
+  async (t) => {
+    const cascade = await buildCascade(t);
+    const { province, city, world, federatedCode } = cascade;
+    // A province department with its own grant to the resource.
+    const local = world.systems.amr;
+    await grantPopulation(province, world);
+    const cityKey = {
+      keyId: city.context.platform.signingCertX509.serialNumber.toLowerCase(),
+      privateKey: city.context.platform.signingKey,
+    };
+    const forged = (path: string, payload: object) => {
+      const body = JSON.stringify(payload);
+      const headers = {
+        'x-purpose': 'market-supervision',
+        'x-user-id': 'wang.li',
+        'x-federation-agreement': cascade.agreementId,
+        'x-origin-dept': local.deptCode,
+        'x-origin-system': local.systemId,
+        'x-correlation-id': 'corr-0000000002',
+        'content-type': 'application/json',
+      };
+      return province.app.inject({
+        method: 'POST',
+        url: path,
+        payload: body,
+        headers: {
+          ...headers,
+          ...signRequest({
+            method: 'POST',
+            url: `http://localhost:80${path}`,
+            headers,
+            body,
+            components: forwardedComponents(headers),
+            ...cityKey,
+          }),
+        },
+      });
+    };
+    const call = await forged(`/v1/federation/data/${encodeURIComponent(federatedCode)}/query`, {
+      keys: [idNumber],
+    });
+    t.equal(call.statusCode, 403, call.body);
+    t.equal(call.json().code, 'FEDERATION_ORIGIN_FORBIDDEN');
+    t.notOk(call.json().data, 'nothing of the department grant is served');
+    const refused = (await records(province)).find((r) => r.reasonCode === 'FEDERATION_ORIGIN_FORBIDDEN');
+    t.match(refused, { decision: 'deny', actor: { deptCode: CITY.operator } }, 'the refusal is audited');
+
+    const application = await forged('/v1/federation/applications', {
+      peerApplicationId: 'APP-20261208-000001',
+      systemId: local.systemId,
+      resourceCode: federatedCode,
+      items: ['idNumber', 'name'],
+      purposes: ['market-supervision'],
+      reason: '企业登记核验需要核对法定代表人身份信息',
+      modes: ['api'],
+      validTo: new Date(Date.now() + 30 * 86400_000).toISOString(),
+    });
+    t.equal(application.statusCode, 403, application.body);
+    t.equal(application.json().code, 'FEDERATION_ORIGIN_FORBIDDEN');
+    const endpoints = await province.app.inject({
+      method: 'GET',
+      url: '/v1/webhooks',
+      headers: province.auth({ sub: 'bureau-1', role: 'bureau' }),
+    });
+    t.notMatch(
+      endpoints.body,
+      city.url.replace('http://', ''),
+      "no notice of the department goes to the city's gateway",
+    );
+  },
+);
