@@ -107,16 +107,16 @@ export function forwardedHeaders(
 }
 
 /**
- * A peer platform speaks only for its own departments: the original department it names must not be one
+ * A peer platform speaks only for its own departments: the original department it names (`department`,
+ * as registered here, null when it is not) must not be one
  * of this platform's own (registered here without a home platform) or another peer's. Otherwise a peer
  * could use this platform's departments' grants, or have their notices sent to itself.
  */
-export async function checkOriginDepartment(
-  homeOf: (deptCode: string) => Promise<{ homePlatform?: string } | null>,
+export function checkOriginDepartment(
+  department: { homePlatform?: string } | null,
   originDept: string,
   peerPlatformId: string,
-): Promise<void> {
-  const department = await homeOf(originDept);
+): void {
   if (department && department.homePlatform !== peerPlatformId) {
     throw new federationErrors.FEDERATION_ORIGIN_FORBIDDEN(
       `department ${originDept} is ${department.homePlatform ? `a department of ${department.homePlatform}` : "one of this platform's own departments"}, not one of ${peerPlatformId}'s: a peer platform forwards only for its own departments`,

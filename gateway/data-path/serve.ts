@@ -204,7 +204,7 @@ async function findGrant(
   const { originDept, originSystem, peerPlatformId } = caller.federation;
   // The peer speaks only for its own departments (FEDERATION_ORIGIN_FORBIDDEN otherwise).
   const department = await deps.department(originDept);
-  await checkOriginDepartment(async () => department, originDept, peerPlatformId);
+  checkOriginDepartment(department, originDept, peerPlatformId);
   const direct = await deps.grants.find(originDept, originSystem, code);
   return direct && (forwardedBy(direct) === peerPlatformId || department?.homePlatform === peerPlatformId)
     ? { grant: direct, holder: { deptCode: originDept, systemId: originSystem } }

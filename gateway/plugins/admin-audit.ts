@@ -74,6 +74,26 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
     return declared.length === 1 ? declared[0]! : 200;
   }
 
+  /** A person's administrative record of this request: `action` allowed, with its detail. */
+  function appendAdminRecord(
+    request: FastifyRequest,
+    action: string,
+    status: number,
+    detail: Record<string, unknown>,
+    extra: Partial<AuditRecord> = {},
+  ) {
+    return writer.append({
+      ...requestFields(request),
+      kind: 'admin',
+      actor: request.person ? personActor(request.person) : {},
+      action,
+      decision: 'allow',
+      status,
+      detail,
+      ...extra,
+    });
+  }
+
   app.decorateRequest(
     'auditAdmin',
     async function auditAdmin(
@@ -82,18 +102,8 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
       detail: Record<string, unknown> = {},
       extra: Partial<AuditRecord> = {},
     ) {
-      const person = this.person;
       try {
-        await writer.append({
-          ...requestFields(this),
-          kind: 'admin',
-          actor: person ? personActor(person) : {},
-          action,
-          decision: 'allow',
-          status: successStatus(this),
-          detail,
-          ...extra,
-        });
+        await appendAdminRecord(this, action, successStatus(this), detail, extra);
       } catch (err) {
         if (!CHANGING_METHODS.has(this.method)) throw err;
         this.log.error({ err, action }, 'audit write failed after the change: answering 503');
@@ -112,18 +122,8 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
       detail: Record<string, unknown> = {},
       extra: Partial<AuditRecord> = {},
     ) {
-      const person = this.person;
       try {
-        await writer.append({
-          ...requestFields(this),
-          kind: 'admin',
-          actor: person ? personActor(person) : {},
-          action,
-          decision: 'allow',
-          status: successStatus(this),
-          detail,
-          ...extra,
-        });
+        await appendAdminRecord(this, action, successStatus(this), detail, extra);
       } catch (err) {
         this.log.error(
           { err, action },
@@ -141,14 +141,9 @@ async function adminAudit(app: FastifyInstance, options: { writer: AuditWriter }
   async function auditChangeAhead(request: FastifyRequest) {
     if (!CHANGING_METHODS.has(request.method)) return;
     try {
-      await writer.append({
-        ...requestFields(request),
-        kind: 'admin',
-        actor: request.person ? personActor(request.person) : {},
-        action: 'request.received',
-        decision: 'allow',
-        status: 100,
-        detail: { method: request.method, route: request.routeOptions.url ?? '' },
+      await appendAdminRecord(request, 'request.received', 100, {
+        method: request.method,
+        route: request.routeOptions.url ?? '',
       });
     } catch (err) {
       request.log.error({ err }, 'audit write failed: answering 503, nothing changed');

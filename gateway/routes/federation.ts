@@ -204,7 +204,8 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
       }
       const peer = federation.peerPlatformId;
       // Before anything is recorded or any endpoint registered for the department it names.
-      await checkOriginDepartment((code) => context.certs.getDepartment(code), federation.originDept, peer);
+      const origin = await context.certs.getDepartment(federation.originDept);
+      checkOriginDepartment(origin, federation.originDept, peer);
       const known = await forwarded.get(peer, body.peerApplicationId);
       let application = known ? (await workflow.applications.store.read(known))?.app : undefined;
       if (!application) {
