@@ -1,16 +1,25 @@
 /**
- * Admission: the one Redis round trip a data call makes before its provider is asked. One Lua script
- * records the signature's nonce (a replay is refused) and counts the call against its grant's quota
- * (per minute and per CST day; a refused call consumes nothing, and two instances can never both take
- * the last unit). The call statistics are not counted here but with the call's audit record, which the
- * audit writer sends in batches.
+ * Admission: what a data call checks in Redis before its provider is asked. The signature's nonce is
+ * recorded (a replay is refused) and the call is counted against its grant's quota (per minute and per
+ * CST day; a refused call consumes nothing, and two instances can never both take the last unit). The
+ * call statistics are not counted here but with the call's audit record, which the audit writer sends in
+ * batches.
  *
  * The quota counters of a grant and CST day live in one Redis string read as a BITFIELD of unsigned
- * 32-bit counters: `#0` counts the day, `#1`..`#1440` the minutes of that day, so one BITFIELD
- * command increments both windows. With the nonce `SET ... NX GET`, an admitted call costs three Redis
- * commands (EVALSHA, BITFIELD, SET). The nonce and quota keys of a caller share one hash tag, so the
- * script runs on Redis Cluster; the tag is the caller's department and system, which a keyid belongs
- * to for its whole life, so a replay always meets its nonce, even after the grant changed.
+ * 32-bit counters: `#0` counts the day, `#1`..`#1440` the minutes of that day. An instance does not count
+ * each call there: it **leases** units (one script run counts up to `MAX_LEASE` calls of the day and of
+ * the minute at once) and admits calls against its lease locally, so a busy grant's call costs one Redis
+ * command, the nonce's `SET NX GET`, instead of a script with three. The lease grows while calls come
+ * fast (doubling each time it is renewed within a second, from 1) and never takes more than half of
+ * what is left under a limit, so near the limit leases shrink to single units and the limit stays exact
+ * across instances: units are taken in Redis before they are used, never after. Units leased and not used
+ * are counted as used: a minute's until it ends, a day's until the instance returns them on close (or
+ * for the rest of the day if it crashed). So the counters read by `usage` can run ahead of the calls by
+ * at most `MAX_LEASE` per instance, and a limit is never exceeded.
+ *
+ * The nonce and quota keys of a caller share one hash tag, so the script runs on Redis Cluster; the tag
+ * is the caller's department and system, which a keyid belongs to for its whole life, so a replay always
+ * meets its nonce, even after the grant changed.
  */
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../platform/redis.js';
@@ -19,47 +28,69 @@ import type { Quota } from './grant.js';
 import { admissionKeys } from './keys.js';
 import { cstDay, cstMinuteOfDay, secondsToNextCstDay } from './quota-windows.js';
 
+/** The most units one lease takes: how far the counters may run ahead of the calls, per instance. */
+export const MAX_LEASE = 32;
+/** A lease renewed sooner than this after the last one doubles (ms). */
+const FAST_RENEWAL_MS = 1000;
+
 /*
  * KEYS[1] the nonce, KEYS[2] the grant's quota counters of the day (one slot)
- * ARGV[1] a token unique to this call, ARGV[2] nonce TTL (s; 0 = the nonce was recorded already), ARGV[3] '1' to count the quota, else '0',
- * ARGV[4] the minute's counter (#1..#1440), ARGV[5] per-minute limit, ARGV[6] per-day limit (0 = none),
- * ARGV[7] TTL of a new day's counters (s)
- * Returns {state, minute count, day count}: state 1 admitted, 0 over the quota, -1 a replay. Counts are
- * after this call's increment when admitted, as they stand otherwise.
+ * ARGV[1] a token unique to this call, ARGV[2] nonce TTL (s; 0 = the nonce was recorded already),
+ * ARGV[3] '1' to count the quota, else '0', ARGV[4] the minute's counter (#1..#1440),
+ * ARGV[5] per-minute limit, ARGV[6] per-day limit (0 = none), ARGV[7] TTL of a new day's counters (s),
+ * ARGV[8] day units wanted, ARGV[9] minute units wanted (either may be 0 when the caller holds some)
+ * Returns {state, minute count, day count, day units granted, minute units granted}: state 1 admitted
+ * (the call takes one of each unit wanted, the rest is its instance's lease), 0 over the quota (nothing
+ * granted), -1 a replay. Counts include what was granted.
  *
- * The nonce keeps the token and the outcome: when ioredis sends the script again after a reconnect
- * (its reply was lost), the call meets its own token and gets its first outcome, counted once.
+ * Each limit grants at most half of what is left under it (rounded up), so that other instances still
+ * find units; when both kinds are wanted, the same number of each is granted. The nonce keeps the token,
+ * the outcome and the grant: when ioredis sends the script again after a reconnect (its reply was lost),
+ * the call meets its own token and gets its first outcome, counted once.
  */
 const ADMIT_LUA = `
 local counted = ARGV[3] == '1'
 local minute = '#' .. ARGV[4]
-local d, m = 0, 0
-if counted then
-  local v = redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', 1, 'INCRBY', 'u32', minute, 1)
-  d, m = v[1], v[2]
-  if d == 1 then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
-end
-local lm, ld = tonumber(ARGV[5]), tonumber(ARGV[6])
+local wd, wm = tonumber(ARGV[8]), tonumber(ARGV[9])
+local d, m, gd, gm = 0, 0, 0, 0
 local state = 1
-if counted and ((lm > 0 and m > lm) or (ld > 0 and d > ld)) then state = 0 end
-local prev = false
-if ARGV[2] ~= '0' then
-  prev = redis.call('SET', KEYS[1], ARGV[1] .. ':' .. state, 'NX', 'EX', ARGV[2], 'GET')
-end
-if prev then
-  local own = string.sub(prev, 1, #ARGV[1]) == ARGV[1]
-  state = own and tonumber(string.sub(prev, #ARGV[1] + 2)) or -1
-  if counted then
-    redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', -1, 'INCRBY', 'u32', minute, -1)
-    d, m = d - 1, m - 1
+if counted then
+  local v = redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', wd, 'INCRBY', 'u32', minute, wm)
+  d, m = v[1], v[2]
+  if wd > 0 and d == wd then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
+  local function grant(want, after, limit)
+    if want == 0 or limit <= 0 then return want end
+    local rest = limit - (after - want)
+    if rest <= 0 then return 0 end
+    return math.min(want, math.ceil(rest / 2))
   end
-  return {state, m, d}
+  gd, gm = grant(wd, d, tonumber(ARGV[6])), grant(wm, m, tonumber(ARGV[5]))
+  if (wd > 0 and gd == 0) or (wm > 0 and gm == 0) then
+    state, gd, gm = 0, 0, 0
+  elseif wd > 0 and wm > 0 then
+    gd = math.min(gd, gm)
+    gm = gd
+  end
+  if gd < wd or gm < wm then
+    redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', gd - wd, 'INCRBY', 'u32', minute, gm - wm)
+    d, m = d - wd + gd, m - wm + gm
+  end
 end
-if state == 0 then
-  redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', -1, 'INCRBY', 'u32', minute, -1)
-  d, m = d - 1, m - 1
+if ARGV[2] ~= '0' then
+  local prev = redis.call('SET', KEYS[1], ARGV[1] .. ':' .. state .. ':' .. gd .. ':' .. gm, 'NX', 'EX', ARGV[2], 'GET')
+  if prev then
+    if gd > 0 or gm > 0 then
+      redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#0', -gd, 'INCRBY', 'u32', minute, -gm)
+      d, m = d - gd, m - gm
+    end
+    if string.sub(prev, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then
+      local s, pd, pm = string.match(prev, ':(-?%d+):(%d+):(%d+)$')
+      if s then return {tonumber(s), m, d, tonumber(pd), tonumber(pm)} end
+    end
+    return {-1, m, d, 0, 0}
+  end
 end
-return {state, m, d}
+return {state, m, d, gd, gm}
 `;
 
 const COMMAND = 'govshareAdmit';
@@ -77,7 +108,9 @@ interface AdmitCommand {
     perMinute: number,
     perDay: number,
     dayTtl: number,
-  ): Promise<[number, number, number]>;
+    wantDay: number,
+    wantMinute: number,
+  ): Promise<[number, number, number, number, number]>;
 }
 
 export interface AdmissionRequest {
@@ -102,9 +135,34 @@ export interface QuotaUsage {
   day: number;
 }
 
+/** This instance's units of one grant's counters (one caller, one CST day). */
+interface Lease {
+  key: string;
+  day: string;
+  dayUnits: number;
+  /** The counter the minute units belong to; units of an earlier minute are void. */
+  minuteField: number;
+  minuteUnits: number;
+  /** The counters as the last lease left them. */
+  dayCount: number;
+  minuteCount: number;
+  /** Units the next renewal asks for. */
+  size: number;
+  lastRenewal: number;
+  /** The renewal in flight: calls without a unit wait for it rather than each asking Redis. */
+  renewing?: Promise<unknown>;
+  waiting: number;
+  /** The last renewal was refused: calls go to Redis one by one (a unit may free up) until one is admitted. */
+  exhausted: boolean;
+}
+
+/** Keys of leases kept before those of past days are swept. */
+const LEASES_BEFORE_SWEEP = 10_000;
+
 export class AdmissionGate {
   readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof admissionKeys>;
+  readonly #leases = new Map<string, Lease>();
 
   constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
@@ -114,50 +172,203 @@ export class AdmissionGate {
 
   async admit(request: AdmissionRequest): Promise<Admission> {
     const { caller, nonce, quota, now } = request;
+    // A nonce with no time left to live was recorded already (the script's convention, ARGV[2] = 0).
+    const nonceKey =
+      nonce && nonce.ttlSeconds > 0
+        ? this.#keys.nonce(caller.deptCode, caller.systemId, nonce.keyid, nonce.nonce)
+        : undefined;
+    if (!quota) {
+      if (!nonce || !nonceKey) return { admitted: true };
+      return (await this.#recordNonce(nonceKey, nonce.ttlSeconds)) ? { admitted: true } : REPLAY;
+    }
     const day = cstDay(now);
-    const [state, minute, dayCount] = await (this.#redis as unknown as AdmitCommand)[COMMAND](
-      this.#keys.nonce(caller.deptCode, caller.systemId, nonce?.keyid ?? '-', nonce?.nonce ?? '-'),
-      this.#keys.quota(caller.deptCode, caller.systemId, quota?.grantId ?? '-', day),
+    const minuteField = 1 + cstMinuteOfDay(now);
+    const lease = this.#lease(this.#keys.quota(caller.deptCode, caller.systemId, quota.grantId, day), day);
+    for (;;) {
+      if (lease.minuteField !== minuteField) {
+        lease.minuteField = minuteField;
+        lease.minuteUnits = 0;
+        lease.minuteCount = 0;
+        lease.exhausted = false;
+      }
+      if (lease.dayUnits > 0 && lease.minuteUnits > 0) {
+        lease.dayUnits--;
+        lease.minuteUnits--;
+        const usage = {
+          minute: lease.minuteCount - lease.minuteUnits,
+          day: lease.dayCount - lease.dayUnits,
+        };
+        if (!nonce || !nonceKey || (await this.#recordNonce(nonceKey, nonce.ttlSeconds)))
+          return { admitted: true, usage };
+        // A replay takes nothing: the unit goes back to the lease (if its minute is still current).
+        lease.dayUnits++;
+        if (lease.minuteField === minuteField) lease.minuteUnits++;
+        return REPLAY;
+      }
+      if (lease.renewing && !lease.exhausted) {
+        lease.waiting++;
+        await lease.renewing.catch(() => undefined);
+        lease.waiting--;
+        continue;
+      }
+      return this.#renew(lease, request, nonceKey, minuteField);
+    }
+  }
+
+  /** One script run: this call's nonce and admission, and more units for the lease when it is admitted. */
+  async #renew(
+    lease: Lease,
+    request: AdmissionRequest,
+    nonceKey: string | undefined,
+    minuteField: number,
+  ): Promise<Admission> {
+    const { now } = request;
+    const { grantId, limits } = request.quota!;
+    lease.size =
+      now - lease.lastRenewal < FAST_RENEWAL_MS
+        ? Math.min(MAX_LEASE, lease.size * 2)
+        : Math.max(1, lease.size >> 1);
+    lease.lastRenewal = now;
+    const want = Math.min(MAX_LEASE, Math.max(lease.size, lease.waiting + 1));
+    // A unit this instance holds already is this call's: taken now, given back if the call is refused.
+    const heldDay = lease.dayUnits > 0;
+    const heldMinute = lease.minuteUnits > 0;
+    if (heldDay) lease.dayUnits--;
+    if (heldMinute) lease.minuteUnits--;
+    const run = (this.#redis as unknown as AdmitCommand)[COMMAND](
+      nonceKey ?? this.#keys.nonce('-', '-', '-', '-'),
+      lease.key,
       randomUUID(),
-      nonce?.ttlSeconds ?? 0,
-      quota ? '1' : '0',
-      1 + cstMinuteOfDay(now),
-      quota?.limits.perMinute ?? 0,
-      quota?.limits.perDay ?? 0,
+      nonceKey ? request.nonce!.ttlSeconds : 0,
+      '1',
+      minuteField,
+      limits.perMinute ?? 0,
+      limits.perDay ?? 0,
       secondsToNextCstDay(now) + DAY_GRACE_S,
+      heldDay ? 0 : want,
+      heldMinute ? 0 : want,
     );
-    if (state === -1) return { admitted: false, reason: 'replay' };
-    if (!quota) return { admitted: true };
-    const usage = { minute, day: dayCount };
-    if (state === 1) return { admitted: true, usage };
-    const check = checkQuota({ id: quota.grantId, quota: quota.limits }, usage, now);
+    // Once refused, calls ask one by one: each must record its nonce anyway, and a unit may free up.
+    if (!lease.exhausted) lease.renewing = run;
+    let reply: Awaited<typeof run>;
+    try {
+      reply = await run;
+    } catch (err) {
+      this.#giveBack(lease, heldDay, heldMinute, minuteField);
+      throw err;
+    } finally {
+      if (lease.renewing === run) lease.renewing = undefined;
+    }
+    const [state, minute, day, grantedDay, grantedMinute] = reply;
+    if (state !== 1) {
+      this.#giveBack(lease, heldDay, heldMinute, minuteField);
+      if (state === -1) return REPLAY;
+      lease.exhausted = true;
+      const usage = { minute, day };
+      const check = checkQuota({ id: grantId, quota: limits }, usage, now);
+      return {
+        admitted: false,
+        reason: 'quota',
+        usage,
+        retryAfterSeconds: check.allow ? 1 : check.retryAfterSeconds,
+      };
+    }
+    lease.exhausted = false;
+    lease.dayUnits += grantedDay - (heldDay ? 0 : 1);
+    lease.dayCount = day;
+    if (lease.minuteField === minuteField) {
+      lease.minuteUnits += grantedMinute - (heldMinute ? 0 : 1);
+      lease.minuteCount = minute;
+    }
+    return { admitted: true, usage: this.#usage(lease, minuteField) };
+  }
+
+  #giveBack(lease: Lease, day: boolean, minute: boolean, minuteField: number): void {
+    if (day) lease.dayUnits++;
+    if (minute && lease.minuteField === minuteField) lease.minuteUnits++;
+  }
+
+  /** The counters less the units this instance holds: exact with one instance, at most ahead with many. */
+  #usage(lease: Lease, minuteField: number): QuotaUsage {
     return {
-      admitted: false,
-      reason: 'quota',
-      usage,
-      retryAfterSeconds: check.allow ? 1 : check.retryAfterSeconds,
+      minute: lease.minuteField === minuteField ? lease.minuteCount - lease.minuteUnits : 0,
+      day: lease.dayCount - lease.dayUnits,
     };
+  }
+
+  /** `SET NX GET` of a nonce with a fresh token: false when it was there already (a replay). */
+  async #recordNonce(key: string, ttlSeconds: number): Promise<boolean> {
+    const token = randomUUID();
+    const prev = (await this.#redis.set(key, `${token}:1`, 'EX', ttlSeconds, 'NX', 'GET')) as string | null;
+    // ioredis sends a command again after a reconnect when its reply was lost: its own token is no replay.
+    return prev === null || prev.startsWith(`${token}:`);
+  }
+
+  #lease(key: string, day: string): Lease {
+    let lease = this.#leases.get(key);
+    if (lease) return lease;
+    if (this.#leases.size >= LEASES_BEFORE_SWEEP) {
+      for (const [other, held] of this.#leases)
+        if (held.day !== day && !held.renewing) this.#leases.delete(other);
+    }
+    lease = {
+      key,
+      day,
+      dayUnits: 0,
+      minuteField: 0,
+      minuteUnits: 0,
+      dayCount: 0,
+      minuteCount: 0,
+      size: 1,
+      lastRenewal: Number.NEGATIVE_INFINITY,
+      waiting: 0,
+      exhausted: false,
+    };
+    this.#leases.set(key, lease);
+    return lease;
   }
 
   /**
    * What `caller` has used of grant `grantId`'s quota at `now`: the calls counted this CST day and this
-   * minute (0 before the first). Only grants with limits are counted; this read changes nothing.
+   * minute (0 before the first), less the units this instance holds unused; other instances' unused
+   * units are counted (at most `MAX_LEASE` each). Only grants with limits are counted; this read changes
+   * nothing.
    */
   async usage(
     caller: { deptCode: string; systemId: string },
     grantId: string,
     now: number,
   ): Promise<QuotaUsage> {
+    const key = this.#keys.quota(caller.deptCode, caller.systemId, grantId, cstDay(now));
+    const minuteField = 1 + cstMinuteOfDay(now);
     const [day, minute] = (await this.#redis.call(
       'BITFIELD',
-      this.#keys.quota(caller.deptCode, caller.systemId, grantId, cstDay(now)),
+      key,
       'GET',
       'u32',
       '#0',
       'GET',
       'u32',
-      `#${1 + cstMinuteOfDay(now)}`,
+      `#${minuteField}`,
     )) as [number | null, number | null];
-    return { minute: minute ?? 0, day: day ?? 0 };
+    const lease = this.#leases.get(key);
+    const heldMinute = lease?.minuteField === minuteField ? lease.minuteUnits : 0;
+    return { minute: (minute ?? 0) - heldMinute, day: (day ?? 0) - (lease?.dayUnits ?? 0) };
+  }
+
+  /**
+   * Gives the day units this instance holds back to the counters (on shutdown), so that they count for
+   * no call. Minute units are left: their minute ends soon, and another instance may be using it.
+   */
+  async release(): Promise<void> {
+    const held = [...this.#leases.values()].filter((lease) => lease.dayUnits > 0 && !lease.renewing);
+    this.#leases.clear();
+    await Promise.all(
+      held.map((lease) =>
+        this.#redis.call('BITFIELD', lease.key, 'OVERFLOW', 'SAT', 'INCRBY', 'u32', '#0', -lease.dayUnits),
+      ),
+    );
   }
 }
+
+const REPLAY: Admission = { admitted: false, reason: 'replay' };

@@ -158,6 +158,7 @@ export async function createContext(
   await resources.start(bus);
   await grantCache.start(bus);
   await peers.start(bus);
+  const admission = new AdmissionGate(dataRedis, prefix);
 
   return {
     config,
@@ -170,7 +171,7 @@ export async function createContext(
     grants,
     useTerms: new UseTermsStore(redis, prefix, { now }),
     feedback: new FeedbackStore(redis, prefix, { now }),
-    admission: new AdmissionGate(dataRedis, prefix),
+    admission,
     connectors,
     audit,
     auditStore,
@@ -203,6 +204,7 @@ export async function createContext(
     async close() {
       callerKeys.stop();
       peers.stop();
+      await admission.release().catch(() => undefined);
       await audit.close().catch(() => undefined);
       await auditStore?.close().catch(() => undefined);
       await connectors.close().catch(() => undefined);

@@ -182,25 +182,144 @@ t.test('a script sent again after a lost reply gets its first outcome, counted o
   const quotaKey = `${prefix}{adm:D1:s1}:q:g1:20260302`;
   const minuteField = 1 + 10 * 60; // 10:00 CST, minute 600 of the day
   const script = redis as unknown as {
-    govshareAdmit(...args: (string | number)[]): Promise<[number, number, number]>;
+    govshareAdmit(...args: (string | number)[]): Promise<[number, number, number, number, number]>;
   };
-  const send = (nonce: string, token: string) =>
-    script.govshareAdmit(nonce, quotaKey, token, 30, '1', minuteField, 1, 0, 3600);
+  const send = (nonce: string, token: string, want: number) =>
+    script.govshareAdmit(nonce, quotaKey, token, 30, '1', minuteField, 3, 0, 3600, want, want);
   // The same call twice, as ioredis resends it after a reconnect: the same token.
-  t.same(await send(nonceKey, 'token-1'), [1, 1, 1], 'admitted, counted');
-  t.same(await send(nonceKey, 'token-1'), [1, 1, 1], 'the resend: admitted again, not counted again');
-  const second = `${prefix}{adm:D1:s1}:n:k1:n-2`;
-  t.same(await send(second, 'token-2'), [0, 1, 1], 'the next call is over the limit of 1 a minute');
+  t.same(await send(nonceKey, 'token-1', 2), [1, 2, 2, 2, 2], 'admitted, a lease of 2 counted');
   t.same(
-    await send(second, 'token-2'),
-    [0, 1, 1],
+    await send(nonceKey, 'token-1', 2),
+    [1, 2, 2, 2, 2],
+    'the resend: admitted again with the same lease, not counted again',
+  );
+  const second = `${prefix}{adm:D1:s1}:n:k1:n-2`;
+  t.same(
+    await send(second, 'token-2', 4),
+    [1, 3, 3, 1, 1],
+    'one unit is left under the limit of 3: one granted',
+  );
+  const third = `${prefix}{adm:D1:s1}:n:k1:n-3`;
+  t.same(await send(third, 'token-3', 1), [0, 3, 3, 0, 0], 'the next call is over the limit');
+  t.same(
+    await send(third, 'token-3', 1),
+    [0, 3, 3, 0, 0],
     'and its resend is refused the same way, not called a replay',
   );
   t.same(
     await redis.call('BITFIELD', quotaKey, 'GET', 'u32', '#0', 'GET', 'u32', `#${minuteField}`),
-    [1, 1],
-    'one call counted in the day and in its minute',
+    [3, 3],
+    'the units granted counted in the day and in its minute, nothing else',
   );
+});
+
+t.test('a lease takes at most half of what is left under a limit', async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  new AdmissionGate(redis, prefix);
+  const quotaKey = `${prefix}{adm:D1:s1}:q:g1:20260302`;
+  const script = redis as unknown as {
+    govshareAdmit(...args: (string | number)[]): Promise<[number, number, number, number, number]>;
+  };
+  const lease = (n: number, wantDay: number, wantMinute: number) =>
+    script.govshareAdmit(
+      `${prefix}{adm:D1:s1}:n:k1:${n}`,
+      quotaKey,
+      `t${n}`,
+      30,
+      '1',
+      7,
+      10,
+      100,
+      3600,
+      wantDay,
+      wantMinute,
+    );
+  t.same(await lease(1, 32, 32), [1, 5, 5, 5, 5], 'half of the 10 a minute, the same count of day units');
+  t.same(await lease(2, 0, 32), [1, 8, 5, 0, 3], 'minute units alone: half of the 5 left, rounded up');
+  t.same(await lease(3, 0, 32), [1, 9, 5, 0, 1]);
+  t.same(await lease(4, 0, 32), [1, 10, 5, 0, 1], 'the last unit');
+  t.same(await lease(5, 0, 1), [0, 10, 5, 0, 0], 'none left: refused, nothing counted');
+});
+
+t.test("a busy grant's call costs one Redis command: the nonce", async (t) => {
+  const { redis, prefix } = await useRedis(t);
+  const gate = new AdmissionGate(redis, prefix);
+  const now = at('2026-03-02T02:00:00Z');
+  const quota = { grantId: 'g1', limits: { perMinute: 100_000, perDay: 1_000_000 } };
+  await redis.config('RESETSTAT');
+  const calls = 500;
+  for (let i = 0; i < calls; i++) {
+    const result = await gate.admit({
+      caller: CALLER,
+      nonce: { keyid: 'k1', nonce: `n-${i}`, ttlSeconds: 30 },
+      quota,
+      now: now + i,
+    });
+    t.equal(result.admitted, true);
+    if (i === calls - 1)
+      t.same(result.admitted && result.usage, { minute: calls, day: calls }, 'usage counts calls');
+  }
+  const stats = (await redis.info('commandstats'))
+    .split('\n')
+    .map((line) => /^cmdstat_(\w+):calls=(\d+)/.exec(line))
+    .filter((m) => m !== null)
+    .map((m) => [m[1]!, Number(m[2])] as const);
+  const count = (name: string) => stats.find(([n]) => n === name)?.[1] ?? 0;
+  t.equal(count('set'), calls, 'every call records its nonce');
+  const scripts = count('evalsha') + count('eval');
+  t.ok(scripts <= 25, `leases renewed ${scripts} times for ${calls} calls`);
+  const total = stats.filter(([n]) => n !== 'config' && n !== 'info').reduce((sum, [, n]) => sum + n, 0);
+  t.ok(total / calls <= 1.2, `${(total / calls).toFixed(2)} Redis commands per call`);
+  const [day] = (await redis.call('BITFIELD', `${prefix}{adm:D1:s1}:q:g1:20260302`, 'GET', 'u32', '#0')) as [
+    number,
+  ];
+  t.ok(day >= calls && day <= calls + 32, `the counter (${day}) runs ahead by at most one lease`);
+  t.same(
+    await gate.usage(CALLER, 'g1', now + calls),
+    { minute: calls, day: calls },
+    'usage less the units held',
+  );
+});
+
+t.test('leases from three instances never exceed a limit, and released units count again', async (t) => {
+  const { server, redis, prefix } = await useRedis(t);
+  const others = [createRedisClient(server.url), createRedisClient(server.url)];
+  t.teardown(() => Promise.all(others.map((c) => c.quit())).then(() => undefined));
+  const gates = [redis, ...others].map((client) => new AdmissionGate(client, prefix));
+  const now = at('2026-03-02T02:00:00Z');
+  let n = 0;
+  // Bursts on each instance in turn, so that each holds a grown lease when the next one starts.
+  const bursts = async (grantId: string, limits: Quota, rounds: number) => {
+    let admitted = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const gate of gates) {
+        const results = await Promise.all(
+          Array.from({ length: 15 }, (_, i) =>
+            gate.admit({
+              caller: CALLER,
+              nonce: { keyid: 'k1', nonce: `n-${n++}`, ttlSeconds: 30 },
+              quota: { grantId, limits },
+              now: now + round * 100 + i,
+            }),
+          ),
+        );
+        admitted += results.filter((r) => r.admitted).length;
+      }
+    }
+    const key = `${prefix}{adm:D1:s1}:q:${grantId}:20260302`;
+    const [day] = (await redis.call('BITFIELD', key, 'GET', 'u32', '#0')) as [number];
+    return { admitted, day, key };
+  };
+  const tight = await bursts('g1', { perMinute: 1000, perDay: 150 }, 6);
+  t.ok(tight.day <= 150, `the day counter (${tight.day}) never passes the limit`);
+  t.ok(tight.admitted <= 150 && tight.admitted >= 150 - 3 * 32, `${tight.admitted} of 270 calls admitted`);
+
+  const loose = await bursts('g2', { perDay: 10_000 }, 3);
+  t.equal(loose.admitted, 135, 'every call admitted under a loose limit');
+  t.ok(loose.day > loose.admitted, `the counter (${loose.day}) counts the units the instances hold`);
+  await Promise.all(gates.map((gate) => gate.release()));
+  const [released] = (await redis.call('BITFIELD', loose.key, 'GET', 'u32', '#0')) as [number];
+  t.equal(released, loose.admitted, 'after release the day counter counts exactly the admitted calls');
 });
 
 t.test('usage reads what a grant has used this CST day and minute, and changes nothing', async (t) => {
