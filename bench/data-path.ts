@@ -32,7 +32,7 @@ import { sampleKeys } from '../connectors/simulator/datasets.js';
 import type { RedisClient } from '../platform/redis.js';
 import { requireBinary } from '../scripts/lib/local-tools.js';
 import { checksSummary, inspector, sanityCheck } from './lib/checks.js';
-import { type Child, readCpuMs, sampleRss } from './lib/children.js';
+import { type Child, readCpuMs, readSyscalls, sampleRss } from './lib/children.js';
 import { profileTables, summariseProfile } from './lib/cpu-profile.js';
 import { type Measurement, runLoad } from './lib/load.js';
 import { NGINX_MISSING, type Nginx, nginxBinary, nginxVersion, startNginx } from './lib/nginx.js';
@@ -230,11 +230,13 @@ async function main(): Promise<void> {
       const before = {
         cpu: cpuNow(child, on.simulator, on.redis.process.pid!),
         calls: await commandStats(on.client),
+        syscalls: readSyscalls(child.pid),
       };
       const m = await run();
       const after = {
         cpu: cpuNow(child, on.simulator, on.redis.process.pid!),
         calls: await commandStats(on.client),
+        syscalls: readSyscalls(child.pid),
       };
       const per = (key: keyof typeof before.cpu) => (after.cpu[key] - before.cpu[key]) / m.responses;
       const sum = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
@@ -257,7 +259,8 @@ async function main(): Promise<void> {
         mixes.push(`c=${connections}: ${commandMix(before.calls, after.calls, m.responses)}`);
       log(
         `${target.padEnd(10)} c=${String(connections).padStart(3)}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ` +
-          `p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, CPU ${result.cpuPerResponse.target.toFixed(2)} ms/resp`,
+          `p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, CPU ${result.cpuPerResponse.target.toFixed(2)} ms/resp, ` +
+          `system calls per response ${((after.syscalls.reads - before.syscalls.reads) / m.responses).toFixed(2)} read, ${((after.syscalls.writes - before.syscalls.writes) / m.responses).toFixed(2)} write`,
       );
     };
     const govshareLoad = async (connections: number, pool: PresignedRequest[], url = gateway.url) => {

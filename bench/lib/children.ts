@@ -136,6 +136,22 @@ export function readCpuMs(pid: number): number {
   }
 }
 
+/**
+ * Read- and write-type system calls a process has made so far (/proc/<pid>/io `syscr`, `syscw`; NaN once
+ * it is gone or unreadable). On loopback every socket write also runs the receiver's TCP path, so a
+ * write is one of the dearest things a proxy does.
+ */
+export function readSyscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN };
+  }
+}
+
 /** Samples a child's RSS every `everyMs` until stopped; returns the peak. */
 export function sampleRss(child: Child, everyMs = 100): { stop(): number } {
   let peak = child.rssKiB();
