@@ -311,6 +311,13 @@ export const ConfigSchema = Type.Object(
       description:
         'How long a locked console account stays locked (a security administrator can unlock it sooner)',
     }),
+    GOVSHARE_OIDC_STARTS_PER_MINUTE: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 10_000,
+      description:
+        'OpenID Connect sign-ins one client address may start a minute (counted in Redis across instances); more are answered 429 OIDC_START_RATE_LIMITED',
+    }),
     GOVSHARE_OIDC_ISSUER: Type.String({
       default: '',
       maxLength: 2048,

@@ -20,6 +20,7 @@ export const accountErrors = {
   OIDC_SUBJECT_UNLINKED: createError('OIDC_SUBJECT_UNLINKED', '%s', 403),
   OIDC_SUBJECT_LINKED: createError('OIDC_SUBJECT_LINKED', '%s', 409),
   OIDC_PROVIDER_UNAVAILABLE: createError('OIDC_PROVIDER_UNAVAILABLE', '%s', 502),
+  OIDC_START_RATE_LIMITED: createError('OIDC_START_RATE_LIMITED', '%s', 429),
   PASSWORD_POLICY: createError('PASSWORD_POLICY', '%s', 422),
 } satisfies Record<string, FastifyErrorConstructor>;
 
@@ -52,6 +53,8 @@ export const accountErrorDocs: Record<keyof typeof accountErrors, string> = {
     'This identity is linked to another console account already: one identity signs in to one account.',
   OIDC_PROVIDER_UNAVAILABLE:
     'The identity service could not be reached, or its discovery document or keys are unusable: retry later, or sign in with the password.',
+  OIDC_START_RATE_LIMITED:
+    'Too many sign-ins through the identity service were started from this address (GOVSHARE_OIDC_STARTS_PER_MINUTE a minute): each start keeps a pending sign-in for 10 minutes, so an anonymous caller may not start them without bound. Retry after `retryAfterSeconds`.',
   PASSWORD_POLICY:
     'The new password does not meet the policy: at least 12 characters, different from the current one, not containing the account name.',
 };

@@ -10,6 +10,7 @@
  * Identities are linked to accounts by the security administrator (`POST /v1/users/{name}/oidc-link`,
  * `govshare user link-oidc`), who manages accounts; an unlinked identity never gets an account.
  */
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -47,6 +48,34 @@ export const oidcSessionRoutes: FastifyPluginAsyncTypebox<{
   const publicOrigin = context.config.GOVSHARE_PUBLIC_ORIGIN;
   const secureCookie = (request: FastifyRequest) =>
     request.protocol === 'https' || publicOrigin.startsWith('https:');
+
+  // Each start keeps a pending sign-in (state, nonce, PKCE verifier) in Redis for 10 minutes, and the route
+  // is public: starts are counted per client address in Redis, so every instance shares the count.
+  await app.register(rateLimit, {
+    global: false,
+    redis: context.redis,
+    nameSpace: `${context.prefix}oidc-start:`,
+    // A Redis failure refuses the start (fail closed) rather than letting starts through uncounted.
+    skipOnError: false,
+    addHeadersOnExceeding: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+    },
+    addHeaders: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+      'retry-after': false,
+    },
+    errorResponseBuilder: (_request, limit) =>
+      Object.assign(
+        new accountErrors.OIDC_START_RATE_LIMITED(
+          `more than ${limit.max} sign-ins through the identity service were started from this address in a minute: retry after ${Math.ceil(limit.ttl / 1000)} s`,
+        ),
+        { retryAfterSeconds: Math.max(1, Math.ceil(limit.ttl / 1000)) },
+      ),
+  });
 
   function enabled(): OidcSignIn {
     if (!oidc) {
@@ -130,11 +159,14 @@ export const oidcSessionRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/v1/session/oidc/start',
     {
-      config: { access: 'public' },
+      config: {
+        access: 'public',
+        rateLimit: { max: context.config.GOVSHARE_OIDC_STARTS_PER_MINUTE, timeWindow: 60_000 },
+      },
       schema: {
         tags: ['session'],
         description:
-          'Start a sign-in through the identity service: answers 303 to its authorization endpoint (authorization code with PKCE, state and nonce) and sets a 10-minute cookie binding the sign-in to this browser. `role` chooses the role of an account that holds several. OIDC_DISABLED when not configured.',
+          'Start a sign-in through the identity service: answers 303 to its authorization endpoint (authorization code with PKCE, state and nonce) and sets a 10-minute cookie binding the sign-in to this browser. `role` chooses the role of an account that holds several. OIDC_DISABLED when not configured; OIDC_START_RATE_LIMITED past GOVSHARE_OIDC_STARTS_PER_MINUTE starts a minute from one address.',
         querystring: Type.Object({ role: Type.Optional(RoleSchema) }, { additionalProperties: false }),
         response: { 303: Type.Null(), ...problemResponses },
       },

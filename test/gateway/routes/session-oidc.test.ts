@@ -360,3 +360,34 @@ t.test('an unreachable identity service: 502, and the gateway still serves', asy
   t.notOk(res.headers['set-cookie'], 'no flow started');
   t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
 });
+
+t.test(
+  'starts are limited per client address: 429 with Retry-After, other addresses unaffected',
+  async (t) => {
+    const idp = await startIdp(t, REDIRECT);
+    const gw = await buildTestApp(t, {
+      env: {
+        GOVSHARE_OIDC_ISSUER: idp.issuer,
+        GOVSHARE_OIDC_CLIENT_ID: CLIENT_ID,
+        GOVSHARE_OIDC_CLIENT_SECRET: CLIENT_SECRET,
+        GOVSHARE_OIDC_REDIRECT_URL: REDIRECT,
+        GOVSHARE_OIDC_STARTS_PER_MINUTE: '3',
+      },
+    });
+    const startFrom = (remoteAddress: string) =>
+      gw.app.inject({ method: 'GET', url: '/v1/session/oidc/start', remoteAddress });
+    for (let i = 0; i < 3; i++) t.equal((await startFrom('10.0.0.7')).statusCode, 303, `start ${i + 1} of 3`);
+    const refused = await startFrom('10.0.0.7');
+    t.equal(refused.statusCode, 429, refused.body);
+    t.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+    const problem = refused.json();
+    t.equal(problem.code, 'OIDC_START_RATE_LIMITED');
+    t.ok(
+      problem.retryAfterSeconds >= 1 && problem.retryAfterSeconds <= 60,
+      `retry after ${problem.retryAfterSeconds} s`,
+    );
+    t.equal(refused.headers['retry-after'], String(problem.retryAfterSeconds));
+    t.notOk(refused.headers['set-cookie'], 'no flow started');
+    t.equal((await startFrom('10.0.0.8')).statusCode, 303, 'another address still starts');
+  },
+);
