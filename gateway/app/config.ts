@@ -4,6 +4,7 @@
  * `govshare config --markdown` and checked by a test). Start-up stops on the first bad value with a
  * message that names the variable and what is expected.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
@@ -311,6 +312,12 @@ export const ConfigSchema = Type.Object(
       description:
         'How long a locked console account stays locked (a security administrator can unlock it sooner)',
     }),
+    GOVSHARE_TRUSTED_PROXIES: Type.String({
+      default: '',
+      pattern: '^([0-9A-Fa-f:.]+(/[0-9]{1,3})?(,[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)?$',
+      description:
+        'Addresses or CIDR ranges (comma-separated) of reverse proxies whose X-Forwarded-For names the client, for per-address limits; empty: the connecting address is the client',
+    }),
     GOVSHARE_OIDC_STARTS_PER_MINUTE: Type.Integer({
       default: 30,
       minimum: 1,
@@ -447,6 +454,7 @@ export function loadConfig(
   }
   checkTlsConfig(config);
   checkOidcConfig(config);
+  checkTrustedProxies(config);
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.
   if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
@@ -513,6 +521,23 @@ function checkTlsConfig(config: GovshareConfig): void {
     'GOVSHARE_CONNECTOR_CA',
   ] as const) {
     if (config[name]) config[name] = resolve(config[name]);
+  }
+}
+
+/** Each trusted proxy must be an IP address or CIDR range (proxy-addr refuses anything else at start). */
+function checkTrustedProxies(config: GovshareConfig): void {
+  const list = config.GOVSHARE_TRUSTED_PROXIES;
+  if (!list) return;
+  for (const entry of list.split(',')) {
+    const [address, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || (bits !== undefined && (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > max))) {
+      throw new ConfigError(
+        'GOVSHARE_TRUSTED_PROXIES',
+        `GOVSHARE_TRUSTED_PROXIES: ${JSON.stringify(entry)} is not an IP address or a CIDR range`,
+      );
+    }
   }
 }
 

@@ -10,6 +10,7 @@
  * Identities are linked to accounts by the security administrator (`POST /v1/users/{name}/oidc-link`,
  * `govshare user link-oidc`), who manages accounts; an unlinked identity never gets an account.
  */
+import proxyAddr from '@fastify/proxy-addr';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -51,8 +52,13 @@ export const oidcSessionRoutes: FastifyPluginAsyncTypebox<{
 
   // Each start keeps a pending sign-in (state, nonce, PKCE verifier) in Redis for 10 minutes, and the route
   // is public: starts are counted per client address in Redis, so every instance shares the count.
+  // Behind a reverse proxy every start would come from the proxy's address: the client is read from
+  // X-Forwarded-For, believed only as far as the hops are trusted proxies.
+  const trusted = context.config.GOVSHARE_TRUSTED_PROXIES;
+  const isTrustedProxy = proxyAddr.compile(trusted ? trusted.split(',') : []);
   await app.register(rateLimit, {
     global: false,
+    keyGenerator: (request) => proxyAddr(request.raw, isTrustedProxy),
     redis: context.redis,
     nameSpace: `${context.prefix}oidc-start:`,
     // A Redis failure refuses the start (fail closed) rather than letting starts through uncounted.

@@ -37,6 +37,12 @@ t.test('OpenID Connect settings: a complete set is accepted, loopback may use ht
 });
 
 const bad: [Record<string, string>, string, RegExp][] = [
+  [
+    { GOVSHARE_TRUSTED_PROXIES: '10.0.0.1,1.2.3' },
+    'GOVSHARE_TRUSTED_PROXIES',
+    /"1\.2\.3" is not an IP address or a CIDR range/,
+  ],
+  [{ GOVSHARE_TRUSTED_PROXIES: '10.0.0.0/33' }, 'GOVSHARE_TRUSTED_PROXIES', /"10\.0\.0\.0\/33" is not/],
   [{ GOVSHARE_PORT: 'abc' }, 'GOVSHARE_PORT', /must be an integer from 0 to 65535 \(got "abc"\)/],
   [{ GOVSHARE_PORT: '70000' }, 'GOVSHARE_PORT', /from 0 to 65535/],
   [
@@ -84,6 +90,11 @@ for (const [env, variable, message] of bad) {
     t.match(err.message, message);
   });
 }
+
+t.test('trusted proxies: addresses and CIDR ranges of both families', async (t) => {
+  const list = '10.0.0.1,192.168.0.0/16,::1,fd00::/8';
+  t.equal(loadConfig({ GOVSHARE_TRUSTED_PROXIES: list }).GOVSHARE_TRUSTED_PROXIES, list);
+});
 
 t.test('a relative exchange directory is made absolute, as the data directory is', async (t) => {
   const config = loadConfig({ GOVSHARE_EXCHANGE_DIR: 'var/exchange' });

@@ -391,3 +391,34 @@ t.test(
     t.equal((await startFrom('10.0.0.8')).statusCode, 303, 'another address still starts');
   },
 );
+
+t.test('behind a trusted proxy the limit counts the forwarded client, never a spoofed hop', async (t) => {
+  const idp = await startIdp(t, REDIRECT);
+  const gw = await buildTestApp(t, {
+    env: {
+      GOVSHARE_OIDC_ISSUER: idp.issuer,
+      GOVSHARE_OIDC_CLIENT_ID: CLIENT_ID,
+      GOVSHARE_OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      GOVSHARE_OIDC_REDIRECT_URL: REDIRECT,
+      GOVSHARE_OIDC_STARTS_PER_MINUTE: '2',
+      GOVSHARE_TRUSTED_PROXIES: '10.1.0.0/16',
+    },
+  });
+  const via = (remoteAddress: string, forwardedFor: string) =>
+    gw.app.inject({
+      method: 'GET',
+      url: '/v1/session/oidc/start',
+      remoteAddress,
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
+  // Two clients behind the same trusted proxy: each has its own count.
+  for (const client of ['203.0.113.5', '203.0.113.6']) {
+    t.equal((await via('10.1.0.9', client)).statusCode, 303);
+    t.equal((await via('10.1.0.9', client)).statusCode, 303);
+  }
+  t.equal((await via('10.1.0.9', '203.0.113.5')).statusCode, 429, 'the first client used its two');
+  // A caller that is not a trusted proxy cannot choose its address with the header.
+  t.equal((await via('198.51.100.1', '203.0.113.77')).statusCode, 303);
+  t.equal((await via('198.51.100.1', '203.0.113.78')).statusCode, 303);
+  t.equal((await via('198.51.100.1', '203.0.113.79')).statusCode, 429, 'counted by its own address');
+});
