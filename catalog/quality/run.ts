@@ -40,6 +40,22 @@ export interface RunQualityOptions {
    */
   missingKeys?: number;
   signal?: AbortSignal;
+  /**
+   * Told of every row a consistency rule finds in disagreement (the counts and examples are bounded;
+   * what the listener keeps is its own bound). Its key is the clear key: hash it before storing it.
+   */
+  onInconsistency?: (inconsistency: Inconsistency) => void;
+}
+
+/** One row on which a consistency rule found the other resource disagreeing. */
+export interface Inconsistency {
+  rule: ConsistencyRule;
+  /** The key value in clear, as the rule's fetch received it. */
+  key: string;
+  /** The key as reports show it (masked like its item). */
+  shownKey: string;
+  value: unknown;
+  otherValue: unknown;
 }
 
 const MAX_EXAMPLES = 5;
@@ -188,12 +204,13 @@ export async function runQualityCheck(
           const value = row[c.rule.item];
           if (value === null || value === undefined) continue;
           c.pending.push({ key, shownKey: shownKeyOf(row), value, state });
-          if (c.pending.length >= batchSize) rowsWithViolations += await settle(c, plan);
+          if (c.pending.length >= batchSize)
+            rowsWithViolations += await settle(c, plan, options.onInconsistency);
         }
       }
     }
   }
-  for (const c of consistency) rowsWithViolations += await settle(c, plan);
+  for (const c of consistency) rowsWithViolations += await settle(c, plan, options.onInconsistency);
   const missingKeys = options.missingKeys ?? 0;
   rowsRead += missingKeys;
   // A sample checks its share of the keyless rows too, or they would weigh ratio⁻¹ times too much.
@@ -305,6 +322,7 @@ const normalise = (value: unknown) => (typeof value === 'string' ? value.trim() 
 async function settle(
   c: { rule: ConsistencyRule; tally: Tally; pending: Pending[]; unmatched: number },
   plan: QualityPlan,
+  onInconsistency: RunQualityOptions['onInconsistency'],
 ): Promise<number> {
   if (c.pending.length === 0) return 0;
   const batch = c.pending.splice(0);
@@ -317,6 +335,7 @@ async function settle(
     }
     const other = others.get(p.key);
     if (other === null || other === undefined || normalise(other) === normalise(p.value)) continue;
+    onInconsistency?.({ rule: c.rule, key: p.key, shownKey: p.shownKey, value: p.value, otherValue: other });
     c.tally.add(() =>
       example(
         p.shownKey,

@@ -289,6 +289,18 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       };
     },
     afterCommit,
+    joint: {
+      subjectSecret: context.platform.subjectHmacKey,
+      async itemOf(code, semanticId) {
+        const published = await context.catalog.publishedEntry(code);
+        const item = published?.entry.items.find((i) => i.semanticId === semanticId);
+        return published && item ? { dept: published.entry.provider.code, item: item.name } : undefined;
+      },
+      async sourceOf(semanticId) {
+        const { redis: catalogRedis, keys } = context.catalog.store;
+        return (await catalogRedis.hget(keys.itemSources, semanticId)) ?? undefined;
+      },
+    },
   });
   const stats = new StatsService({
     redis,
@@ -463,13 +475,14 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   };
 }
 
-/** The working-day limits of disputes, rectification orders and catalog change events, as configured. */
+/** The working-day limits of disputes, rectification orders, catalog change events and joint verifications, as configured. */
 export function caseLimitsOf(config: GovshareConfig): CaseLimits {
   return {
     disputeDecision: config.GOVSHARE_DISPUTE_DECISION_WORKDAYS,
     rectification: config.GOVSHARE_RECTIFICATION_WORKDAYS,
     catalogUpdate: config.GOVSHARE_CATALOG_UPDATE_WORKDAYS,
     catalogUpdateReminder: config.GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS,
+    jointVerification: config.GOVSHARE_JOINT_VERIFICATION_WORKDAYS,
   };
 }
 
