@@ -424,6 +424,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
       for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
       for (const timer of await cases.openTimers()) await scheduleTimer(queues.deadlines, timer, now());
+      const corrections = await cases.recoverCorrections();
+      if (corrections > 0) log.info({ corrections }, 'correction orders of joint verifications filed');
       // Entries waiting for the audit trail keep waiting; the periodic drain below retries them.
       await drainBoth().catch((err) => log.warn({ err }, 'outbox drain at start failed; retrying'));
       const warning = calendar.missingNextYearWarning(now());

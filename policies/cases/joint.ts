@@ -238,7 +238,7 @@ export class JointVerifications {
       return { next: c, outbox: { events: [referredEvent(c, at, reason)], cancel, timers: caseTimers(c) } };
     });
     await this.#deps.afterCommit();
-    return this.#ensureCorrection(changed, PLATFORM);
+    return this.ensureCorrection(changed, PLATFORM);
   }
 
   /** The bureau's decision of a referred case: the correct source; the other department must correct. */
@@ -270,7 +270,7 @@ export class JointVerifications {
       return { next: c, outbox: { events: [decidedEvent(c, v, at)], cancel } };
     });
     await this.#deps.afterCommit();
-    return this.#ensureCorrection(changed, actor);
+    return this.ensureCorrection(changed, actor);
   }
 
   /**
@@ -412,8 +412,11 @@ export class JointVerifications {
     return order !== undefined && order.record.state !== 'closed';
   }
 
-  /** Files the correction order of a decided case that has none yet, and records it on the case. */
-  async #ensureCorrection(c: Case, actor: ActorRef): Promise<Case> {
+  /**
+   * Files the correction order of a decided case that has none yet, and records it on the case. An order
+   * already open for the case is reused (its claim), so a recovery racing an answer files one order.
+   */
+  async ensureCorrection(c: Case, actor: ActorRef): Promise<Case> {
     const outcome = c.verification?.outcome;
     if (c.state !== 'decided' || !outcome || outcome.correctionCaseId) return c;
     const v = c.verification!;

@@ -348,6 +348,20 @@ export class CaseService {
     return outcome;
   }
 
+  /**
+   * Files the correction orders of decided joint verifications that have none (the process stopped between
+   * the decision and the order); run at worker start. Returns how many were filed.
+   */
+  async recoverCorrections(): Promise<number> {
+    const due = await this.store.load(await this.store.idsOf(this.store.keys.correctionDue));
+    let filed = 0;
+    for (const c of due) {
+      const after = await this.joint.ensureCorrection(c, PLATFORM);
+      if (after.verification?.outcome?.correctionCaseId) filed++;
+    }
+    return filed;
+  }
+
   /** Every open case's timers, to schedule again at worker start (ids make that harmless). */
   async openTimers(): Promise<Timer[]> {
     const open = await this.store.load(await this.store.idsOf(this.store.keys.open));
@@ -396,10 +410,15 @@ export class CaseService {
       at: now.toISOString(),
       by: actorRecord(actor),
     } as Case['history'][number]);
-    await this.store.create(c, {
+    const holder = await this.store.create(c, {
       events: [makeEvent(type, now, recipients, caseData(c))],
       timers: caseTimers(c),
     });
+    if (holder !== undefined) {
+      // The correction order of this joint verification was filed meanwhile (a recovery racing the answer).
+      const read = await this.store.read(holder);
+      if (read) return read.record;
+    }
     await this.#afterCommit();
     return c;
   }

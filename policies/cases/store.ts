@@ -11,6 +11,8 @@ export const caseKeys = (prefix: string) => {
     ...keys,
     /** Sorted set: the joint verifications of one finding (resource pair + item + record key), by submission. */
     byFinding: (finding: string) => `${keys.base}idx:finding:${finding}`,
+    /** Sorted set: decided joint verifications whose correction order is not filed yet. */
+    correctionDue: `${keys.base}idx:correction-due`,
   };
 };
 export type CaseKeys = ReturnType<typeof caseKeys>;
@@ -34,6 +36,9 @@ function memberships(keys: CaseKeys, c: Case): IndexMembership[] {
     member: c.id,
   }));
   if (c.verification) list.push({ key: keys.byFinding(c.verification.finding), score, member: c.id });
+  if (c.verification?.outcome && !c.verification.outcome.correctionCaseId) {
+    list.push({ key: keys.correctionDue, score, member: c.id });
+  }
   if (isOpenCase(c)) {
     // A pending clock (no deadline yet) sorts after every dated one.
     const due = c.deadline.dueAt ? Date.parse(c.deadline.dueAt) : Number.MAX_SAFE_INTEGER;
@@ -51,8 +56,13 @@ export class CaseStore extends JsonRecordStore<Case> {
       writeCommand: 'govshareCaseWrite',
       isOpen: isOpenCase,
       // Cases claim nothing (any number may be open between the same parties), except that one finding
-      // has one joint verification open at a time.
-      claimField: (c) => (c.verification ? `finding:${c.verification.finding}` : c.id),
+      // has one joint verification open at a time, and a joint verification one open correction order.
+      claimField: (c) =>
+        c.verification
+          ? `finding:${c.verification.finding}`
+          : c.relatedCase
+            ? `correction:${c.relatedCase}`
+            : c.id,
       memberships: (c) => memberships(keys, c),
     });
     this.keys = keys;

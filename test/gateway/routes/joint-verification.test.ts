@@ -4,7 +4,8 @@
  * answers, the bureau's decision when they disagree or their clock runs out, the correction order that
  * follows (a rectification order), the notices (webhook and inbox), who may see and act, and the audit.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { AuditRecord } from '../../../audit/record.js';
 import { searchAudit } from '../../../audit/search.js';
 import { subjectHash } from '../../../audit/subject.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
@@ -79,7 +80,8 @@ async function fire(gw: Gateway, timer: Timer) {
   );
 }
 
-t.test('a joint verification from a quality run, answered, decided and corrected', async (t) => {
+/** A gateway whose population resource is the source of person.name and the assistance resource reuses it. */
+async function setup(t: Test) {
   const gw = await buildWorkflowApp(t, {
     workflow: { webhooks: { attempts: 3, backoffMs: 10 }, relayIntervalMs: 600_000 },
   });
@@ -87,6 +89,19 @@ t.test('a joint verification from a quality run, answered, decided and corrected
     const res = await gw.app.inject({ method, url, headers: gw.as(actor), ...(payload ? { payload } : {}) });
     return { status: res.statusCode, body: res.json() };
   };
+  const population = populationEntry();
+  population.items = population.items.map((i) =>
+    i.name === 'name' ? { ...i, semanticId: 'person.name', source: true } : i,
+  );
+  await gw.context.catalog.proposeChange(policeAdmin, POPULATION, population);
+  await gw.context.catalog.submit(policeAdmin, POPULATION);
+  await gw.context.catalog.approve(bureauActor, POPULATION);
+  await publish(gw.context.catalog, assistanceEntry());
+  return { gw, call };
+}
+
+t.test('a joint verification from a quality run, answered, decided and corrected', async (t) => {
+  const { gw, call } = await setup(t);
   const events = [
     'joint-verification.opened',
     'joint-verification.answered',
@@ -108,15 +123,6 @@ t.test('a joint verification from a quality run, answered, decided and corrected
   const until = (r: (typeof hooks)['bureau'], event: string, caseId: string) =>
     eventually(async () => (seen(r).includes(`${event} ${caseId}`) ? true : undefined), `${event} ${caseId}`);
 
-  // The population resource is the source of person.name; the assistance resource reuses it.
-  const population = populationEntry();
-  population.items = population.items.map((i) =>
-    i.name === 'name' ? { ...i, semanticId: 'person.name', source: true } : i,
-  );
-  await gw.context.catalog.proposeChange(policeAdmin, POPULATION, population);
-  await gw.context.catalog.submit(policeAdmin, POPULATION);
-  await gw.context.catalog.approve(bureauActor, POPULATION);
-  await publish(gw.context.catalog, assistanceEntry());
   await gw.workflow.startWorkers({ availability: false, reports: false });
 
   // A quality run of the assistance resource finds that it disagrees with its source on one record.
@@ -245,6 +251,17 @@ t.test('a joint verification from a quality run, answered, decided and corrected
     deadline: { limitWorkdays: 15 },
   });
   await until(hooks.civil, 'rectification.ordered', orderId);
+
+  // A process that stopped between the decision and the order: the worker files it at start, once.
+  await gw.workflow.cases.store.update(jv.id, gw.clock.now, (c) => {
+    delete c.verification!.outcome!.correctionCaseId;
+    return { next: c };
+  });
+  t.equal(await gw.workflow.cases.recoverCorrections(), 1);
+  const recovered = await call(bureauActor, 'GET', `/v1/cases/${jv.id}`);
+  t.equal(recovered.body.verification.outcome.correctionCaseId, orderId, 'the open order is reused');
+  t.equal(await gw.workflow.cases.recoverCorrections(), 0);
+  t.equal((await call(civilAdmin, 'GET', '/v1/cases?kind=rectification')).body.cases.length, 1);
   t.match(await finding('run-3'), { deduplicated: true, case: { id: jv.id } }, 'the correction is under way');
 
   // Reported corrected and accepted, yet found again: the correction did not hold, a new case.
@@ -377,4 +394,56 @@ t.test('a joint verification from a quality run, answered, decided and corrected
   const opened = trail.records.find((r) => r.action === 'case.open' && r.actor.role === 'dept-admin');
   t.same(opened?.subjects, [subjectHash(secret, OTHER_ID_NUMBER)], 'the record is traceable by its key hash');
   t.notMatch(JSON.stringify(trail.records), new RegExp(`${SAMPLE_ID_NUMBER}|${OTHER_ID_NUMBER}|张三`));
+});
+
+t.test('an answer or a decision whose audit record cannot be written changes nothing', async (t) => {
+  const { gw, call } = await setup(t);
+  await gw.workflow.startWorkers({ availability: false, reports: false, deadlines: false });
+  const writer = gw.context.audit;
+  const append = writer.append.bind(writer);
+  let refusing = false;
+  writer.append = (record: AuditRecord, ...rest: unknown[]) =>
+    refusing && record.action === 'request.received'
+      ? Promise.reject(new Error('Redis went away'))
+      : (append as (r: AuditRecord, ...x: unknown[]) => ReturnType<typeof append>)(record, ...rest);
+  const opening = {
+    semanticId: 'person.name',
+    resources: [POPULATION, ASSISTANCE],
+    key: SAMPLE_ID_NUMBER,
+    values: ['张三', '张三丰'],
+    description: '核对时发现不一致',
+  };
+  refusing = true;
+  const notOpened = await call(civilAdmin, 'POST', '/v1/joint-verifications', opening);
+  t.equal(notOpened.status, 503);
+  t.same((await call(bureauActor, 'GET', '/v1/cases')).body.cases, [], 'nothing opened');
+  refusing = false;
+  const opened = await call(civilAdmin, 'POST', '/v1/joint-verifications', opening);
+  t.equal(opened.status, 201);
+  const id = opened.body.id;
+
+  refusing = true;
+  const answer = await call(civilAdmin, 'POST', `/v1/joint-verifications/${id}/answer`, {
+    position: 'confirm',
+    evidence: '民政核对结果',
+  });
+  t.equal(answer.status, 503);
+  const unchanged = await call(bureauActor, 'GET', `/v1/cases/${id}`);
+  t.equal(unchanged.body.verification.sides[1].answer, undefined, 'no answer recorded');
+  refusing = false;
+  for (const actor of [civilAdmin, policeAdmin]) {
+    const res = await call(actor, 'POST', `/v1/joint-verifications/${id}/answer`, {
+      position: 'confirm',
+      evidence: '本部门登记信息',
+    });
+    t.equal(res.status, 200);
+  }
+  refusing = true;
+  const decision = await call(bureauActor, 'POST', `/v1/joint-verifications/${id}/decision`, {
+    correctSource: POPULATION,
+    text: '以户籍登记为准',
+  });
+  t.equal(decision.status, 503);
+  t.equal((await call(bureauActor, 'GET', `/v1/cases/${id}`)).body.state, 'referred', 'not decided');
+  t.same((await call(bureauActor, 'GET', '/v1/cases?kind=rectification')).body.cases, [], 'no order');
 });
