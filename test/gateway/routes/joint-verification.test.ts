@@ -9,6 +9,7 @@ import type { AuditRecord } from '../../../audit/record.js';
 import { searchAudit } from '../../../audit/search.js';
 import { subjectHash } from '../../../audit/subject.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
+import { ConfigError, loadConfig } from '../../../gateway/app/config.js';
 import type { Timer } from '../../../policies/applications/schema.js';
 import { populationEntry, publish, SAMPLE_ID_NUMBER } from '../../catalog/fixtures.js';
 import {
@@ -81,9 +82,10 @@ async function fire(gw: Gateway, timer: Timer) {
 }
 
 /** A gateway whose population resource is the source of person.name and the assistance resource reuses it. */
-async function setup(t: Test) {
+async function setup(t: Test, env: Record<string, string> = {}) {
   const gw = await buildWorkflowApp(t, {
     workflow: { webhooks: { attempts: 3, backoffMs: 10 }, relayIntervalMs: 600_000 },
+    env,
   });
   const call = async (actor: typeof civilAdmin, method: 'GET' | 'POST', url: string, payload?: object) => {
     const res = await gw.app.inject({ method, url, headers: gw.as(actor), ...(payload ? { payload } : {}) });
@@ -446,4 +448,38 @@ t.test('an answer or a decision whose audit record cannot be written changes not
   t.equal(decision.status, 503);
   t.equal((await call(bureauActor, 'GET', `/v1/cases/${id}`)).body.state, 'referred', 'not decided');
   t.same((await call(bureauActor, 'GET', '/v1/cases?kind=rectification')).body.cases, [], 'no order');
+});
+
+t.test('the answer limit is a platform setting; the bureau then has the dispute limit', async (t) => {
+  const { gw, call } = await setup(t, {
+    GOVSHARE_JOINT_VERIFICATION_WORKDAYS: '8',
+    GOVSHARE_DISPUTE_DECISION_WORKDAYS: '3',
+  });
+  const opened = await call(bureauActor, 'POST', '/v1/joint-verifications', {
+    semanticId: 'person.name',
+    resources: [ASSISTANCE, POPULATION],
+    key: SAMPLE_ID_NUMBER,
+    values: ['张三丰', '张三'],
+    description: '平台抽查发现',
+  });
+  t.equal(opened.status, 201, opened.body.detail);
+  t.match(opened.body, {
+    openedBy: { role: 'bureau' },
+    verification: { origin: 'manual' },
+    deadline: { limitWorkdays: 8, dueDate: '2026-03-12' },
+  });
+  for (const actor of [civilAdmin, policeAdmin]) {
+    await call(actor, 'POST', `/v1/joint-verifications/${opened.body.id}/answer`, {
+      position: 'concede',
+      evidence: '待核实',
+    });
+  }
+  const referred = await call(bureauActor, 'GET', `/v1/cases/${opened.body.id}`);
+  t.match(referred.body, {
+    state: 'referred',
+    deadline: { limitWorkdays: 3, dueDate: '2026-03-05' },
+    history: [{}, {}, {}, { action: 'refer', reason: /neither department confirms/ }],
+  });
+  t.throws(() => loadConfig({ GOVSHARE_JOINT_VERIFICATION_WORKDAYS: '31' }), ConfigError, 'at most 30');
+  t.equal(gw.workflow.cases.limits.jointVerification, 8);
 });
