@@ -12,12 +12,11 @@
  * case is referred to the bureau, which decides on its own clock. The outcome names the correct source,
  * and the other department gets a rectification order (service.ts) to correct its value.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { subjectHash } from '../../audit/subject.js';
 import type { ActorRef } from '../../catalog/records.js';
 import { actorRecord, PLATFORM } from '../applications/commit.js';
-import { BUREAU_RECIPIENT, makeEvent } from '../applications/events.js';
-import type { EventType, OutboxEntry, WorkflowEvent } from '../applications/schema.js';
+import { BUREAU_RECIPIENT } from '../applications/events.js';
+import type { OutboxEntry } from '../applications/schema.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import { answerDeadline } from '../objections/clock.js';
 import {
@@ -30,6 +29,8 @@ import {
   CASE_JOINT_SOURCE_INVALID,
   CASE_JOINT_VALUES_AGREE,
 } from './errors.js';
+import { decidedEvent, event, referredEvent } from './joint-events.js';
+import { findingOf, valueFingerprint } from './joint-finding.js';
 import type {
   Case,
   JointAnswerRequest,
@@ -39,7 +40,7 @@ import type {
   JointVerificationRequest,
 } from './schema.js';
 import { type CasePlan, type CaseStore, isOpenCase } from './store.js';
-import { canView, caseData, caseId, caseTimers, notFound, record, within } from './timeline.js';
+import { canView, caseId, caseTimers, notFound, record, within } from './timeline.js';
 
 /** `responsible` of a joint verification waiting for the departments' answers. */
 export const BOTH_DEPARTMENTS = 'departments';
@@ -106,24 +107,6 @@ interface OpenSpec {
   description: string;
 }
 
-/** Values compare as the quality run compares them: strings trimmed, anything else as JSON. */
-const normalise = (value: unknown) => (typeof value === 'string' ? value.trim() : JSON.stringify(value));
-
-/** HMAC-SHA-256 of a value under the subject secret, apart from subject hashes by its label. */
-export function valueFingerprint(secret: Buffer, value: unknown): string {
-  return createHmac('sha256', secret)
-    .update(`govshare:value\u0000${normalise(value)}`, 'utf8')
-    .digest('hex');
-}
-
-/** One finding: the resource pair (either order), the item and the record key hash. */
-export function findingOf(resources: readonly string[], semanticId: string, recordKeyHash: string): string {
-  const pair = [...resources].sort();
-  return createHash('sha256')
-    .update(JSON.stringify([pair, semanticId, recordKeyHash]))
-    .digest('hex');
-}
-
 export class JointVerifications {
   readonly #deps: JointVerificationDeps;
 
@@ -136,6 +119,7 @@ export class JointVerifications {
     if (actor.role !== 'bureau' && actor.role !== 'dept-admin') {
       throw new CASE_FORBIDDEN('a joint verification is opened by the bureau or one of the two departments');
     }
+    if (request.key.trim() === '') throw new CASE_INVALID('key: must not be blank');
     const [a, b] = request.resources as [string, string];
     const items = await this.#items([a, b], request.semanticId);
     if (actor.role === 'dept-admin' && !items.some((i) => i.dept === actor.dept)) {
@@ -150,8 +134,7 @@ export class JointVerifications {
     } catch {
       throw new CASE_INVALID('key: not a usable record key');
     }
-    if (request.key.trim() === '') throw new CASE_INVALID('key: must not be blank');
-    return this.#open(actor, {
+    return this.#open(actor, items, {
       semanticId: request.semanticId,
       resources: [a, b],
       fingerprints: [
@@ -168,7 +151,7 @@ export class JointVerifications {
   async fromQualityRun(finding: InconsistencyFinding): Promise<JointOpened> {
     const { subjectSecret } = this.#deps;
     const [checked, other] = finding.resources;
-    return this.#open(PLATFORM, {
+    return this.#open(PLATFORM, await this.#items(finding.resources, finding.semanticId), {
       semanticId: finding.semanticId,
       resources: finding.resources,
       fingerprints: [
@@ -312,9 +295,8 @@ export class JointVerifications {
     return [a, b];
   }
 
-  async #open(actor: ActorRef, spec: OpenSpec): Promise<JointOpened> {
+  async #open(actor: ActorRef, items: [JointItem, JointItem], spec: OpenSpec): Promise<JointOpened> {
     const { store, calendar, now: clock, limits } = this.#deps;
-    const items = await this.#items(spec.resources, spec.semanticId);
     if (spec.fingerprints[0] === spec.fingerprints[1]) {
       throw new CASE_JOINT_VALUES_AGREE(
         `${spec.resources[0]} and ${spec.resources[1]} hold the same value: nothing to verify`,
@@ -465,39 +447,4 @@ function settle(
   v.outcome = { correctSource: correct.resourceCode, by, correctionDept: wrong.dept };
   record(c, 'decide', 'decided', actor, at, reason);
   c.closedAt = at.toISOString();
-}
-
-function event(
-  type: EventType,
-  at: Date,
-  recipients: string[],
-  c: Case,
-  extra: Record<string, unknown> = {},
-): WorkflowEvent {
-  const v = c.verification!;
-  return makeEvent(
-    type,
-    at,
-    recipients,
-    caseData(c, {
-      semanticId: v.semanticId,
-      resources: v.sides.map((s) => s.resourceCode),
-      ...(v.authoritativeSource ? { authoritativeSource: v.authoritativeSource } : {}),
-      ...extra,
-    }),
-  );
-}
-
-function referredEvent(c: Case, at: Date, reason: string): WorkflowEvent {
-  const depts = c.verification!.sides.map((s) => s.dept);
-  return event('joint-verification.referred', at, [BUREAU_RECIPIENT, ...depts], c, { reason });
-}
-
-function decidedEvent(c: Case, v: JointVerification, at: Date): WorkflowEvent {
-  const outcome = v.outcome!;
-  return event('joint-verification.decided', at, [...v.sides.map((s) => s.dept), BUREAU_RECIPIENT], c, {
-    correctSource: outcome.correctSource,
-    by: outcome.by,
-    correctionDept: outcome.correctionDept,
-  });
 }
