@@ -312,6 +312,34 @@ t.test('every inconsistent row is told to the listener, beyond the five examples
   });
 });
 
+t.test("the other resource's outage leaves its keys uncompared, not the check failed", async (t) => {
+  const rows = [...syntheticRows({ rows: 1000, newestMs: NOW - HOUR })];
+  let calls = 0;
+  const plan = qualityPlan(enrolmentEntry(), 1, {
+    consistency: [
+      {
+        item: 'divisionCode',
+        otherResource: '101001/1',
+        otherItem: 'householdDivision',
+        fetch: async (keys) => {
+          if (++calls === 2) {
+            throw Object.assign(new Error(`timeout looking up ${keys[0]}`), { code: 'UPSTREAM_TIMEOUT' });
+          }
+          return new Map(keys.map((k, i) => [k, i === 0 ? '420111' : '420102']));
+        },
+      },
+    ],
+  });
+  const report = await runQualityCheck(plan, asAsync(rows), { now: clock, consistencyBatch: 400 });
+  t.match(rule(report, 'consistency:divisionCode@101001/1'), {
+    violations: 2,
+    partial: true,
+    note: '400 keys not compared: 101001/1 could not be read (UPSTREAM_TIMEOUT)',
+  });
+  t.notMatch(JSON.stringify(report), /timeout looking up/, 'no message that could quote a key');
+  t.equal(report.rowsChecked, 1000);
+});
+
 t.test('a sample weighs the rows without a key as it weighs the others', async (t) => {
   const rows = [...syntheticRows({ rows: 2000, newestMs: NOW - HOUR })];
   const plan = qualityPlan(enrolmentEntry('daily'), 1);
