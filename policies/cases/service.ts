@@ -413,6 +413,23 @@ export class CaseService {
     const holder = await this.store.create(c, {
       events: [makeEvent(type, now, recipients, caseData(c))],
       timers: caseTimers(c),
+      // A person's opening is audited by the route; the platform's (a correction order) with the case.
+      ...(actor.role === 'system'
+        ? {
+            audit: [
+              {
+                action: 'case.open',
+                at: now.toISOString(),
+                detail: {
+                  case: c.id,
+                  kind,
+                  dept: c.dept,
+                  ...(c.relatedCase ? { related: c.relatedCase } : {}),
+                },
+              },
+            ],
+          }
+        : {}),
     });
     if (holder !== undefined) {
       // The correction order of this joint verification was filed meanwhile (a recovery racing the answer).

@@ -393,6 +393,15 @@ t.test('a joint verification from a quality run, answered, decided and corrected
   ]) {
     t.ok(actions.includes(action), `${action} audited`);
   }
+  t.ok(
+    trail.records.some(
+      (r) =>
+        r.action === 'case.open' &&
+        r.actor.role === 'system' &&
+        (r.detail as { related?: string } | undefined)?.related === jv.id,
+    ),
+    'the correction order the platform filed after the agreement is audited',
+  );
   const opened = trail.records.find((r) => r.action === 'case.open' && r.actor.role === 'dept-admin');
   t.same(opened?.subjects, [subjectHash(secret, OTHER_ID_NUMBER)], 'the record is traceable by its key hash');
   t.notMatch(JSON.stringify(trail.records), new RegExp(`${SAMPLE_ID_NUMBER}|${OTHER_ID_NUMBER}|张三`));
