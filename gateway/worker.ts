@@ -20,6 +20,7 @@ import { startShippingLoop } from './jobs/audit-shipping.js';
 import { startDataReturns } from './jobs/data-return.js';
 import { startExchangeWorker } from './jobs/exchange.js';
 import { listQualityTargets, startQualityWorker, syncQualitySchedules } from './jobs/quality.js';
+import { itemSourceConsistency, openJointVerifications } from './jobs/quality-consistency.js';
 
 export async function startWorker(config: GovshareConfig): Promise<{ close(): Promise<void> }> {
   const log = pino({ level: config.GOVSHARE_LOG_LEVEL, name: 'govshare-worker' });
@@ -43,6 +44,16 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
         connectors: context.connectors,
         store: quality.store,
         now: () => context.now().getTime(),
+        // Items reusing another department's source are checked against it; disagreements are verified jointly.
+        consistency: itemSourceConsistency({
+          catalog: context.catalog,
+          connectors: context.connectors,
+          async sourceOf(semanticId) {
+            const { redis: catalogRedis, keys } = context.catalog.store;
+            return (await catalogRedis.hget(keys.itemSources, semanticId)) ?? undefined;
+          },
+        }),
+        onInconsistencies: openJointVerifications(workflow.cases.joint, { log }),
         // Full scans read like exports: the same page size, and the same slots per provider, shared with them.
         pageSize: exchangeSettings.pageSize,
         providerSlots: new ProviderLimiter(context.redis, context.prefix, {

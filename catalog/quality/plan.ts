@@ -66,6 +66,8 @@ export interface ConsistencyRule {
   item: string;
   otherResource: string;
   otherItem: string;
+  /** The meaning both items share (一数一源), when the rule comes from the item-source registry. */
+  semanticId?: string;
   fetch: (keys: string[]) => Promise<Map<string, unknown>>;
 }
 

@@ -40,6 +40,22 @@ export interface RunQualityOptions {
    */
   missingKeys?: number;
   signal?: AbortSignal;
+  /**
+   * Told of every row a consistency rule finds in disagreement (the counts and examples are bounded;
+   * what the listener keeps is its own bound). Its key is the clear key: hash it before storing it.
+   */
+  onInconsistency?: (inconsistency: Inconsistency) => void;
+}
+
+/** One row on which a consistency rule found the other resource disagreeing. */
+export interface Inconsistency {
+  rule: ConsistencyRule;
+  /** The key value in clear, as the rule's fetch received it. */
+  key: string;
+  /** The key as reports show it (masked like its item). */
+  shownKey: string;
+  value: unknown;
+  otherValue: unknown;
 }
 
 const MAX_EXAMPLES = 5;
@@ -114,6 +130,8 @@ export async function runQualityCheck(
     tally: new Tally(c.rule, 'consistency', c.item),
     pending: [] as Pending[],
     unmatched: 0,
+    unread: 0,
+    error: undefined as string | undefined,
   }));
 
   let rowsRead = 0;
@@ -188,12 +206,13 @@ export async function runQualityCheck(
           const value = row[c.rule.item];
           if (value === null || value === undefined) continue;
           c.pending.push({ key, shownKey: shownKeyOf(row), value, state });
-          if (c.pending.length >= batchSize) rowsWithViolations += await settle(c, plan);
+          if (c.pending.length >= batchSize)
+            rowsWithViolations += await settle(c, plan, options.onInconsistency);
         }
       }
     }
   }
-  for (const c of consistency) rowsWithViolations += await settle(c, plan);
+  for (const c of consistency) rowsWithViolations += await settle(c, plan, options.onInconsistency);
   const missingKeys = options.missingKeys ?? 0;
   rowsRead += missingKeys;
   // A sample checks its share of the keyless rows too, or they would weigh ratio⁻¹ times too much.
@@ -234,10 +253,17 @@ export async function runQualityCheck(
     );
   }
   for (const c of consistency) {
+    const notes = [
+      ...(c.unmatched > 0 ? [`${c.unmatched} keys not found in ${c.rule.otherResource}`] : []),
+      ...(c.unread > 0
+        ? [`${c.unread} keys not compared: ${c.rule.otherResource} could not be read (${c.error})`]
+        : []),
+    ];
     rules.push(
-      c.tally.result(
-        c.unmatched > 0 ? { note: `${c.unmatched} keys not found in ${c.rule.otherResource}` } : {},
-      ),
+      c.tally.result({
+        ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+        ...(c.unread > 0 ? { partial: true } : {}),
+      }),
     );
   }
   if (freshness.checked) {
@@ -303,12 +329,31 @@ const normalise = (value: unknown) => (typeof value === 'string' ? value.trim() 
 
 /** Fetches the other resource's values for the pending keys and counts disagreements; returns rows newly in violation. */
 async function settle(
-  c: { rule: ConsistencyRule; tally: Tally; pending: Pending[]; unmatched: number },
+  c: {
+    rule: ConsistencyRule;
+    tally: Tally;
+    pending: Pending[];
+    unmatched: number;
+    unread: number;
+    error: string | undefined;
+  },
   plan: QualityPlan,
+  onInconsistency: RunQualityOptions['onInconsistency'],
 ): Promise<number> {
   if (c.pending.length === 0) return 0;
   const batch = c.pending.splice(0);
-  const others = await c.rule.fetch([...new Set(batch.map((p) => p.key))]);
+  let others: Map<string, unknown>;
+  try {
+    others = await c.rule.fetch([...new Set(batch.map((p) => p.key))]);
+  } catch (error) {
+    // The other resource is another provider's: its outage leaves these keys uncompared, the rest of
+    // the check stands (the rule is marked partial).
+    c.unread += batch.length;
+    // Its code only: a message could quote a key value.
+    const code = (error as { code?: unknown }).code;
+    c.error ??= typeof code === 'string' ? code : 'lookup failed';
+    return 0;
+  }
   let newlyBad = 0;
   for (const p of batch) {
     if (!others.has(p.key)) {
@@ -317,6 +362,7 @@ async function settle(
     }
     const other = others.get(p.key);
     if (other === null || other === undefined || normalise(other) === normalise(p.value)) continue;
+    onInconsistency?.({ rule: c.rule, key: p.key, shownKey: p.shownKey, value: p.value, otherValue: other });
     c.tally.add(() =>
       example(
         p.shownKey,

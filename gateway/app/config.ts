@@ -272,6 +272,13 @@ export const ConfigSchema = Type.Object(
       description:
         'Working days a rectification order gives when the bureau names none (the bureau sets the limit, [HB-S] 31; at most 120)',
     }),
+    GOVSHARE_JOINT_VERIFICATION_WORKDAYS: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 30,
+      description:
+        'Working days for both departments to answer a joint verification of inconsistent data ([HB-S] 17 fixes none; 5 as the platform recheck of a doubted record, [XY] 21); then the bureau decides within GOVSHARE_DISPUTE_DECISION_WORKDAYS',
+    }),
     GOVSHARE_MACHINE_CALLS: Type.Boolean({
       default: false,
       description:

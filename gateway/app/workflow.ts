@@ -289,6 +289,18 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       };
     },
     afterCommit,
+    joint: {
+      subjectSecret: context.platform.subjectHmacKey,
+      async itemOf(code, semanticId) {
+        const published = await context.catalog.publishedEntry(code);
+        const item = published?.entry.items.find((i) => i.semanticId === semanticId);
+        return published && item ? { dept: published.entry.provider.code, item: item.name } : undefined;
+      },
+      async sourceOf(semanticId) {
+        const { redis: catalogRedis, keys } = context.catalog.store;
+        return (await catalogRedis.hget(keys.itemSources, semanticId)) ?? undefined;
+      },
+    },
   });
   const stats = new StatsService({
     redis,
@@ -412,6 +424,8 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
         log.info({ moved: objectionClocks.moved }, 'objection deadlines recomputed');
       for (const timer of objectionClocks.timers) await scheduleTimer(queues.deadlines, timer, now());
       for (const timer of await cases.openTimers()) await scheduleTimer(queues.deadlines, timer, now());
+      const corrections = await cases.recoverCorrections();
+      if (corrections > 0) log.info({ corrections }, 'correction orders of joint verifications filed');
       // Entries waiting for the audit trail keep waiting; the periodic drain below retries them.
       await drainBoth().catch((err) => log.warn({ err }, 'outbox drain at start failed; retrying'));
       const warning = calendar.missingNextYearWarning(now());
@@ -463,13 +477,14 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
   };
 }
 
-/** The working-day limits of disputes, rectification orders and catalog change events, as configured. */
+/** The working-day limits of disputes, rectification orders, catalog change events and joint verifications, as configured. */
 export function caseLimitsOf(config: GovshareConfig): CaseLimits {
   return {
     disputeDecision: config.GOVSHARE_DISPUTE_DECISION_WORKDAYS,
     rectification: config.GOVSHARE_RECTIFICATION_WORKDAYS,
     catalogUpdate: config.GOVSHARE_CATALOG_UPDATE_WORKDAYS,
     catalogUpdateReminder: config.GOVSHARE_CATALOG_UPDATE_REMIND_WORKDAYS,
+    jointVerification: config.GOVSHARE_JOINT_VERIFICATION_WORKDAYS,
   };
 }
 

@@ -17,7 +17,7 @@ import { hash64 } from '../../catalog/quality/key-set.js';
 import type { ConsistencyRule } from '../../catalog/quality/plan.js';
 import { qualityPlan } from '../../catalog/quality/plan.js';
 import type { QualityReport } from '../../catalog/quality/report.js';
-import { runQualityCheck } from '../../catalog/quality/run.js';
+import { type Inconsistency, runQualityCheck } from '../../catalog/quality/run.js';
 import type { QualityStore, TaskAction } from '../../catalog/quality/store.js';
 import type { DataService, ResourceEntry, UpdateCycle } from '../../catalog/schema.js';
 import { serviceShape } from '../../connectors/registry.js';
@@ -45,6 +45,8 @@ export interface QualityJobResult {
   rowsChecked: number;
   taskAction: TaskAction;
   duplicate: boolean;
+  /** Joint verifications of the run's cross-source inconsistencies (when the worker opens them). */
+  jointVerifications?: { opened: number; deduplicated: number };
 }
 
 const JOB_OPTIONS = {
@@ -178,8 +180,20 @@ export interface QualityWorkerDeps {
   pageSize?: number;
   /** Clock in milliseconds. @defaultValue Date.now */
   now?: () => number;
-  /** Cross-source consistency rules of a resource, when the platform defines any. */
-  consistency?: (entry: ResourceEntry) => Omit<ConsistencyRule, 'rule'>[];
+  /** Cross-source consistency rules of a resource, when the platform defines any (quality-consistency.ts). */
+  consistency?: (
+    entry: ResourceEntry,
+  ) => Omit<ConsistencyRule, 'rule'>[] | Promise<Omit<ConsistencyRule, 'rule'>[]>;
+  /**
+   * Told of the rows found inconsistent with another resource, before the report is stored (so that a
+   * retried job tells again; the listener deduplicates): the joint verifications ([HB-S] 17).
+   */
+  onInconsistencies?: (
+    report: QualityReport,
+    found: Inconsistency[],
+  ) => Promise<{ opened: number; deduplicated: number }>;
+  /** Inconsistent rows kept for `onInconsistencies` per run. @defaultValue 10 000 */
+  maxInconsistencies?: number;
   /** Bound of the uniqueness rule (see catalog/quality/key-set.ts). */
   maxUniqueKeys?: number;
   /** Limits concurrent bulk reads per provider; a check waits while its provider is full. */
@@ -253,7 +267,9 @@ export async function runQualityJob(
   } catch (error) {
     throw new UnrecoverableError(`resource ${data.code}: ${(error as Error).message}`);
   }
-  const plan = qualityPlan(entry, version, { consistency: deps.consistency?.(entry) ?? [] });
+  const plan = qualityPlan(entry, version, { consistency: (await deps.consistency?.(entry)) ?? [] });
+  const found: Inconsistency[] = [];
+  const maxFound = deps.maxInconsistencies ?? 10_000;
   let lastProgress = 0;
   const shape = serviceShape(entry);
   const rows = connectorPages(connector, shape, deps.pageSize ?? 1000, async (rowsRead, total) => {
@@ -271,6 +287,13 @@ export async function runQualityJob(
       ...(data.sample ? { sample: data.sample } : {}),
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.maxUniqueKeys ? { maxUniqueKeys: deps.maxUniqueKeys } : {}),
+      ...(deps.onInconsistencies
+        ? {
+            onInconsistency: (found1: Inconsistency) => {
+              if (found.length < maxFound) found.push(found1);
+            },
+          }
+        : {}),
     });
   } catch (error) {
     // A provider that refuses the read (table or column gone, bad configuration) will refuse it again.
@@ -280,6 +303,8 @@ export async function runQualityJob(
     }
     throw error;
   }
+  const joint =
+    deps.onInconsistencies && found.length > 0 ? await deps.onInconsistencies(report, found) : undefined;
   const saved = await deps.store.save(report);
   return {
     runId,
@@ -287,6 +312,7 @@ export async function runQualityJob(
     rowsChecked: saved.report.rowsChecked,
     taskAction: saved.taskAction,
     duplicate: saved.duplicate,
+    ...(joint ? { jointVerifications: joint } : {}),
   };
 }
 

@@ -1,11 +1,13 @@
 /**
- * Disputes between departments ([HB-S] 25; [HC-R] 28), rectification orders ([HB-S] 31; [HC-R] 44) and
- * catalog change events ([HC-R] 13) over HTTP. Each runs on a working-day clock (policies/cases); every
+ * Disputes between departments ([HB-S] 25; [HC-R] 28), rectification orders ([HB-S] 31; [HC-R] 44),
+ * catalog change events ([HC-R] 13) and joint verifications of inconsistent data ([HB-S] 17) over HTTP. Each runs on a working-day clock (policies/cases); every
  * action is audited, every party notified by webhook.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { AuditRecord } from '../../audit/record.js';
 import {
+  CASE_ID_PATTERN,
   Case,
   CaseKind,
   CaseState,
@@ -13,6 +15,9 @@ import {
   CatalogChangeRequest,
   CloseChangeRequest,
   DisputeRequest,
+  JointAnswerRequest,
+  JointDecisionRequest,
+  JointVerificationRequest,
   RectificationRequest,
   ReviewRequest,
 } from '../../policies/cases/schema.js';
@@ -21,25 +26,26 @@ import type { Workflow } from '../app/workflow.js';
 import { actorOf } from '../auth/people.js';
 import { personOf } from '../plugins/people-auth.js';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: '^(DSP|RECT|CHG)-[0-9]{8}-[0-9]{6,}$' }) });
+const IdParams = Type.Object({ id: Type.String({ pattern: CASE_ID_PATTERN }) });
 const one = { 200: Case, ...problemResponses };
 const created = { 201: Case, ...problemResponses };
 
 export const caseRoutes: FastifyPluginAsyncTypebox<{ workflow: Workflow }> = async (app, { workflow }) => {
   const { cases } = workflow;
   const audit = (
-    request: { auditAdmin(a: string, d: Record<string, unknown>): Promise<void> },
+    request: {
+      auditAdmin(a: string, d: Record<string, unknown>, e?: Partial<AuditRecord>): Promise<void>;
+    },
     c: Case,
     action: string,
     extra = {},
+    record: Partial<AuditRecord> = {},
   ) =>
-    request.auditAdmin(`case.${action}`, {
-      case: c.id,
-      kind: c.kind,
-      state: c.state,
-      dept: c.dept,
-      ...extra,
-    });
+    request.auditAdmin(
+      `case.${action}`,
+      { case: c.id, kind: c.kind, state: c.state, dept: c.dept, ...extra },
+      record,
+    );
 
   app.post(
     '/v1/disputes',
@@ -201,6 +207,85 @@ export const caseRoutes: FastifyPluginAsyncTypebox<{ workflow: Workflow }> = asy
     },
   );
 
+  app.post(
+    '/v1/joint-verifications',
+    {
+      config: { access: ['bureau', 'dept-admin'] },
+      schema: {
+        tags: ['cases'],
+        description:
+          'Open a joint verification of one record on which two departments’ resources disagree ([HB-S] 17): the bureau or one of the two departments. The key is hashed and the values fingerprinted at once. 200 with the case already open for the same resources, item and record.',
+        body: JointVerificationRequest,
+        response: { 200: Case, ...created },
+      },
+    },
+    async (request, reply) => {
+      const opened = await cases.joint.open(actorOf(personOf(request)), request.body);
+      const c = opened.case;
+      const v = c.verification!;
+      await audit(
+        request,
+        c,
+        opened.deduplicated ? 'open-deduplicated' : 'open',
+        { fromDept: c.fromDept, semanticId: v.semanticId, finding: v.finding },
+        { subjects: [v.recordKeyHash] },
+      );
+      return reply.code(opened.deduplicated ? 200 : 201).send(c);
+    },
+  );
+
+  app.post(
+    '/v1/joint-verifications/:id/answer',
+    {
+      config: { access: ['dept-admin'] },
+      schema: {
+        tags: ['cases'],
+        description:
+          'One of the two departments answers: confirm its value with evidence, or concede. When both have answered the case is settled (one confirms, the other concedes) or referred to the bureau.',
+        params: IdParams,
+        body: JointAnswerRequest,
+        response: one,
+      },
+    },
+    async (request) => {
+      const c = await cases.joint.answer(actorOf(personOf(request)), request.params.id, request.body);
+      await audit(
+        request,
+        c,
+        'answer',
+        { position: request.body.position, outcome: c.verification?.outcome },
+        { subjects: [c.verification!.recordKeyHash] },
+      );
+      return c;
+    },
+  );
+
+  app.post(
+    '/v1/joint-verifications/:id/decision',
+    {
+      config: { access: ['bureau'] },
+      schema: {
+        tags: ['cases'],
+        description:
+          'The bureau decides a referred joint verification: the resource whose value is correct. The other department receives a rectification order to correct its value; both are told.',
+        params: IdParams,
+        body: JointDecisionRequest,
+        response: one,
+      },
+    },
+    async (request) => {
+      const c = await cases.joint.decide(actorOf(personOf(request)), request.params.id, request.body);
+      await audit(
+        request,
+        c,
+        'decide',
+        { withinLimit: c.decision?.withinLimit, outcome: c.verification?.outcome },
+        { subjects: [c.verification!.recordKeyHash] },
+      );
+      return c;
+    },
+  );
+
   app.get(
     '/v1/cases',
     {
@@ -208,7 +293,7 @@ export const caseRoutes: FastifyPluginAsyncTypebox<{ workflow: Workflow }> = asy
       schema: {
         tags: ['cases'],
         description:
-          'Disputes, rectification orders and catalog change events, newest first: a department sees those it is party to.',
+          'Disputes, rectification orders, catalog change events and joint verifications, newest first: a department sees those it is party to.',
         querystring: Type.Object(
           { kind: Type.Optional(CaseKind), state: Type.Optional(CaseState) },
           { additionalProperties: false },

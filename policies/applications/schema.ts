@@ -255,6 +255,10 @@ export const EVENT_TYPES = [
   'rectification.returned',
   'catalog-change.recorded',
   'catalog-change.closed',
+  'joint-verification.opened',
+  'joint-verification.answered',
+  'joint-verification.referred',
+  'joint-verification.decided',
   'case.reminder',
   'case.overdue',
   'case.escalated',
@@ -297,7 +301,7 @@ export interface Timer {
   stage?: number;
   /** An objection's answer deadline (policies/objections/clock.ts); kinds remind, overdue, escalate. */
   objectionId?: string;
-  /** A dispute's, rectification order's or catalog change event's deadline (policies/cases). */
+  /** A dispute's, rectification order's, catalog change event's or joint verification's deadline (policies/cases). */
   caseId?: string;
   resourceCode?: string;
   /** A grant's scheduled suspension or revocation (kind grant-status). */

@@ -1,24 +1,18 @@
 /**
- * Disputes, rectification orders and catalog change events (see schema.ts): who may open and move each,
+ * Disputes, rectification orders, catalog change events and joint verifications (joint.ts; see schema.ts): who may open and move each,
  * its working-day clock (reminder, overdue mark, escalation to the bureau on the deadlines queue, like
  * objections), and the notices to the parties. Every change is committed with its events and timers in
  * one step (the outbox); the gateway audits the people's actions, the relay the clock's.
  */
 import type { ActorRef } from '../../catalog/records.js';
-import { cstDate } from '../../platform/plain-date.js';
 import type { TimerOutcome } from '../applications/clock.js';
 import { actorRecord, PLATFORM } from '../applications/commit.js';
 import { BUREAU_RECIPIENT, makeEvent } from '../applications/events.js';
 import type { EventType, Timer, WorkflowEvent } from '../applications/schema.js';
 import type { WorkdayCalendar } from '../calendar/calendar.js';
 import { answerDeadline } from '../objections/clock.js';
-import {
-  CASE_CATALOG_NOT_UPDATED,
-  CASE_FORBIDDEN,
-  CASE_ILLEGAL_TRANSITION,
-  CASE_INVALID,
-  CASE_NOT_FOUND,
-} from './errors.js';
+import { CASE_CATALOG_NOT_UPDATED, CASE_FORBIDDEN, CASE_ILLEGAL_TRANSITION, CASE_INVALID } from './errors.js';
+import { BOTH_DEPARTMENTS, type CorrectionOrder, type JointItem, JointVerifications } from './joint.js';
 import type {
   Case,
   CaseKind,
@@ -28,6 +22,7 @@ import type {
   RectificationRequest,
 } from './schema.js';
 import { type CasePlan, type CaseStore, isOpenCase } from './store.js';
+import { canView, caseData, caseId, caseTimers, notFound, record, within } from './timeline.js';
 
 /**
  * Working-day limits of the cases; configuration, as the statutory ones (the gateway reads them from
@@ -43,6 +38,12 @@ export interface CaseLimits {
   catalogUpdate: number;
   /** When the catalog update is reminded, in working days after the event. @defaultValue 10 */
   catalogUpdateReminder: number;
+  /**
+   * Both departments' answers to a joint verification ([HB-S] 17 fixes no limit): 5, the limit of the
+   * platform's recheck of a doubted record ([XY] 21); the bureau then decides within `disputeDecision`.
+   * @defaultValue 5
+   */
+  jointVerification: number;
 }
 
 export const DEFAULT_CASE_LIMITS: CaseLimits = {
@@ -50,6 +51,7 @@ export const DEFAULT_CASE_LIMITS: CaseLimits = {
   rectification: 15,
   catalogUpdate: 15,
   catalogUpdateReminder: 10,
+  jointVerification: 5,
 };
 
 export interface CaseServiceDeps {
@@ -62,6 +64,13 @@ export interface CaseServiceDeps {
   /** The provider and the time the version in force was published (reviewed), for a catalog update. */
   publishedVersion(code: string): Promise<{ providerCode: string; publishedAt: string } | undefined>;
   afterCommit?: () => Promise<void>;
+  /** What joint verifications need; without it they cannot be opened. */
+  joint?: {
+    /** The platform subject secret (record keys hashed, values fingerprinted under it). */
+    subjectSecret: Buffer;
+    itemOf(resourceCode: string, semanticId: string): Promise<JointItem | undefined>;
+    sourceOf(semanticId: string): Promise<string | undefined>;
+  };
 }
 
 type Action = 'decide' | 'withdraw' | 'report' | 'accept' | 'return' | 'close';
@@ -71,58 +80,53 @@ const TRANSITIONS: Record<CaseKind, Partial<Record<CaseState, Partial<Record<Act
   dispute: { open: { decide: 'decided', withdraw: 'withdrawn' } },
   rectification: { open: { report: 'reported' }, reported: { accept: 'closed', return: 'open' } },
   'catalog-change': { open: { close: 'closed' } },
+  // Answered and decided through joint.ts.
+  'joint-verification': {},
 };
 
-const PREFIX: Record<CaseKind, string> = { dispute: 'DSP', rectification: 'RECT', 'catalog-change': 'CHG' };
-
 const FIELD = { remind: 'remindedAt', overdue: 'overdueAt', escalate: 'escalatedAt' } as const;
-const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as const;
-
-export function caseTimers(c: Case): Timer[] {
-  if (c.deadline.provisional) return [];
-  return (['remind', 'overdue', 'escalate'] as const).map((kind) => {
-    const runAt = Date.parse(c.deadline[AT[kind]] ?? '');
-    return { id: `${c.id}.${kind}.${runAt}`, kind, runAt, caseId: c.id };
-  });
-}
-
-function caseData(c: Case, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    caseId: c.id,
-    kind: c.kind,
-    state: c.state,
-    subject: c.subject,
-    dept: c.dept,
-    ...(c.fromDept ? { fromDept: c.fromDept } : {}),
-    ...(c.resourceCode ? { resourceCode: c.resourceCode } : {}),
-    dueDate: c.deadline.dueDate,
-    ...extra,
-  };
-}
-
-function record(c: Case, action: string, to: CaseState, by: ActorRef, at: Date, reason?: string) {
-  c.history.push({
-    action,
-    from: c.state,
-    to,
-    at: at.toISOString(),
-    by: actorRecord(by),
-    ...(reason ? { reason } : {}),
-  } as Case['history'][number]);
-  c.state = to;
-}
-
 export class CaseService {
   readonly store: CaseStore;
   readonly limits: CaseLimits;
   readonly #deps: CaseServiceDeps;
   readonly #afterCommit: () => Promise<void>;
+  /** Joint verifications of inconsistent data between departments ([HB-S] 17). */
+  readonly joint: JointVerifications;
 
   constructor(deps: CaseServiceDeps) {
     this.#deps = deps;
     this.store = deps.store;
     this.limits = { ...DEFAULT_CASE_LIMITS, ...deps.limits };
     this.#afterCommit = deps.afterCommit ?? (async () => undefined);
+    const unavailable = async (): Promise<never> => {
+      throw new CASE_INVALID('joint verification is not configured on this platform');
+    };
+    this.joint = new JointVerifications({
+      store: deps.store,
+      calendar: deps.calendar,
+      now: deps.now,
+      limits: { answer: this.limits.jointVerification, decision: this.limits.disputeDecision },
+      subjectSecret: deps.joint?.subjectSecret ?? Buffer.alloc(0),
+      itemOf: deps.joint ? (code, id) => deps.joint!.itemOf(code, id) : unavailable,
+      sourceOf: deps.joint ? (id) => deps.joint!.sourceOf(id) : unavailable,
+      orderCorrection: (actor, order) => this.#orderCorrection(actor, order),
+      afterCommit: this.#afterCommit,
+    });
+  }
+
+  /** The rectification order that follows a joint verification: the department corrects its value. */
+  #orderCorrection(actor: ActorRef, order: CorrectionOrder): Promise<Case> {
+    return this.#open(actor, 'rectification', {
+      subject: order.subject,
+      description: order.description,
+      dept: order.dept,
+      resourceCode: order.resourceCode,
+      relatedCase: order.relatedCase,
+      responsible: order.dept,
+      limit: this.limits.rectification,
+      type: 'rectification.ordered',
+      recipients: [order.dept, BUREAU_RECIPIENT],
+    });
   }
 
   /** A department's dispute with another, for the bureau to decide ([HB-S] 25; [HC-R] 28). */
@@ -305,6 +309,11 @@ export class CaseService {
         return undefined;
       }
       outcome = 'done';
+      // A joint verification not answered in time goes to the bureau.
+      if (kind === 'overdue') {
+        const referred = this.joint.referOnOverdue(c, at);
+        if (referred) return referred;
+      }
       c.deadline[FIELD[kind]] = at.toISOString();
       const reason =
         kind === 'remind'
@@ -322,16 +331,35 @@ export class CaseService {
       } as Case['history'][number]);
       const type: EventType =
         kind === 'remind' ? 'case.reminder' : kind === 'overdue' ? 'case.overdue' : 'case.escalated';
+      // While a joint verification waits for answers, the departments that have not answered are reminded.
+      const responsible =
+        c.responsible === BOTH_DEPARTMENTS
+          ? (c.verification?.sides ?? []).filter((side) => !side.answer).map((side) => side.dept)
+          : [c.responsible];
       const recipients =
         kind === 'escalate'
           ? [BUREAU_RECIPIENT]
-          : [c.responsible, ...(kind === 'overdue' ? [BUREAU_RECIPIENT] : [])];
+          : [...responsible, ...(kind === 'overdue' ? [BUREAU_RECIPIENT] : [])];
       const audit = { action: `case.${kind}`, at: at.toISOString(), detail: { case: c.id, kind: c.kind } };
       const data = caseData(c, { responsible: c.responsible });
       return { next: c, outbox: { events: [makeEvent(type, at, recipients, data)], audit: [audit] } };
     });
     if ((outcome as TimerOutcome) === 'done') await this.#afterCommit();
     return outcome;
+  }
+
+  /**
+   * Files the correction orders of decided joint verifications that have none (the process stopped between
+   * the decision and the order); run at worker start. Returns how many were filed.
+   */
+  async recoverCorrections(): Promise<number> {
+    const due = await this.store.load(await this.store.idsOf(this.store.keys.correctionDue));
+    let filed = 0;
+    for (const c of due) {
+      const after = await this.joint.ensureCorrection(c, PLATFORM);
+      if (after.verification?.outcome?.correctionCaseId) filed++;
+    }
+    return filed;
   }
 
   /** Every open case's timers, to schedule again at worker start (ids make that harmless). */
@@ -350,7 +378,7 @@ export class CaseService {
     actor: ActorRef,
     kind: CaseKind,
     spec: Pick<Case, 'subject' | 'description' | 'dept' | 'responsible'> &
-      Partial<Pick<Case, 'fromDept' | 'resourceCode' | 'event'>> & {
+      Partial<Pick<Case, 'fromDept' | 'resourceCode' | 'event' | 'relatedCase'>> & {
         limit: number;
         remindAfter?: number;
         type: EventType;
@@ -366,7 +394,7 @@ export class CaseService {
     }
     const { limit: _l, remindAfter: _r, type, recipients, ...fields } = spec;
     const c: Case = {
-      id: `${PREFIX[kind]}-${cstDate(now).replaceAll('-', '')}-${String(seq).padStart(6, '0')}`,
+      id: caseId(kind, now, seq),
       kind,
       state: 'open',
       ...fields,
@@ -382,10 +410,32 @@ export class CaseService {
       at: now.toISOString(),
       by: actorRecord(actor),
     } as Case['history'][number]);
-    await this.store.create(c, {
+    const holder = await this.store.create(c, {
       events: [makeEvent(type, now, recipients, caseData(c))],
       timers: caseTimers(c),
+      // A person's opening is audited by the route; the platform's (a correction order) with the case.
+      ...(actor.role === 'system'
+        ? {
+            audit: [
+              {
+                action: 'case.open',
+                at: now.toISOString(),
+                detail: {
+                  case: c.id,
+                  kind,
+                  dept: c.dept,
+                  ...(c.relatedCase ? { related: c.relatedCase } : {}),
+                },
+              },
+            ],
+          }
+        : {}),
     });
+    if (holder !== undefined) {
+      // The correction order of this joint verification was filed meanwhile (a recovery racing the answer).
+      const read = await this.store.read(holder);
+      if (read) return read.record;
+    }
     await this.#afterCommit();
     return c;
   }
@@ -421,16 +471,6 @@ export class CaseService {
   }
 }
 
-function within(c: Case, at: Date): boolean {
-  // A clock still pending (its year not in the calendar) has not run out.
-  return c.deadline.dueAt === undefined || at.getTime() < Date.parse(c.deadline.dueAt);
-}
-
-export function canView(actor: ActorRef, c: Case): boolean {
-  if (actor.role === 'bureau' || actor.role === 'auditor' || actor.role === 'system') return true;
-  return actor.role === 'dept-admin' && (actor.dept === c.dept || actor.dept === c.fromDept);
-}
-
 function checkParty(actor: ActorRef, c: Case, action: Action): void {
   const bureauActs = action === 'decide' || action === 'accept' || action === 'return';
   if (bureauActs) {
@@ -442,8 +482,4 @@ function checkParty(actor: ActorRef, c: Case, action: Action): void {
   if (actor.role !== 'dept-admin' || actor.dept !== party) {
     throw new CASE_FORBIDDEN(`only an administrator of department ${party} may ${action} ${c.kind} ${c.id}`);
   }
-}
-
-function notFound(id: string) {
-  return new CASE_NOT_FOUND(`no case has id "${id}" that your department is party to`);
 }

@@ -5,10 +5,20 @@ import { type IndexMembership, JsonRecordStore, workflowRecordKeys } from '../re
 import { CASE_CONFLICT, CASE_NOT_FOUND } from './errors.js';
 import type { Case } from './schema.js';
 
-export const caseKeys = (prefix: string) => workflowRecordKeys(prefix, 'cases');
+export const caseKeys = (prefix: string) => {
+  const keys = workflowRecordKeys(prefix, 'cases');
+  return {
+    ...keys,
+    /** Sorted set: the joint verifications of one finding (resource pair + item + record key), by submission. */
+    byFinding: (finding: string) => `${keys.base}idx:finding:${finding}`,
+    /** Sorted set: decided joint verifications whose correction order is not filed yet. */
+    correctionDue: `${keys.base}idx:correction-due`,
+  };
+};
 export type CaseKeys = ReturnType<typeof caseKeys>;
 
-export const isOpenCase = (c: Pick<Case, 'state'>) => c.state === 'open';
+/** On a clock: open, or (a joint verification) referred to the bureau. */
+export const isOpenCase = (c: Pick<Case, 'state'>) => c.state === 'open' || c.state === 'referred';
 
 export interface CasePlan {
   next: Case;
@@ -25,6 +35,10 @@ function memberships(keys: CaseKeys, c: Case): IndexMembership[] {
     score,
     member: c.id,
   }));
+  if (c.verification) list.push({ key: keys.byFinding(c.verification.finding), score, member: c.id });
+  if (c.verification?.outcome && !c.verification.outcome.correctionCaseId) {
+    list.push({ key: keys.correctionDue, score, member: c.id });
+  }
   if (isOpenCase(c)) {
     // A pending clock (no deadline yet) sorts after every dated one.
     const due = c.deadline.dueAt ? Date.parse(c.deadline.dueAt) : Number.MAX_SAFE_INTEGER;
@@ -41,8 +55,14 @@ export class CaseStore extends JsonRecordStore<Case> {
     super(redis, keys, {
       writeCommand: 'govshareCaseWrite',
       isOpen: isOpenCase,
-      // Cases claim nothing: any number may be open between the same parties.
-      claimField: (c) => c.id,
+      // Cases claim nothing (any number may be open between the same parties), except that one finding
+      // has one joint verification open at a time, and a joint verification one open correction order.
+      claimField: (c) =>
+        c.verification
+          ? `finding:${c.verification.finding}`
+          : c.relatedCase
+            ? `correction:${c.relatedCase}`
+            : c.id,
       memberships: (c) => memberships(keys, c),
     });
     this.keys = keys;
@@ -52,9 +72,23 @@ export class CaseStore extends JsonRecordStore<Case> {
     return this.readRecord(id);
   }
 
-  async create(record: Case, outbox: OutboxEntry): Promise<void> {
-    const [code] = await this.writeRecord({ previous: undefined, readJson: undefined, next: record, outbox });
+  /** Stores a new case; the id of the open case already holding its claim, if another does. */
+  async create(record: Case, outbox: OutboxEntry): Promise<string | undefined> {
+    const [code, other] = await this.writeRecord({
+      previous: undefined,
+      readJson: undefined,
+      next: record,
+      outbox,
+    });
+    if (code === -2) return other;
     if (code !== 1) throw new CASE_CONFLICT(`case id ${record.id} is taken; retry`);
+    return undefined;
+  }
+
+  /** The newest joint verification of a finding. */
+  async latestOfFinding(finding: string): Promise<Case | undefined> {
+    const [id] = await this.redis.zrevrange(this.keys.byFinding(finding), 0, 0);
+    return id === undefined ? undefined : (await this.read(id))?.record;
   }
 
   /** Applies `planner` to the stored case, again on fresh state when another writer came first. */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { idNumberCheckCharacter } from '../../../catalog/identifiers.js';
 import { qualityPlan } from '../../../catalog/quality/plan.js';
 import type { QualityReport } from '../../../catalog/quality/report.js';
-import { isoInstantMs, runQualityCheck } from '../../../catalog/quality/run.js';
+import { type Inconsistency, isoInstantMs, runQualityCheck } from '../../../catalog/quality/run.js';
 import type { ResourceEntry } from '../../../catalog/schema.js';
 import { asAsync, enrolmentEntry, idNumberFor, spread, syntheticRows } from './fixtures.js';
 
@@ -273,6 +273,71 @@ t.test('cross-source consistency by batched lookups', async (t) => {
       }),
     RangeError,
   );
+});
+
+t.test('every inconsistent row is told to the listener, beyond the five examples', async (t) => {
+  const rows = [...syntheticRows({ rows: 600, newestMs: NOW - HOUR })];
+  const other = new Map(
+    rows.map((row, i) => [row.idNumber as string, i % 50 === 7 ? '420111' : row.divisionCode]),
+  );
+  const plan = qualityPlan(enrolmentEntry(), 1, {
+    consistency: [
+      {
+        item: 'divisionCode',
+        otherResource: '101001/1',
+        otherItem: 'householdDivision',
+        semanticId: 'person.householdDivision',
+        fetch: async (keys) => new Map(keys.map((k) => [k, other.get(k)])),
+      },
+    ],
+  });
+  const told: Inconsistency[] = [];
+  const report = await runQualityCheck(plan, asAsync(rows), {
+    now: clock,
+    consistencyBatch: 250,
+    onInconsistency: (found) => told.push(found),
+  });
+  t.equal(rule(report, 'consistency:divisionCode@101001/1')?.violations, 12);
+  t.equal(told.length, 12, 'all of them, not only the examples');
+  t.same(
+    told.map((f) => f.key),
+    rows.filter((_, i) => i % 50 === 7).map((r) => r.idNumber),
+    'with the clear key, for the listener to hash',
+  );
+  t.match(told[0], {
+    rule: { semanticId: 'person.householdDivision', otherResource: '101001/1' },
+    shownKey: /^\d{6}\*+\d{3}[\dX]$/,
+    value: '420102',
+    otherValue: '420111',
+  });
+});
+
+t.test("the other resource's outage leaves its keys uncompared, not the check failed", async (t) => {
+  const rows = [...syntheticRows({ rows: 1000, newestMs: NOW - HOUR })];
+  let calls = 0;
+  const plan = qualityPlan(enrolmentEntry(), 1, {
+    consistency: [
+      {
+        item: 'divisionCode',
+        otherResource: '101001/1',
+        otherItem: 'householdDivision',
+        fetch: async (keys) => {
+          if (++calls === 2) {
+            throw Object.assign(new Error(`timeout looking up ${keys[0]}`), { code: 'UPSTREAM_TIMEOUT' });
+          }
+          return new Map(keys.map((k, i) => [k, i === 0 ? '420111' : '420102']));
+        },
+      },
+    ],
+  });
+  const report = await runQualityCheck(plan, asAsync(rows), { now: clock, consistencyBatch: 400 });
+  t.match(rule(report, 'consistency:divisionCode@101001/1'), {
+    violations: 2,
+    partial: true,
+    note: '400 keys not compared: 101001/1 could not be read (UPSTREAM_TIMEOUT)',
+  });
+  t.notMatch(JSON.stringify(report), /timeout looking up/, 'no message that could quote a key');
+  t.equal(report.rowsChecked, 1000);
 });
 
 t.test('a sample weighs the rows without a key as it weighs the others', async (t) => {
