@@ -234,6 +234,12 @@ export async function startExchangeWorker(
   // BullMQ fails a job on its own when it stalled too often (its workers kept dying): the exchange job
   // must not stay "running" forever then.
   worker.on('failed', (job, error) => {
+    // An offline package whose job BullMQ failed on its own (stalled too often): its request fails too,
+    // rather than stay "producing" with a queue job that can no longer be added again.
+    if (job?.finishedOn && job.name === 'offline' && options.offline && 'offlineId' in job.data) {
+      void failOfflinePackage(options.offline, job.data.offlineId, error).catch(onError);
+      return;
+    }
     // finishedOn is set only when the job failed for good (not when it will be retried).
     if (
       !job?.finishedOn ||

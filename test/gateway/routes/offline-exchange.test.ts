@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { AuditRecord } from '../../../audit/record.js';
+import { revokeCertificate } from '../../../certs/registry.js';
 import { produceOfflinePackage, productionRefusal } from '../../../exchange/offline.js';
 import type { OfflineRequest } from '../../../exchange/offline-schema.js';
 import { createExchange, createOffline } from '../../../gateway/app/exchange.js';
@@ -19,6 +20,7 @@ import { startExchangeWorker } from '../../../gateway/jobs/exchange.js';
 import { createRedisClient } from '../../../platform/redis.js';
 import { buildTestApp } from '../../helpers/app.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
+import { cli } from '../../helpers/cli.js';
 import { buildWorld, grantPopulation, signedInject } from '../../helpers/world.js';
 
 const tempDir = (t: Test, name: string) => {
@@ -77,6 +79,7 @@ async function setup(t: Test, env: Record<string, string> = {}) {
     body,
     inbox,
     records,
+    people,
     shift: (ms: number) => {
       shiftMs = ms;
     },
@@ -316,7 +319,9 @@ t.test(
 t.test(
   'refusals, withdrawals and expired approvals never produce; a step whose record fails is not made',
   async (t) => {
-    const { gw, call, body, inbox, shift } = await setup(t, { GOVSHARE_OFFLINE_APPROVAL_WORKDAYS: '1' });
+    const { gw, call, body, inbox, shift, people } = await setup(t, {
+      GOVSHARE_OFFLINE_APPROVAL_WORKDAYS: '1',
+    });
     const ask = async () =>
       (await call('amr', 'POST', '/v1/exchange/offline', body)).json() as OfflineRequest;
 
@@ -333,6 +338,44 @@ t.test(
       (await call('bureau', 'POST', `/v1/exchange/offline/${refusedOne.id}/package`)).json().code,
       'OFFLINE_APPROVAL_REQUIRED',
     );
+
+    // The same through the CLI: a request by the consumer, a refusal by the bureau, each read back.
+    const origin = await gw.app.listen({ host: '127.0.0.1', port: 0 });
+    const as = (person: 'amr' | 'bureau') => ['--gateway', origin, '--token', gw.token(people[person])];
+    const asked = await cli(
+      [
+        ...['exchange', 'offline', 'request', '--resource', body.resource, '--system', body.systemId],
+        ...[
+          '--purpose',
+          body.purpose,
+          '--format',
+          'csv',
+          '--reason-kind',
+          'volume',
+          '--reason',
+          '全量数据约两千万行',
+        ],
+        ...['--medium', 'portable-disk', '--contact-name', '李娜', '--contact-phone', '027-85551234'],
+        ...as('amr'),
+      ],
+      {},
+    );
+    t.equal(asked.code, 0, asked.err.join('\n'));
+    const [cliId, cliState] = asked.out[0]!.split(/\s+/);
+    t.equal(cliState, 'requested');
+    const noReasonCli = await cli(['exchange', 'offline', 'refuse', cliId!, ...as('bureau')], {});
+    t.equal(noReasonCli.code, 2, 'a refusal without --reason is a usage error');
+    const refusedCli = await cli(
+      ['exchange', 'offline', 'refuse', cliId!, '--reason', '应在线交换', ...as('bureau')],
+      {},
+    );
+    t.equal(refusedCli.code, 0, refusedCli.err.join('\n'));
+    t.match(refusedCli.out[0], new RegExp(`^${cliId}\\s+refused`));
+    const producedCli = await cli(['exchange', 'offline', 'produce', cliId!, ...as('bureau')], {});
+    t.equal(producedCli.code, 1);
+    t.match(producedCli.err.join('\n'), /HTTP 403\): OFFLINE_APPROVAL_REQUIRED/);
+    const listed = await cli(['exchange', 'offline', 'list', '--state', 'refused', ...as('amr')], {});
+    t.equal(listed.out.length, 2, 'both refused requests of the department');
 
     const withdrawnOne = await ask();
     t.equal(
@@ -386,5 +429,53 @@ t.test(
     const late = await call('bureau', 'POST', `/v1/exchange/offline/${pending.id}/package`);
     t.equal(late.statusCode, 403);
     t.match(late.json(), { code: 'OFFLINE_APPROVAL_REQUIRED', detail: /expired/ });
+  },
+);
+
+t.test(
+  'the terms are decided again when the package is made: a certificate revoked after the order fails it',
+  async (t) => {
+    const { gw, world, call, body, inbox, records } = await setup(t);
+    const request = (await call('amr', 'POST', '/v1/exchange/offline', body)).json() as OfflineRequest;
+    t.equal(
+      (await call('bureau', 'POST', `/v1/exchange/offline/${request.id}/decision`, { approve: true })).json()
+        .state,
+      'approved',
+    );
+    t.equal((await call('bureau', 'POST', `/v1/exchange/offline/${request.id}/package`)).statusCode, 202);
+    await revokeCertificate(gw.context.certs, world.systems.amr.serial, 'keyCompromise', new Date());
+
+    const exchange = createExchange(gw.context);
+    t.teardown(() => exchange.queue.close());
+    const offline = createOffline(gw.context, exchange, gw.app.workflow);
+    const connection = createRedisClient(gw.redisUrl, { maxRetriesPerRequest: null });
+    const worker = await startExchangeWorker(exchange.deps, { connection, queue: exchange.queue, offline });
+    t.teardown(async () => {
+      await worker.close(true);
+      await connection.quit();
+    });
+    let seen: OfflineRequest | undefined;
+    for (let i = 0; i < 300 && seen?.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await call('amr', 'GET', `/v1/exchange/offline/${request.id}`)).json();
+    }
+    t.match(seen, { state: 'failed', error: { code: 'EXCHANGE_CERT_UNUSABLE' } }, 'nothing is produced');
+    t.notOk(seen?.package);
+    t.match(await inbox('amr', 'offline.failed'), [{ data: { offlineId: request.id } }]);
+    t.match(await inbox('psb', 'offline.failed'), [{ data: { offlineId: request.id } }]);
+    t.ok(
+      (await records()).some(
+        (r) =>
+          r.action === 'exchange.submit' &&
+          r.decision === 'deny' &&
+          r.reasonCode === 'EXCHANGE_CERT_UNUSABLE',
+      ),
+      'the refused export is in the trail',
+    );
+    t.equal(
+      (await call('bureau', 'POST', `/v1/exchange/offline/${request.id}/package`)).json().code,
+      'OFFLINE_APPROVAL_REQUIRED',
+      'a failed request produces nothing more',
+    );
   },
 );
