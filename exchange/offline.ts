@@ -425,7 +425,7 @@ export async function orderOfflinePackage(
         production: { by: actor, at: iso(now), jobId: newJobId() },
         updatedAt: iso(now),
       };
-      return { record, events: [] };
+      return { record, events: [event('offline.ordered', record, now, parties(record))] };
     },
     beforeCommit,
   );

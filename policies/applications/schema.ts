@@ -263,6 +263,7 @@ export const EVENT_TYPES = [
   'offline.approved',
   'offline.refused',
   'offline.withdrawn',
+  'offline.ordered',
   'offline.produced',
   'offline.failed',
   'offline.handed-over',

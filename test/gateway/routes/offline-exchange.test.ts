@@ -199,6 +199,12 @@ t.test(
     const ordered = await call('bureau', 'POST', `/v1/exchange/offline/${request.id}/package`);
     t.equal(ordered.statusCode, 202, ordered.body);
     t.equal(ordered.json().state, 'producing');
+    t.match(
+      await inbox('psb', 'offline.ordered'),
+      [{ data: { offlineId: request.id } }],
+      'both are told of the order',
+    );
+    t.match(await inbox('amr', 'offline.ordered'), [{ data: { offlineId: request.id } }]);
     const connection = createRedisClient(gw.redisUrl, { maxRetriesPerRequest: null });
     const worker = await startExchangeWorker(exchange.deps, { connection, queue: exchange.queue, offline });
     t.teardown(async () => {
