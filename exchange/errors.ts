@@ -25,6 +25,12 @@ export const exchangeErrors = {
   EXCHANGE_SUBSCRIPTION_NOT_FOUND: createError('EXCHANGE_SUBSCRIPTION_NOT_FOUND', '%s', 404),
   EXCHANGE_SUBSCRIPTION_EXISTS: createError('EXCHANGE_SUBSCRIPTION_EXISTS', '%s', 409),
   EXCHANGE_JOB_NOT_FAILED: createError('EXCHANGE_JOB_NOT_FAILED', '%s', 409),
+  EXCHANGE_JOB_OFFLINE: createError('EXCHANGE_JOB_OFFLINE', '%s', 409),
+  OFFLINE_REQUEST_NOT_FOUND: createError('OFFLINE_REQUEST_NOT_FOUND', '%s', 404),
+  OFFLINE_REQUEST_INVALID: createError('OFFLINE_REQUEST_INVALID', '%s', 422),
+  OFFLINE_DECISION_INVALID: createError('OFFLINE_DECISION_INVALID', '%s', 422),
+  OFFLINE_STATE_CONFLICT: createError('OFFLINE_STATE_CONFLICT', '%s', 409),
+  OFFLINE_APPROVAL_REQUIRED: createError('OFFLINE_APPROVAL_REQUIRED', '%s', 403),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export type ExchangeErrorCode = keyof typeof exchangeErrors;
@@ -60,6 +66,18 @@ export const exchangeErrorDocs: Record<ExchangeErrorCode, string> = {
     'The grant already has a subscription (one schedule per grant): change or delete it.',
   EXCHANGE_JOB_NOT_FAILED:
     'Only a failed job is retried; this one is queued, running, completed or expired (or was retried already).',
+  EXCHANGE_JOB_OFFLINE:
+    'The job produced an offline package ([HB-S] 16): it is delivered on a medium, never downloaded over the network.',
+  OFFLINE_REQUEST_NOT_FOUND:
+    'No offline request with this id is visible to you (those of other departments are never revealed).',
+  OFFLINE_REQUEST_INVALID:
+    "The offline request cannot be made as asked: the system or its certificate is not the department's own, or it has no active certificate to encrypt for.",
+  OFFLINE_DECISION_INVALID:
+    "A refusal needs a reason, and an approval over the provider's objection needs an answer to it ([HB-S] 16, 19–21).",
+  OFFLINE_STATE_CONFLICT:
+    'The offline request is not in a state that allows this step (e.g. decided already, objected twice, not produced yet, handed over already).',
+  OFFLINE_APPROVAL_REQUIRED:
+    'An offline package is produced only under a live approval of the bureau, once ([HB-S] 16): this request was not approved, its approval expired, or it was used already. The attempt is audited.',
 };
 
 /** Error codes after which a job is failed at once rather than retried. */
@@ -73,6 +91,7 @@ export const PERMANENT_CODES: ReadonlySet<string> = new Set([
   'EXCHANGE_JOB_NOT_FOUND',
   'EXCHANGE_TERMS_CHANGED',
   'EXCHANGE_KEY_LOST',
+  'OFFLINE_APPROVAL_REQUIRED',
   // the provider's database refused a value of the job (e.g. its since): a retry sends the same value
   'SQL_PARAMETER_INVALID',
   // deny codes of policies/decide.ts

@@ -35,6 +35,10 @@ export function exchangeKeys(prefix: string) {
     subscriptionActive: (id: string) => `${base}sub-active:${id}`,
     /** Set of every subscription id (a worker re-registers their schedules at start). */
     subscriptions: `${base}subs`,
+    /** String, JSON OfflineRequest (offline-schema.ts). */
+    offline: (id: string) => `${base}offline:${id}`,
+    /** Sorted set of every offline request id scored by request time (ms). */
+    offlineIndex: `${base}offline-index`,
     /** Set of a consumer system's subscription ids. */
     consumerSubscriptions: (deptCode: string, systemId: string) =>
       `${base}subs:consumer:${deptCode}:${systemId}`,

@@ -253,6 +253,8 @@ export async function finishJob(
     createdAt: written.createdAt,
     // Own use only; onward disclosure as the provider consented ([HB-S] 14; [HC-R] 37).
     useRestriction,
+    // A package on a medium names the approval it was produced under ([HB-S] 16).
+    ...(written.offlineRequest ? { offlineRequest: written.offlineRequest } : {}),
   };
   const now = nowOf(deps);
   const expiresAtMs = now + settings.fileTtlMs;

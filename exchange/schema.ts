@@ -232,6 +232,12 @@ export const Manifest = Type.Object(
     ),
     createdAt: ISO('When the job was submitted (completion time is on the job, not here)'),
     useRestriction: Type.Optional(UseRestriction),
+    offlineRequest: Type.Optional(
+      Type.String({
+        pattern: '^o[0-9a-f]{32}$',
+        description: 'An offline package: the approved offline request ([HB-S] 16) it was produced under',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -288,6 +294,13 @@ export const ExchangeJob = Type.Object(
     ),
     retriedBy: Type.Optional(
       Type.String({ pattern: JOB_ID_PATTERN, description: 'The job that retries this failed one' }),
+    ),
+    offlineRequest: Type.Optional(
+      Type.String({
+        pattern: '^o[0-9a-f]{32}$',
+        description:
+          'The approved offline request this job produced a package for ([HB-S] 16): delivered on a medium, never downloaded',
+      }),
     ),
     state: JobState,
     progress: Progress,

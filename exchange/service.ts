@@ -55,6 +55,11 @@ export interface NewJob {
   retryOf?: string;
   /** The new job's id (a retry claims it on the failed job first); a fresh one when absent. */
   id?: string;
+  /**
+   * The approved offline request the job produces a package for (offline.ts): not queued, the offline
+   * worker runs it into the outbox itself, and it is never downloaded.
+   */
+  offlineRequest?: string;
 }
 
 /** Checks a submission, stores the job (queued) and enqueues it. Throws deny / EXCHANGE_* errors. */
@@ -115,6 +120,7 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
     format: input.format,
     ...(input.subscriptionId ? { subscriptionId: input.subscriptionId } : {}),
     ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+    ...(input.offlineRequest ? { offlineRequest: input.offlineRequest } : {}),
   };
   let job: ExchangeJob;
   try {
@@ -191,10 +197,14 @@ export async function createJob(deps: ExchangeDeps, input: NewJob, requestId?: s
         status: 202,
         latencyMs: nowOf(deps) - started,
         ...(requestId ? { requestId } : {}),
-        detail: { resourceVersion: job.resourceVersion, ...(job.filter ? { filter: job.filter } : {}) },
+        detail: {
+          resourceVersion: job.resourceVersion,
+          ...(job.filter ? { filter: job.filter } : {}),
+          ...(job.offlineRequest ? { offlineRequest: job.offlineRequest } : {}),
+        },
       }),
     );
-    await deps.queue.enqueue(id);
+    if (!job.offlineRequest) await deps.queue.enqueue(id);
   } catch (error) {
     // Not left queued forever: the consumer sees why and submits again.
     const failedAt = new Date(nowOf(deps)).toISOString();
@@ -228,6 +238,11 @@ export async function retryExchangeJob(
   const failed = await store.get(failedId);
   if (!failed || (by.dept !== undefined && failed.consumer.deptCode !== by.dept)) {
     throw new exchangeErrors.EXCHANGE_JOB_NOT_FOUND(`no exchange job ${failedId}`);
+  }
+  if (failed.offlineRequest) {
+    throw new exchangeErrors.EXCHANGE_JOB_OFFLINE(
+      `job ${failedId} was the package of offline request ${failed.offlineRequest}: a new package needs a new approved request`,
+    );
   }
   if (failed.state !== 'failed' || failed.retriedBy) {
     const why = failed.retriedBy ? `was retried already as ${failed.retriedBy}` : `is ${failed.state}`;
@@ -325,6 +340,11 @@ export async function openJobFileForCaller(
   part?: number,
 ): Promise<JobFile> {
   const job = await getJobForCaller(deps, caller, id);
+  if (job.offlineRequest) {
+    throw new exchangeErrors.EXCHANGE_JOB_OFFLINE(
+      `job ${id} produced the package of offline request ${job.offlineRequest}: it is handed over on a medium, not downloaded`,
+    );
+  }
   await checkActingOfficial(deps, caller.userId, job);
   if (job.state === 'expired') {
     throw new exchangeErrors.EXCHANGE_FILE_EXPIRED(

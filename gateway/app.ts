@@ -9,7 +9,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAccounts } from './app/accounts.js';
 import type { GatewayContext } from './app/context.js';
-import { createExchange } from './app/exchange.js';
+import { createExchange, createOffline } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
 import { createWorkflow, type Workflow, type WorkflowOptions, workflowSettings } from './app/workflow.js';
 import { dataPathDeps } from './data-path/deps.js';
@@ -20,6 +20,7 @@ import { exchangeRoutes } from './routes/exchange.js';
 import { exchangeOverviewRoutes } from './routes/exchange-overview.js';
 import { federationRoutes } from './routes/federation.js';
 import { objectionRoutes } from './routes/objections.js';
+import { offlineRoutes } from './routes/offline.js';
 import { qualityRoutes } from './routes/quality.js';
 import { sessionRoutes } from './routes/session.js';
 import { oidcSessionRoutes } from './routes/session-oidc.js';
@@ -228,6 +229,7 @@ export async function buildApp({
   await app.register(exchangeRoutes, { deps: exchange.deps, audit: context.audit });
   await app.register(transparencyRoutes, { context });
   await app.register(exchangeOverviewRoutes, { context, deps: exchange.deps });
+  await app.register(offlineRoutes, { offline: createOffline(context, exchange, workflow) });
   for (const routes of extraRoutes) await app.register(async (scope) => routes(scope, context));
 
   return app;

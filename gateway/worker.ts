@@ -12,7 +12,7 @@ import { ProviderLimiter } from '../exchange/provider-limit.js';
 import { createRedisClient } from '../platform/redis.js';
 import { auditArchiveDir, type GovshareConfig } from './app/config.js';
 import { createContext } from './app/context.js';
-import { createExchange } from './app/exchange.js';
+import { createExchange, createOffline } from './app/exchange.js';
 import { createQuality } from './app/quality.js';
 import { createWorkflow, workflowSettings } from './app/workflow.js';
 import { startRetentionLoop } from './jobs/audit-retention.js';
@@ -69,6 +69,7 @@ export async function startWorker(config: GovshareConfig): Promise<{ close(): Pr
     queue: exchange.queue,
     concurrency,
     onError: (err) => log.warn({ err: err.message }, 'exchange worker error'),
+    offline: createOffline(context, exchange, workflow),
   });
   workers.push(exchangeWorker.worker);
   const shipping = context.auditStore

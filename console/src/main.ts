@@ -22,6 +22,7 @@ const router = createRouter({
     { path: '/stats', component: () => import('./pages/Stats.vue') },
     { path: '/identities', component: () => import('./pages/Identities.vue') },
     { path: '/exchange', component: () => import('./pages/Exchange.vue') },
+    { path: '/offline', component: () => import('./pages/Offline.vue') },
     { path: '/oversight', component: () => import('./pages/Oversight.vue') },
   ],
 });

@@ -220,6 +220,18 @@ export const ConfigSchema = Type.Object(
       maximum: 64,
       description: "Bulk jobs running against one provider's front-end processor at once, across all workers",
     }),
+    GOVSHARE_OFFLINE_OUTBOX: Type.String({
+      default: '',
+      description:
+        'Directory where approved offline (medium) packages are written for hand-over ([HB-S] 16); <GOVSHARE_DATA_DIR>/offline-outbox when empty',
+    }),
+    GOVSHARE_OFFLINE_APPROVAL_WORKDAYS: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 30,
+      description:
+        "Working days an approval of an offline delivery stays good for: its one package must be ordered before the end of the last one (the provider's authorization limit of [HB-S] 20)",
+    }),
     GOVSHARE_REQUIRE_USE_TERMS: Type.Boolean({
       default: false,
       description:
@@ -465,6 +477,8 @@ export function loadConfig(
   config.GOVSHARE_DATA_DIR = resolve(config.GOVSHARE_DATA_DIR);
   // Job files are addressed by absolute paths: a relative setting would fail every export later.
   if (config.GOVSHARE_EXCHANGE_DIR) config.GOVSHARE_EXCHANGE_DIR = resolve(config.GOVSHARE_EXCHANGE_DIR);
+  if (config.GOVSHARE_OFFLINE_OUTBOX)
+    config.GOVSHARE_OFFLINE_OUTBOX = resolve(config.GOVSHARE_OFFLINE_OUTBOX);
   if (!config.GOVSHARE_INSTANCE_ID) {
     // Any host name must make a usable instance id (the audit stream's name), however long or odd.
     const suffix = `-${process.pid}`;

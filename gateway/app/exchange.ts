@@ -1,6 +1,9 @@
 /** The exchange service's dependencies as the gateway and the worker build them from their context. */
 import { join } from 'node:path';
 import type { ExchangeDeps } from '../../exchange/deps.js';
+import type { OfflineDeps } from '../../exchange/offline.js';
+import type { WorkflowEvent } from '../../policies/applications/schema.js';
+import type { WorkdayCalendar } from '../../policies/calendar/calendar.js';
 import { createExchangeQueue, type ExchangeQueue } from '../jobs/exchange.js';
 import type { GatewayContext } from './context.js';
 
@@ -36,4 +39,25 @@ export function createExchange(context: GatewayContext): { deps: ExchangeDeps; q
     },
   };
   return { deps, queue };
+}
+
+export function offlineOutboxOf(context: GatewayContext): string {
+  return context.config.GOVSHARE_OFFLINE_OUTBOX || join(context.config.GOVSHARE_DATA_DIR, 'offline-outbox');
+}
+
+/** Offline (medium) exchange ([HB-S] 16): the exchange deps, the outbox, the calendar and the notices. */
+export function createOffline(
+  context: GatewayContext,
+  exchange: { deps: ExchangeDeps; queue: ExchangeQueue },
+  workflow: { calendar: WorkdayCalendar; announce(events: WorkflowEvent[]): Promise<void> },
+): OfflineDeps {
+  return {
+    exchange: exchange.deps,
+    certs: context.certs,
+    outboxDir: offlineOutboxOf(context),
+    approvalWorkdays: context.config.GOVSHARE_OFFLINE_APPROVAL_WORKDAYS,
+    calendar: workflow.calendar,
+    announce: (events) => workflow.announce(events),
+    enqueue: (id) => exchange.queue.enqueueOffline(id),
+  };
 }

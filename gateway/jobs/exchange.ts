@@ -3,7 +3,9 @@
  * - `export` {jobId}: runs or resumes an exchange job (exchange/runner.ts);
  * - `subscription` {subscriptionId}: fired by a subscription's job scheduler (cron pattern + time zone),
  *   starts an incremental run;
- * - `cleanup`: fired every `cleanupEveryMs`, deletes expired files.
+ * - `cleanup`: fired every `cleanupEveryMs`, deletes expired files;
+ * - `offline` {offlineId}: produces the package of an offline request the bureau ordered under a live
+ *   approval (exchange/offline.ts), into the offline outbox ([HB-S] 16).
  *
  * Queue keys use the prefix `{<GOVSHARE_REDIS_PREFIX>bull}`: one hash tag, so every key of the queue is in
  * one Redis Cluster slot, as BullMQ requires on Cluster.
@@ -26,6 +28,7 @@ import { cleanupExpiredFiles } from '../../exchange/cleanup.js';
 import type { ExchangeDeps, ExchangeQueuePort } from '../../exchange/deps.js';
 import { settingsOf } from '../../exchange/deps.js';
 import { errorSummary, isPermanentError } from '../../exchange/errors.js';
+import { failOfflinePackage, type OfflineDeps, produceOfflinePackage } from '../../exchange/offline.js';
 import { completeExportParts, runExportPart } from '../../exchange/parts.js';
 import { isJobId, isSubscriptionId } from '../../exchange/paths.js';
 import { ProviderLimiter } from '../../exchange/provider-limit.js';
@@ -43,6 +46,7 @@ const subscriptionScheduler = (id: string) => `subscription-${id}`;
 export type ExchangeQueueData =
   | { jobId: string; part?: number }
   | { subscriptionId: string }
+  | { offlineId: string }
   | Record<string, never>;
 
 export interface ExchangeQueueOptions {
@@ -58,6 +62,8 @@ export interface ExchangeQueue {
   addParts(jobId: string, parts: number): Promise<void>;
   /** What ExchangeDeps.queue needs. */
   port: ExchangeQueuePort;
+  /** Queues the production of an ordered offline package (the request id is the BullMQ job id's key). */
+  enqueueOffline(offlineId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,9 +136,13 @@ export function createExchangeQueue(
       await queue.removeJobScheduler(subscriptionScheduler(subscriptionId));
     },
   };
+  const enqueueOffline = async (offlineId: string) => {
+    await queue.add('offline', { offlineId }, { jobId: `offline-${offlineId}`, ...retried });
+  };
   return {
     queue,
     port,
+    enqueueOffline,
     addParts,
     close: async () => {
       await flows?.close();
@@ -163,6 +173,8 @@ export interface ExchangeWorkerOptions {
   cleanupEveryMs?: number;
   /** Worker errors off the job path (Redis connection, stalled checks). @defaultValue process.emitWarning */
   onError?: (error: Error) => void;
+  /** Offline exchange: without it an `offline` job fails (a gateway-only setup never queues one). */
+  offline?: OfflineDeps;
 }
 
 export interface ExchangeWorker {
@@ -202,6 +214,8 @@ export async function startExchangeWorker(
           return processSubscription(deps, job);
         case 'cleanup':
           return cleanupExpiredFiles(deps);
+        case 'offline':
+          return processOffline(options.offline, job);
         default:
           throw new UnrecoverableError(`unknown exchange job name "${job.name}"`);
       }
@@ -220,6 +234,12 @@ export async function startExchangeWorker(
   // BullMQ fails a job on its own when it stalled too often (its workers kept dying): the exchange job
   // must not stay "running" forever then.
   worker.on('failed', (job, error) => {
+    // An offline package whose job BullMQ failed on its own (stalled too often): its request fails too,
+    // rather than stay "producing" with a queue job that can no longer be added again.
+    if (job?.finishedOn && job.name === 'offline' && options.offline && 'offlineId' in job.data) {
+      void failOfflinePackage(options.offline, job.data.offlineId, error).catch(onError);
+      return;
+    }
     // finishedOn is set only when the job failed for good (not when it will be retried).
     if (
       !job?.finishedOn ||
@@ -372,6 +392,31 @@ async function failedRun(
   if (permanent) {
     const { code, message } = errorSummary(error);
     throw new UnrecoverableError(`${code}: ${message}`);
+  }
+}
+
+/** An ordered offline package: produced (or resumed) through the runner; a final failure fails the request. */
+async function processOffline(
+  offline: OfflineDeps | undefined,
+  job: Job<ExchangeQueueData>,
+): Promise<{ offlineId: string; state: string }> {
+  const offlineId = 'offlineId' in job.data ? job.data.offlineId : undefined;
+  if (!offline || typeof offlineId !== 'string')
+    throw new UnrecoverableError('an offline job needs an offline request id and a worker set up for it');
+  try {
+    const request = await produceOfflinePackage(offline, offlineId);
+    return { offlineId, state: request.state };
+  } catch (error) {
+    const permanent =
+      isPermanentError(error) || (error as { code?: string }).code === 'OFFLINE_REQUEST_NOT_FOUND';
+    if (permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await failOfflinePackage(offline, offlineId, error);
+    }
+    if (permanent) {
+      const { code, message } = errorSummary(error);
+      throw new UnrecoverableError(`${code}: ${message}`);
+    }
+    throw error;
   }
 }
 

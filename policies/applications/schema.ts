@@ -262,6 +262,16 @@ export const EVENT_TYPES = [
   'case.reminder',
   'case.overdue',
   'case.escalated',
+  'offline.requested',
+  'offline.objected',
+  'offline.approved',
+  'offline.refused',
+  'offline.withdrawn',
+  'offline.ordered',
+  'offline.produced',
+  'offline.failed',
+  'offline.handed-over',
+  'offline.received',
 ] as const;
 export const EventType = literalUnion(EVENT_TYPES);
 export type EventType = Static<typeof EventType>;

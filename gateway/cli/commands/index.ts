@@ -5,6 +5,7 @@ import { calendarAddWorkdaysCommand, calendarIsWorkdayCommand } from './calendar
 import { catalogExportCommand, catalogImportCommand, errorsCommand } from './catalog.js';
 import { apiCommand, callCommand, simulatorCommand } from './data.js';
 import { exchangeDecryptCommand, exchangeRetryCommand } from './exchange.js';
+import { exchangeOfflineCommand } from './exchange-offline.js';
 import { exchangeRunCommand } from './exchange-run.js';
 import {
   federationAcceptCommand,
@@ -66,6 +67,7 @@ export const commands: Command[] = [
   exchangeRunCommand,
   exchangeDecryptCommand,
   exchangeRetryCommand,
+  exchangeOfflineCommand,
   calendarIsWorkdayCommand,
   calendarAddWorkdaysCommand,
   statsCommand,
