@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import pg from 'pg';
 import { qualityPlan } from '../catalog/quality/plan.js';
-import { runQualityCheck } from '../catalog/quality/run.js';
+import { ColumnRows, runQualityCheck } from '../catalog/quality/run.js';
 import type { ResourceEntry } from '../catalog/schema.js';
 import { CatalogService } from '../catalog/service.js';
 import { createDecryptStream } from '../certs/envelope.js';
@@ -50,7 +50,7 @@ import { initPlatform, loadPlatform } from '../certs/platform.js';
 import { addDepartment, addSystem, issueCertificate } from '../certs/registry.js';
 import { CertsStore } from '../certs/store.js';
 import { ConnectorRegistry, serviceShape } from '../connectors/registry.js';
-import { type ArrayPageReader, readsArrayPages, rowObjects } from '../connectors/sql/array-pages.js';
+import { type ArrayPageReader, readsArrayPages } from '../connectors/sql/array-pages.js';
 import { SqlConnectorFactory } from '../connectors/sql/connector.js';
 import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
@@ -359,11 +359,11 @@ async function* pages(connector: Connector, limit: number): AsyncGenerator<Recor
   } while (after !== undefined);
 }
 
-/** COPY pages as row objects, as the quality job reads a SQL source (gateway/jobs/quality.ts). */
-async function* copyObjects(connector: Connector, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+/** COPY pages as arrays of column values, as the quality job reads a SQL source (gateway/jobs/quality.ts). */
+async function* copyColumnRows(connector: Connector, limit: number): AsyncGenerator<ColumnRows> {
   if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
   for await (const page of connector.copyPages({ columns: COLUMNS, pageRows: limit })) {
-    yield rowObjects(page.columns, page.rows);
+    yield new ColumnRows(page.columns, page.rows);
   }
 }
 
@@ -603,7 +603,7 @@ async function main(): Promise<void> {
       (performance.now() - t0) / 1000,
     );
     const published = (await deps.catalog.publishedEntry(entry.code))!;
-    const scanned = async (name: string, rows: AsyncIterable<Record<string, unknown>[]>) => {
+    const scanned = async (name: string, rows: AsyncIterable<Record<string, unknown>[] | ColumnRows>) => {
       t0 = performance.now();
       const report = await runQualityCheck(qualityPlan(published.entry, published.version), rows);
       const found = report.rules.filter((x) => x.violations > 0).map((x) => ` ${x.rule}=${x.violations}`);
@@ -615,7 +615,7 @@ async function main(): Promise<void> {
     };
     await scanned(
       'quality scan through COPY pages (as the quality job reads SQL)',
-      copyObjects(connector, pageSize),
+      copyColumnRows(connector, pageSize),
     );
     if (!quick) await scanned('quality scan through keyset pages (before)', pages(connector, pageSize));
     await connectors.close();
