@@ -34,7 +34,7 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import pg from 'pg';
 import { qualityPlan } from '../catalog/quality/plan.js';
-import { runQualityCheck } from '../catalog/quality/run.js';
+import { ColumnRows, runQualityCheck } from '../catalog/quality/run.js';
 import type { ResourceEntry } from '../catalog/schema.js';
 import { CatalogService } from '../catalog/service.js';
 import { createDecryptStream } from '../certs/envelope.js';
@@ -50,7 +50,7 @@ import { initPlatform, loadPlatform } from '../certs/platform.js';
 import { addDepartment, addSystem, issueCertificate } from '../certs/registry.js';
 import { CertsStore } from '../certs/store.js';
 import { ConnectorRegistry, serviceShape } from '../connectors/registry.js';
-import { type ArrayPageReader, readsArrayPages, rowObjects } from '../connectors/sql/array-pages.js';
+import { type ArrayPageReader, readsArrayPages } from '../connectors/sql/array-pages.js';
 import { SqlConnectorFactory } from '../connectors/sql/connector.js';
 import { readsCopyPages } from '../connectors/sql/copy-pages.js';
 import { resolveSqlSources } from '../connectors/sql/sources.js';
@@ -90,6 +90,8 @@ interface ExportResult {
   rows: number;
   seconds: number;
   cpuSeconds: number;
+  /** CPU of the main thread alone (the event loop: reading, masking, jsonl); the rest is the thread pool and GC helpers. */
+  mainCpuSeconds: number;
   fileMiB: number;
   /** RSS before the run, the peaks of its first and second half, and the kernel's maxRSS. */
   rssMiB: { idle: number; firstHalf: number; secondHalf: number; max: number };
@@ -208,10 +210,12 @@ async function exportChild(cfg: ChildConfig): Promise<void> {
   const samples: number[] = [];
   const timer = setInterval(() => samples.push(process.memoryUsage().rss), 100);
   const cpu0 = process.cpuUsage();
+  const main0 = threadCpuNs(process.pid);
   const t0 = performance.now();
   const job = await runExportJob(deps, cfg.jobId);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const mainCpuSeconds = (threadCpuNs(process.pid) - main0) / 1e9;
   clearInterval(timer);
   samples.push(process.memoryUsage().rss);
   if (job.state !== 'completed' || !job.manifest) throw new Error(`export ended ${job.state}`);
@@ -220,6 +224,7 @@ async function exportChild(cfg: ChildConfig): Promise<void> {
     rows: job.progress.rows,
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    mainCpuSeconds,
     fileMiB: +(job.manifest.manifest.file!.bytes / 1048576).toFixed(1),
     rssMiB: {
       idle: mib(idle),
@@ -251,6 +256,15 @@ function runChild(cfg: ChildConfig, password: string, profileDir?: string): Prom
       else reject(new Error(`the export child exited with ${code}`));
     });
   });
+}
+
+/**
+ * Nanoseconds a thread has been on a CPU (`/proc/<pid>/task/<tid>/schedstat`, first field): the main thread
+ * of a process when `tid` is its pid, or a single-threaded PostgreSQL backend. Finer than `/proc/<pid>/stat`
+ * (clock ticks), and per thread where process.cpuUsage() sums every thread of the process.
+ */
+function threadCpuNs(pid: number, tid = pid): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
 /** COPY … TO STDOUT through a `pg` submittable (text format: one line a row); the bytes are only counted. */
@@ -359,11 +373,11 @@ async function* pages(connector: Connector, limit: number): AsyncGenerator<Recor
   } while (after !== undefined);
 }
 
-/** COPY pages as row objects, as the quality job reads a SQL source (gateway/jobs/quality.ts). */
-async function* copyObjects(connector: Connector, limit: number): AsyncGenerator<Record<string, unknown>[]> {
+/** COPY pages as arrays of column values, as the quality job reads a SQL source (gateway/jobs/quality.ts). */
+async function* copyColumnRows(connector: Connector, limit: number): AsyncGenerator<ColumnRows> {
   if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
   for await (const page of connector.copyPages({ columns: COLUMNS, pageRows: limit })) {
-    yield rowObjects(page.columns, page.rows);
+    yield new ColumnRows(page.columns, page.rows);
   }
 }
 
@@ -476,8 +490,13 @@ async function main(): Promise<void> {
     };
 
     await copyWithPg(client, ORDERED); // warm-up: table and index in shared buffers and the page cache
+    const backendPid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    /** PostgreSQL's CPU per row for the COPY (P of the CPU model), the least over the rounds. */
+    let backendUsPerRow = Number.POSITIVE_INFINITY;
     const copies = async (round: number) => {
+      const backend0 = threadCpuNs(backendPid);
       const viaPg = await copyWithPg(client, ORDERED);
+      backendUsPerRow = Math.min(backendUsPerRow, (threadCpuNs(backendPid) - backend0) / 1e3 / rows);
       if (viaPg.rows !== rows) throw new Error(`COPY gave ${viaPg.rows} rows, not ${rows}`);
       note(`COPY (… ORDER BY key) TO STDOUT, pg, round ${round}`, rows, viaPg.seconds);
       const viaPsql = await copyWithPsql(server, ORDERED);
@@ -501,8 +520,13 @@ async function main(): Promise<void> {
       const how = keysetPages ? 'keyset pages (before)' : 'one COPY';
       const what = `govshare export, ${expected} rows, ${how}, pages of ${pageSize} (${r.fileMiB} MiB file)`;
       lines.push([what, r.rows, r.seconds, r.cpuSeconds.toFixed(1), rss]);
+      cpuLines.push(
+        `${how}: main thread ${((r.mainCpuSeconds * 1e6) / r.rows).toFixed(2)} µs/row (M), ` +
+          `other threads ${(((r.cpuSeconds - r.mainCpuSeconds) * 1e6) / r.rows).toFixed(2)} µs/row (G: gzip and AES-GCM on the pool, GC helpers)`,
+      );
       return { job, r };
     };
+    const cpuLines: string[] = [];
     if (!quick) await exported(residentsEntry('101001/000202', 'residents_head'), HEAD_ROWS);
     const profileDir = args.includes('--profile') ? join(work, 'profile') : undefined;
     if (profileDir) mkdirSync(profileDir);
@@ -593,6 +617,7 @@ async function main(): Promise<void> {
     );
     if (!readsCopyPages(connector)) throw new Error('the SQL connector reads COPY pages');
     t0 = performance.now();
+    let main0 = threadCpuNs(process.pid);
     let copied = 0;
     for await (const page of connector.copyPages({ columns: COLUMNS, pageRows: pageSize })) {
       copied += page.rows.length;
@@ -602,10 +627,17 @@ async function main(): Promise<void> {
       copied,
       (performance.now() - t0) / 1000,
     );
+    cpuLines.push(
+      `connector COPY pages only: main thread ${((threadCpuNs(process.pid) - main0) / 1e3 / copied).toFixed(2)} µs/row`,
+    );
     const published = (await deps.catalog.publishedEntry(entry.code))!;
-    const scanned = async (name: string, rows: AsyncIterable<Record<string, unknown>[]>) => {
+    const scanned = async (name: string, rows: AsyncIterable<Record<string, unknown>[] | ColumnRows>) => {
       t0 = performance.now();
+      main0 = threadCpuNs(process.pid);
       const report = await runQualityCheck(qualityPlan(published.entry, published.version), rows);
+      cpuLines.push(
+        `${name}: main thread ${((threadCpuNs(process.pid) - main0) / 1e3 / report.rowsRead).toFixed(2)} µs/row`,
+      );
       const found = report.rules.filter((x) => x.violations > 0).map((x) => ` ${x.rule}=${x.violations}`);
       note(
         `${name}, every row (score ${report.score}${found.join('')})`,
@@ -615,12 +647,30 @@ async function main(): Promise<void> {
     };
     await scanned(
       'quality scan through COPY pages (as the quality job reads SQL)',
-      copyObjects(connector, pageSize),
+      copyColumnRows(connector, pageSize),
     );
     if (!quick) await scanned('quality scan through keyset pages (before)', pages(connector, pageSize));
     await connectors.close();
 
     printTable(lines, rows / r.seconds);
+    // The CPU model of a worker on this machine: the main thread is busy M µs a row, the pool G and
+    // PostgreSQL's backend P; one worker needs (M+G+P)/M cores, two on two cores reach at best (M+G+P)/(2M).
+    const M = (r.mainCpuSeconds * 1e6) / r.rows;
+    const G = ((r.cpuSeconds - r.mainCpuSeconds) * 1e6) / r.rows;
+    const P = backendUsPerRow;
+    const cores = availableParallelism();
+    const copyUs =
+      1e6 / Math.max(...lines.filter((l) => l[0].includes('ORDER BY key')).map((l) => l[1] / l[2]));
+    const oneWorkerUs = Math.max(M, (M + G + P) / cores);
+    console.log(
+      `\nCPU per row (µs): PostgreSQL backend for the COPY (P, least of the rounds) ${P.toFixed(2)}`,
+    );
+    for (const line of cpuLines) console.log(`  ${line}`);
+    console.log(
+      `model (one-COPY export, ${cores} cores): one worker ≥ ${oneWorkerUs.toFixed(2)} µs/row = at most ` +
+        `${((100 * copyUs) / oneWorkerUs).toFixed(0)}% of the fastest COPY (${copyUs.toFixed(2)} µs/row); ` +
+        `two workers / one ≥ ${Math.max(0.5, Math.min(1, (M + G + P) / (2 * M))).toFixed(2)}`,
+    );
     const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
     console.log(
       `load average at start ${load(loadStart)}, at end ${load(loadavg())}; node ${process.version}`,

@@ -4,6 +4,7 @@
  * Key and required items must hold a value; every other item may be null or absent.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { isCommonDate, isCommonDateTime } from './formats.js';
 import type { Item, ResourceEntry } from './schema.js';
 import { allErrorsAjv } from './validation.js';
 
@@ -19,6 +20,9 @@ export interface RowValidation {
 }
 
 export type RowValidator = (row: unknown) => RowValidation;
+
+/** Validates a row given as the values of a fixed list of columns (see `columnsValidator`). */
+export type ValuesValidator = (values: readonly unknown[]) => RowValidation;
 
 export interface RowJsonSchema {
   type: 'object';
@@ -80,6 +84,8 @@ interface Compiled {
   schema: RowJsonSchema;
   validate: ValidateFunction;
   items: Map<string, Item>;
+  /** One validator per item's own schema, compiled when a column validator first needs it. */
+  itemValidators?: Map<string, ValidateFunction>;
 }
 
 const MAX_CACHED = 1000;
@@ -104,6 +110,8 @@ function compiled(entry: ResourceEntry, version: number): Compiled {
     const [oldestKey, oldest] = cache.entries().next().value!;
     cache.delete(oldestKey);
     allErrorsAjv.removeSchema(oldest.schema);
+    for (const name of oldest.itemValidators?.keys() ?? [])
+      allErrorsAjv.removeSchema(oldest.schema.properties[name]!);
   }
   return result;
 }
@@ -117,6 +125,78 @@ export function rowValidator(entry: ResourceEntry, version: number): RowValidato
   return (row) => {
     if (validate(row)) return { valid: true, errors: [] };
     return { valid: false, errors: (validate.errors ?? []).map((e) => rowError(e, items, entry.code)) };
+  };
+}
+
+const VALID: RowValidation = Object.freeze({
+  valid: true,
+  errors: Object.freeze([]) as unknown as RowError[],
+});
+
+/**
+ * A sound shortcut of an item's schema: true only for values the schema accepts, and for the values rows
+ * usually hold. Strings within `maxLength` UTF-16 code units are within it in code points (what ajv
+ * counts); dates and date-times in their common forms are read from their characters (./formats.ts).
+ */
+function fastAccept(item: Item): (value: unknown) => boolean {
+  const nullable = !mustHaveValue(item);
+  const type = JSON_TYPE[item.dataType]!;
+  let accept: (value: unknown) => boolean;
+  if (item.dataType === 'D') accept = (v) => typeof v === 'string' && isCommonDate(v);
+  else if (item.dataType === 'T') accept = (v) => typeof v === 'string' && isCommonDateTime(v);
+  else if (type === 'string') {
+    const max = item.length;
+    accept =
+      max === undefined ? (v) => typeof v === 'string' : (v) => typeof v === 'string' && v.length <= max;
+  } else if (type === 'boolean') accept = (v) => typeof v === 'boolean';
+  else if (type === 'integer') accept = (v) => Number.isSafeInteger(v);
+  else accept = (v) => typeof v === 'number' && Number.isFinite(v);
+  return nullable ? (v) => v === null || accept(v) : accept;
+}
+
+/**
+ * A validator of rows given as arrays of the values of `columns` (what a SQL source's COPY reader yields),
+ * with the answer `rowValidator` gives for the object of those columns, but no object per row: each value
+ * is checked on its own against its item's schema (a shortcut first, then the item's compiled ajv
+ * validator), and only a row that fails is built as an object and validated whole, for ajv's exact errors.
+ * Columns that are not items, a column named twice or a key or required item without a column make every
+ * row go the whole way (such rows fail anyway).
+ */
+export function columnsValidator(
+  entry: ResourceEntry,
+  version: number,
+  columns: readonly string[],
+): ValuesValidator {
+  const whole = compiled(entry, version);
+  const validateRow = rowValidator(entry, version);
+  const objectOf = (values: readonly unknown[]) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+    return row;
+  };
+  const complete =
+    new Set(columns).size === columns.length &&
+    columns.every((name) => whole.items.has(name)) &&
+    entry.items.every((item) => !mustHaveValue(item) || columns.includes(item.name));
+  if (!complete) return (values) => validateRow(objectOf(values));
+  whole.itemValidators ??= new Map();
+  const validators = whole.itemValidators;
+  const checks = columns.map((name) => {
+    let validate = validators.get(name);
+    if (!validate) {
+      validate = allErrorsAjv.compile(whole.schema.properties[name]!);
+      validators.set(name, validate);
+    }
+    return { fast: fastAccept(whole.items.get(name)!), validate };
+  });
+  const count = checks.length;
+  return (values) => {
+    for (let i = 0; i < count; i++) {
+      const check = checks[i]!;
+      const value = values[i];
+      if (!check.fast(value) && !check.validate(value)) return validateRow(objectOf(values));
+    }
+    return VALID;
   };
 }
 

@@ -32,7 +32,12 @@ function murmur3(text: string, seed: number): number {
     k = Math.imul(k, 0x1b873593);
     h ^= k;
   }
-  h ^= length * 2;
+  return fmix(h ^ (length * 2));
+}
+
+/** MurmurHash3's finalization mix, as an unsigned 32-bit number. */
+function fmix(hash: number): number {
+  let h = hash;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -74,6 +79,40 @@ export class KeyHashSet {
   /** True when keys were left out because the bound was reached. */
   get partial(): boolean {
     return this.#full;
+  }
+
+  /**
+   * Adds the key's `hash64`, both halves computed in one pass over the text and no pair made per key;
+   * false when it was already there (a duplicate).
+   */
+  addText(text: string): boolean {
+    let h1 = 0x9747b28c;
+    let h2 = 0x5bd1e995;
+    const length = text.length;
+    let i = 0;
+    for (; i + 1 < length; i += 2) {
+      let k = text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16);
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h1 ^= k;
+      h1 = (h1 << 13) | (h1 >>> 19);
+      h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+      h2 ^= k;
+      h2 = (h2 << 13) | (h2 >>> 19);
+      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+    }
+    if (i < length) {
+      let k = text.charCodeAt(i);
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      k = Math.imul(k, 0x1b873593);
+      h1 ^= k;
+      h2 ^= k;
+    }
+    const hi = fmix(h1 ^ (length * 2));
+    const lo = fmix(h2 ^ (length * 2));
+    return hi === 0 && lo === 0 ? this.add(0, 1) : this.add(hi, lo);
   }
 
   /** Adds the key's hash; returns false when it was already there (a duplicate). */

@@ -16,7 +16,7 @@ import {
   checkUscc,
   type IdentifierCheck,
 } from '../identifiers.js';
-import { type RowValidator, rowValidator } from '../item-schema.js';
+import { columnsValidator, type RowValidator, rowValidator, type ValuesValidator } from '../item-schema.js';
 import { compileMask, DEFAULT_MASKS } from '../masks.js';
 import type { Item, ResourceEntry, SensitiveKind, UpdateCycle } from '../schema.js';
 
@@ -79,6 +79,8 @@ export interface QualityPlan {
   key: readonly string[];
   watermark?: string;
   validateRow: RowValidator;
+  /** A validator of rows given as the values of `columns` (same answers as `validateRow` on their objects). */
+  validateColumns: (columns: readonly string[]) => ValuesValidator;
   identifiers: IdentifierRule[];
   dates: { rule: string; item: string }[];
   maxAgeMs?: number;
@@ -162,6 +164,7 @@ export function qualityPlan(
     items,
     key,
     validateRow: rowValidator(entry, version),
+    validateColumns: (columns) => columnsValidator(entry, version, columns),
     identifiers,
     dates,
     consistency,

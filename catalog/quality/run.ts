@@ -8,7 +8,7 @@
  * Freshness looks at every row read, sampled or not.
  */
 import { randomUUID } from 'node:crypto';
-import type { RowError } from '../item-schema.js';
+import type { RowError, RowValidation } from '../item-schema.js';
 import { hash64, KeyHashSet } from './key-set.js';
 import type { ConsistencyRule, QualityPlan } from './plan.js';
 import { safeReason } from './reasons.js';
@@ -21,6 +21,18 @@ import type {
 } from './report.js';
 
 export type Row = Record<string, unknown>;
+
+/**
+ * Rows as arrays of the values of `columns`, as a SQL source's COPY reader yields them: checked without an
+ * object per row (a row is built as an object only to report a schema violation or to sample a row
+ * without a key). Every value of a row is at its column's index; a missing value is `undefined`.
+ */
+export class ColumnRows {
+  constructor(
+    readonly columns: readonly string[],
+    readonly rows: readonly (readonly unknown[])[],
+  ) {}
+}
 
 export interface RunQualityOptions {
   /** Check only a deterministic part of the rows. `ratio` in (0, 1]. */
@@ -100,13 +112,52 @@ interface Pending {
   state: RowState;
 }
 
+/** Where a page's rows hold what the rules read: column indexes (-1: not a column), resolved once per page shape. */
+interface Layout {
+  columns: readonly string[];
+  watermark: number;
+  key: number[];
+  identifiers: number[];
+  consistency: number[];
+  /** The index an object of the row would take the item's value from (the last column of that name). */
+  indexOf(name: string): number;
+  objectOf(values: readonly unknown[]): Row;
+  validate(values: readonly unknown[]): RowValidation;
+}
+
+function layoutOf(plan: QualityPlan, columns: readonly string[]): Layout {
+  const indexOf = (name: string) => columns.lastIndexOf(name);
+  const validate = plan.validateColumns(columns);
+  return {
+    columns,
+    watermark: plan.watermark === undefined ? -1 : indexOf(plan.watermark),
+    key: plan.key.map(indexOf),
+    identifiers: plan.identifiers.map((r) => indexOf(r.item)),
+    consistency: plan.consistency.map((c) => indexOf(c.item)),
+    indexOf,
+    objectOf(values) {
+      const row: Row = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+      return row;
+    },
+    validate,
+  };
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
- * `rows` yields rows, or pages of rows (arrays), which saves an asynchronous step per row: a connector's
- * pages can be passed as they come.
+ * `rows` yields rows, or pages of rows (arrays of objects, or `ColumnRows`), which saves an asynchronous
+ * step per row: a connector's pages can be passed as they come.
  */
 export async function runQualityCheck(
   plan: QualityPlan,
-  rows: AsyncIterable<Row | readonly Row[]> | Iterable<Row | readonly Row[]>,
+  rows: AsyncIterable<Row | readonly Row[] | ColumnRows> | Iterable<Row | readonly Row[] | ColumnRows>,
   options: RunQualityOptions = {},
 ): Promise<QualityReport> {
   const now = options.now ?? Date.now;
@@ -142,74 +193,107 @@ export async function runQualityCheck(
   let futureRows = 0;
   const latestAcceptable = startedMs + CLOCK_SKEW_MS;
 
-  const show = (item: string, row: Row) => plan.showValue(item, row[item]);
-  const shownKeyOf = (row: Row) => plan.key.map((k) => show(k, row) ?? '∅').join(' | ');
+  const shownKeyOf = (values: readonly unknown[], layout: Layout) =>
+    layout.key.map((at, k) => plan.showValue(plan.key[k]!, values[at]) ?? '∅').join(' | ');
 
+  /** One row: `values` in the layout's columns; `object`, the row itself when it came as an object. */
+  const checkRow = (values: readonly unknown[], layout: Layout, object: Row | undefined): void => {
+    rowsRead++;
+    if ((rowsRead & 1023) === 0) options.signal?.throwIfAborted();
+    if (layout.watermark >= 0) {
+      const value = values[layout.watermark];
+      const ms = typeof value === 'string' ? watermarkMs(value) : Number.NaN;
+      if (ms > latestAcceptable) futureRows++;
+      else if (ms > newestMs) {
+        newestMs = ms;
+        newest = value as string;
+      }
+    }
+    const key = keyOf(values, layout.key);
+    if (sample) {
+      const text = key ?? JSON.stringify(object ?? layout.objectOf(values));
+      if (hash64(`${sample.seed}\u0000${text}`)[0] >= threshold) return;
+    }
+    rowsChecked++;
+    let bad = false;
+
+    const validation = object ? plan.validateRow(object) : layout.validate(values);
+    if (!validation.valid) {
+      const itemValue = (item: string) => (object ? object[item] : values[layout.indexOf(item)]);
+      const seen = new Set<Tally>();
+      for (const error of validation.errors) {
+        const tally = schemaTally(error, itemValue(error.item), schema, dates, schemaRow);
+        if (seen.has(tally)) continue;
+        seen.add(tally);
+        tally.add(() =>
+          example(
+            shownKeyOf(values, layout),
+            error.item,
+            plan.items.has(error.item) ? plan.showValue(error.item, itemValue(error.item)) : undefined,
+            error.message,
+          ),
+        );
+      }
+      bad = true;
+    }
+    for (let i = 0; i < identifiers.length; i++) {
+      const value = values[layout.identifiers[i]!];
+      if (typeof value !== 'string' || value === '') continue;
+      const id = identifiers[i]!;
+      const result = id.check(value, today);
+      if (result.ok) continue;
+      id.tally.add(() =>
+        example(
+          shownKeyOf(values, layout),
+          id.item,
+          plan.showValue(id.item, value),
+          safeReason(id.kind, result),
+        ),
+      );
+      bad = true;
+    }
+    if (key !== undefined) {
+      if (!keys.addText(key)) {
+        unique.add(() => ({ key: shownKeyOf(values, layout), reason: 'the key appears more than once' }));
+        bad = true;
+      }
+    }
+    if (bad) rowsWithViolations++;
+    if (consistency.length > 0 && key !== undefined) {
+      const state: RowState = { counted: bad };
+      for (let i = 0; i < consistency.length; i++) {
+        const value = values[layout.consistency[i]!];
+        if (value === null || value === undefined) continue;
+        consistency[i]!.pending.push({ key, shownKey: shownKeyOf(values, layout), value, state });
+      }
+    }
+  };
+  /** Fetches the batches of the consistency rules that are full. */
+  const settleFull = async () => {
+    for (const c of consistency)
+      if (c.pending.length >= batchSize) rowsWithViolations += await settle(c, plan, options.onInconsistency);
+  };
+
+  const objectLayout = layoutOf(plan, [...plan.items.keys()]);
+  let columnLayout: Layout | undefined;
   for await (const item of rows) {
+    if (item instanceof ColumnRows) {
+      if (columnLayout === undefined || !sameColumns(columnLayout.columns, item.columns))
+        columnLayout = layoutOf(plan, item.columns);
+      for (const values of item.rows) {
+        checkRow(values, columnLayout, undefined);
+        if (consistency.length > 0) await settleFull();
+      }
+      continue;
+    }
     const page: readonly Row[] = Array.isArray(item) ? item : [item as Row];
     for (const row of page) {
-      rowsRead++;
-      if ((rowsRead & 1023) === 0) options.signal?.throwIfAborted();
-      if (plan.watermark !== undefined) {
-        const value = row[plan.watermark];
-        const ms = typeof value === 'string' ? watermarkMs(value) : Number.NaN;
-        if (ms > latestAcceptable) futureRows++;
-        else if (ms > newestMs) {
-          newestMs = ms;
-          newest = value as string;
-        }
-      }
-      const key = keyOf(plan, row);
-      if (sample && hash64(`${sample.seed}\u0000${key ?? JSON.stringify(row)}`)[0] >= threshold) continue;
-      rowsChecked++;
-      let bad = false;
-
-      const validation = plan.validateRow(row);
-      if (!validation.valid) {
-        const seen = new Set<Tally>();
-        for (const error of validation.errors) {
-          const tally = schemaTally(error, row, schema, dates, schemaRow);
-          if (seen.has(tally)) continue;
-          seen.add(tally);
-          tally.add(() =>
-            example(
-              shownKeyOf(row),
-              error.item,
-              plan.items.has(error.item) ? show(error.item, row) : undefined,
-              error.message,
-            ),
-          );
-        }
-        bad = true;
-      }
-      for (const id of identifiers) {
-        const value = row[id.item];
-        if (typeof value !== 'string' || value === '') continue;
-        const result = id.check(value, today);
-        if (result.ok) continue;
-        id.tally.add(() =>
-          example(shownKeyOf(row), id.item, show(id.item, row), safeReason(id.kind, result)),
-        );
-        bad = true;
-      }
-      if (key !== undefined) {
-        const [hi, lo] = hash64(key);
-        if (!keys.add(hi, lo)) {
-          unique.add(() => ({ key: shownKeyOf(row), reason: 'the key appears more than once' }));
-          bad = true;
-        }
-      }
-      if (bad) rowsWithViolations++;
-      if (consistency.length > 0 && key !== undefined) {
-        const state: RowState = { counted: bad };
-        for (const c of consistency) {
-          const value = row[c.rule.item];
-          if (value === null || value === undefined) continue;
-          c.pending.push({ key, shownKey: shownKeyOf(row), value, state });
-          if (c.pending.length >= batchSize)
-            rowsWithViolations += await settle(c, plan, options.onInconsistency);
-        }
-      }
+      checkRow(
+        objectLayout.columns.map((name) => row[name]),
+        objectLayout,
+        row,
+      );
+      if (consistency.length > 0) await settleFull();
     }
   }
   for (const c of consistency) rowsWithViolations += await settle(c, plan, options.onInconsistency);
@@ -297,25 +381,25 @@ export async function runQualityCheck(
 }
 
 /** The key as one string (JSON of the values for a composite key); undefined when a key item has no value. */
-function keyOf(plan: QualityPlan, row: Row): string | undefined {
-  if (plan.key.length === 1) {
-    const value = row[plan.key[0]!];
+function keyOf(values: readonly unknown[], key: readonly number[]): string | undefined {
+  if (key.length === 1) {
+    const value = values[key[0]!];
     return value === null || value === undefined ? undefined : String(value);
   }
-  const values = plan.key.map((k) => row[k]);
-  return values.some((v) => v === null || v === undefined) ? undefined : JSON.stringify(values);
+  const keyValues = key.map((at) => values[at]);
+  return keyValues.some((v) => v === null || v === undefined) ? undefined : JSON.stringify(keyValues);
 }
 
 function schemaTally(
   error: RowError,
-  row: Row,
+  value: unknown,
   schema: Map<string, Tally>,
   dates: Map<string, Tally>,
   schemaRow: Tally,
 ): Tally {
   // A D or T item holding a string fails only on its format: that is the date rule.
   const date = dates.get(error.item);
-  if (date && typeof row[error.item] === 'string') return date;
+  if (date && typeof value === 'string') return date;
   return schema.get(error.item) ?? schemaRow;
 }
 
@@ -425,21 +509,12 @@ export function isoInstantMs(value: string): number {
   if (n < 20 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return Number.NaN;
   if (value.charCodeAt(10) !== 84 || value.charCodeAt(13) !== 58 || value.charCodeAt(16) !== 58)
     return Number.NaN;
-  const digits = (from: number, count: number): number => {
-    let v = 0;
-    for (let i = from; i < from + count; i++) {
-      const d = value.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      v = v * 10 + d;
-    }
-    return v;
-  };
-  const year = digits(0, 4);
-  const month = digits(5, 2);
-  const day = digits(8, 2);
-  const hour = digits(11, 2);
-  const minute = digits(14, 2);
-  const second = digits(17, 2);
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
   if (year < 1000 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return Number.NaN;
   if (minute < 0 || minute > 59 || second < 0 || second > 59) return Number.NaN;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
@@ -451,7 +526,7 @@ export function isoInstantMs(value: string): number {
     const start = at;
     while (at < n) {
       const d = value.charCodeAt(at) - 48;
-      if (d < 0 || d > 9) break;
+      if (!(d >= 0 && d <= 9)) break;
       if (at - start < 3) ms = ms * 10 + d;
       at++;
     }
@@ -464,12 +539,38 @@ export function isoInstantMs(value: string): number {
   const zone = value.charCodeAt(at);
   if (zone === 90 && at + 1 === n) offset = 0;
   else if ((zone === 43 || zone === 45) && at + 6 === n && value.charCodeAt(at + 3) === 58) {
-    const oh = digits(at + 1, 2);
-    const om = digits(at + 4, 2);
+    const oh = digits(value, at + 1, 2);
+    const om = digits(value, at + 4, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return Number.NaN;
     offset = (zone === 45 ? -1 : 1) * (oh * 60 + om) * 60_000;
   } else return Number.NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offset;
+  return (
+    daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + ms - offset
+  );
+}
+
+/** The value of `count` ASCII digits at `from`, or -1 when one of them is not a digit. */
+function digits(value: string, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date (what `Date.UTC` counts), in integer arithmetic
+ * (H. Hinnant's days_from_civil), for years from 1000.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /**

@@ -17,11 +17,10 @@ import { hash64 } from '../../catalog/quality/key-set.js';
 import type { ConsistencyRule } from '../../catalog/quality/plan.js';
 import { qualityPlan } from '../../catalog/quality/plan.js';
 import type { QualityReport } from '../../catalog/quality/report.js';
-import { type Inconsistency, runQualityCheck } from '../../catalog/quality/run.js';
+import { ColumnRows, type Inconsistency, runQualityCheck } from '../../catalog/quality/run.js';
 import type { QualityStore, TaskAction } from '../../catalog/quality/store.js';
 import type { DataService, ResourceEntry, UpdateCycle } from '../../catalog/schema.js';
 import { serviceShape } from '../../connectors/registry.js';
-import { rowObjects } from '../../connectors/sql/array-pages.js';
 import { readsCopyPages } from '../../connectors/sql/copy-pages.js';
 import type { Connector, ServiceShape } from '../../connectors/types.js';
 import type { RedisClient } from '../../platform/redis.js';
@@ -219,12 +218,12 @@ async function* connectorPages(
   shape: ServiceShape,
   pageSize: number,
   onPage: (rowsRead: number, total?: number) => Promise<void>,
-): AsyncGenerator<Record<string, unknown>[]> {
+): AsyncGenerator<Record<string, unknown>[] | ColumnRows> {
   let rowsRead = 0;
   if (readsCopyPages(connector)) {
     for await (const page of connector.copyPages({ columns: shape.items, pageRows: pageSize })) {
-      // The check validates rows with the items' JSON Schema, which reads objects.
-      yield rowObjects(page.columns, page.rows);
+      // Checked as arrays of column values: no object per row.
+      yield new ColumnRows(page.columns, page.rows);
       rowsRead += page.rows.length;
       await onPage(rowsRead, page.total);
     }

@@ -152,3 +152,48 @@ t.test('resident ID numbers: the one-pass check agrees with the rules, number by
   t.equal(agreed, bases.length * 18 * 11);
   t.ok(passed > 100 && passed < agreed / 2, `${passed} pass, the rest are refused for one reason or another`);
 });
+
+t.test(
+  'division codes and mobile numbers: the checks without a regular expression agree with the rules',
+  async (t) => {
+    // The rules restated with the regular expressions they are written as.
+    const province = new Set([
+      11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54,
+      61, 62, 63, 64, 65, 71, 81, 82,
+    ]);
+    const division = (code: string) =>
+      /^[0-9]{6}$/.test(code) &&
+      province.has(Number(code.slice(0, 2))) &&
+      !(code.slice(2, 4) === '00' && code.slice(4, 6) !== '00');
+    const phone = (value: string) =>
+      /^1[3-9][0-9]{9}$/.test(value) || /^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$/.test(value);
+    let seed = 42;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const alphabet = '0123456789000111-x１ ';
+    const draw = (length: number) =>
+      Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+    let divisions = 0;
+    let mobiles = 0;
+    for (let i = 0; i < 60_000; i++) {
+      const code = i % 3 === 0 ? String(Math.floor(next() * 1_000_000)).padStart(6, '0') : draw(5 + (i % 3));
+      const number =
+        i % 2 === 0
+          ? `1${Math.floor(next() * 10)}${String(Math.floor(next() * 1e9)).padStart(9, '0')}`
+          : draw(10 + (i % 4));
+      if (checkDivisionCode(code).ok !== division(code)) t.fail(`division code ${JSON.stringify(code)}`);
+      if (checkPhone(number).ok !== phone(number)) t.fail(`phone ${JSON.stringify(number)}`);
+      if (division(code)) divisions++;
+      if (phone(number)) mobiles++;
+    }
+    t.ok(
+      divisions > 1000 && mobiles > 10_000,
+      `${divisions} division codes and ${mobiles} phone numbers passed`,
+    );
+    for (const code of ['110000', '420102', '110005', '001000', '１10000', '11000', '1100000']) {
+      t.equal(checkDivisionCode(code).ok, division(code), code);
+    }
+  },
+);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { rowJsonSchema, rowValidator } from '../../catalog/item-schema.js';
+import { columnsValidator, rowJsonSchema, rowValidator } from '../../catalog/item-schema.js';
 import type { ResourceEntry } from '../../catalog/schema.js';
 import {
   conditionalEntry,
@@ -155,3 +155,125 @@ t.test('validators are compiled once per code and version', async (t) => {
   );
   t.same(first({ idNumber: SAMPLE_ID_NUMBER, name: '欧阳娜娜' }).valid, true);
 });
+
+/** A deterministic pseudo-random generator (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let r = Math.imul(a ^ (a >>> 15), 1 | a);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values of every kind, many of them near a limit of some item of `allTypesEntry`. */
+const HOSTILE: unknown[] = [
+  null,
+  undefined,
+  '',
+  'abcde',
+  'abcdef',
+  '𝒳𝒳𝒳𝒳𝒳', // 5 code points, 10 UTF-16 units
+  '𝒳𝒳𝒳𝒳𝒳𝒳',
+  '\ud835', // a lone surrogate counts as one character
+  'a\ud835\udcb3bcd',
+  '很长很长很长很长很长',
+  '很长很长很长很长很长很',
+  '"quoted"\t\\',
+  0,
+  -0,
+  1,
+  1.5,
+  -1e21,
+  2 ** 53,
+  2 ** 53 + 2,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  true,
+  false,
+  '1',
+  'true',
+  {},
+  [],
+  ['a'],
+  '2024-02-29',
+  '2023-02-29',
+  '2025-3-01',
+  '2025-03-01T09:30:00.123456+00:00',
+  '2025-03-01T09:30:00+08:00',
+  '2025-03-01 09:30:00Z',
+  '2025-06-30T23:59:60Z',
+  '2025-03-01T09:30:00',
+  '2025-03-01T09:30:00+0800',
+  '2025-03-01T24:00:00Z',
+];
+
+t.test('rows as column values get the answer of their objects, errors included', async (t) => {
+  const entry = allTypesEntry();
+  const names = entry.items.map((item) => item.name);
+  const next = random(5);
+  const layouts: string[][] = [
+    names,
+    [...names].reverse(),
+    names.filter((name) => name !== 'memo'), // an optional item without a column
+    names.filter((name) => name !== 'count'), // a required one
+    [...names, 'extra'], // a column that is not an item
+    [...names, 'memo'], // a column named twice: the object keeps the last
+  ];
+  let checked = 0;
+  let failed = 0;
+  for (const columns of layouts) {
+    const byColumns = columnsValidator(entry, 1, columns);
+    const whole = rowValidator(entry, 1);
+    for (let r = 0; r < 4000; r++) {
+      // Mostly good values, so that the fast path decides many rows; one hostile value or more in the rest.
+      const values = columns.map((name) =>
+        next() < 0.85 ? GOOD[name] : HOSTILE[Math.floor(next() * HOSTILE.length)],
+      );
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+      const expected = whole(row);
+      if (!expected.valid) failed++;
+      const actual = byColumns(values);
+      if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+        t.same(actual, expected, `${JSON.stringify(columns)} ${JSON.stringify(values)}`);
+        return;
+      }
+      checked++;
+    }
+  }
+  t.equal(checked, layouts.length * 4000, 'every row answered as its object');
+  t.ok(failed > 4000 && failed < checked - 4000, `${failed} of ${checked} rows invalid`);
+  const byColumns = columnsValidator(entry, 1, names);
+  const good = names.map((name) => GOOD[name]);
+  t.same(byColumns(good), { valid: true, errors: [] });
+  t.same(
+    byColumns(names.map((name) => (name === 'memo' ? '𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳' : GOOD[name]))),
+    { valid: true, errors: [] },
+    'ten code points in 20 UTF-16 units fit length 10',
+  );
+  t.same(
+    byColumns(names.map((name) => (name === 'moment' ? '2025-06-30T23:59:60Z' : GOOD[name]))),
+    { valid: true, errors: [] },
+    'a leap second is a date-time',
+  );
+  t.match(byColumns(names.map((name) => (name === 'memo' ? '𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳𝒳' : GOOD[name]))), {
+    valid: false,
+    errors: [{ item: 'memo', message: 'must be at most 10 characters long' }],
+  });
+});
+
+const GOOD: Record<string, unknown> = {
+  id: 'A0001',
+  memo: '备注',
+  general: 'anything at all',
+  amount: 12.5,
+  money: 100,
+  ratio: 0.25,
+  weight: 3,
+  count: 7,
+  day: '2025-03-01',
+  moment: '2025-03-01T09:30:00.123456+00:00',
+  flag: true,
+};
