@@ -9,19 +9,25 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseAcceptSignature, signResponse, verifyRequestSignature } from '../../certs/httpsig/index.js';
 import { type AgreementTerms, otherSide } from '../../federation/agreement.js';
 import {
   APPLICATION_EVENTS_PATH,
   FORWARDED_APPLICATIONS_PATH,
   FORWARDED_EVENT_TYPES,
+  FORWARDED_WITHDRAWALS_PATH,
   ForwardedApplication,
   ForwardedApplications,
+  ForwardedWithdrawal,
+  WITHDRAWN_BEFORE_TAKEN,
 } from '../../federation/applications.js';
 import { federationErrors } from '../../federation/errors.js';
 import { checkOriginDepartment, FEDERATION_HEADERS, FEDERATION_SYSTEM_ID } from '../../federation/origin.js';
 import type { PeerLink } from '../../federation/peers.js';
 import { WEBHOOK_SIGNED_COMPONENTS } from '../../notifications/send.js';
+import { APPLICATION_NOT_FOUND } from '../../policies/applications/errors.js';
+import type { Application } from '../../policies/applications/schema.js';
 import type { PeerOutcome } from '../../policies/applications/service.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
@@ -207,6 +213,7 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
       const origin = await context.certs.getDepartment(federation.originDept);
       checkOriginDepartment(origin, federation.originDept, peer);
       const known = await forwarded.get(peer, body.peerApplicationId);
+      if (known === WITHDRAWN_BEFORE_TAKEN) throw withdrawnBeforeTaken(peer, body.peerApplicationId);
       let application = known ? (await workflow.applications.store.read(known))?.app : undefined;
       if (!application) {
         // Where the decisions go: the lower platform's gateway, for the department it filed for.
@@ -230,7 +237,26 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
           official: caller.userId ?? 'unknown',
           request: { ...filed, systemId: federation.originSystem },
         });
-        await forwarded.set(peer, peerApplicationId, application.id);
+        if (!(await forwarded.set(peer, peerApplicationId, application.id))) {
+          // The lower platform's withdrawal overtook this forwarding: withdrawn here at once.
+          const taken = application;
+          await workflow.applications.withdrawByPeer(
+            taken.id,
+            {
+              peerPlatformId: peer,
+              peerApplicationId,
+              official: caller.userId ?? 'unknown',
+              reason: 'withdrawn on the lower platform before this platform took it',
+            },
+            () =>
+              request.auditBefore(
+                'application.peer-withdraw',
+                withdrawalDetail(taken, federation, peerApplicationId, { overtaken: true }),
+                { actor: callerActor(caller) },
+              ),
+          );
+          throw withdrawnBeforeTaken(peer, peerApplicationId);
+        }
       }
       await request.auditAdmin(
         'application.submit',
@@ -257,25 +283,113 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
         state: application.state,
         correlationId: federation.correlationId,
       });
-      reply.code(201).header('content-type', 'application/json; charset=utf-8');
-      const asked = request.headers['accept-signature'];
-      const requested = asked ? parseAcceptSignature(asked)[0] : undefined;
-      if (requested) {
-        const signed = await signResponse({
-          status: 201,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: payload,
-          request: { method: request.method, url: caller.targetUri, headers: request.headers },
-          requestLabel: caller.signature.label,
-          keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
-          signer: context.platform.platformSigner,
-          label: requested.label,
-          ...(typeof requested.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
-        });
-        for (const [name, value] of Object.entries(signed)) reply.header(name, value);
+      return sendSignedWhenAsked(request, reply, 201, payload);
+    },
+  );
+
+  /** The answer to a peer platform, signed when it asks (Accept-Signature): the exact bytes signed are sent. */
+  async function sendSignedWhenAsked(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    payload: string,
+  ): Promise<FastifyReply> {
+    const caller = request.caller!;
+    reply.code(status).header('content-type', 'application/json; charset=utf-8');
+    const asked = request.headers['accept-signature'];
+    const requested = asked ? parseAcceptSignature(asked)[0] : undefined;
+    if (requested) {
+      const signed = await signResponse({
+        status,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: payload,
+        request: { method: request.method, url: caller.targetUri, headers: request.headers },
+        requestLabel: caller.signature.label,
+        keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
+        signer: context.platform.platformSigner,
+        label: requested.label,
+        ...(typeof requested.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
+      });
+      for (const [name, value] of Object.entries(signed)) reply.header(name, value);
+    }
+    // The exact bytes signed, not a re-serialization of them.
+    return reply.send(payload as never);
+  }
+
+  app.post(
+    FORWARDED_WITHDRAWALS_PATH,
+    {
+      config: { access: 'system', signer: 'peer-platform' },
+      schema: {
+        tags: ['federation'],
+        description:
+          "The lower platform's consumer withdrew an application the lower platform forwarded here (peerApplicationId, its id there): it ends as withdrawn here as a local withdrawal does (its clock cancelled, whoever was waiting told), audited before it changes. " +
+          'A peer withdraws only applications it forwarded. Withdrawing again answers the recorded outcome; an application already decided here answers 409 APPLICATION_ALREADY_DECIDED and stays as decided, except that a grant it made is revoked. ' +
+          'One not taken here yet answers 404 and will not be taken afterwards. Signed as the forwarded-applications route is; the answer is signed when asked.',
+        headers: ForwardedHeaders,
+        body: ForwardedWithdrawal,
+        response: {
+          200: Type.Object({
+            id: Type.String(),
+            state: Type.String(),
+            applied: Type.Boolean({ description: 'false: it was withdrawn here already' }),
+            correlationId: Type.String(),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = request.caller!;
+      const federation = caller.federation!;
+      const peer = federation.peerPlatformId;
+      const { peerApplicationId, reason } = request.body;
+      const actor = { actor: callerActor(caller) };
+      let id = await forwarded.get(peer, peerApplicationId);
+      if (id === undefined) {
+        // Not taken here (or its forwarding is still under way): marked first, so it is never taken later.
+        await request.auditBefore(
+          'application.peer-withdraw',
+          {
+            taken: false,
+            reason,
+            federation: { correlationId: federation.correlationId, peer, peerApplicationId },
+          },
+          actor,
+        );
+        id = await forwarded.markWithdrawnBeforeTaken(peer, peerApplicationId);
       }
-      // The exact bytes signed, not a re-serialization of them.
-      return reply.send(payload as never);
+      const application =
+        id && id !== WITHDRAWN_BEFORE_TAKEN ? (await workflow.applications.store.read(id))?.app : undefined;
+      if (!application || application.consumerDept !== federation.originDept) {
+        throw new APPLICATION_NOT_FOUND(
+          `${peer} forwarded no application ${peerApplicationId} for department ${federation.originDept} here; none will be taken under that id`,
+        );
+      }
+      const result = await workflow.applications.withdrawByPeer(
+        application.id,
+        { peerPlatformId: peer, peerApplicationId, official: caller.userId ?? 'unknown', reason },
+        (app) =>
+          request.auditBefore(
+            'application.peer-withdraw',
+            withdrawalDetail(app, federation, peerApplicationId, { reason }),
+            actor,
+          ),
+      );
+      if (!result.applied) {
+        await request.auditAdmin(
+          'application.peer-withdraw',
+          withdrawalDetail(result.application, federation, peerApplicationId, { repeated: true }),
+          actor,
+        );
+      }
+      const payload = JSON.stringify({
+        id: result.application.id,
+        state: result.application.state,
+        applied: result.applied,
+        correlationId: federation.correlationId,
+      });
+      return sendSignedWhenAsked(request, reply, 200, payload);
     },
   );
 
@@ -406,6 +520,34 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 };
+
+function withdrawnBeforeTaken(peer: string, peerApplicationId: string) {
+  return new federationErrors.FEDERATION_APPLICATION_WITHDRAWN(
+    `${peer} withdrew application ${peerApplicationId} before this platform took it: it is not taken`,
+  );
+}
+
+/** The audit detail of a peer's withdrawal, under the correlation id both platforms use. */
+function withdrawalDetail(
+  app: Application,
+  federation: { correlationId: string; peerPlatformId: string; agreementId: string },
+  peerApplicationId: string,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    application: app.id,
+    resource: app.resourceCode,
+    state: app.state,
+    ...(app.state === 'granted' && app.grantId ? { grant: app.grantId } : {}),
+    ...extra,
+    federation: {
+      correlationId: federation.correlationId,
+      peer: federation.peerPlatformId,
+      peerApplicationId,
+      agreementId: federation.agreementId,
+    },
+  };
+}
 
 const APPLICATION_ID = /^APP-[0-9]{8}-[0-9]{6,}$/;
 const TERMS_ITEM = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
