@@ -457,3 +457,40 @@ t.test(
     t.equal(grants.total, 0, 'no city grant');
   },
 );
+
+t.test('the province trail refusing the record: nothing withdrawn there until it takes it', async (t) => {
+  const cascade = await cascadeWithConditional(t);
+  const { province } = cascade;
+  const { filed, upstream } = await forwarded(cascade);
+  // The province's audit writer refuses exactly the withdrawal's record, as when Redis goes away just then.
+  const writer = province.context.audit;
+  const append = writer.append.bind(writer);
+  let refusedRecords = 0;
+  writer.append = ((record: AuditRecord, ...rest: unknown[]) => {
+    if (record.action !== 'application.peer-withdraw') {
+      return (append as (r: AuditRecord, ...x: unknown[]) => ReturnType<typeof append>)(record, ...rest);
+    }
+    refusedRecords++;
+    return Promise.reject(new Error('Redis went away'));
+  }) as typeof writer.append;
+
+  t.equal((await withdrawOnCity(cascade, filed.id, '不再需要')).statusCode, 200);
+  await eventually(async () => (refusedRecords >= 2 ? true : undefined), 'two refused attempts');
+  const untouched = await provinceApplicationById(cascade, upstream.id);
+  t.equal(untouched.state, 'checking', 'not withdrawn without its record');
+  t.notOk(
+    untouched.history.some((h) => h.action === 'withdraw'),
+    'nothing in the history',
+  );
+  t.notOk(
+    (await cityApplication(cascade, filed.id)).history.some((h) => h.action === 'peer-withdraw'),
+    'the city keeps trying',
+  );
+
+  writer.append = append;
+  await cityPeerWithdrawal(cascade, filed.id, 40_000);
+  const ended = await provinceApplicationById(cascade, upstream.id);
+  t.equal(ended.state, 'withdrawn', 'withdrawn once the trail takes the record');
+  const trail = (await records(province)).filter((r) => r.action === 'application.peer-withdraw');
+  t.equal(trail.length, 1, 'with its one record');
+});
