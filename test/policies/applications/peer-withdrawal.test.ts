@@ -4,12 +4,19 @@
  * (its stage closed, its clock's timers cancelled, whoever was waiting told), once, and only for the peer
  * and lower-platform id it was forwarded under; `before` (the audit record) runs before anything changes
  * and, when it fails, nothing changes. One decided before the withdrawal arrived stays decided; a grant it
- * made is revoked once.
+ * made is revoked once. And the lower platform's side: its withdrawal of an accepted forwarded application
+ * commits the timer that tells the upper platform, whose answer is recorded once.
  */
 import t from 'tap';
 import type { Application } from '../../../policies/applications/schema.js';
-import type { PeerWithdrawal, ReceivedApplication } from '../../../policies/applications/service.js';
+import {
+  ApplicationService,
+  type PeerWithdrawal,
+  type ReceivedApplication,
+} from '../../../policies/applications/service.js';
 import { stageTimers } from '../../../policies/applications/stages.js';
+import { resolveLimits } from '../../../policies/calendar/limits.js';
+import { conditionalEntry, publish } from '../../catalog/fixtures.js';
 import { bureauActor, civilAdmin, hrAdmin, insuranceApplication } from './fixtures.js';
 import { buildWorld } from './world.js';
 
@@ -163,3 +170,73 @@ t.test('decided before the withdrawal: stays decided; a grant it made is revoked
   t.equal(records, 1);
   t.equal((await w.store.read(second.id))!.json, refusedBefore, 'unchanged');
 });
+
+t.test(
+  'the lower platform: an accepted forwarded application withdrawn here sets the timer that tells the upper one',
+  async (t) => {
+    const w = await buildWorld(t);
+    const code = '301002/2';
+    await publish(w.catalog, {
+      ...conditionalEntry(),
+      code,
+      service: { connector: 'federation', endpoint: `hubei-province/${code}` },
+    });
+    // This platform forwards applications for resources an agreement offers it (here: every one).
+    const lower = new ApplicationService({
+      store: w.store,
+      grants: w.grants,
+      catalog: w.catalog,
+      systems: w.certs,
+      calendar: w.calendar,
+      limits: resolveLimits(),
+      now: w.clock.now,
+      federation: { admit: async () => undefined },
+    });
+
+    // Withdrawn before its bureau accepted it: never forwarded, nobody upstream to tell.
+    const early = await lower.submit(civilAdmin, insuranceApplication({ resourceCode: code }));
+    t.equal(early.federation?.role, 'forwarded');
+    await lower.withdraw(civilAdmin, early.id, '填错了');
+    t.notOk(
+      (await w.takeOutbox()).some((e) => e.timers?.some((timer) => timer.kind === 'forward-withdraw')),
+      'no timer for one never accepted',
+    );
+    t.equal(await lower.awaitingPeerWithdrawal(early.id), undefined);
+
+    const app = await lower.submit(civilAdmin, insuranceApplication({ resourceCode: code }));
+    await lower.check(bureauActor, app.id, { outcome: 'accept' });
+    await w.takeOutbox();
+    const withdrawn = await lower.withdraw(civilAdmin, app.id, '业务已办结');
+    t.equal(withdrawn.state, 'withdrawn', 'withdrawn here at once');
+    const [entry] = await w.takeOutbox();
+    t.ok(entry!.cancel!.includes(`${app.id}.forward`), 'a forwarding still waiting is dropped');
+    t.match(entry!.timers, [
+      { id: `${app.id}.forward-withdraw`, kind: 'forward-withdraw', applicationId: app.id },
+    ]);
+    t.match(await lower.awaitingPeerWithdrawal(app.id), { app: { id: app.id }, reason: '业务已办结' });
+
+    const answer = {
+      outcome: 'withdrawn',
+      upperId: 'APP-20261208-000031',
+      said: 'withdrawn on hubei-province',
+    } as const;
+    const recorded = await lower.markPeerWithdrawn(app.id, answer);
+    t.match(recorded?.history.at(-1), {
+      action: 'peer-withdraw',
+      from: 'withdrawn',
+      to: 'withdrawn',
+      reason: 'withdrawn: withdrawn on hubei-province',
+      peer: 'hubei-province:APP-20261208-000031:withdraw',
+    });
+    const [audited] = await w.takeOutbox();
+    t.match(audited!.audit, [
+      {
+        action: 'application.peer-withdraw',
+        detail: { application: app.id, outcome: 'withdrawn', federation: { peer: 'hubei-province' } },
+      },
+    ]);
+    t.equal(await lower.markPeerWithdrawn(app.id, answer), undefined, 'a second answer is not recorded');
+    t.equal(await lower.awaitingPeerWithdrawal(app.id), undefined, 'nothing left to send');
+    t.same(await w.takeOutbox(), []);
+  },
+);
