@@ -20,6 +20,7 @@ export const federationErrors = {
   UPSTREAM_PLATFORM_SIGNATURE_INVALID: createError('UPSTREAM_PLATFORM_SIGNATURE_INVALID', '%s', 502),
   FEDERATION_WEBHOOK_INVALID: createError('FEDERATION_WEBHOOK_INVALID', '%s', 400),
   FEDERATION_RETURN_INVALID: createError('FEDERATION_RETURN_INVALID', '%s', 400),
+  FEDERATION_APPLICATION_WITHDRAWN: createError('FEDERATION_APPLICATION_WITHDRAWN', '%s', 409),
 } satisfies Record<string, FastifyErrorConstructor>;
 
 export const federationErrorDocs: Record<keyof typeof federationErrors, string> = {
@@ -49,6 +50,8 @@ export const federationErrorDocs: Record<keyof typeof federationErrors, string> 
     "A peer platform's application event is malformed, names an application this platform did not forward to it, or a transition it cannot take.",
   FEDERATION_RETURN_INVALID:
     'A data return (回流) subscription is malformed: its key is not among its items, or it names both or neither of an interval and a cron pattern.',
+  FEDERATION_APPLICATION_WITHDRAWN:
+    'The lower platform forwards an application it had already withdrawn here before this platform took it (the withdrawal overtook the forwarding): it is not recorded.',
 };
 
 export type FederationErrorCode = keyof typeof federationErrors;

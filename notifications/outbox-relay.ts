@@ -66,12 +66,18 @@ export class OutboxRelay {
   }
 }
 
+/**
+ * Attempts of a timer's job. Telling the upper platform of a withdrawal has no later clock to retry at
+ * (a forwarding does: its stage's reminder and overdue timers), so it keeps trying for about six days.
+ */
+const ATTEMPTS: Partial<Record<Timer['kind'], number>> = { 'forward-withdraw': 20 };
+
 /** A timer as a delayed job; the delay is counted on the platform clock. */
 export function scheduleTimer(queue: JobQueue<Timer>, timer: Timer, now: Date) {
   return queue.add(timer.kind, timer, {
     jobId: timer.id,
     delay: Math.max(0, timer.runAt - now.getTime()),
-    attempts: 5,
+    attempts: ATTEMPTS[timer.kind] ?? 5,
     backoff: { type: 'exponential', delay: 1000 },
     removeOnComplete: { age: 7 * 86_400 },
     removeOnFail: { age: 30 * 86_400 },

@@ -13,7 +13,7 @@ import { type Logger, pino } from 'pino';
 import { parseEffectiveFrom } from '../../catalog/lifecycle.js';
 import type { ActorRef, ResourceStatus } from '../../catalog/records.js';
 import type { ConnectorRegistry } from '../../connectors/registry.js';
-import { forwardApplication } from '../../federation/applications.js';
+import { forwardApplication, withdrawForwardedApplication } from '../../federation/applications.js';
 import { type DeliveryJob, Notifier, type NotifierOptions } from '../../notifications/notifier.js';
 import { OutboxRelay, type PlatformAuditAppend, scheduleTimer } from '../../notifications/outbox-relay.js';
 import { WebhookStore } from '../../notifications/store.js';
@@ -250,11 +250,26 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
       const error = err as Error & { code?: string };
       // Final answers: the agreement no longer carries the resource, or the upper platform refused it.
       if (error.code && FINAL_FORWARD_REFUSALS.has(error.code)) {
+        // Withdrawn here meanwhile (FEDERATION_APPLICATION_WITHDRAWN upstream): nothing left to refuse.
+        if (!(await applications.awaitingForward(id))) return 'stale';
         await applications.notTaken(id, `the upper platform did not take the application: ${error.message}`);
         return 'done';
       }
       throw err;
     }
+  };
+  const withdrawForwardedNow = async (id: string): Promise<'done' | 'stale'> => {
+    const pending = await applications.awaitingPeerWithdrawal(id);
+    if (!pending) return 'stale';
+    const answer = await withdrawForwardedApplication(context.federation, pending.app, pending.reason);
+    if (answer.outcome === 'undelivered') {
+      log.warn(
+        { application: id, said: answer.said },
+        'the upper platform could not be told of a withdrawal',
+      );
+    }
+    await applications.markPeerWithdrawn(id, answer);
+    return 'done';
   };
   const resources = new ResourceChanges({
     store,
@@ -443,6 +458,7 @@ export function createWorkflow(context: GatewayContext, options: WorkflowOptions
           auditSystem,
           calendarCheck,
           forwardApplication: forwardApplicationNow,
+          withdrawForwarded: withdrawForwardedNow,
         };
         await scheduleCalendarCheck(queues.deadlines);
         workers.push(startDeadlineWorker(deps, workerConnection(), queuePrefix));

@@ -46,6 +46,11 @@ export interface DeadlineProcessorDeps {
    * and again at its stage's reminder and overdue timers while it was not taken). Throws to be retried.
    */
   forwardApplication?: (id: string) => Promise<TimerOutcome>;
+  /**
+   * Tells the upper platform that a forwarded application was withdrawn here (timers of kind
+   * forward-withdraw). Throws while the upper platform cannot be reached, to be retried.
+   */
+  withdrawForwarded?: (id: string) => Promise<TimerOutcome>;
 }
 
 /** The name and scheduler id of the daily calendar check on the deadlines queue. */
@@ -132,6 +137,11 @@ export async function processTimer(deps: DeadlineProcessorDeps, timer: Timer): P
   if (timer.kind === 'forward') {
     return deps.forwardApplication && timer.applicationId
       ? deps.forwardApplication(timer.applicationId)
+      : 'stale';
+  }
+  if (timer.kind === 'forward-withdraw') {
+    return deps.withdrawForwarded && timer.applicationId
+      ? deps.withdrawForwarded(timer.applicationId)
       : 'stale';
   }
   if (

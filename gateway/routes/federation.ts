@@ -4,58 +4,23 @@
  * and the signed origin headers; the data path then decides on this platform's grant to the peer
  * platform (its operator's department, system `federation`), masks by this platform's rules and audits
  * under the correlation id. `GET /v1/federation/agreements` lists the agreements this platform holds.
+ * Forwarded applications and their withdrawals and events are in federation-applications.ts.
  */
 
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { parseAcceptSignature, signResponse, verifyRequestSignature } from '../../certs/httpsig/index.js';
 import { type AgreementTerms, otherSide } from '../../federation/agreement.js';
-import {
-  APPLICATION_EVENTS_PATH,
-  FORWARDED_APPLICATIONS_PATH,
-  FORWARDED_EVENT_TYPES,
-  ForwardedApplication,
-  ForwardedApplications,
-} from '../../federation/applications.js';
 import { federationErrors } from '../../federation/errors.js';
-import { checkOriginDepartment, FEDERATION_HEADERS, FEDERATION_SYSTEM_ID } from '../../federation/origin.js';
-import type { PeerLink } from '../../federation/peers.js';
-import { WEBHOOK_SIGNED_COMPONENTS } from '../../notifications/send.js';
-import type { PeerOutcome } from '../../policies/applications/service.js';
 import type { GatewayContext } from '../app/context.js';
 import { problemResponses } from '../app/schemas.js';
 import type { Workflow } from '../app/workflow.js';
-import { callerActor } from '../data-path/caller.js';
 import { serveChanges } from '../data-path/federated-changes.js';
 import type { DataPathDeps } from '../data-path/serve.js';
 import { serveData } from '../data-path/serve.js';
-import { targetUri } from '../plugins/signed-calls.js';
 import { CodeParams, DataResponse, ItemName, Value } from './data.js';
-
-const ForwardedHeaders = Type.Object({
-  'x-purpose': Type.String({ maxLength: 128, description: "The original caller's purpose (signed)" }),
-  'x-user-id': Type.String({
-    maxLength: 128,
-    description: 'The official acting at the lower platform (signed)',
-  }),
-  'x-case-id': Type.Optional(
-    Type.String({ maxLength: 128, description: 'Case or matter (signed when sent)' }),
-  ),
-  [FEDERATION_HEADERS.agreement]: Type.String({
-    maxLength: 64,
-    description: 'Federation agreement id (signed)',
-  }),
-  [FEDERATION_HEADERS.originDept]: Type.String({
-    maxLength: 32,
-    description: 'Original department USCC (signed)',
-  }),
-  [FEDERATION_HEADERS.originSystem]: Type.String({ maxLength: 64, description: 'Original system (signed)' }),
-  [FEDERATION_HEADERS.correlation]: Type.String({
-    maxLength: 128,
-    description: 'Correlation id both platforms audit the call under (signed)',
-  }),
-});
+import { federationApplicationRoutes } from './federation-applications.js';
+import { ForwardedHeaders } from './federation-headers.js';
 
 const AgreementSummary = Type.Object({
   id: Type.String(),
@@ -82,7 +47,7 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
   batchMaxKeys: number;
   workflow: Workflow;
 }> = async (app, { context, deps, batchMaxKeys, workflow }) => {
-  const forwarded = new ForwardedApplications(context.redis, context.prefix);
+  await app.register(federationApplicationRoutes, { context, workflow });
 
   app.post(
     '/v1/federation/data/:code/query',
@@ -174,199 +139,6 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.post(
-    FORWARDED_APPLICATIONS_PATH,
-    {
-      config: { access: 'system', signer: 'peer-platform' },
-      schema: {
-        tags: ['federation'],
-        description:
-          "An application a federated (lower) platform forwards after its own bureau's check, for the original department and system its signed origin headers name. " +
-          "It starts at this platform's bureau with this platform's clocks; its decisions go back to the lower platform as signed webhooks. " +
-          'Forwarding the same application (peerApplicationId) again answers the one recorded. Signed as the forwarded data routes are; the answer is signed when asked (Accept-Signature).',
-        headers: ForwardedHeaders,
-        body: ForwardedApplication,
-        response: {
-          201: Type.Object({ id: Type.String(), state: Type.String(), correlationId: Type.String() }),
-          ...problemResponses,
-        },
-      },
-    },
-    async (request, reply) => {
-      const caller = request.caller!;
-      const federation = caller.federation!;
-      const { body } = request;
-      const link = (await context.peers.links()).get(federation.agreementId);
-      if (!link?.local.offers.includes(body.resourceCode)) {
-        throw new federationErrors.FEDERATION_RESOURCE_NOT_OFFERED(
-          `agreement ${federation.agreementId} does not offer ${body.resourceCode} to ${federation.peerPlatformId}`,
-        );
-      }
-      const peer = federation.peerPlatformId;
-      // Before anything is recorded or any endpoint registered for the department it names.
-      const origin = await context.certs.getDepartment(federation.originDept);
-      checkOriginDepartment(origin, federation.originDept, peer);
-      const known = await forwarded.get(peer, body.peerApplicationId);
-      let application = known ? (await workflow.applications.store.read(known))?.app : undefined;
-      if (!application) {
-        // Where the decisions go: the lower platform's gateway, for the department it filed for.
-        await workflow.notifications.ensureEndpoint(
-          federation.originDept,
-          {
-            url: `${link.peer.gatewayUrl}${APPLICATION_EVENTS_PATH}`,
-            events: [...FORWARDED_EVENT_TYPES],
-            description: `${peer}: applications it forwarded`,
-          },
-          { role: 'system', name: `federation agreement ${federation.agreementId}` },
-        );
-        const { peerApplicationId, ...filed } = body;
-        application = await workflow.applications.receive({
-          peerPlatformId: peer,
-          agreementId: federation.agreementId,
-          correlationId: federation.correlationId,
-          peerApplicationId,
-          deptCode: federation.originDept,
-          systemId: federation.originSystem,
-          official: caller.userId ?? 'unknown',
-          request: { ...filed, systemId: federation.originSystem },
-        });
-        await forwarded.set(peer, peerApplicationId, application.id);
-      }
-      await request.auditAdmin(
-        'application.submit',
-        {
-          application: application.id,
-          resource: application.resourceCode,
-          system: application.systemId,
-          path: application.path,
-          state: application.state,
-          ...(known ? { repeated: true } : {}),
-          federation: {
-            correlationId: federation.correlationId,
-            peer,
-            peerApplicationId: body.peerApplicationId,
-            agreementId: federation.agreementId,
-            originDept: federation.originDept,
-            originSystem: federation.originSystem,
-          },
-        },
-        { actor: callerActor(caller) },
-      );
-      const payload = JSON.stringify({
-        id: application.id,
-        state: application.state,
-        correlationId: federation.correlationId,
-      });
-      reply.code(201).header('content-type', 'application/json; charset=utf-8');
-      const asked = request.headers['accept-signature'];
-      const requested = asked ? parseAcceptSignature(asked)[0] : undefined;
-      if (requested) {
-        const signed = await signResponse({
-          status: 201,
-          headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: payload,
-          request: { method: request.method, url: caller.targetUri, headers: request.headers },
-          requestLabel: caller.signature.label,
-          keyId: context.platform.signingCertX509.serialNumber.toLowerCase(),
-          signer: context.platform.platformSigner,
-          label: requested.label,
-          ...(typeof requested.params.nonce === 'string' ? { nonce: requested.params.nonce } : {}),
-        });
-        for (const [name, value] of Object.entries(signed)) reply.header(name, value);
-      }
-      // The exact bytes signed, not a re-serialization of them.
-      return reply.send(payload as never);
-    },
-  );
-
-  app.post(
-    APPLICATION_EVENTS_PATH,
-    {
-      config: { access: 'public' },
-      schema: {
-        tags: ['federation'],
-        description:
-          "A decision of the upper platform on an application this platform forwarded, as its signed webhook (RFC 9421 over @method, @target-uri, content-type, content-digest, idempotency-key and x-govshare-event, by the upper platform's signing key the agreement names). " +
-          'Applied once per application and transition: a repeated delivery answers 200 and changes nothing. Its authorization makes the grant here with the terms it granted; its refusal refuses the application here with its reason.',
-        body: Type.Object({
-          id: Type.String({ minLength: 1, maxLength: 200 }),
-          type: Type.String({ maxLength: 64 }),
-          at: Type.String({ maxLength: 64 }),
-          data: Type.Record(Type.String(), Type.Unknown()),
-        }),
-        response: {
-          200: Type.Object({
-            applied: Type.Boolean(),
-            application: Type.Optional(Type.String()),
-            state: Type.Optional(Type.String()),
-          }),
-          ...problemResponses,
-        },
-      },
-    },
-    async (request) => {
-      let link: PeerLink | undefined;
-      await verifyRequestSignature(
-        {
-          method: request.method,
-          url: targetUri(request, context.config.GOVSHARE_PUBLIC_ORIGIN || undefined),
-          headers: request.headers,
-          ...(request.rawBody ? { body: request.rawBody } : {}),
-        },
-        {
-          resolveKey: async (keyid) => {
-            link = await context.peers.resolveByKey(keyid);
-            return { key: link.peerKey };
-          },
-          checkNonce: async (keyid, nonce) =>
-            (await context.redis.set(
-              `${context.prefix}nonce:${keyid}:${nonce}`,
-              '1',
-              'EX',
-              context.config.GOVSHARE_SIG_WINDOW_SECONDS * 2 + 2,
-              'NX',
-            )) === 'OK',
-          now: () => context.now().getTime(),
-          maxSkewSeconds: context.config.GOVSHARE_SIG_WINDOW_SECONDS,
-          requiredComponents: () => [...WEBHOOK_SIGNED_COMPONENTS],
-        },
-      );
-      const peer = link!.peer.platformId;
-      const event = readPeerEvent(request.body, request.headers['idempotency-key']);
-      if (!event) {
-        await request.auditAdmin('application.peer-event', { peer, event: request.body.type, ignored: true });
-        return { applied: false };
-      }
-      const outcome = await workflow.applications.applyPeerOutcome(event.applicationId, {
-        peerPlatformId: peer,
-        peerApplicationId: event.peerApplicationId,
-        transition: event.transition,
-        ...(event.reason ? { reason: event.reason } : {}),
-        ...(event.terms ? { terms: event.terms } : {}),
-      });
-      const { application } = outcome;
-      await request.auditAdmin(
-        outcome.applied ? `application.peer-${event.transition}` : 'application.peer-event',
-        {
-          application: application.id,
-          state: application.state,
-          applied: outcome.applied,
-          event: { id: request.body.id, type: request.body.type },
-          ...(outcome.grant ? { grant: outcome.grant.id, items: outcome.grant.items } : {}),
-          ...(event.reason ? { reason: event.reason } : {}),
-          federation: {
-            correlationId: application.federation?.correlationId,
-            peer,
-            peerApplicationId: event.peerApplicationId,
-            agreementId: link!.agreementId,
-          },
-        },
-        { actor: { deptCode: link!.peer.operator, systemId: FEDERATION_SYSTEM_ID } },
-      );
-      return { applied: outcome.applied, application: application.id, state: application.state };
-    },
-  );
-
   app.get(
     '/v1/federation/agreements',
     {
@@ -406,86 +178,3 @@ export const federationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 };
-
-const APPLICATION_ID = /^APP-[0-9]{8}-[0-9]{6,}$/;
-const TERMS_ITEM = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-
-interface PeerEvent {
-  /** This platform's application. */
-  applicationId: string;
-  peerApplicationId: string;
-  transition: PeerOutcome['transition'];
-  reason?: string;
-  terms?: NonNullable<PeerOutcome['terms']>;
-}
-
-const TRANSITION_OF: Record<string, PeerOutcome['transition'] | undefined> = {
-  'application.received': 'received',
-  'application.granted': 'grant',
-  'application.authorized': 'authorize',
-  'application.refused': 'refuse',
-  'application.closed': 'close',
-};
-
-/**
- * What a peer's application event asks of this platform; undefined for an event that changes nothing here
- * (a clock reminder of the upper platform). A malformed one is FEDERATION_WEBHOOK_INVALID.
- */
-function readPeerEvent(
-  body: { id: string; type: string; data: Record<string, unknown> },
-  idempotencyKey: unknown,
-): PeerEvent | undefined {
-  if (idempotencyKey !== body.id) {
-    throw new federationErrors.FEDERATION_WEBHOOK_INVALID('the idempotency-key header must be the event id');
-  }
-  const { data } = body;
-  const transition =
-    body.type === 'application.checked'
-      ? data.outcome === 'accept'
-        ? 'accept'
-        : data.outcome === 'reject'
-          ? 'reject'
-          : undefined
-      : TRANSITION_OF[body.type];
-  if (!transition) return undefined;
-  const federation = data.federation as { peerApplicationId?: unknown } | undefined;
-  const applicationId = federation?.peerApplicationId;
-  const peerApplicationId = data.applicationId;
-  if (
-    typeof applicationId !== 'string' ||
-    !APPLICATION_ID.test(applicationId) ||
-    typeof peerApplicationId !== 'string' ||
-    !APPLICATION_ID.test(peerApplicationId)
-  ) {
-    throw new federationErrors.FEDERATION_WEBHOOK_INVALID(
-      `event ${body.type} names no application of this platform (data.federation.peerApplicationId) and of the peer (data.applicationId)`,
-    );
-  }
-  const reason = typeof data.reason === 'string' ? data.reason.slice(0, 2000) : undefined;
-  let terms: PeerEvent['terms'];
-  if (transition === 'authorize' || transition === 'grant') {
-    const items = data.items;
-    if (
-      !Array.isArray(items) ||
-      items.length === 0 ||
-      !items.every((i) => typeof i === 'string' && TERMS_ITEM.test(i))
-    ) {
-      throw new federationErrors.FEDERATION_WEBHOOK_INVALID(`event ${body.type} carries no granted items`);
-    }
-    terms = {
-      items: items as string[],
-      ...(Array.isArray(data.modes) && data.modes.every((m) => typeof m === 'string')
-        ? { modes: data.modes as NonNullable<PeerEvent['terms']>['modes'] }
-        : {}),
-      ...(typeof data.validFrom === 'string' ? { validFrom: data.validFrom } : {}),
-      ...(typeof data.validTo === 'string' ? { validTo: data.validTo } : {}),
-    };
-  }
-  return {
-    applicationId,
-    peerApplicationId,
-    transition,
-    ...(reason ? { reason } : {}),
-    ...(terms ? { terms } : {}),
-  };
-}

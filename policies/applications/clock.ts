@@ -20,7 +20,12 @@ const AT = { remind: 'remindAt', overdue: 'dueAt', escalate: 'escalateAt' } as c
  * (the job runner should wait and retry), 'stale' when there is nothing to do any more.
  */
 export async function fireStageTimer(writer: ApplicationWriter, timer: Timer): Promise<TimerOutcome> {
-  if (timer.kind === 'resource-status' || timer.kind === 'grant-status' || timer.kind === 'forward')
+  if (
+    timer.kind === 'resource-status' ||
+    timer.kind === 'grant-status' ||
+    timer.kind === 'forward' ||
+    timer.kind === 'forward-withdraw'
+  )
     return 'stale';
   if (!timer.applicationId || timer.stage === undefined) return 'stale';
   const kind = timer.kind;

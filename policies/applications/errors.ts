@@ -18,6 +18,7 @@ export const APPLICATION_ITEM_UNKNOWN = createError('APPLICATION_ITEM_UNKNOWN', 
 export const APPLICATION_ITEM_NOT_SHARED = createError('APPLICATION_ITEM_NOT_SHARED', '%s', 422);
 export const APPLICATION_SYSTEM_UNKNOWN = createError('APPLICATION_SYSTEM_UNKNOWN', '%s', 422);
 export const APPLICATION_TERMS_INVALID = createError('APPLICATION_TERMS_INVALID', '%s', 422);
+export const APPLICATION_ALREADY_DECIDED = createError('APPLICATION_ALREADY_DECIDED', '%s', 409);
 
 export const applicationsErrors = {
   APPLICATION_INVALID,
@@ -34,6 +35,7 @@ export const applicationsErrors = {
   APPLICATION_ITEM_NOT_SHARED,
   APPLICATION_SYSTEM_UNKNOWN,
   APPLICATION_TERMS_INVALID,
+  APPLICATION_ALREADY_DECIDED,
 } as const;
 
 export type ApplicationsErrorCode = keyof typeof applicationsErrors;
@@ -60,4 +62,6 @@ export const applicationsErrorDocs: Record<ApplicationsErrorCode, string> = {
   APPLICATION_SYSTEM_UNKNOWN: 'The system is not registered under the applying department.',
   APPLICATION_TERMS_INVALID:
     'The provider’s authorization widens the application (items, modes or validity not applied for) or is otherwise inconsistent.',
+  APPLICATION_ALREADY_DECIDED:
+    'A lower platform withdrew an application it forwarded after this platform had decided it (granted, refused, rejected or closed): the application stays as decided; a grant it made is revoked, since nobody wants it any more.',
 };

@@ -298,6 +298,7 @@ export const TIMER_KINDS = [
   'resource-status',
   'grant-status',
   'forward',
+  'forward-withdraw',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 

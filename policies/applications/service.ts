@@ -23,6 +23,7 @@ import {
   record,
 } from './commit.js';
 import {
+  APPLICATION_ALREADY_DECIDED,
   APPLICATION_FORBIDDEN,
   APPLICATION_INVALID,
   APPLICATION_NOT_FOUND,
@@ -30,7 +31,7 @@ import {
   APPLICATION_RESOURCE_UNKNOWN,
   APPLICATION_SYSTEM_UNKNOWN,
 } from './errors.js';
-import { applicationData, BUREAU_RECIPIENT, grantData, makeEvent, stageData } from './events.js';
+import { applicationData, BUREAU_RECIPIENT, grantData, grantEvent, makeEvent, stageData } from './events.js';
 import { type ApplicationPage, type ApplicationQuery, canView, listApplications } from './listing.js';
 import type {
   Application,
@@ -93,6 +94,35 @@ export interface PeerOutcome {
   reason?: string;
   /** The terms the upper platform granted (authorize, grant): never wider than what was applied for. */
   terms?: Pick<AuthorizationTerms, 'items' | 'modes' | 'validFrom' | 'validTo'>;
+}
+
+/** A lower platform's word that its consumer withdrew an application it forwarded here. */
+export interface PeerWithdrawal {
+  peerPlatformId: string;
+  /** The application's id on the lower platform. */
+  peerApplicationId: string;
+  /** Who withdrew it there (the signed x-user-id). */
+  official: string;
+  reason: string;
+}
+
+/**
+ * What became of a withdrawal sent to the upper platform: `withdrawn` there (now or before), `decided`
+ * there before it arrived (a grant made there is revoked), `unknown` there (never taken: a forwarding still
+ * under way is refused), or `undelivered` (the agreement ended, or the upper platform refused it outright).
+ */
+export interface UpperWithdrawal {
+  outcome: 'withdrawn' | 'decided' | 'unknown' | 'undelivered';
+  /** The upper platform's application, when it names it. */
+  upperId?: string;
+  /** What the upper platform said, for the history and the audit record. */
+  said: string;
+}
+
+/** What a peer's withdrawal did here: withdrew the application now, or found it withdrawn already. */
+export interface PeerWithdrawalResult {
+  application: Application;
+  applied: boolean;
 }
 
 /**
@@ -400,8 +430,91 @@ export class ApplicationService {
             `only an administrator of the consumer department ${app.consumerDept} may withdraw application ${id}`,
           );
         }
-        return this.#end(app, 'withdraw', actor, at, reason);
+        const accepted = app.federation?.role === 'forwarded' && app.state === 'authorizing';
+        const plan = this.#end(app, 'withdraw', actor, at, reason);
+        if (accepted) {
+          // Forwarded (or being forwarded) to the upper platform: tell it too, retried until it answers.
+          plan.outbox!.cancel!.push(forwardTimer(app, at).id);
+          plan.outbox!.timers = [forwardWithdrawTimer(app, at)];
+        }
+        return plan;
       });
+    });
+  }
+
+  /**
+   * The lower platform's consumer withdrew an application it forwarded here: it ends as withdrawn through
+   * the same step as a local withdrawal (its clock cancelled, whoever was waiting told), once — a repeat
+   * finds it withdrawn (`applied: false`). One decided here before the withdrawal arrived stays decided and
+   * APPLICATION_ALREADY_DECIDED is thrown; when it was granted, the grant it made is revoked first (once),
+   * since the department no longer wants it and no application stands behind it. `before` runs right
+   * before anything changes (the audit record: if it throws, nothing changes).
+   */
+  async withdrawByPeer(
+    id: string,
+    withdrawal: PeerWithdrawal,
+    before: (app: Application) => Promise<void>,
+  ): Promise<PeerWithdrawalResult> {
+    return this.#deps.store.exclusive(id, async () => {
+      const read = await this.#deps.store.read(id);
+      const federation = read?.app.federation;
+      if (
+        !read ||
+        federation?.role !== 'received' ||
+        federation.peerPlatformId !== withdrawal.peerPlatformId ||
+        federation.peerApplicationId !== withdrawal.peerApplicationId
+      ) {
+        throw new APPLICATION_NOT_FOUND(
+          `${withdrawal.peerPlatformId} forwarded no application ${withdrawal.peerApplicationId} here`,
+        );
+      }
+      const app = read.app;
+      const key = `${withdrawal.peerPlatformId}:${withdrawal.peerApplicationId}:withdraw`;
+      const actor: ActorRef = {
+        role: 'system',
+        name: `${withdrawal.peerPlatformId}: ${withdrawal.official}`.slice(0, 200),
+      };
+      const reason = `withdrawn on ${withdrawal.peerPlatformId}: ${withdrawal.reason}`.slice(0, 2000);
+      if (app.state === 'withdrawn') return { application: app, applied: false };
+      if (isOpen(app.state)) {
+        await before(app);
+        const application = await this.writer.update(id, (next, at) => {
+          if (next.state === 'withdrawn') return undefined;
+          if (!isOpen(next.state)) throw alreadyDecided(next, withdrawal.peerPlatformId);
+          const plan = this.#end(next, 'withdraw', actor, at, reason);
+          plan.next.history.at(-1)!.peer = key;
+          return plan;
+        });
+        return { application, applied: application.history.at(-1)?.peer === key };
+      }
+      if (app.state === 'granted' && app.grantId && !app.history.some((h) => h.peer === key)) {
+        // Granted before the withdrawal arrived: no live grant may outlast the application behind it.
+        await before(app);
+        const grant = await this.#deps.grants.get(app.grantId);
+        const revoked =
+          grant && (grant.status === 'active' || grant.status === 'suspended')
+            ? await this.#deps.grants.setStatus(grantActor(actor), grant.id, 'revoked', reason)
+            : undefined;
+        await this.writer.update(id, (next, at) => {
+          if (next.history.some((h) => h.peer === key)) return undefined;
+          const grantId = next.grantId!;
+          record(next, { action: 'peer-withdraw', peer: key, reason, grantId }, actor, at);
+          return {
+            next,
+            outbox: revoked
+              ? {
+                  events: [
+                    {
+                      ...grantEvent('grant.revoked', revoked, at, reason),
+                      recipients: [revoked.providerCode, BUREAU_RECIPIENT],
+                    },
+                  ],
+                }
+              : {},
+          };
+        });
+      }
+      throw alreadyDecided(app, withdrawal.peerPlatformId);
     });
   }
 
@@ -494,6 +607,64 @@ export class ApplicationService {
         ],
       })),
     );
+  }
+
+  /**
+   * A forwarded application withdrawn here after this platform's bureau accepted it, whose withdrawal the
+   * upper platform has not answered yet, with the reason to send.
+   */
+  async awaitingPeerWithdrawal(id: string): Promise<{ app: Application; reason: string } | undefined> {
+    const app = (await this.#deps.store.read(id))?.app;
+    if (app?.federation?.role !== 'forwarded' || app.state !== 'withdrawn') return undefined;
+    if (app.history.some((h) => h.action === 'peer-withdraw')) return undefined;
+    const entry = app.history.findLast((h) => h.action === 'withdraw');
+    if (entry?.from !== 'authorizing') return undefined;
+    return { app, reason: entry.reason ?? 'withdrawn by the consumer department (no reason stated)' };
+  }
+
+  /**
+   * The upper platform's answer to this platform's withdrawal: recorded once in the history (a repeated
+   * answer changes nothing), with its audit record committed with it. Returns undefined when already recorded.
+   */
+  async markPeerWithdrawn(id: string, answer: UpperWithdrawal): Promise<Application | undefined> {
+    let changed = false;
+    const app = await this.writer.update(id, (app, at) => {
+      const federation = app.federation;
+      if (federation?.role !== 'forwarded' || app.state !== 'withdrawn') return undefined;
+      if (app.history.some((h) => h.action === 'peer-withdraw')) return undefined;
+      const upperId = answer.upperId ?? federation.peerApplicationId;
+      const upper: ActorRef = {
+        role: 'dept-admin',
+        dept: app.providerDept,
+        name: `${federation.peerPlatformId} (upper platform)`,
+      };
+      const peer = peerKey(app, upperId ?? app.id, 'withdraw');
+      record(app, { action: 'peer-withdraw', peer, reason: `${answer.outcome}: ${answer.said}` }, upper, at);
+      changed = true;
+      return {
+        next: app,
+        outbox: {
+          audit: [
+            {
+              action: 'application.peer-withdraw',
+              at: at.toISOString(),
+              detail: {
+                application: app.id,
+                outcome: answer.outcome,
+                said: answer.said,
+                federation: {
+                  correlationId: federation.correlationId,
+                  peer: federation.peerPlatformId,
+                  ...(upperId ? { peerApplicationId: upperId } : {}),
+                  ...(federation.agreementId ? { agreementId: federation.agreementId } : {}),
+                },
+              },
+            },
+          ],
+        },
+      };
+    });
+    return changed ? app : undefined;
   }
 
   /** A forwarded application waiting to be forwarded (accepted here, not yet taken upstream). */
@@ -768,6 +939,23 @@ export class ApplicationService {
 /** The deterministic id of the forwarding timer of an application accepted here. */
 export function forwardTimer(app: Application, at: Date): Timer {
   return { id: `${app.id}.forward`, kind: 'forward', runAt: at.getTime(), applicationId: app.id };
+}
+
+/** The deterministic id of the timer that tells the upper platform of a withdrawal here. */
+export function forwardWithdrawTimer(app: Application, at: Date): Timer {
+  return {
+    id: `${app.id}.forward-withdraw`,
+    kind: 'forward-withdraw',
+    runAt: at.getTime(),
+    applicationId: app.id,
+  };
+}
+
+function alreadyDecided(app: Application, peer: string) {
+  const revoked = app.state === 'granted' && app.grantId ? `; its grant ${app.grantId} is revoked` : '';
+  return new APPLICATION_ALREADY_DECIDED(
+    `application ${app.id} was already ${app.state} here when ${peer} withdrew it: it stays ${app.state}${revoked}`,
+  );
 }
 
 /** The key under which a peer's transition is applied once: `<platform>:<its application id>:<action>`. */

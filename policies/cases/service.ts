@@ -295,7 +295,8 @@ export class CaseService {
       !timer.caseId ||
       timer.kind === 'resource-status' ||
       timer.kind === 'grant-status' ||
-      timer.kind === 'forward'
+      timer.kind === 'forward' ||
+      timer.kind === 'forward-withdraw'
     )
       return 'stale';
     const kind = timer.kind;

@@ -62,7 +62,8 @@ export async function fireObjectionTimer(
     !timer.objectionId ||
     timer.kind === 'resource-status' ||
     timer.kind === 'grant-status' ||
-    timer.kind === 'forward'
+    timer.kind === 'forward' ||
+    timer.kind === 'forward-withdraw'
   )
     return 'stale';
   const kind = timer.kind;

@@ -6,108 +6,30 @@
  * which a forwarded call then succeeds. A refusal reaches the city applicant with the province's reason;
  * a redelivered webhook changes nothing; both audit trails carry each transition under one correlation id.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { AuditRecord } from '../../../audit/record.js';
-import type { ResourceEntry } from '../../../catalog/schema.js';
 import { signRequest } from '../../../certs/httpsig/index.js';
 import * as registry from '../../../certs/registry.js';
 import { sampleKeys } from '../../../connectors/simulator/datasets.js';
 import { APPLICATION_EVENTS_PATH } from '../../../federation/applications.js';
-import type { Application } from '../../../policies/applications/schema.js';
 import { DEMO_DEPARTMENTS } from '../../../scripts/lib/demo-catalog.js';
 import { auditRecordsOf } from '../../helpers/audit.js';
 import { buildCascade, type Cascade, CITY_DEPT, cityLookup } from '../../helpers/federation.js';
+import {
+  apply,
+  CONDITIONAL,
+  cascadeWithConditional,
+  cityApplicant,
+  cityApplication,
+  cityBureau,
+  provinceApplication,
+  provinceBureau,
+  provinceProvider,
+} from '../../helpers/forwarded-applications.js';
 import { eventually } from '../jobs/workflow-app.js';
 
 const [idNumber] = sampleKeys('residents', 1);
-/** A conditional department resource of the province (population items): its provider authorizes each use. */
-const CONDITIONAL = '301003/000001';
-const cityBureau = { sub: 'chen.bureau', role: 'bureau' } as const;
-const provinceBureau = { sub: 'zhou.bureau', role: 'bureau' } as const;
 const provinceBureauActor = { name: 'zhou.bureau', role: 'bureau' } as const;
-const cityApplicant = { sub: 'wang.li', role: 'dept-admin', dept: CITY_DEPT.code } as const;
-const provinceProvider = {
-  sub: 'li.gongan',
-  role: 'dept-admin',
-  dept: DEMO_DEPARTMENTS.publicSecurity.code,
-} as const;
-const actor = { role: 'system', name: 'test setup' } as const;
-
-async function cascadeWithConditional(t: Test): Promise<Cascade> {
-  const cascade = await buildCascade(t, {
-    offers: ['101001/000001', CONDITIONAL],
-    workflow: { webhooks: { attempts: 5, backoffMs: 50 } },
-  });
-  const { province, city } = cascade;
-  const population = (await province.context.catalog.publishedEntry(cascade.world.codes.population))!.entry;
-  const conditional: ResourceEntry = {
-    ...population,
-    code: CONDITIONAL,
-    name: '重点人员登记核验信息',
-    classification: { category: 'department', code: '301003' },
-    items: population.items.map(({ source: _source, ...item }) => item),
-    share: {
-      type: 'conditional',
-      conditions: '用于市场主体登记核验，经提供部门授权后使用',
-      legalBasis: '《市场主体登记管理条例》第十九条',
-      modes: ['api'],
-    },
-  };
-  await province.context.catalog.importEntry(actor, conditional);
-  await city.context.catalog.importEntry(actor, {
-    ...conditional,
-    service: { connector: 'federation', endpoint: `hubei-province/${CONDITIONAL}` },
-  });
-  await Promise.all([
-    province.app.workflow.startWorkers({ availability: false, reports: false }),
-    city.app.workflow.startWorkers({ availability: false, reports: false }),
-  ]);
-  return cascade;
-}
-
-async function apply(cascade: Cascade, systemId: string, items: string[]): Promise<Application> {
-  const res = await cascade.city.app.inject({
-    method: 'POST',
-    url: '/v1/applications',
-    headers: cascade.city.auth(cityApplicant),
-    payload: {
-      systemId,
-      resourceCode: CONDITIONAL,
-      items,
-      purposes: ['market-supervision'],
-      reason: '企业登记时核验法定代表人身份（《市场主体登记管理条例》第十九条）',
-      modes: ['api'],
-      validTo: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-    },
-  });
-  if (res.statusCode !== 201) throw new Error(`application refused: ${res.body}`);
-  return res.json();
-}
-
-async function cityApplication(cascade: Cascade, id: string): Promise<Application> {
-  const res = await cascade.city.app.inject({
-    url: `/v1/applications/${id}`,
-    headers: cascade.city.auth(cityBureau),
-  });
-  return res.json();
-}
-
-/** The province's application that a city application became, once it was forwarded. */
-async function provinceApplication(cascade: Cascade, cityId: string): Promise<Application> {
-  return eventually(
-    async () => {
-      const res = await cascade.province.app.inject({
-        url: `/v1/applications?resource=${encodeURIComponent(CONDITIONAL)}`,
-        headers: cascade.province.auth(provinceBureau),
-      });
-      return (res.json().applications as Application[]).find(
-        (app) => app.federation?.peerApplicationId === cityId,
-      );
-    },
-    `the province application of ${cityId}`,
-    15_000,
-  );
-}
 
 function records(p: Cascade['city']): Promise<AuditRecord[]> {
   return auditRecordsOf(p.context.dataRedis, p.config.GOVSHARE_REDIS_PREFIX, p.context.audit.instance);
