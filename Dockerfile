@@ -27,7 +27,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-fund --no-audit
 
 FROM node:24-bookworm-slim
+# A young generation of up to 32 MB per semi-space: the gateway allocates ~90 KB per data call, and with
+# V8's default it promoted calls still in flight and ran a full GC every few seconds (bench/README.md).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=32 \
     GOVSHARE_HOST=0.0.0.0 \
     GOVSHARE_PORT=8080 \
     GOVSHARE_DATA_DIR=/var/lib/govshare

@@ -35,7 +35,7 @@ import { requireBinary } from '../scripts/lib/local-tools.js';
 import { checksSummary, inspector, sanityCheck } from './lib/checks.js';
 import { type Child, readCpuMs, readSyscalls, sampleRss } from './lib/children.js';
 import { profileTables, summariseProfile } from './lib/cpu-profile.js';
-import { type Measurement, runLoad } from './lib/load.js';
+import { type Measurement, percentile, runLoad } from './lib/load.js';
 import { NGINX_MISSING, type Nginx, nginxBinary, nginxVersion, startNginx } from './lib/nginx.js';
 import { runPaced } from './lib/paced.js';
 import { BENCH_PURPOSE } from './lib/platform-setup.js';
@@ -53,7 +53,7 @@ import {
   type Target,
   targetVerdict,
 } from './lib/report.js';
-import { startStack } from './lib/stack.js';
+import { GATEWAY_NODE_FLAGS, startStack } from './lib/stack.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -159,6 +159,9 @@ async function main(): Promise<void> {
     nginxPath ? `nginx ${nginxVersion(nginxPath)} (${nginxPath}), 1 worker process` : NGINX_MISSING,
   );
   log(`levels ${LEVELS.join(', ')} connections, ${SECONDS} s per run (+${WARMUP_SECONDS} s warm-up)`);
+  log(
+    `gateway node flags: ${[...GATEWAY_NODE_FLAGS, ...(args['gateway-flags']?.split(' ').filter(Boolean) ?? [])].join(' ')} (as the Docker image's NODE_OPTIONS)`,
+  );
   const profileDir = args.profile ? mkdtempSync(join(tmpdir(), 'govshare-bench-profile-')) : undefined;
   const stack = await startStack({
     prefix: PREFIX,
@@ -402,6 +405,17 @@ async function main(): Promise<void> {
       log(
         `paced warm-up, not counted: govshare p99 ${govWarmup.p99.toFixed(2)} ms, max ${govWarmup.max.toFixed(1)} ms (the first seconds after the closed-loop runs)`,
       );
+      const lag = (m: { sendLag: Float64Array }) => Float64Array.from(m.sendLag).sort();
+      for (const [name, m] of [
+        ['bare proxy', proxyMeasured],
+        ['govshare', govPaced],
+      ] as const) {
+        const sorted = lag(m);
+        log(
+          `load generator during the ${name}'s paced run: send lag p99 ${percentile(sorted, 0.99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms; ` +
+            `its own GC: ${m.generatorGc.pauses} pauses, ${m.generatorGc.over5ms} over 5 ms, longest ${m.generatorGc.maxMs.toFixed(1)} ms`,
+        );
+      }
       log(
         `gateway during its paced run: event-loop delay p99 ${after.loopDelay.p99} ms, max ${after.loopDelay.max} ms (10 ms sampling: a stall of the gateway's own loop shows here); data-path steps over 10 ms: ${slow}; ` +
           `garbage collections: ${gcDuring('major')} major (mark-compact), ${gcDuring('minor')} minor`,

@@ -5,7 +5,7 @@
  * of keep-alive connections and each latency is counted from the instant the request was due, so that a
  * late send is not hidden (no coordinated omission).
  */
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { percentile } from './load.js';
@@ -35,6 +35,8 @@ export interface PacedMeasurement {
    * order: a stall of the generator's own loop shows here, not in the target.
    */
   sendLag: Float64Array;
+  /** The load generator's own garbage-collection pauses during the run: count, longest and total (ms). */
+  generatorGc: { pauses: number; maxMs: number; totalMs: number; over5ms: number };
 }
 
 export async function runPaced(options: PacedOptions): Promise<PacedMeasurement> {
@@ -46,6 +48,16 @@ export async function runPaced(options: PacedOptions): Promise<PacedMeasurement>
   const interval = 1000 / options.rate;
   const start = performance.now() + 10;
   const inFlight: Promise<void>[] = [];
+  const generatorGc = { pauses: 0, maxMs: 0, totalMs: 0, over5ms: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      generatorGc.pauses++;
+      generatorGc.totalMs += entry.duration;
+      generatorGc.maxMs = Math.max(generatorGc.maxMs, entry.duration);
+      if (entry.duration > 5) generatorGc.over5ms++;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   try {
     for (let i = 0; i < options.count; i++) {
       const due = start + i * interval;
@@ -69,6 +81,7 @@ export async function runPaced(options: PacedOptions): Promise<PacedMeasurement>
     }
     await Promise.all(inFlight);
   } finally {
+    gcObserver.disconnect();
     await pool.close();
   }
   const timeline = latencies.slice();
@@ -84,5 +97,6 @@ export async function runPaced(options: PacedOptions): Promise<PacedMeasurement>
     errors,
     timeline,
     sendLag,
+    generatorGc,
   };
 }
